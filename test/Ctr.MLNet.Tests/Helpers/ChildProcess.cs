@@ -1,0 +1,65 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Runtime.InteropServices;
+using Microsoft.ML;
+
+namespace Ctr.MLNet.Tests.Helpers;
+
+/// <summary>
+/// Runs this test assembly as a separate process, so a test can show that a saved model loads and gives
+/// the same outputs in a process that never saw the training code run.
+/// </summary>
+public static class ChildProcess
+{
+    public const string TransformVerb = "transform-with-model";
+
+    /// <summary>Entry point of the child: <c>transform-with-model MODEL.zip INPUT.idv OUTPUT.txt</c>.</summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length == 4 && args[0] == TransformVerb)
+        {
+            var ml = new MLContext(seed: 7);
+            ITransformer model = ml.Model.Load(args[1], out _);
+            IDataView input = ml.Data.LoadFromBinary(args[2]);
+            File.WriteAllLines(args[3], EstimatorChecks.Rows(model.Transform(input)));
+            return 0;
+        }
+        Console.Error.WriteLine($"usage: {TransformVerb} MODEL.zip INPUT.idv OUTPUT.txt");
+        return 2;
+    }
+
+    /// <summary>Loads <paramref name="modelPath"/> in a new process and returns its output rows for <paramref name="input"/>.</summary>
+    public static string[] TransformInNewProcess(string modelPath, IDataView input, MLContext ml)
+    {
+        string directory = Path.GetDirectoryName(modelPath)!;
+        string inputPath = Path.Combine(directory, "input.idv");
+        string outputPath = Path.Combine(directory, "output.txt");
+        using (var stream = File.Create(inputPath))
+            ml.Data.SaveAsBinary(input, stream);
+
+        var start = new ProcessStartInfo(DotnetHost(), [typeof(ChildProcess).Assembly.Location, TransformVerb, modelPath, inputPath, outputPath])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        using Process process = Process.Start(start)!;
+        string stderr = process.StandardError.ReadToEnd();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"child process exited with {process.ExitCode}: {stderr}");
+        return File.ReadAllLines(outputPath);
+    }
+
+    private static string DotnetHost()
+    {
+        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host))
+            return host;
+        // RuntimeDirectory is <root>/shared/Microsoft.NETCore.App/<version>/.
+        string root = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
+        string candidate = Path.Combine(root, OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
+        return File.Exists(candidate) ? candidate : "dotnet";
+    }
+}
