@@ -1,0 +1,97 @@
+using System;
+using System.Collections.Immutable;
+using System.Linq;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ctr.MLNet.Torch;
+
+/// <summary>
+/// The contract between <see cref="TorchCtrTrainer"/> and a network: <c>forward</c> maps a batch to one
+/// logit per row; the trainer calls <see cref="TrainingStep"/> and <see cref="ValidationStep"/>, and takes the
+/// optimizer and scheduler from the model when it offers them. A model class needs a public constructor
+/// taking a <see cref="CtrModelContext"/>: the trainer calls it to build the network, and model loading calls
+/// it again before restoring the weights, so the class must be loadable where the model zip is loaded.
+/// </summary>
+public abstract class CtrModel : nn.Module<CtrBatch, Tensor>
+{
+    /// <summary>Names the module (state-dict keys are the field names below it).</summary>
+    protected CtrModel(string name)
+        : base(name)
+    {
+    }
+
+    /// <summary>The loss to minimize on a labelled batch; by default binary cross-entropy on the logits.</summary>
+    public virtual Tensor TrainingStep(CtrBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch.Labels);
+        using Tensor logits = call(batch);
+        return nn.functional.binary_cross_entropy_with_logits(logits, batch.Labels);
+    }
+
+    /// <summary>Click probabilities [rows] for a batch, in evaluation mode; by default the sigmoid of the logits.</summary>
+    public virtual Tensor ValidationStep(CtrBatch batch)
+    {
+        using Tensor logits = call(batch);
+        return logits.sigmoid();
+    }
+
+    /// <summary>An optimizer of the model's own, or null for the one the trainer options describe.</summary>
+    public virtual optim.Optimizer? CreateOptimizer(TorchCtrTrainer.Options options) => null;
+
+    /// <summary>
+    /// A scheduler of the model's own, stepped once per batch, or null for the options' schedule. On resume the
+    /// trainer replays its steps, so it must depend only on the step count.
+    /// </summary>
+    public virtual optim.lr_scheduler.LRScheduler? CreateScheduler(optim.Optimizer optimizer, TorchCtrTrainer.Options options) => null;
+}
+
+/// <summary>How sequence fields are pooled into one vector.</summary>
+public enum SequencePooling
+{
+    /// <summary>Weighted mean over the elements (an empty sequence gives zeros).</summary>
+    Mean,
+
+    /// <summary>Weighted sum over the elements (an empty sequence gives zeros).</summary>
+    Sum,
+}
+
+/// <summary>Hyperparameters of the network; saved in the model zip with the weights.</summary>
+public sealed record CtrModelOptions
+{
+    /// <summary>Embedding width of every table.</summary>
+    public int EmbeddingDim { get; init; } = 16;
+
+    /// <summary>Hidden layer widths of the MLP.</summary>
+    public ImmutableArray<int> HiddenUnits { get; init; } = [256, 128, 64];
+
+    /// <summary>Dropout after each hidden layer (0 for none).</summary>
+    public double Dropout { get; init; } = 0.1;
+
+    /// <summary>Batch normalization after each hidden linear layer.</summary>
+    public bool BatchNorm { get; init; } = true;
+
+    /// <summary>How sequence fields are pooled.</summary>
+    public SequencePooling Pooling { get; init; } = SequencePooling.Mean;
+
+    /// <summary>Standard deviation of the initial embedding weights (the padding row starts and stays at zero).</summary>
+    public double EmbeddingInitStd { get; init; } = 0.01;
+
+    /// <summary>Free-form settings for custom models.</summary>
+    public ImmutableDictionary<string, string> Parameters { get; init; } = ImmutableDictionary<string, string>.Empty;
+
+    internal void Validate()
+    {
+        if (EmbeddingDim < 1)
+            throw new ArgumentOutOfRangeException(nameof(EmbeddingDim), $"EmbeddingDim must be at least 1, got {EmbeddingDim}.");
+        if (HiddenUnits.IsDefault || HiddenUnits.Any(u => u < 1))
+            throw new ArgumentOutOfRangeException(nameof(HiddenUnits), "HiddenUnits must be positive widths.");
+        if (Dropout is < 0 or >= 1)
+            throw new ArgumentOutOfRangeException(nameof(Dropout), $"Dropout must be in [0, 1), got {Dropout}.");
+    }
+}
+
+/// <summary>What a <see cref="CtrModel"/> constructor gets: the feature layout and the hyperparameters.</summary>
+/// <param name="Layout">Tables, fields and numeric width, read from the training schema.</param>
+/// <param name="Options">Hyperparameters.</param>
+public sealed record CtrModelContext(FeatureLayout Layout, CtrModelOptions Options);

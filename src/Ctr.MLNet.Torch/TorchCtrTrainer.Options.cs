@@ -1,0 +1,164 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Threading;
+
+namespace Ctr.MLNet.Torch;
+
+/// <summary>Optimizers the trainer builds.</summary>
+public enum CtrOptimizer
+{
+    /// <summary>Adam (L2 weight decay added to the gradient).</summary>
+    Adam,
+
+    /// <summary>AdamW (decoupled weight decay).</summary>
+    AdamW,
+
+    /// <summary>SGD with momentum (<see cref="TorchCtrTrainer.Options.Momentum"/>).</summary>
+    Sgd,
+
+    /// <summary>Adagrad.</summary>
+    Adagrad,
+}
+
+/// <summary>Learning-rate schedules, applied per step after the linear warm-up.</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>Constant rate.</summary>
+    Constant,
+
+    /// <summary>Multiply by <see cref="TorchCtrTrainer.Options.StepGamma"/> every <see cref="TorchCtrTrainer.Options.StepEpochs"/> epochs.</summary>
+    Step,
+
+    /// <summary>Cosine decay from the base rate to 0 over all training steps.</summary>
+    Cosine,
+}
+
+/// <summary>The validation metric that drives early stopping and "best" weights.</summary>
+public enum EarlyStoppingMetric
+{
+    /// <summary>Validation AUC, higher is better.</summary>
+    Auc,
+
+    /// <summary>Validation log loss, lower is better.</summary>
+    LogLoss,
+}
+
+public sealed partial class TorchCtrTrainer
+{
+    /// <summary>Everything <see cref="TorchCtrTrainer"/> can be told; every property has a working default.</summary>
+    public sealed record Options
+    {
+        /// <summary>Label column: Boolean, or Single/Double of 0 and 1.</summary>
+        public string LabelColumnName { get; init; } = "Label";
+
+        /// <summary>Categorical key columns to use; null for every visible column our categorical transforms produced.</summary>
+        public IReadOnlyList<string>? CategoricalColumnNames { get; init; }
+
+        /// <summary>Float columns (scalars or fixed-size vectors) fed to the network as they are.</summary>
+        public IReadOnlyList<string> NumericColumnNames { get; init; } = [];
+
+        /// <summary>Sequence id column → float vector column holding one weight per id.</summary>
+        public IReadOnlyDictionary<string, string> SequenceWeights { get; init; } = ImmutableDictionary<string, string>.Empty;
+
+        /// <summary>The network: a <see cref="CtrModel"/> with a public constructor taking a <see cref="CtrModelContext"/>.</summary>
+        public Type ModelType { get; init; } = typeof(DnnCtrModel);
+
+        /// <summary>Network hyperparameters.</summary>
+        public CtrModelOptions Model { get; init; } = new();
+
+        /// <summary>Passes over the training data (at most: early stopping may end sooner).</summary>
+        public int Epochs { get; init; } = 10;
+
+        /// <summary>Rows per training step.</summary>
+        public int BatchSize { get; init; } = 1024;
+
+        /// <summary>Optimizer.</summary>
+        public CtrOptimizer Optimizer { get; init; } = CtrOptimizer.Adam;
+
+        /// <summary>Base learning rate.</summary>
+        public double LearningRate { get; init; } = 1e-3;
+
+        /// <summary>Weight decay (L2 for Adam, SGD and Adagrad; decoupled for AdamW).</summary>
+        public double WeightDecay { get; init; }
+
+        /// <summary>Momentum of SGD.</summary>
+        public double Momentum { get; init; } = 0.9;
+
+        /// <summary>Schedule after warm-up.</summary>
+        public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Constant;
+
+        /// <summary>Epochs between decays of <see cref="LearningRateSchedule.Step"/>.</summary>
+        public int StepEpochs { get; init; } = 1;
+
+        /// <summary>Decay factor of <see cref="LearningRateSchedule.Step"/>.</summary>
+        public double StepGamma { get; init; } = 0.5;
+
+        /// <summary>Steps of linear warm-up from 0 to the base rate.</summary>
+        public int WarmupSteps { get; init; }
+
+        /// <summary>Clip the gradients' global L2 norm to this value; null for no clipping.</summary>
+        public double? GradientClipNorm { get; init; }
+
+        /// <summary>Metric for early stopping and best weights.</summary>
+        public EarlyStoppingMetric EarlyStoppingMetric { get; init; } = EarlyStoppingMetric.Auc;
+
+        /// <summary>Stop after this many epochs without improvement; null to always run every epoch.</summary>
+        public int? Patience { get; init; } = 2;
+
+        /// <summary>With validation data, end with the best epoch's weights rather than the last epoch's.</summary>
+        public bool KeepBestWeights { get; init; } = true;
+
+        /// <summary>Directory for the checkpoint written after every epoch; null for none.</summary>
+        public string? CheckpointDirectory { get; init; }
+
+        /// <summary>Continue from the checkpoint in <see cref="CheckpointDirectory"/> when there is one.</summary>
+        public bool Resume { get; init; }
+
+        /// <summary>Seed of initialization, shuffling and dropout: a CPU run with one thread repeats exactly.</summary>
+        public int Seed { get; init; } = 1;
+
+        /// <summary>libtorch intra-op threads; null leaves libtorch's default (one per core).</summary>
+        public int? Threads { get; init; }
+
+        /// <summary>Training data larger than this (in compact form) is streamed every epoch instead of cached.</summary>
+        public long MaxCacheBytes { get; init; } = 2L << 30;
+
+        /// <summary>Rows per block when streaming; shuffling happens within a block.</summary>
+        public int StreamingBlockRows { get; init; } = 1 << 18;
+
+        /// <summary>Rows per forward pass when scoring (Transform and validation).</summary>
+        public int ScoringBatchSize { get; init; } = 8192;
+
+        /// <summary>Receives progress: rows/s, loss, ETA, end-of-epoch metrics.</summary>
+        public IProgress<TrainingProgress>? Progress { get; init; }
+
+        /// <summary>Cancels training between batches.</summary>
+        public CancellationToken CancellationToken { get; init; }
+
+        internal void Validate()
+        {
+            static void Check(bool ok, string name, string message)
+            {
+                if (!ok)
+                    throw new ArgumentOutOfRangeException(name, message);
+            }
+            Check(!string.IsNullOrEmpty(LabelColumnName), nameof(LabelColumnName), "LabelColumnName is required.");
+            Check(Epochs >= 1, nameof(Epochs), $"Epochs must be at least 1, got {Epochs}.");
+            Check(BatchSize >= 2, nameof(BatchSize), $"BatchSize must be at least 2, got {BatchSize}.");
+            Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), $"LearningRate must be positive, got {LearningRate}.");
+            Check(WeightDecay >= 0, nameof(WeightDecay), $"WeightDecay must not be negative, got {WeightDecay}.");
+            Check(StepEpochs >= 1, nameof(StepEpochs), $"StepEpochs must be at least 1, got {StepEpochs}.");
+            Check(WarmupSteps >= 0, nameof(WarmupSteps), $"WarmupSteps must not be negative, got {WarmupSteps}.");
+            Check(GradientClipNorm is null or > 0, nameof(GradientClipNorm), $"GradientClipNorm must be positive, got {GradientClipNorm}.");
+            Check(Patience is null or >= 1, nameof(Patience), $"Patience must be at least 1, got {Patience}.");
+            Check(Threads is null or >= 1, nameof(Threads), $"Threads must be at least 1, got {Threads}.");
+            Check(StreamingBlockRows >= BatchSize, nameof(StreamingBlockRows), $"StreamingBlockRows ({StreamingBlockRows}) must be at least BatchSize ({BatchSize}).");
+            Check(ScoringBatchSize >= 1, nameof(ScoringBatchSize), $"ScoringBatchSize must be at least 1, got {ScoringBatchSize}.");
+            Check(typeof(CtrModel).IsAssignableFrom(ModelType) && ModelType.GetConstructor([typeof(CtrModelContext)]) is not null, nameof(ModelType),
+                $"ModelType {ModelType} must derive from CtrModel and have a public constructor taking a CtrModelContext.");
+            Check(!Resume || CheckpointDirectory is not null, nameof(Resume), "Resume needs a CheckpointDirectory.");
+            Model.Validate();
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using Ctr.MLNet.Torch.Data;
+using Ctr.MLNet.Torch.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using static TorchSharp.torch;
+
+namespace Ctr.MLNet.Torch;
+
+/// <summary>
+/// Trains a TorchSharp CTR network on the output of a Ctr.MLNet feature pipeline and returns a
+/// <see cref="TorchCtrTransformer"/> that adds <c>Score</c>, <c>Probability</c> and <c>PredictedLabel</c>.
+/// Create it with <c>mlContext.BinaryClassification.Trainers.TorchCtr(...)</c>.
+/// </summary>
+/// <remarks>
+/// Inputs come from the schema: every key column our categorical transforms produced (scalars get an
+/// embedding, variable-length vectors are pooled; columns sharing a vocabulary share a table), plus the numeric
+/// columns named in <see cref="Options.NumericColumnNames"/>. Training data is read once into compact arrays
+/// when it fits in <see cref="Options.MaxCacheBytes"/>, otherwise streamed every epoch.
+/// </remarks>
+public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
+{
+    private readonly IHost _host;
+    private readonly Options _options;
+
+    internal TorchCtrTrainer(IHostEnvironment env, Options options)
+    {
+        _host = env.Register(nameof(TorchCtrTrainer));
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+    }
+
+    /// <summary>Trains without validation data: every epoch runs and the last weights are kept.</summary>
+    public TorchCtrTransformer Fit(IDataView input) => Fit(input, validationData: null);
+
+    /// <summary>Trains, scoring <paramref name="validationData"/> after every epoch for early stopping and best weights.</summary>
+    public TorchCtrTransformer Fit(IDataView trainData, IDataView? validationData)
+    {
+        _host.CheckValue(trainData, nameof(trainData));
+        FeatureLayout layout = FeatureLayout.FromSchema(trainData.Schema, _options.CategoricalColumnNames, _options.NumericColumnNames, _options.SequenceWeights, _options.LabelColumnName);
+        CheckLabel(trainData.Schema);
+        if (validationData is not null)
+        {
+            layout.CheckSchema(validationData.Schema);
+            CheckLabel(validationData.Schema);
+        }
+        if (_options.Threads is int threads)
+            set_num_threads(threads);
+
+        TrainingData train = TrainingData.Load(trainData, layout, _options.LabelColumnName, _options.MaxCacheBytes, _options.StreamingBlockRows,
+            (rows, rate) => _options.Progress?.Report(new TrainingProgress(TrainingPhase.Reading, 0, _options.Epochs, rows, trainData.GetRowCount(), rate, 0, null)),
+            _options.CancellationToken);
+        if (train.RowCount < 2)
+            throw new ArgumentOutOfRangeException(nameof(trainData), $"Training needs at least 2 rows, got {train.RowCount}.");
+        _options.Progress?.Report(new TrainingProgress(TrainingPhase.Reading, 0, _options.Epochs, train.RowCount, train.RowCount, 0, 0, null,
+            train.IsCached ? $"cached {train.RowCount} rows in memory ({train.CachedBytes / (1 << 20)} MB)" : $"streaming {train.RowCount} rows every epoch (larger than MaxCacheBytes)"));
+        TrainingData? valid = validationData is null ? null
+            : TrainingData.Load(validationData, layout, _options.LabelColumnName, _options.MaxCacheBytes, _options.StreamingBlockRows, null, _options.CancellationToken);
+
+        manual_seed(_options.Seed);
+        var context = new CtrModelContext(layout, _options.Model);
+        CtrModel model = TorchCtrTransformer.CreateModel(_options.ModelType, context);
+        try
+        {
+            var history = new TrainingLoop(model, _options, layout, Fingerprint(layout)).Run(train, valid);
+            return new TorchCtrTransformer(_host, layout, _options.Model, _options.ModelType, model, history, _options.ScoringBatchSize);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Adds <c>Score</c>, <c>Probability</c> and <c>PredictedLabel</c> to the input schema.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        _host.CheckValue(inputSchema, nameof(inputSchema));
+        if (!inputSchema.TryFindColumn(_options.LabelColumnName, out SchemaShape.Column label))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find label column '{_options.LabelColumnName}'");
+        if (label.Kind != SchemaShape.Column.VectorKind.Scalar || !FeatureReader.IsLabelType(label.ItemType))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Schema mismatch for label column '{_options.LabelColumnName}': expected Boolean, Single or Double, got {label.GetTypeString()}");
+        foreach (string name in _options.NumericColumnNames.Concat(_options.CategoricalColumnNames ?? []))
+        {
+            if (!inputSchema.TryFindColumn(name, out _))
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find input column '{name}'");
+        }
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        foreach (SchemaShape.Column column in TorchCtrTransformer.OutputShape())
+            columns[column.Name] = column;
+        return new SchemaShape(columns.Values);
+    }
+
+    private void CheckLabel(DataViewSchema schema)
+    {
+        DataViewSchema.Column? label = schema.GetColumnOrNull(_options.LabelColumnName);
+        if (label is null)
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find label column '{_options.LabelColumnName}'");
+        if (!FeatureReader.IsLabelType(label.Value.Type))
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Schema mismatch for label column '{_options.LabelColumnName}': expected Boolean, Single or Double, got {label.Value.Type}");
+    }
+
+    /// <summary>Identifies what a checkpoint was written for: features, model type and hyperparameters, optimizer.</summary>
+    private string Fingerprint(FeatureLayout layout)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            layout.Write(writer);
+            writer.Write(_options.ModelType.FullName ?? "");
+            writer.Write(System.Text.Json.JsonSerializer.Serialize(_options.Model));
+            writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.Seed}");
+        }
+        return Convert.ToHexString(SHA256.HashData(stream.ToArray()));
+    }
+}

@@ -1,0 +1,252 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Ctr.MLNet.Torch;
+using Ctr.MLNet.Torch.Data;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using static TorchSharp.torch;
+
+[assembly: LoadableClass(typeof(TorchCtrTransformer), null, typeof(SignatureLoadModel), "Torch CTR", TorchCtrTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(TorchCtrTransformer), null, typeof(SignatureLoadRowMapper), "Torch CTR", TorchCtrTransformer.LoaderSignature)]
+
+namespace Ctr.MLNet.Torch;
+
+/// <summary>
+/// A trained CTR network inside an ML.NET pipeline: adds <c>Score</c> (the logit), <c>Probability</c> and
+/// <c>PredictedLabel</c>. <see cref="ITransformer.Transform"/> scores in batches; <c>PredictionEngine</c> scores
+/// one row at a time. The weights save into the same model zip as the feature pipeline.
+/// </summary>
+public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer, IDisposable
+{
+    internal const string LoaderSignature = "TorchCtrTransformer";
+    private const string WeightsStream = "TorchWeights";
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "CTRTORCH",
+        verWrittenCur: 0x00010001, // Initial
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(TorchCtrTransformer).Assembly.FullName);
+
+    private readonly CtrModel _model;
+    private readonly Type _modelType;
+    private readonly int _scoringBatchSize;
+
+    internal TorchCtrTransformer(IHost host, FeatureLayout layout, CtrModelOptions modelOptions, Type modelType, CtrModel model,
+        IReadOnlyList<EpochMetrics> history, int scoringBatchSize)
+        : base(host)
+    {
+        Layout = layout;
+        ModelOptions = modelOptions;
+        _modelType = modelType;
+        _model = model;
+        _model.eval();
+        History = [.. history];
+        _scoringBatchSize = scoringBatchSize;
+    }
+
+    /// <summary>The inputs the network reads.</summary>
+    public FeatureLayout Layout { get; }
+
+    /// <summary>The network's hyperparameters.</summary>
+    public CtrModelOptions ModelOptions { get; }
+
+    /// <summary>Metrics of every training epoch.</summary>
+    public ImmutableArray<EpochMetrics> History { get; }
+
+    /// <summary>The trained network (in evaluation mode). Owned by this transformer.</summary>
+    public CtrModel Model => _model;
+
+    /// <summary>Scores in batches of the scoring batch size: one forward pass per batch, not per row.</summary>
+    public new IDataView Transform(IDataView input)
+    {
+        Host.CheckValue(input, nameof(input));
+        Layout.CheckSchema(input.Schema);
+        return new BatchScoringDataView(this, input);
+    }
+
+    IDataView ITransformer.Transform(IDataView input) => Transform(input);
+
+    /// <summary>Frees the network's native memory.</summary>
+    public void Dispose() => _model.Dispose();
+
+    internal static CtrModel CreateModel(Type modelType, CtrModelContext context) =>
+        (CtrModel)Activator.CreateInstance(modelType, context)!;
+
+    internal static IEnumerable<SchemaShape.Column> OutputShape() =>
+    [
+        new SchemaShape.Column(AnnotationUtils.Const.ScoreValueKind.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false, new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation())),
+        new SchemaShape.Column(AnnotationUtils.Const.ScoreValueKind.Probability, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false, new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation(isNormalized: true))),
+        new SchemaShape.Column(AnnotationUtils.Const.ScoreValueKind.PredictedLabel, SchemaShape.Column.VectorKind.Scalar, BooleanDataViewType.Instance, false, new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation())),
+    ];
+
+    /// <summary>The three output columns, annotated as ML.NET's binary classifiers annotate theirs.</summary>
+    internal static DataViewSchema.DetachedColumn[] OutputColumns()
+    {
+        DataViewSchema.Annotations Annotations(string valueKind, bool normalized)
+        {
+            var builder = new DataViewSchema.Annotations.Builder();
+            builder.Add(AnnotationUtils.Kinds.ScoreColumnSetId, AnnotationUtils.ScoreColumnSetIdType, (ref uint v) => v = 1);
+            builder.Add(AnnotationUtils.Kinds.ScoreColumnKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreColumnKind.BinaryClassification.AsMemory());
+            builder.Add(AnnotationUtils.Kinds.ScoreValueKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = valueKind.AsMemory());
+            if (normalized)
+                builder.Add(AnnotationUtils.Kinds.IsNormalized, BooleanDataViewType.Instance, (ref bool v) => v = true);
+            return builder.ToAnnotations();
+        }
+        return
+        [
+            new(AnnotationUtils.Const.ScoreValueKind.Score, NumberDataViewType.Single, Annotations(AnnotationUtils.Const.ScoreValueKind.Score, false)),
+            new(AnnotationUtils.Const.ScoreValueKind.Probability, NumberDataViewType.Single, Annotations(AnnotationUtils.Const.ScoreValueKind.Probability, true)),
+            new(AnnotationUtils.Const.ScoreValueKind.PredictedLabel, BooleanDataViewType.Instance, Annotations(AnnotationUtils.Const.ScoreValueKind.PredictedLabel, false)),
+        ];
+    }
+
+    /// <summary>Logits of <paramref name="rows"/> of <paramref name="block"/>, written to <paramref name="logits"/>.</summary>
+    internal void Score(FeatureBlock block, BatchBuilder builder, ReadOnlySpan<int> rows, Span<float> logits)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        CtrBatch batch = builder.Build(block, rows, withLabels: false);
+        Tensor output = _model.call(batch).to(float32);
+        output.data<float>().CopyTo(logits);
+    }
+
+    internal int ScoringBatchSize => _scoringBatchSize;
+
+    /// <inheritdoc/>
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+    // Binary format
+    //   FeatureLayout (see FeatureLayout.Write)
+    //   string: model options as JSON
+    //   string: assembly-qualified name of the model type
+    //   int: scoring batch size
+    //   int: epochs, then per epoch: int epoch, 5 doubles (loss, auc, logloss, rows/s, lr)
+    //   stream "TorchWeights": the module's state dict in TorchSharp's format
+    /// <inheritdoc/>
+    protected override void SaveModel(ModelSaveContext ctx)
+    {
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        Layout.Write(ctx.Writer);
+        ctx.Writer.Write(JsonSerializer.Serialize(ModelOptions));
+        ctx.Writer.Write(_modelType.AssemblyQualifiedName!);
+        ctx.Writer.Write(_scoringBatchSize);
+        ctx.Writer.Write(History.Length);
+        foreach (EpochMetrics m in History)
+        {
+            ctx.Writer.Write(m.Epoch);
+            ctx.Writer.Write(m.TrainLoss);
+            ctx.Writer.Write(m.ValidAuc);
+            ctx.Writer.Write(m.ValidLogLoss);
+            ctx.Writer.Write(m.TrainRowsPerSecond);
+            ctx.Writer.Write(m.LearningRate);
+        }
+        ctx.SaveBinaryStream(WeightsStream, writer => _model.save(writer));
+    }
+
+    private static TorchCtrTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        IHost host = env.Register(nameof(TorchCtrTransformer));
+        ctx.CheckAtModel(GetVersionInfo());
+        FeatureLayout layout = FeatureLayout.Read(ctx.Reader);
+        CtrModelOptions options = JsonSerializer.Deserialize<CtrModelOptions>(ctx.Reader.ReadString())
+            ?? throw new FormatException("The model file holds no network options; the file is corrupt.");
+        string typeName = ctx.Reader.ReadString();
+        Type modelType = Type.GetType(typeName, throwOnError: false)
+            ?? throw new FormatException($"The model file's network type '{typeName}' cannot be loaded: reference the assembly that defines it.");
+        int scoringBatchSize = ctx.Reader.ReadInt32();
+        int epochs = ctx.Reader.ReadInt32();
+        if (scoringBatchSize < 1 || epochs < 0 || epochs > 100_000)
+            throw new FormatException("The model file's trainer section is corrupt.");
+        var history = new List<EpochMetrics>(epochs);
+        for (int i = 0; i < epochs; i++)
+            history.Add(new EpochMetrics(ctx.Reader.ReadInt32(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble()));
+
+        // Build on the CPU, then load the weights (TorchSharp's save/load rules).
+        CtrModel model = CreateModel(modelType, new CtrModelContext(layout, options));
+        try
+        {
+            if (!ctx.TryLoadBinaryStream(WeightsStream, reader => model.load(reader)))
+                throw new FormatException($"The model file has no '{WeightsStream}' stream; it is corrupt or was not saved by this library.");
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return new TorchCtrTransformer(host, layout, options, modelType, model, history, scoringBatchSize);
+    }
+
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
+        Create(env, ctx).MakeRowMapper(inputSchema);
+
+    /// <summary>Per-row scoring, for PredictionEngine and other row-to-row uses.</summary>
+    private sealed class Mapper : MapperBase
+    {
+        private readonly TorchCtrTransformer _transformer;
+
+        public Mapper(TorchCtrTransformer transformer, DataViewSchema inputSchema)
+            : base(transformer.Host.Register(nameof(Mapper)), inputSchema, transformer)
+        {
+            transformer.Layout.CheckSchema(inputSchema);
+            _transformer = transformer;
+        }
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => OutputColumns();
+
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
+        {
+            bool any = Enumerable.Range(0, 3).Any(activeOutput);
+            var needed = any ? _transformer.Layout.InputColumns.Select(c => InputSchema[c].Index).ToHashSet() : [];
+            return needed.Contains;
+        }
+
+        protected override void SaveModel(ModelSaveContext ctx) => _transformer.SaveModel(ctx);
+
+        public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action? disposer)
+        {
+            disposer = null;
+            var scorer = new RowScorer(_transformer, input);
+            return
+            [
+                activeOutput(0) ? (ValueGetter<float>)((ref float v) => v = scorer.Logit()) : null!,
+                activeOutput(1) ? (ValueGetter<float>)((ref float v) => v = Sigmoid(scorer.Logit())) : null!,
+                activeOutput(2) ? (ValueGetter<bool>)((ref bool v) => v = scorer.Logit() > 0) : null!,
+            ];
+        }
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
+            throw new NotSupportedException("CreateGetters builds all getters together.");
+    }
+
+    /// <summary>Scores the current row once, however many output columns ask for it.</summary>
+    private sealed class RowScorer(TorchCtrTransformer transformer, DataViewRow row)
+    {
+        private readonly FeatureReader _reader = new(row, transformer.Layout, labelColumn: null);
+        private readonly FeatureBlock _block = new(transformer.Layout, capacity: 1);
+        private readonly BatchBuilder _builder = new(transformer.Layout);
+        private readonly float[] _logit = new float[1];
+        private long _position = -1;
+
+        public float Logit()
+        {
+            if (_position != row.Position)
+            {
+                _block.Clear();
+                _reader.Append(_block);
+                transformer.Score(_block, _builder, [0], _logit);
+                _position = row.Position;
+            }
+            return _logit[0];
+        }
+    }
+
+    internal static float Sigmoid(float logit) => 1f / (1f + MathF.Exp(-logit));
+}

@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ctr.MLNet.Torch.Training;
+
+/// <summary>Where training stands after an epoch: enough to resume to the same result.</summary>
+internal sealed class TrainingState
+{
+    public int Epoch { get; set; }
+
+    public long Step { get; set; }
+
+    public double BestMetric { get; set; } = double.NaN;
+
+    public int BestEpoch { get; set; }
+
+    public int EpochsWithoutImprovement { get; set; }
+
+    public List<EpochMetrics> History { get; } = [];
+
+    /// <summary>Weights of the best epoch so far (TorchSharp's module format), when keeping the best.</summary>
+    public byte[]? BestWeights { get; set; }
+}
+
+/// <summary>
+/// A checkpoint file: training state, weights and optimizer state. Written to a temporary file in the same
+/// directory and renamed over the previous one, so a crash while writing leaves the previous checkpoint whole.
+/// </summary>
+internal static class Checkpoint
+{
+    public const string FileName = "checkpoint.ctr";
+    private const string Magic = "Ctr.MLNet checkpoint";
+    private const int Version = 1;
+
+    // Binary format
+    //   string: magic, int: version, string: layout fingerprint
+    //   int: epoch, long: step, double: best metric, int: best epoch, int: epochs without improvement
+    //   int: history count, then per epoch: int epoch, 5 doubles (loss, auc, logloss, rows/s, lr)
+    //   module weights (TorchSharp format), optimizer state (TorchSharp format)
+    //   bool: has best weights, [int length, bytes]
+    public static void Write(string directory, string fingerprint, TrainingState state, nn.Module module, OptimizerHelper optimizer)
+    {
+        Directory.CreateDirectory(directory);
+        string path = Path.Combine(directory, FileName);
+        string temporary = path + $".{Environment.ProcessId}.tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        using (var writer = new BinaryWriter(stream))
+        {
+            writer.Write(Magic);
+            writer.Write(Version);
+            writer.Write(fingerprint);
+            writer.Write(state.Epoch);
+            writer.Write(state.Step);
+            writer.Write(state.BestMetric);
+            writer.Write(state.BestEpoch);
+            writer.Write(state.EpochsWithoutImprovement);
+            writer.Write(state.History.Count);
+            foreach (EpochMetrics m in state.History)
+            {
+                writer.Write(m.Epoch);
+                writer.Write(m.TrainLoss);
+                writer.Write(m.ValidAuc);
+                writer.Write(m.ValidLogLoss);
+                writer.Write(m.TrainRowsPerSecond);
+                writer.Write(m.LearningRate);
+            }
+            module.save(writer);
+            optimizer.save_state_dict(writer);
+            writer.Write(state.BestWeights is not null);
+            if (state.BestWeights is not null)
+            {
+                writer.Write(state.BestWeights.Length);
+                writer.Write(state.BestWeights);
+            }
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
+
+    public static TrainingState Read(string directory, string fingerprint, nn.Module module, OptimizerHelper optimizer)
+    {
+        string path = Path.Combine(directory, FileName);
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var reader = new BinaryReader(stream);
+            if (reader.ReadString() != Magic || reader.ReadInt32() != Version)
+                throw new FormatException($"'{path}' is not a Ctr.MLNet checkpoint of version {Version}.");
+            if (reader.ReadString() != fingerprint)
+                throw new InvalidOperationException($"Checkpoint '{path}' was written for different features or model settings; resume with the same pipeline and options, or point CheckpointDirectory elsewhere.");
+            var state = new TrainingState
+            {
+                Epoch = reader.ReadInt32(),
+                Step = reader.ReadInt64(),
+                BestMetric = reader.ReadDouble(),
+                BestEpoch = reader.ReadInt32(),
+                EpochsWithoutImprovement = reader.ReadInt32(),
+            };
+            int history = reader.ReadInt32();
+            for (int i = 0; i < history; i++)
+                state.History.Add(new EpochMetrics(reader.ReadInt32(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()));
+            module.load(reader);
+            optimizer.load_state_dict(reader);
+            if (reader.ReadBoolean())
+                state.BestWeights = reader.ReadBytes(reader.ReadInt32());
+            return state;
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new FormatException($"Checkpoint '{path}' is truncated; delete it to start over.", e);
+        }
+    }
+}

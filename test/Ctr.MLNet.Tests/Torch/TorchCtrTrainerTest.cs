@@ -1,0 +1,271 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Ctr.MLNet.Tests.Helpers;
+using Ctr.MLNet.Torch;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+using TorchSharp;
+
+namespace Ctr.MLNet.Tests.Torch;
+
+[TestClass]
+public sealed class TorchCtrTrainerTest
+{
+    private static readonly List<PlantedClicks.Row> Train = PlantedClicks.Generate(6000, seed: 1);
+    private static readonly List<PlantedClicks.Row> Test = PlantedClicks.Generate(2000, seed: 2);
+
+    private static TorchCtrTrainer.Options Quick() => new()
+    {
+        NumericColumnNames = ["Price"],
+        SequenceWeights = new Dictionary<string, string> { ["HistoryIds"] = "HistoryWeights" },
+        Epochs = 3,
+        BatchSize = 256,
+        LearningRate = 1e-2,
+        Threads = 1,
+        Model = new CtrModelOptions { HiddenUnits = [32, 16], EmbeddingDim = 8 },
+    };
+
+    private static float[] Probabilities(ITransformer model, IDataView data) =>
+        [.. model.Transform(data).GetColumn<float>("Probability")];
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_LearnsPlantedSignalAndEvaluates()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train), test = ml.Data.LoadFromEnumerable(Test);
+
+        var sut = PlantedClicks.Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Quick()));
+        var model = sut.Fit(train);
+
+        var metrics = ml.BinaryClassification.Evaluate(model.Transform(test));
+        float[] labels = [.. Test.Select(r => r.Label ? 1f : 0f)];
+        double oracle = BinaryMetrics.Auc(labels, [.. Test.Select(r => r.TrueProbability)]);
+        // Baseline: each item's click rate in the training data.
+        var itemRate = Train.GroupBy(r => r.Item).ToDictionary(g => g.Key, g => g.Average(r => r.Label ? 1f : 0f));
+        double popularity = BinaryMetrics.Auc(labels, [.. Test.Select(r => itemRate.GetValueOrDefault(r.Item, 0.4f))]);
+        Assert.IsGreaterThan(popularity + 0.04, metrics.AreaUnderRocCurve, $"AUC {metrics.AreaUnderRocCurve:F4}, item popularity {popularity:F4}, oracle {oracle:F4}");
+        Assert.IsLessThan(oracle + 0.02, metrics.AreaUnderRocCurve);
+        float[] probabilities = Probabilities(model, test);
+        Assert.AreEqual(metrics.AreaUnderRocCurve, BinaryMetrics.Auc(labels, probabilities), 1e-6, "our AUC agrees with ML.NET's");
+        Assert.AreEqual(metrics.LogLoss / Math.Log2(Math.E), BinaryMetrics.LogLoss(labels, probabilities), 1e-4, "our log loss is ML.NET's in nats");
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_ModelZipRoundTripGivesIdenticalProbabilities()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(2000)), test = ml.Data.LoadFromEnumerable(Test.Take(500));
+        var model = PlantedClicks.Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Quick() with { Epochs = 1 })).Fit(train);
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "model.zip");
+        ml.Model.Save(model, train.Schema, path);
+
+        var fresh = new MLContext(seed: 9);
+        ITransformer sut = fresh.Model.Load(path, out _);
+
+        CollectionAssert.AreEqual(Probabilities(model, test), Probabilities(sut, test), "same MLContext-free process");
+        string[] inNewProcess = ChildProcess.TransformInNewProcess(path, test, ml);
+        CollectionAssert.AreEqual(EstimatorChecks.Rows(model.Transform(test)), inNewProcess, "new process");
+        (sut as IDisposable)?.Dispose();
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_PredictionEngineMatchesBatchedTransform()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(2000));
+        var model = PlantedClicks.Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Quick() with { Epochs = 1 })).Fit(train);
+        using var stream = new MemoryStream();
+        ml.Model.Save(model, train.Schema, stream);
+        stream.Position = 0;
+        ITransformer loaded = new MLContext().Model.Load(stream, out _);
+        var inputs = Test.Take(50).Select(r => new PlantedClicks.Input { User = r.User, Item = r.Item, History = r.History, HistoryWeights = r.HistoryWeights, Price = r.Price }).ToList();
+        float[] batched = Probabilities(loaded, ml.Data.LoadFromEnumerable(inputs));
+
+        var sut = new MLContext().Model.CreatePredictionEngine<PlantedClicks.Input, PlantedClicks.Prediction>(loaded);
+
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            PlantedClicks.Prediction prediction = sut.Predict(inputs[i]);
+            Assert.AreEqual(batched[i], prediction.Probability, 1e-6f, $"row {i}");
+            Assert.AreEqual(prediction.Probability > 0.5f, prediction.PredictedLabel);
+        }
+        PlantedClicks.Prediction unseen = sut.Predict(new PlantedClicks.Input { User = "nobody", Item = "new", History = [], HistoryWeights = [] });
+        Assert.IsTrue(float.IsFinite(unseen.Probability), "unknown ids and an empty history still score");
+    }
+
+    private sealed class LogisticModel : CtrModel
+    {
+        private readonly FeatureEmbedding weights;
+        private readonly TorchSharp.Modules.Parameter bias;
+
+        public LogisticModel(CtrModelContext context)
+            : base(nameof(LogisticModel))
+        {
+            weights = new FeatureEmbedding(context with { Options = context.Options with { EmbeddingDim = 1 } });
+            bias = new TorchSharp.Modules.Parameter(torch.zeros(1));
+            RegisterComponents();
+        }
+
+        public int TrainingSteps { get; private set; }
+
+        public override torch.Tensor forward(CtrBatch batch)
+        {
+            using torch.Tensor fields = weights.call(batch);
+            return fields.sum([1, 2]) + bias;
+        }
+
+        public override torch.Tensor TrainingStep(CtrBatch batch)
+        {
+            TrainingSteps++;
+            return base.TrainingStep(batch);
+        }
+
+        public override torch.optim.Optimizer CreateOptimizer(TorchCtrTrainer.Options options) => torch.optim.Adagrad(parameters(), 0.1);
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_CustomModelTrainsSavesAndLoads()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train), test = ml.Data.LoadFromEnumerable(Test);
+        var options = Quick() with { ModelType = typeof(LogisticModel), NumericColumnNames = [], Epochs = 3 };
+
+        var model = PlantedClicks.Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(options)).Fit(train);
+
+        var trained = (LogisticModel)model.LastTransformer.Model;
+        Assert.AreEqual(3 * (int)Math.Ceiling(6000 / 256.0), trained.TrainingSteps, "the trainer called the model's own training step");
+        Assert.IsGreaterThan(0.65, ml.BinaryClassification.Evaluate(model.Transform(test)).AreaUnderRocCurve);
+        ITransformer loaded = EstimatorChecks.SaveAndLoad(model, train.Schema);
+        CollectionAssert.AreEqual(Probabilities(model, test), Probabilities(loaded, test));
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_ResumeFromCheckpointEqualsUninterruptedRun()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(3000)), valid = ml.Data.LoadFromEnumerable(Test.Take(1000));
+        var features = PlantedClicks.Features(ml).Fit(train);
+        IDataView trainFeatures = features.Transform(train), validFeatures = features.Transform(valid);
+        using var directory = new TemporaryDirectory();
+        var options = Quick() with { Epochs = 4, Patience = null, KeepBestWeights = false, Schedule = LearningRateSchedule.Cosine, WarmupSteps = 5 };
+
+        using TorchCtrTransformer uninterrupted = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(trainFeatures, validFeatures);
+        var interrupted = ml.BinaryClassification.Trainers.TorchCtr(options with { CheckpointDirectory = directory.Path, CancellationToken = CancelAfterEpoch(2, out var progress), Progress = progress });
+        Assert.ThrowsExactly<OperationCanceledException>(() => interrupted.Fit(trainFeatures, validFeatures));
+        Assert.IsTrue(File.Exists(Path.Combine(directory.Path, "checkpoint.ctr")));
+        using TorchCtrTransformer sut = ml.BinaryClassification.Trainers.TorchCtr(options with { CheckpointDirectory = directory.Path, Resume = true }).Fit(trainFeatures, validFeatures);
+
+        CollectionAssert.AreEqual(uninterrupted.History.Select(h => h.ValidAuc).ToArray(), sut.History.Select(h => h.ValidAuc).ToArray());
+        CollectionAssert.AreEqual(Probabilities(uninterrupted, validFeatures), Probabilities(sut, validFeatures));
+    }
+
+    private static CancellationToken CancelAfterEpoch(int epoch, out IProgress<TrainingProgress> progress)
+    {
+        var source = new CancellationTokenSource();
+        progress = new SynchronousProgress(p =>
+        {
+            if (p.Phase == TrainingPhase.EpochEnd && p.Epoch == epoch)
+                source.Cancel();
+        });
+        return source.Token;
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_EarlyStoppingKeepsBestEpoch()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(1500)), valid = ml.Data.LoadFromEnumerable(Test.Take(1000));
+        var features = PlantedClicks.Features(ml).Fit(train);
+        // A large rate on few rows overfits quickly, so validation AUC peaks early.
+        var options = Quick() with { Epochs = 30, Patience = 2, LearningRate = 0.02, Model = new CtrModelOptions { HiddenUnits = [64], Dropout = 0, BatchNorm = false, EmbeddingDim = 16 } };
+
+        using TorchCtrTransformer sut = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(train), features.Transform(valid));
+
+        Assert.IsLessThan(30, sut.History.Length, "stopped early");
+        int best = sut.History.Select((h, i) => (h.ValidAuc, i)).Max().i;
+        Assert.AreEqual(sut.History.Length - 3, best, "stopped two epochs after the best");
+        float[] labels = [.. Test.Take(1000).Select(r => r.Label ? 1f : 0f)];
+        Assert.AreEqual(sut.History[best].ValidAuc, BinaryMetrics.Auc(labels, Probabilities(sut, features.Transform(valid))), 1e-6, "the best epoch's weights were restored");
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_OptimizersAndSchedules()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(1024));
+        IDataView features = PlantedClicks.Features(ml).Fit(train).Transform(train);
+        foreach (CtrOptimizer optimizer in Enum.GetValues<CtrOptimizer>())
+        {
+            using TorchCtrTransformer sut = ml.BinaryClassification.Trainers.TorchCtr(Quick() with { Optimizer = optimizer, Epochs = 2, WeightDecay = 1e-4, GradientClipNorm = 1.0 }).Fit(features);
+            Assert.IsTrue(sut.History.All(h => double.IsFinite(h.TrainLoss)), optimizer.ToString());
+            Assert.IsLessThan(sut.History[0].TrainLoss, sut.History[1].TrainLoss, $"{optimizer} lowers the loss");
+        }
+
+        // 1024 rows / 256 = 4 steps per epoch.
+        using var step = ml.BinaryClassification.Trainers.TorchCtr(Quick() with { Epochs = 3, Schedule = LearningRateSchedule.Step, StepEpochs = 1, StepGamma = 0.5 }).Fit(features);
+        double rate = Quick().LearningRate;
+        CollectionAssert.AreEqual(new[] { rate, rate / 2, rate / 4 }, step.History.Select(h => h.LearningRate).ToArray());
+        using var warmup = ml.BinaryClassification.Trainers.TorchCtr(Quick() with { Epochs = 1, WarmupSteps = 8 }).Fit(features);
+        Assert.AreEqual(rate * 4 / 8, warmup.History[0].LearningRate, 1e-12, "linear warm-up: step 4 of 8");
+        using var cosine = ml.BinaryClassification.Trainers.TorchCtr(Quick() with { Epochs = 2, Schedule = LearningRateSchedule.Cosine }).Fit(features);
+        Assert.AreEqual(rate * 0.5 * (1 + Math.Cos(Math.PI * 7 / 8)), cosine.History[1].LearningRate, 1e-12, "cosine at the last of 8 steps");
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_LiveTensorsStayFlatOverEpochs()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(2000)), valid = ml.Data.LoadFromEnumerable(Test.Take(500));
+        var features = PlantedClicks.Features(ml).Fit(train);
+        var live = new List<long>();
+        var options = Quick() with { Epochs = 6, Patience = null, Progress = new SynchronousProgress(p => { if (p.Phase == TrainingPhase.EpochEnd) live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount); }) };
+
+        using TorchCtrTransformer sut = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(train), features.Transform(valid));
+
+        Assert.HasCount(6, live);
+        // Counted on this thread only, so tensors other tests leave to the finalizer cannot blur the count.
+        Assert.AreEqual(1, live.Skip(1).Distinct().Count(), $"live tensors after each epoch: {string.Join(", ", live)}");
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_SchemaErrorsNameTheColumn()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(100));
+        IDataView features = PlantedClicks.Features(ml).Fit(train).Transform(train);
+
+        var noLabel = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtr(Quick() with { LabelColumnName = "Clicked" }).Fit(features));
+        var rawColumn = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtr(Quick() with { CategoricalColumnNames = ["User"] }).Fit(features));
+        var textNumeric = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtr(Quick() with { NumericColumnNames = ["Item"] }).Fit(features));
+        var badOption = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtr(Quick() with { BatchSize = 0 }));
+
+        StringAssert.Contains(noLabel.Message, "Could not find label column 'Clicked'");
+        StringAssert.Contains(rawColumn.Message, "Schema mismatch for input column 'User': expected a key column from MapToVocabulary or HashToBuckets");
+        StringAssert.Contains(textNumeric.Message, "Schema mismatch for input column 'Item': expected Single");
+        StringAssert.Contains(badOption.Message, "BatchSize must be at least 2");
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_WeightLengthMismatchNamesTheRow()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Train.Take(10).Select(r => new PlantedClicks.Row { Label = r.Label, User = r.User, Item = r.Item, History = ["i1", "i2"], HistoryWeights = [1f, 1f] }).ToList();
+        rows[6].HistoryWeights = [1f];
+        IDataView train = ml.Data.LoadFromEnumerable(rows);
+
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => PlantedClicks.Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Quick())).Fit(train));
+
+        StringAssert.Contains(error.Message, "Row 7: sequence column 'HistoryIds' has 2 ids but weight column 'HistoryWeights' has 1 weights");
+    }
+}
+
+/// <summary>Calls back on the reporting thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+internal sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+{
+    public void Report(TrainingProgress value) => report(value);
+}
