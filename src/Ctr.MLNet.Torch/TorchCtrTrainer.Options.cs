@@ -58,7 +58,10 @@ public sealed partial class TorchCtrTrainer
         /// <summary>Float columns (scalars or fixed-size vectors) fed to the network as they are.</summary>
         public IReadOnlyList<string> NumericColumnNames { get; init; } = [];
 
-        /// <summary>Sequence id column → float vector column holding one weight per id.</summary>
+        /// <summary>
+        /// Sequence id column → float vector column holding one weight per id. Not needed for sequences parsed
+        /// with <c>ParseSequence</c> and a weight column: that pairing is read from the schema.
+        /// </summary>
         public IReadOnlyDictionary<string, string> SequenceWeights { get; init; } = ImmutableDictionary<string, string>.Empty;
 
         /// <summary>The network: a <see cref="CtrModel"/> with a public constructor taking a <see cref="CtrModelContext"/>.</summary>

@@ -105,7 +105,8 @@ public sealed class FeatureLayout
             }
             if (column.Type is VectorDataViewType { Size: > 0 })
                 throw new ArgumentOutOfRangeException(nameof(schema), $"Schema mismatch for input column '{column.Name}': expected a variable-length key vector, got {column.Type}");
-            string? weights = sequenceWeights.TryGetValue(column.Name, out string? w) ? w : null;
+            // The option wins; otherwise ParseSequence's pairing, carried through the vocabulary, says it.
+            string? weights = sequenceWeights.TryGetValue(column.Name, out string? w) ? w : column.GetSequenceWeightColumn();
             if (weights is not null)
                 RequireType(schema, weights, t => t is VectorDataViewType { ItemType: NumberDataViewType n, Size: 0 } && n.RawType == typeof(float), "a variable-length vector of Single");
             sequences.Add(new SequenceField(column.Name, table, weights));

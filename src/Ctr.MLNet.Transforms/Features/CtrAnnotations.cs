@@ -22,6 +22,31 @@ public static class CtrAnnotations
     /// <summary>Int32: index used to pad sequences; never produced for a value.</summary>
     public const string PaddingIndex = "Ctr.PaddingIndex";
 
+    /// <summary>
+    /// Text, on a sequence column: name of the column holding one weight per element. Put there by
+    /// <c>ParseSequence</c> and carried from input to output by the categorical transforms.
+    /// </summary>
+    public const string SequenceWeights = "Ctr.SequenceWeights";
+
+    /// <summary>The weight column paired with a sequence column, if it has one.</summary>
+    public static string? GetSequenceWeightColumn(this DataViewSchema.Column column)
+    {
+        if (column.Annotations.Schema.GetColumnOrNull(SequenceWeights) is null)
+            return null;
+        ReadOnlyMemory<char> name = default;
+        column.Annotations.GetValue(SequenceWeights, ref name);
+        return name.ToString();
+    }
+
+    /// <summary>Copies the sequence-weights pairing of <paramref name="input"/>, if any.</summary>
+    internal static DataViewSchema.Annotations.Builder AddSequenceWeightsOf(this DataViewSchema.Annotations.Builder builder, DataViewSchema.Column input)
+    {
+        string? weights = input.GetSequenceWeightColumn();
+        if (weights is not null)
+            builder.Add(SequenceWeights, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = weights.AsMemory());
+        return builder;
+    }
+
     /// <summary>Reads the categorical annotations of a column, if it has them.</summary>
     public static bool TryGetCategoricalFeature(this DataViewSchema.Column column, out CategoricalFeature feature)
     {

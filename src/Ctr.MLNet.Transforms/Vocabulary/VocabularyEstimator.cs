@@ -127,10 +127,15 @@ public sealed class VocabularyEstimator : IEstimator<VocabularyTransformer>
                 CtrThrow.ColumnNotFound(column.InputColumnName);
             if (!TokenColumnReader.IsSupportedItem(input.ItemType) || input.Kind == SchemaShape.Column.VectorKind.Scalar && input.ItemType is VectorDataViewType)
                 CtrThrow.SchemaMismatch(column.InputColumnName, TokenColumnReader.SupportedTypes, input.GetTypeString());
-            result[column.OutputColumnName] = new SchemaShape.Column(column.OutputColumnName, input.Kind, NumberDataViewType.UInt32, isKey: true, CategoricalAnnotationShape);
+            result[column.OutputColumnName] = new SchemaShape.Column(column.OutputColumnName, input.Kind, NumberDataViewType.UInt32, isKey: true, CategoricalAnnotations(input));
         }
         return new SchemaShape(result.Values);
     }
+
+    /// <summary>The annotations of a categorical output: key values, Ctr annotations, and the input's sequence weights.</summary>
+    internal static SchemaShape CategoricalAnnotations(SchemaShape.Column input, bool withKeyValues = true) =>
+        new(CategoricalAnnotationShape.Where(c => withKeyValues || c.Name != AnnotationUtils.Kinds.KeyValues)
+            .Concat(input.Annotations.Where(c => c.Name == CtrAnnotations.SequenceWeights)));
 
     internal static readonly SchemaShape CategoricalAnnotationShape = new([
         new SchemaShape.Column(AnnotationUtils.Kinds.KeyValues, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, isKey: false),

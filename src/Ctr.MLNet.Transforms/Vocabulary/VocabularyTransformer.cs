@@ -151,7 +151,7 @@ public sealed class VocabularyTransformer : OneToOneTransformerBase
                         editor.Values[t + 1] = vocabulary.Terms[t].AsMemory();
                     dst = editor.Commit();
                 });
-                annotations.AddCategorical(vocabulary.Name, vocabulary.Size);
+                annotations.AddCategorical(vocabulary.Name, vocabulary.Size).AddSequenceWeightsOf(InputSchema[ColMapNewToOld[i]]);
                 result[i] = new DataViewSchema.DetachedColumn(_transformer.ColumnPairs[i].outputColumnName, type, annotations.ToAnnotations());
             }
             return result;
