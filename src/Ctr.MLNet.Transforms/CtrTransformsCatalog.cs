@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 namespace Ctr.MLNet.Transforms;
 
 /// <summary>Feature transforms for CTR models: <c>mlContext.Ctr().Transforms.Xxx(...)</c>.</summary>
-public static class CtrTransformsCatalog
+public static partial class CtrTransformsCatalog
 {
     /// <summary>
     /// Maps a categorical column (text, keys or numbers; scalar or variable-length vector) to vocabulary
@@ -23,5 +23,33 @@ public static class CtrTransformsCatalog
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="columns">The columns to map.</param>
     public static VocabularyEstimator MapToVocabulary(this CtrCatalog.TransformsCatalog catalog, params VocabularyEstimator.ColumnOptions[] columns) =>
+        new(catalog.Environment, columns);
+
+    /// <summary>
+    /// Maps a categorical column (text, keys or numbers; scalar or variable-length vector) to hash buckets:
+    /// 0 padding, 1 OOV, buckets 2 … N + 1 with bucket = 2 + murmur3_32(utf8(token), seed) mod N.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Name of the key column to produce.</param>
+    /// <param name="inputColumnName">Column to read; defaults to <paramref name="outputColumnName"/>.</param>
+    /// <param name="numBuckets">Number of buckets N (any value from 1), or null to size from the data (see <see cref="HashBucketingEstimator.AutoBucketCount"/>).</param>
+    /// <param name="seed">Seed of the hash.</param>
+    /// <param name="minCount">Minimum count for a token to be hashed; rarer tokens map to OOV.</param>
+    /// <param name="foldCase">Lower-case tokens before counting and hashing.</param>
+    public static HashBucketingEstimator HashToBuckets(this CtrCatalog.TransformsCatalog catalog, string outputColumnName, string? inputColumnName = null,
+        int? numBuckets = null, uint seed = HashBucketingEstimator.Defaults.Seed, long minCount = HashBucketingEstimator.Defaults.MinCount,
+        bool foldCase = HashBucketingEstimator.Defaults.FoldCase) =>
+        new(catalog.Environment, new HashBucketingEstimator.ColumnOptions(outputColumnName, inputColumnName)
+        {
+            NumBuckets = numBuckets,
+            Seed = seed,
+            MinCount = minCount,
+            FoldCase = foldCase,
+        });
+
+    /// <summary>Hashes several columns, possibly sharing hash spaces (see <see cref="HashBucketingEstimator.ColumnOptions.Vocabulary"/>).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="columns">The columns to hash.</param>
+    public static HashBucketingEstimator HashToBuckets(this CtrCatalog.TransformsCatalog catalog, params HashBucketingEstimator.ColumnOptions[] columns) =>
         new(catalog.Environment, columns);
 }

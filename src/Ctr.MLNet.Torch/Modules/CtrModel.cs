@@ -59,8 +59,14 @@ public enum SequencePooling
 /// <summary>Hyperparameters of the network; saved in the model zip with the weights.</summary>
 public sealed record CtrModelOptions
 {
-    /// <summary>Embedding width of every table.</summary>
+    /// <summary>Embedding width of every table not named in <see cref="EmbeddingDims"/>.</summary>
     public int EmbeddingDim { get; init; } = 16;
+
+    /// <summary>Embedding width per vocabulary name (e.g. from a feature spec's <c>emb_dim</c>).</summary>
+    public ImmutableDictionary<string, int> EmbeddingDims { get; init; } = ImmutableDictionary<string, int>.Empty;
+
+    /// <summary>The width of vocabulary <paramref name="vocabulary"/>'s table.</summary>
+    public int DimOf(string vocabulary) => EmbeddingDims.TryGetValue(vocabulary, out int dim) ? dim : EmbeddingDim;
 
     /// <summary>Hidden layer widths of the MLP.</summary>
     public ImmutableArray<int> HiddenUnits { get; init; } = [256, 128, 64];
@@ -82,8 +88,8 @@ public sealed record CtrModelOptions
 
     internal void Validate()
     {
-        if (EmbeddingDim < 1)
-            throw new ArgumentOutOfRangeException(nameof(EmbeddingDim), $"EmbeddingDim must be at least 1, got {EmbeddingDim}.");
+        if (EmbeddingDim < 1 || EmbeddingDims.Values.Any(d => d < 1))
+            throw new ArgumentOutOfRangeException(nameof(EmbeddingDim), "Embedding widths must be at least 1.");
         if (HiddenUnits.IsDefault || HiddenUnits.Any(u => u < 1))
             throw new ArgumentOutOfRangeException(nameof(HiddenUnits), "HiddenUnits must be positive widths.");
         if (Dropout is < 0 or >= 1)

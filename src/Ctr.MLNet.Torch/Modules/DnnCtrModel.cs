@@ -17,7 +17,7 @@ public sealed class DnnCtrModel : CtrModel
         : base(nameof(DnnCtrModel))
     {
         embedding = new FeatureEmbedding(context);
-        mlp = new MlpBlock(embedding.FieldCount * embedding.Dim + context.Layout.NumericWidth, context.Options);
+        mlp = new MlpBlock(embedding.TotalDim + context.Layout.NumericWidth, context.Options);
         RegisterComponents();
     }
 
@@ -27,8 +27,7 @@ public sealed class DnnCtrModel : CtrModel
         var inputs = new List<Tensor>(2);
         if (embedding.FieldCount > 0)
         {
-            using Tensor fields = embedding.call(batch);
-            inputs.Add(fields.flatten(1));
+            inputs.Add(embedding.call(batch));
         }
         if (batch.Numeric is not null)
             inputs.Add(batch.Numeric);

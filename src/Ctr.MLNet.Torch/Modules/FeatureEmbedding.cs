@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -8,8 +9,8 @@ namespace Ctr.MLNet.Torch;
 
 /// <summary>
 /// One embedding table per vocabulary (columns sharing a vocabulary share the table), looked up for every
-/// scalar field and pooled over the valid elements of every sequence field (weighted by the per-element
-/// weights). Output: [rows, fields, dim], scalar fields first, then sequence fields.
+/// scalar field and pooled over the valid elements of every sequence field, each element weighted by its
+/// weight. Fields are ordered scalar fields first, then sequence fields; <c>forward</c> concatenates them.
 /// </summary>
 public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
 {
@@ -23,8 +24,8 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
     {
         _layout = context.Layout;
         _pooling = context.Options.Pooling;
-        Dim = context.Options.EmbeddingDim;
-        tables = nn.ModuleList(_layout.Tables.Select(t => nn.EmbeddingBag(t.Size, Dim, mode: EmbeddingBagMode.Sum, padding_index: 0)).ToArray());
+        int[] tableDims = [.. _layout.Tables.Select(t => context.Options.DimOf(t.Name))];
+        tables = nn.ModuleList(_layout.Tables.Select((t, i) => nn.EmbeddingBag(t.Size, tableDims[i], mode: EmbeddingBagMode.Sum, padding_index: 0)).ToArray());
         using (no_grad())
         {
             foreach (EmbeddingBag table in tables)
@@ -33,20 +34,34 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
                 table.weight![0].zero_();
             }
         }
+        FieldDims = [.. _layout.Categorical.Select(f => tableDims[f.Table]).Concat(_layout.Sequences.Select(f => tableDims[f.Table]))];
         RegisterComponents();
     }
 
-    /// <summary>Embedding width.</summary>
-    public int Dim { get; }
+    /// <summary>Width of each field's embedding, in field order.</summary>
+    public ImmutableArray<int> FieldDims { get; }
 
-    /// <summary>Number of fields in the output: scalar categorical plus sequence fields.</summary>
-    public int FieldCount => _layout.Categorical.Length + _layout.Sequences.Length;
+    /// <summary>Number of fields: scalar categorical plus sequence fields.</summary>
+    public int FieldCount => FieldDims.Length;
+
+    /// <summary>Width of <c>forward</c>'s output: the sum of <see cref="FieldDims"/>.</summary>
+    public int TotalDim => FieldDims.Sum();
 
     /// <summary>The table of vocabulary <paramref name="index"/> (see <see cref="FeatureLayout.Tables"/>).</summary>
     public EmbeddingBag Table(int index) => tables[index];
 
-    /// <summary>[rows, fields, dim] field embeddings.</summary>
+    /// <summary>[rows, <see cref="TotalDim"/>]: every field's embedding, concatenated.</summary>
     public override Tensor forward(CtrBatch batch)
+    {
+        List<Tensor> fields = Fields(batch);
+        Tensor joined = cat(fields, dim: 1);
+        foreach (Tensor field in fields)
+            field.Dispose();
+        return joined;
+    }
+
+    /// <summary>Each field's embedding, [rows, dim] per field, in field order. The caller disposes them.</summary>
+    public List<Tensor> Fields(CtrBatch batch)
     {
         var fields = new List<Tensor>(FieldCount);
         for (int f = 0; f < _layout.Categorical.Length; f++)
@@ -56,10 +71,7 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
         }
         for (int s = 0; s < _layout.Sequences.Length; s++)
             fields.Add(PoolSequence(s, batch.Sequences[s]));
-        Tensor stacked = stack(fields, dim: 1);
-        foreach (Tensor field in fields)
-            field.Dispose();
-        return stacked;
+        return fields;
     }
 
     /// <summary>Pooled embedding [rows, dim] of sequence field <paramref name="index"/>.</summary>

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading;
 using Ctr.MLNet.Tests.Helpers;
 using Ctr.MLNet.Torch;
+using Ctr.MLNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
@@ -116,7 +117,7 @@ public sealed class TorchCtrTrainerTest
         public override torch.Tensor forward(CtrBatch batch)
         {
             using torch.Tensor fields = weights.call(batch);
-            return fields.sum([1, 2]) + bias;
+            return fields.sum(1) + bias;
         }
 
         public override torch.Tensor TrainingStep(CtrBatch batch)
@@ -261,6 +262,27 @@ public sealed class TorchCtrTrainerTest
         var error = Assert.ThrowsExactly<InvalidOperationException>(() => PlantedClicks.Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Quick())).Fit(train));
 
         StringAssert.Contains(error.Message, "Row 7: sequence column 'HistoryIds' has 2 ids but weight column 'HistoryWeights' has 1 weights");
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_ReadsSequenceWeightsAndEmbeddingWidthsFromTheSchema()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(1000));
+        var features = ml.Ctr().Transforms.ParseSequence("HistoryTokens", "History", weightColumnName: "HistoryWeights")
+            .Append(ml.Ctr().Transforms.MapToVocabulary(
+                new Ctr.MLNet.Transforms.VocabularyEstimator.ColumnOptions("ItemId", "Item") { Vocabulary = "item" },
+                new Ctr.MLNet.Transforms.VocabularyEstimator.ColumnOptions("HistoryIds", "HistoryTokens") { Vocabulary = "item" },
+                new Ctr.MLNet.Transforms.VocabularyEstimator.ColumnOptions("UserId", "User")));
+        var options = Quick() with { SequenceWeights = new Dictionary<string, string>(), Epochs = 1, Model = Quick().Model with { EmbeddingDims = System.Collections.Immutable.ImmutableDictionary<string, int>.Empty.Add("item", 4) } };
+
+        var model = features.Append(ml.BinaryClassification.Trainers.TorchCtr(options)).Fit(train);
+
+        FeatureLayout sut = model.LastTransformer.Layout;
+        Assert.AreEqual("HistoryTokensWeights", sut.Sequences.Single().WeightColumnName, "paired by ParseSequence, carried by the vocabulary");
+        Assert.AreEqual(2, sut.Tables.Length, "item and history share one table");
+        long[][] shapes = [.. model.LastTransformer.Model.parameters().Select(p => p.shape).Where(s => s.Length == 2 && s[0] > 100)];
+        CollectionAssert.AreEquivalent(new long[] { 4, 8 }, shapes.Select(s => s[1]).ToArray(), "item table 4 wide, user table the default 8");
     }
 }
 
