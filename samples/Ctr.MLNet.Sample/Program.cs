@@ -1,0 +1,18 @@
+using System.CommandLine;
+using Ctr.MLNet.Sample.Commands;
+
+namespace Ctr.MLNet.Sample;
+
+/// <summary>The <c>Ctr.MLNet.Sample</c> console app: one verb per file under Commands/.</summary>
+public static class Program
+{
+    /// <summary>Runs a verb; 0 on success, nonzero with a message on standard error otherwise.</summary>
+    public static int Main(string[] args) => CreateRootCommand().Parse(args).Invoke();
+
+    /// <summary>The root command with every verb (tests invoke it in-process).</summary>
+    public static RootCommand CreateRootCommand() => new("Ctr.MLNet sample: generate planted CTR data and run the feature pipeline on it.")
+    {
+        GenerateCommand.Create(),
+        DemoCommand.Create(),
+    };
+}
