@@ -10,9 +10,14 @@ public static class Program
     public static int Main(string[] args) => CreateRootCommand().Parse(args).Invoke();
 
     /// <summary>The root command with every verb (tests invoke it in-process).</summary>
-    public static RootCommand CreateRootCommand() => new("Ctr.MLNet sample: generate planted CTR data and run the feature pipeline on it.")
+    public static RootCommand CreateRootCommand() => new("Ctr.MLNet sample: generate planted CTR data, train, evaluate and predict with one model zip.")
     {
+        QuickstartCommand.Create(),
         GenerateCommand.Create(),
+        TrainCommand.Create(),
+        EvaluateCommand.Create(),
+        PredictCommand.Create(),
+        ServeCommand.Create(),
         DemoCommand.Create(),
     };
 }

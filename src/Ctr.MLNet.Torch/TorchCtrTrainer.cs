@@ -69,7 +69,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         try
         {
             var history = new TrainingLoop(model, _options, layout, Fingerprint(layout)).Run(train, valid);
-            return new TorchCtrTransformer(_host, layout, _options.Model, _options.ModelType, model, history, _options.ScoringBatchSize);
+            return new TorchCtrTransformer(_host, layout, _options.Model, _options.ModelType, model, history, _options.ScoringBatchSize, _options.LabelColumnName);
         }
         catch
         {

@@ -39,10 +39,11 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     private readonly int _scoringBatchSize;
 
     internal TorchCtrTransformer(IHost host, FeatureLayout layout, CtrModelOptions modelOptions, Type modelType, CtrModel model,
-        IReadOnlyList<EpochMetrics> history, int scoringBatchSize)
+        IReadOnlyList<EpochMetrics> history, int scoringBatchSize, string labelColumnName)
         : base(host)
     {
         Layout = layout;
+        LabelColumnName = labelColumnName;
         ModelOptions = modelOptions;
         _modelType = modelType;
         _model = model;
@@ -53,6 +54,9 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
 
     /// <summary>The inputs the network reads.</summary>
     public FeatureLayout Layout { get; }
+
+    /// <summary>The label column the network was trained on (for evaluating it later).</summary>
+    public string LabelColumnName { get; }
 
     /// <summary>The network's hyperparameters.</summary>
     public CtrModelOptions ModelOptions { get; }
@@ -127,6 +131,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     //   string: model options as JSON
     //   string: assembly-qualified name of the model type
     //   int: scoring batch size
+    //   string: label column name
     //   int: epochs, then per epoch: int epoch, 5 doubles (loss, auc, logloss, rows/s, lr)
     //   stream "TorchWeights": the module's state dict in TorchSharp's format
     /// <inheritdoc/>
@@ -138,6 +143,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         ctx.Writer.Write(JsonSerializer.Serialize(ModelOptions));
         ctx.Writer.Write(_modelType.AssemblyQualifiedName!);
         ctx.Writer.Write(_scoringBatchSize);
+        ctx.Writer.Write(LabelColumnName);
         ctx.Writer.Write(History.Length);
         foreach (EpochMetrics m in History)
         {
@@ -162,6 +168,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         Type modelType = Type.GetType(typeName, throwOnError: false)
             ?? throw new FormatException($"The model file's network type '{typeName}' cannot be loaded: reference the assembly that defines it.");
         int scoringBatchSize = ctx.Reader.ReadInt32();
+        string labelColumnName = ctx.Reader.ReadString();
         int epochs = ctx.Reader.ReadInt32();
         if (scoringBatchSize < 1 || epochs < 0 || epochs > 100_000)
             throw new FormatException("The model file's trainer section is corrupt.");
@@ -181,7 +188,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
             model.Dispose();
             throw;
         }
-        return new TorchCtrTransformer(host, layout, options, modelType, model, history, scoringBatchSize);
+        return new TorchCtrTransformer(host, layout, options, modelType, model, history, scoringBatchSize, labelColumnName);
     }
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>

@@ -1,0 +1,74 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using Ctr.MLNet.Benchmarks.Harness;
+
+namespace Ctr.MLNet.Benchmarks;
+
+/// <summary>
+/// On-demand benchmarks: <c>dotnet run -c Release --project benchmarks/Ctr.MLNet.Benchmarks -- &lt;verb&gt; [options]</c>.
+/// Each verb prints Markdown and writes it to <c>benchmarks/results/&lt;name&gt;.md</c> (<c>--name</c> overrides).
+/// </summary>
+public static class Program
+{
+    private const string Usage = """
+        usage: dotnet run -c Release --project benchmarks/Ctr.MLNet.Benchmarks -- <verb> [options]
+
+          transforms [--rows 1000000] [--repeats 3] [--ids 1000000] [--zipf 0.8] [--dirty 0.02] [--spec-rows N]
+              fit/transform rows/s of MapToVocabulary and HashToBuckets on a high-cardinality column, beside ML.NET's
+              MapValueToKey and Hash; CSV read rows/s; the full feature pipeline on planted data
+          trainer [--rows 200000,1000000] [--epochs N] [--threads 1] [--config NAME] [--no-lightgbm] [--lightgbm-threads 1] [--lightgbm-no-bag] [--lightgbm-no-categorical]
+              our TorchCtrTrainer vs ML.NET LightGBM vs the oracle on planted data
+          trainer --sweep [--configs a,b,...] [--rows 200000] ...
+              several settings of our trainer on the same data (see TorchConfigs.cs)
+          threads [--rows 200000] [--batches 512,1024,2048] [--threads 1,2] [--rounds 2] [--epochs 2]
+              training-step rows/s of the default model per batch size and torch thread count
+
+        every verb: [--name FILE] (results file name without .md) [--seed 1]
+        """;
+
+    public static int Main(string[] argv)
+    {
+        if (argv.Length == 0 || argv[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return argv.Length == 0 ? 1 : 0;
+        }
+        string verb = argv[0];
+        var args = new Args(argv.Skip(1));
+        try
+        {
+            string? name = args.OptionalString("name");
+            var clock = Stopwatch.StartNew();
+            Report report;
+            switch (verb)
+            {
+                case "transforms":
+                    report = new Report(name ?? "transforms", "Transforms: fit and transform throughput", argv);
+                    TransformsBenchmark.Run(args, report);
+                    break;
+                case "trainer":
+                    bool sweep = argv.Contains("--sweep") || argv.Contains("--configs");
+                    string sizes = string.Join("-", args.Ints("rows", [200_000, 1_000_000]).Select(r => Format.RowsLabel(r)));
+                    report = new Report(name ?? (sweep ? $"trainer-sweep-{sizes}" : $"trainer-{sizes}"), "Trainer: TorchCtrTrainer vs LightGBM vs oracle", argv);
+                    TrainerBenchmark.Run(args, report);
+                    break;
+                case "threads":
+                    report = new Report(name ?? "threads", "Torch threads: training-step throughput", argv);
+                    ThreadsBenchmark.Run(args, report);
+                    break;
+                default:
+                    Console.Error.WriteLine($"error: unknown verb '{verb}'.");
+                    Console.Error.WriteLine(Usage);
+                    return 1;
+            }
+            report.Finish(clock.Elapsed);
+            return 0;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+}

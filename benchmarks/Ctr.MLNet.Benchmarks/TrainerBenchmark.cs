@@ -1,0 +1,197 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using Ctr.MLNet.Benchmarks.Harness;
+using Ctr.MLNet.Benchmarks.Planted;
+using Ctr.MLNet.Torch;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers.LightGbm;
+
+namespace Ctr.MLNet.Benchmarks;
+
+/// <summary>
+/// <c>trainer</c>: our TorchCtrTrainer (default DnnCtrModel) and ML.NET's LightGBM on the same planted rows, with
+/// the oracle beside them. <c>--sweep</c> trains several settings of ours on the same data instead.
+/// </summary>
+public static class TrainerBenchmark
+{
+    private const double ValidFraction = 0.1;
+    private const double TestFraction = 0.2;
+
+    public static void Run(Args args, Report report)
+    {
+        int[] sizes = args.Ints("rows", [200_000, 1_000_000]);
+        int? epochs = args.OptionalString("epochs") is null ? null : args.Int("epochs", 10);
+        int[] threads = args.Ints("threads", [1]);
+        string? sweep = args.OptionalString("configs");
+        bool isSweep = args.Flag("sweep") || sweep is not null;
+        string configName = args.String("config", TorchConfigs.DefaultName);
+        bool lightGbm = !args.Flag("no-lightgbm");
+        bool lightGbmBag = !args.Flag("lightgbm-no-bag");
+        bool lightGbmCategorical = !args.Flag("lightgbm-no-categorical");
+        int lightGbmThreads = args.Int("lightgbm-threads", 1);
+        int seed = args.Int("seed", 1);
+        args.CheckAllUsed();
+
+        TorchConfig[] configs = isSweep
+            ? sweep is null ? [.. TorchConfigs.All] : [.. sweep.Split(',').Select(TorchConfigs.Get)]
+            : [TorchConfigs.Get(configName)];
+        report.Paragraph(
+            $"Data: `PlantedWorld.Create({seed}).DrawRows(rows × 1.2)` of day 0, split in time order like the sample's `generate`: the first `rows` are training rows " +
+            $"(of which the last {ValidFraction:P0} are the validation rows for early stopping, for both models), the last `rows × {TestFraction}` are the test rows. " +
+            "Oracle = the planted true probabilities on the test rows. AUC and log loss (natural log) from `Ctr.MLNet.Torch.BinaryMetrics` on the test rows.\n\n" +
+            "Ours: `ParseSequence` (history + dwell weights) → `MapToVocabulary` (user, item shared with the history, brand, category, device case-folded, hour; " +
+            "user/item MinCount 2 unless said) → `Normalize` (price log1p, age) → `TorchCtr` (DnnCtrModel; early stopping on validation AUC, patience 2, best weights kept). " +
+            $"LightGBM: ML.NET `OneHotEncoding` (Indicator) of the raw user, item, brand, category, device, hour; raw price and age (NaN = missing); the history as a bag of item ids " +
+            $"(`TokenizeIntoWords` + `OneHotEncoding` Bag) → `LightGbm` (UseCategoricalSplit, 31 leaves, learning rate 0.05, up to 1000 trees, early stopping 30 rounds on validation log loss, {lightGbmThreads} threads).\n\n" +
+            "Fit time = the trainer's `Fit` (the feature pipelines are fitted before it, untimed; reading and featurizing the rows inside `Fit` is included, and for ours so is validating each epoch). " +
+            "Training rows/s = training rows × epochs run / fit time (LightGBM: rows / fit time); " +
+            "step rows/s = the trainer's own median per-epoch rate (batches built from cached arrays, forward, backward, optimizer step). " +
+            "Scoring rows/s = test rows / time to read the `Probability` column of the whole pipeline (features + model, batched `Transform`). Peak RSS = peak during that fit.");
+
+        foreach (int rows in sizes)
+        {
+            report.Heading($"{Format.Count(rows)} training rows" + (isSweep ? " — sweep of our settings" : ""));
+            var clock = Stopwatch.StartNew();
+            PlantedSplit split = PlantedSplit.Draw(seed, rows, (int)Math.Round(rows * TestFraction), ValidFraction);
+            var ml = new MLContext(seed: 1);
+            IDataView train = ml.Data.LoadFromEnumerable(split.Train);
+            IDataView valid = ml.Data.LoadFromEnumerable(split.Valid);
+            IDataView test = ml.Data.LoadFromEnumerable(split.Test);
+            float[] labels = [.. split.Test.Select(r => r.Label ? 1f : 0f)];
+            float[] truth = [.. split.Test.Select(r => r.TrueProbability)];
+            var table = new Table("Model", "Test AUC", "Test log loss", "AUC − LightGBM", "Epochs run (best)", "Fit time (s)", "Training rows/s", "Step rows/s (median epoch)", "Scoring rows/s", "Peak RSS fit (MB)");
+            table.Add("Oracle (planted probabilities)", Format.Metric(BinaryMetrics.Auc(labels, truth)), Format.Metric(BinaryMetrics.LogLoss(labels, truth)), "", "", "", "", "", "", "");
+            report.Paragraph($"Drew {split.Train.Count:N0} train + {split.Valid.Count:N0} validation + {split.Test.Count:N0} test rows in {clock.Elapsed.TotalSeconds:0.0} s; " +
+                $"test CTR {labels.Average():0.0000}, oracle test AUC {BinaryMetrics.Auc(labels, truth):0.0000}.");
+
+            double lightGbmAuc = double.NaN;
+            if (lightGbm)
+            {
+                Result result = RunLightGbm(ml, train, valid, test, labels, lightGbmThreads, split.Train.Count, lightGbmBag, lightGbmCategorical);
+                lightGbmAuc = result.Auc;
+                table.Add(result.Name, Format.Metric(result.Auc), Format.Metric(result.LogLoss), "", result.Epochs, Format.Seconds(result.FitSeconds),
+                    Format.Rate(result.TrainingRate), "", Format.Rate(result.ScoringRate), Format.Megabytes(result.PeakRss));
+            }
+
+            var histories = new List<(string Name, IReadOnlyList<EpochMetrics> History)>();
+            foreach (var group in configs.GroupBy(c => c.IdMinCount))
+            {
+                var featureClock = Stopwatch.StartNew();
+                ITransformer features = Pipelines.Features(ml, group.Key).Fit(train);
+                Console.Error.WriteLine($"feature pipeline (id MinCount {group.Key}) fitted in {featureClock.Elapsed.TotalSeconds:0.0} s");
+                foreach (TorchConfig config in group)
+                {
+                    foreach (int t in threads)
+                    {
+                        Result result = RunOurs(ml, features, config, epochs, t, train, valid, test, labels, split.Train.Count, out IReadOnlyList<EpochMetrics> history);
+                        histories.Add(($"{config.Name}, {t} thread(s)", history));
+                        table.Add(result.Name, Format.Metric(result.Auc), Format.Metric(result.LogLoss), double.IsNaN(lightGbmAuc) ? "" : (result.Auc - lightGbmAuc).ToString("+0.0000;−0.0000", System.Globalization.CultureInfo.InvariantCulture),
+                            result.Epochs, Format.Seconds(result.FitSeconds), Format.Rate(result.TrainingRate), Format.Rate(result.StepRate), Format.Rate(result.ScoringRate), Format.Megabytes(result.PeakRss));
+                    }
+                }
+            }
+            report.Table(table);
+            if (isSweep)
+            {
+                var legend = new Table("Setting", "What differs from the library defaults");
+                foreach (TorchConfig config in configs)
+                    legend.Add(config.Name, config.Description);
+                report.Table(legend);
+            }
+            var epochsTable = new Table("Ours", "Validation AUC per epoch", "Train loss per epoch");
+            foreach (var (name, history) in histories)
+                epochsTable.Add(name, string.Join(" ", history.Select(h => h.ValidAuc.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture))),
+                    string.Join(" ", history.Select(h => h.TrainLoss.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture))));
+            report.Table(epochsTable);
+            report.Paragraph($"Size done in {clock.Elapsed.TotalMinutes:0.0} min.");
+        }
+    }
+
+    private sealed record Result(string Name, double Auc, double LogLoss, string Epochs, double FitSeconds, double TrainingRate, double StepRate, double ScoringRate, long PeakRss);
+
+    private static Result RunOurs(MLContext ml, ITransformer features, TorchConfig config, int? epochs, int threads, IDataView train, IDataView valid, IDataView test,
+        float[] labels, int trainRows, out IReadOnlyList<EpochMetrics> history)
+    {
+        Console.Error.WriteLine($"ours: {config.Name}, {threads} thread(s)");
+        TorchCtrTrainer.Options options = config.Apply(new TorchCtrTrainer.Options
+        {
+            LabelColumnName = "Label",
+            NumericColumnNames = Pipelines.NumericColumns,
+            Threads = threads,
+            Progress = new ConsoleProgress(),
+        });
+        if (epochs is int e)
+            options = options with { Epochs = e };
+        TorchCtrTrainer trainer = ml.BinaryClassification.Trainers.TorchCtr(options);
+        IDataView trainFeatures = features.Transform(train), validFeatures = features.Transform(valid);
+        Run fit = Measure.Once(() => trainer.Fit(trainFeatures, validFeatures), out TorchCtrTransformer model);
+        history = model.History;
+        int epochsRun = model.History.Length;
+        int best = model.History.OrderByDescending(h => h.ValidAuc).First().Epoch;
+        var pipeline = new TransformerChain<ITransformer>(features, model);
+        Run score = Measure.Once(() => ReadProbabilities(pipeline.Transform(test)), out float[] probabilities);
+        model.Dispose();
+        return new Result($"Ours: {config.Name}, {threads} torch thread(s)", BinaryMetrics.Auc(labels, probabilities), BinaryMetrics.LogLoss(labels, probabilities),
+            $"{epochsRun} ({best})", fit.Seconds, (double)trainRows * epochsRun / fit.Seconds, Stats.Median(model.History.Select(h => h.TrainRowsPerSecond)),
+            labels.Length / score.Seconds, fit.PeakRssBytes);
+    }
+
+    private static Result RunLightGbm(MLContext ml, IDataView train, IDataView valid, IDataView test, float[] labels, int threads, int trainRows, bool historyBag, bool categorical)
+    {
+        Console.Error.WriteLine($"LightGBM (categorical splits {categorical}, history bag {historyBag})");
+        var options = new LightGbmBinaryTrainer.Options
+        {
+            LabelColumnName = "Label",
+            FeatureColumnName = "Features",
+            UseCategoricalSplit = categorical,
+            NumberOfLeaves = 31,
+            LearningRate = 0.05,
+            NumberOfIterations = 1000,
+            EarlyStoppingRound = 30,
+            EvaluationMetric = LightGbmBinaryTrainer.Options.EvaluateMetricType.Logloss,
+            NumberOfThreads = threads,
+            Seed = 1,
+            Silent = true,
+        };
+        var clock = Stopwatch.StartNew();
+        ITransformer features = Pipelines.LightGbmFeatures(ml, historyBag).Fit(train);
+        Console.Error.WriteLine($"  one-hot features fitted in {clock.Elapsed.TotalSeconds:0.0} s");
+        IDataView trainFeatures = features.Transform(train), validFeatures = features.Transform(valid);
+        LightGbmBinaryTrainer trainer = ml.BinaryClassification.Trainers.LightGbm(options);
+        Run fit = Measure.Once(() => trainer.Fit(trainFeatures, validFeatures), out var model);
+        int trees = model.Model.SubModel.TrainedTreeEnsemble.Trees.Count;
+        var pipeline = new TransformerChain<ITransformer>(features, model);
+        Run score = Measure.Once(() => ReadProbabilities(pipeline.Transform(test)), out float[] probabilities);
+        string name = "ML.NET LightGBM" + (categorical ? "" : ", no categorical splits") + (historyBag ? "" : ", no history bag");
+        return new Result(name, BinaryMetrics.Auc(labels, probabilities), BinaryMetrics.LogLoss(labels, probabilities),
+            $"{trees} trees", fit.Seconds, trainRows / fit.Seconds, double.NaN, labels.Length / score.Seconds, fit.PeakRssBytes);
+    }
+
+    private static float[] ReadProbabilities(IDataView scored)
+    {
+        DataViewSchema.Column column = scored.Schema["Probability"];
+        using DataViewRowCursor cursor = scored.GetRowCursor([column]);
+        ValueGetter<float> getter = cursor.GetGetter<float>(column);
+        var values = new List<float>();
+        float value = 0;
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+            values.Add(value);
+        }
+        return [.. values];
+    }
+
+    /// <summary>Prints the trainer's end-of-epoch lines to standard error, synchronously.</summary>
+    private sealed class ConsoleProgress : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            if (value.Phase == TrainingPhase.EpochEnd || value.Message is not null)
+                Console.Error.WriteLine($"    {value.Message}");
+        }
+    }
+}

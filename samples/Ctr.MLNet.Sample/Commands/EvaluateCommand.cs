@@ -1,0 +1,70 @@
+using System;
+using System.CommandLine;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using Ctr.MLNet.Sample.Data;
+using Ctr.MLNet.Sample.Models;
+using Ctr.MLNet.Torch;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Ctr.MLNet.Sample.Commands;
+
+/// <summary><c>evaluate</c>: AUC and log loss of a saved model on a labelled CSV.</summary>
+public static class EvaluateCommand
+{
+    /// <summary>The verb with its options.</summary>
+    public static Command Create()
+    {
+        Option<string> model = new("--model") { Description = "Model zip written by train.", Required = true, HelpName = "ZIP" };
+        Option<string> data = new("--data") { Description = "Labelled CSV with the training file's columns.", Required = true, HelpName = "FILE" };
+        var command = new Command("evaluate", "Score a labelled CSV with a saved model and print AUC and log loss (natural log).") { model, data };
+        command.SetAction(parse => CommandOptions.Run(parse, output =>
+        {
+            output.WriteLine(Run(parse.GetRequiredValue(model), parse.GetRequiredValue(data)));
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Evaluates and returns the JSON line: <c>auc</c>, <c>logloss</c>, <c>rows</c>, <c>rows_per_s</c>.</summary>
+    public static string Run(string modelPath, string dataPath)
+    {
+        var ml = new MLContext(seed: 1);
+        LoadedModel loaded = ModelFiles.Load(ml, modelPath);
+        IDataView data = CsvInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name), out _);
+        string label = loaded.Network.LabelColumnName;
+
+        var clock = Stopwatch.StartNew();
+        IDataView scored = loaded.Model.Transform(data);
+        float[] labels = [.. LabelValues(scored, label)];
+        float[] probabilities = [.. scored.GetColumn<float>("Probability")];
+        double seconds = clock.Elapsed.TotalSeconds;
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("auc", Math.Round(BinaryMetrics.Auc(labels, probabilities), 6));
+            json.WriteNumber("logloss", Math.Round(BinaryMetrics.LogLoss(labels, probabilities), 6));
+            json.WriteNumber("rows", labels.Length);
+            json.WriteNumber("rows_per_s", Math.Round(labels.Length / Math.Max(seconds, 1e-9)));
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static float[] LabelValues(IDataView scored, string label)
+    {
+        DataViewSchema.Column column = scored.Schema[label];
+        float[] values = column.Type.RawType == typeof(bool)
+            ? [.. scored.GetColumn<bool>(column).Select(b => b ? 1f : 0f)]
+            : [.. scored.GetColumn<float>(column)];
+        int bad = Array.FindIndex(values, v => v is not (0f or 1f));
+        if (bad >= 0)
+            throw new InvalidOperationException($"Row {bad + 1}: label column '{label}' holds {values[bad]}; labels must be 0 or 1.");
+        return values;
+    }
+}

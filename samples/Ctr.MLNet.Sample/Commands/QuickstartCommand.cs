@@ -1,0 +1,62 @@
+using System;
+using System.CommandLine;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using Ctr.MLNet.Sample.Data;
+
+namespace Ctr.MLNet.Sample.Commands;
+
+/// <summary>
+/// <c>quickstart</c>: the whole job on data the project generates itself: <c>generate</c>, <c>train</c> (spec
+/// inferred) and <c>evaluate</c> on the held-out test file, ending with the model's AUC beside the oracle's.
+/// </summary>
+public static class QuickstartCommand
+{
+    /// <summary>The verb with its options.</summary>
+    public static Command Create()
+    {
+        Option<int> rows = CommandOptions.Rows("Rows to generate (80% train, 20% test; the test rows come last in time).", minimum: 1000);
+        Option<string> output = CommandOptions.Out("Directory for train.csv, test.csv, oracle.json and model.zip.");
+        Option<int> seed = CommandOptions.Seed();
+        Option<int> epochs = CommandOptions.Check(new Option<int>("--epochs") { Description = "Most epochs to train.", DefaultValueFactory = _ => new Torch.TorchCtrTrainer.Options().Epochs, HelpName = "N" },
+            v => v >= 1 ? null : $"--epochs must be at least 1, got {v}.");
+        Option<int?> threads = CommandOptions.Check(new Option<int?>("--threads") { Description = "Torch threads (default: libtorch's choice).", HelpName = "T" },
+            v => v is null or >= 1 ? null : $"--threads must be at least 1, got {v}.");
+        var command = new Command("quickstart", "Generate planted data, train a model on it, evaluate it on the test split and compare with the oracle.")
+        {
+            rows, output, seed, epochs, threads,
+        };
+        command.SetAction(parse => CommandOptions.Run(parse, writer =>
+        {
+            string directory = parse.GetRequiredValue(output);
+            PlantedDatasetReport data = PlantedDataset.Generate(new GenerateSettings(directory, parse.GetValue(rows), parse.GetValue(seed)));
+            writer.WriteLine($"generated {data.Train.Rows} train and {data.Test.Rows} test rows in {directory}");
+            string train = Path.Combine(directory, "train.csv"), test = Path.Combine(directory, "test.csv"), model = Path.Combine(directory, "model.zip");
+            // The test split also serves as validation here, as in a daily retrain scored on the next day.
+            TrainCommand.Run(new TrainSettings(train, test, model) { Epochs = parse.GetValue(epochs), Threads = parse.GetValue(threads), Seed = parse.GetValue(seed) }, writer);
+            using JsonDocument evaluation = JsonDocument.Parse(EvaluateCommand.Run(model, test));
+            writer.WriteLine(SummaryJson(evaluation.RootElement, data));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static string SummaryJson(JsonElement evaluation, PlantedDatasetReport data)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("test_auc", evaluation.GetProperty("auc").GetDouble());
+            json.WriteNumber("test_logloss", evaluation.GetProperty("logloss").GetDouble());
+            json.WriteNumber("oracle_test_auc", Math.Round(data.Test.Auc, 6));
+            json.WriteNumber("oracle_test_logloss", Math.Round(data.Test.LogLoss, 6));
+            json.WriteNumber("train_rows", data.Train.Rows);
+            json.WriteNumber("test_rows", data.Test.Rows);
+            json.WriteNumber("scoring_rows_per_s", evaluation.GetProperty("rows_per_s").GetDouble());
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}

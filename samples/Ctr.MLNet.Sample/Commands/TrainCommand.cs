@@ -1,0 +1,170 @@
+using System;
+using System.CommandLine;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Collections.Immutable;
+using System.Text.Json;
+using Ctr.MLNet.Sample.Models;
+using Ctr.MLNet.Torch;
+using Ctr.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Ctr.MLNet.Sample.Commands;
+
+/// <summary><c>train</c>: infer (or read) a feature spec, fit the pipeline and the network, save one model zip.</summary>
+public static class TrainCommand
+{
+    /// <summary>The verb with its options.</summary>
+    public static Command Create()
+    {
+        Option<string> train = new("--train") { Description = "Training CSV (header row, comma-separated, empty field = missing).", Required = true, HelpName = "FILE" };
+        Option<string> valid = new("--valid") { Description = "Validation CSV, scored after every epoch for early stopping.", Required = true, HelpName = "FILE" };
+        Option<string> model = new("--model") { Description = "Model zip to write (replaced only once training succeeds).", Required = true, HelpName = "OUT.zip" };
+        Option<string?> spec = new("--spec") { Description = "Feature spec JSON; inferred from the training file when absent.", HelpName = "spec.json" };
+        Option<bool> printSpec = new("--print-spec") { Description = "Print the feature spec (given or inferred) as JSON and stop." };
+        Option<string?> label = new("--label") { Description = "Label column; found by name (click, clicked, label, y) when absent.", HelpName = "NAME" };
+        Option<char> listSeparator = new("--list-separator") { Description = "Separator of list columns.", DefaultValueFactory = _ => '|', HelpName = "C" };
+        Option<int> epochs = CommandOptions.Check(new Option<int>("--epochs") { Description = "Most epochs to train (early stopping may end sooner).", DefaultValueFactory = _ => new TorchCtrTrainer.Options().Epochs, HelpName = "N" },
+            v => v >= 1 ? null : $"--epochs must be at least 1, got {v}.");
+        Option<int> batchSize = CommandOptions.Check(new Option<int>("--batch-size") { Description = "Rows per training step.", DefaultValueFactory = _ => new TorchCtrTrainer.Options().BatchSize, HelpName = "B" },
+            v => v >= 2 ? null : $"--batch-size must be at least 2, got {v}.");
+        Option<int?> threads = CommandOptions.Check(new Option<int?>("--threads") { Description = "Torch threads (default: libtorch's choice).", HelpName = "T" },
+            v => v is null or >= 1 ? null : $"--threads must be at least 1, got {v}.");
+        Option<int> seed = new("--seed") { Description = "Seed of initialization, shuffling and dropout.", DefaultValueFactory = _ => 1, HelpName = "S" };
+        Option<string?> checkpoints = new("--checkpoint-dir") { Description = "Write a checkpoint after every epoch here.", HelpName = "DIR" };
+        Option<bool> resume = new("--resume") { Description = "Continue from the checkpoint in --checkpoint-dir." };
+
+        var command = new Command("train", "Train a CTR model on a CSV file and save the whole pipeline as one model zip.")
+        {
+            train, valid, model, spec, printSpec, label, listSeparator, epochs, batchSize, threads, seed, checkpoints, resume,
+        };
+        command.SetAction(parse => CommandOptions.Run(parse, output =>
+        {
+            var settings = new TrainSettings(parse.GetRequiredValue(train), parse.GetRequiredValue(valid), parse.GetRequiredValue(model))
+            {
+                SpecPath = parse.GetValue(spec),
+                PrintSpec = parse.GetValue(printSpec),
+                Label = parse.GetValue(label),
+                ListSeparator = parse.GetValue(listSeparator),
+                Epochs = parse.GetValue(epochs),
+                BatchSize = parse.GetValue(batchSize),
+                Threads = parse.GetValue(threads),
+                Seed = parse.GetValue(seed),
+                CheckpointDirectory = parse.GetValue(checkpoints),
+                Resume = parse.GetValue(resume),
+            };
+            if (settings.Resume && settings.CheckpointDirectory is null)
+                throw new ArgumentException("--resume needs --checkpoint-dir.");
+            return Run(settings, output);
+        }));
+        return command;
+    }
+
+    /// <summary>Trains as the settings say, writes progress and the final JSON line to <paramref name="output"/>.</summary>
+    public static int Run(TrainSettings settings, TextWriter output)
+    {
+        var clock = Stopwatch.StartNew();
+        FeatureSpec spec = settings.SpecPath is not null
+            ? FeatureSpec.FromJson(ReadText(settings.SpecPath))
+            : FeatureSpecInference.FromCsv(RequireFile(settings.TrainPath), settings.Label, settings.ListSeparator);
+        if (settings.PrintSpec)
+        {
+            output.WriteLine(spec.ToJson());
+            return 0;
+        }
+
+        var ml = new MLContext(seed: settings.Seed);
+        IDataView trainData = spec.LoadCsv(ml, RequireFile(settings.TrainPath), out CsvColumns trainColumns);
+        IDataView validData = spec.LoadCsv(ml, RequireFile(settings.ValidPath));
+        if (trainColumns.Ignored.Length > 0)
+            output.WriteLine($"note: ignoring column(s) the spec does not use: {string.Join(", ", trainColumns.Ignored)}");
+
+        output.WriteLine($"fitting the feature pipeline on {settings.TrainPath}");
+        ITransformer features = spec.BuildPipeline(ml).Fit(trainData);
+        var options = new TorchCtrTrainer.Options
+        {
+            LabelColumnName = spec.Label,
+            NumericColumnNames = spec.NumericColumnNames,
+            Model = new TorchCtrTrainer.Options().Model with { EmbeddingDims = spec.EmbeddingDims.ToImmutableDictionary() },
+            Epochs = settings.Epochs,
+            BatchSize = settings.BatchSize,
+            Threads = settings.Threads,
+            Seed = settings.Seed,
+            CheckpointDirectory = settings.CheckpointDirectory,
+            Resume = settings.Resume,
+            Progress = ConsoleProgress.For(output),
+        };
+        using TorchCtrTransformer network = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(trainData), features.Transform(validData));
+        var pipeline = new TransformerChain<ITransformer>(features, network);
+        ModelFiles.Save(ml, pipeline, trainData.Schema, settings.ModelPath);
+
+        EpochMetrics best = network.History.Where(h => !double.IsNaN(h.ValidAuc)).DefaultIfEmpty(network.History[^1]).MaxBy(h => h.ValidAuc)!;
+        output.WriteLine($"saved {Path.GetFullPath(settings.ModelPath)}");
+        output.WriteLine(SummaryJson(settings, network, best, clock.Elapsed.TotalSeconds));
+        return 0;
+    }
+
+    private static string SummaryJson(TrainSettings settings, TorchCtrTransformer network, EpochMetrics best, double seconds)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("valid_auc", Math.Round(best.ValidAuc, 6));
+            json.WriteNumber("valid_logloss", Math.Round(best.ValidLogLoss, 6));
+            json.WriteNumber("train_rows_per_s", Math.Round(network.History.Average(h => h.TrainRowsPerSecond)));
+            json.WriteNumber("epochs", network.History.Length);
+            json.WriteNumber("best_epoch", best.Epoch);
+            json.WriteNumber("seconds", Math.Round(seconds, 3));
+            json.WriteString("model", Path.GetFullPath(settings.ModelPath));
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static string RequireFile(string path) =>
+        File.Exists(path) ? path : throw new InvalidOperationException($"Data file '{path}' does not exist.");
+
+    private static string ReadText(string path) =>
+        File.Exists(path) ? File.ReadAllText(path) : throw new InvalidOperationException($"Spec file '{path}' does not exist.");
+}
+
+/// <summary>What <see cref="TrainCommand.Run"/> needs.</summary>
+/// <param name="TrainPath">Training CSV.</param>
+/// <param name="ValidPath">Validation CSV.</param>
+/// <param name="ModelPath">Model zip to write.</param>
+public sealed record TrainSettings(string TrainPath, string ValidPath, string ModelPath)
+{
+    /// <summary>Spec JSON to use instead of inference.</summary>
+    public string? SpecPath { get; init; }
+
+    /// <summary>Print the spec and stop.</summary>
+    public bool PrintSpec { get; init; }
+
+    /// <summary>Label column for inference.</summary>
+    public string? Label { get; init; }
+
+    /// <summary>List separator for inference.</summary>
+    public char ListSeparator { get; init; } = '|';
+
+    /// <summary>Most epochs.</summary>
+    public int Epochs { get; init; } = new TorchCtrTrainer.Options().Epochs;
+
+    /// <summary>Rows per step.</summary>
+    public int BatchSize { get; init; } = new TorchCtrTrainer.Options().BatchSize;
+
+    /// <summary>Torch threads.</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>Seed.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Checkpoint directory.</summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>Resume from the checkpoint.</summary>
+    public bool Resume { get; init; }
+}

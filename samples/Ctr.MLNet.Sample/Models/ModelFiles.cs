@@ -1,0 +1,70 @@
+using System;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Reflection;
+using Ctr.MLNet.Torch;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Ctr.MLNet.Sample.Models;
+
+/// <summary>Saving and loading model zips so that a failure never costs the previous file and always says what is wrong.</summary>
+public static class ModelFiles
+{
+    /// <summary>Writes the zip next to <paramref name="path"/> and renames it into place: a crash leaves the old file whole.</summary>
+    public static void Save(MLContext ml, ITransformer model, DataViewSchema inputSchema, string path)
+    {
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string temporary = $"{full}.{Environment.ProcessId}.tmp";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                ml.Model.Save(model, inputSchema, stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary))
+                File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Loads a model zip; any failure becomes one <see cref="InvalidOperationException"/> naming the file and the cause.</summary>
+    public static LoadedModel Load(MLContext ml, string path)
+    {
+        if (!File.Exists(path))
+            throw new InvalidOperationException($"Model file '{path}' does not exist.");
+        ITransformer model;
+        DataViewSchema inputSchema;
+        try
+        {
+            model = ml.Model.Load(path, out inputSchema);
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or TargetInvocationException or InvalidOperationException or ArgumentException or IOException or EndOfStreamException or NotSupportedException)
+        {
+            throw new InvalidOperationException($"Model file '{path}' cannot be loaded: {Innermost(e).Message} It is not a Ctr.MLNet model zip, or it is truncated or corrupt; train it again.", e);
+        }
+        TorchCtrTransformer? network = (model as TransformerChain<ITransformer>)?.LastOrDefault() as TorchCtrTransformer ?? model as TorchCtrTransformer;
+        if (network is null)
+            throw new InvalidOperationException($"Model file '{path}' holds no trained CTR network; it was not written by the train verb.");
+        return new LoadedModel(model, inputSchema, network);
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null && (e is TargetInvocationException || e.Message.Length == 0 || e.InnerException is FormatException or InvalidDataException))
+            e = e.InnerException;
+        return e;
+    }
+}
+
+/// <summary>A loaded pipeline, the schema it was trained on, and its network.</summary>
+/// <param name="Model">The whole pipeline.</param>
+/// <param name="InputSchema">The columns the pipeline reads.</param>
+/// <param name="Network">The trained network at its end.</param>
+public sealed record LoadedModel(ITransformer Model, DataViewSchema InputSchema, TorchCtrTransformer Network);

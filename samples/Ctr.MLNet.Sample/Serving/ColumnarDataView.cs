@@ -1,0 +1,124 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Ctr.MLNet.Sample.Serving;
+
+/// <summary>
+/// A read-only <see cref="IDataView"/> over one array per column, all of the same length: what the server builds
+/// from a request so the whole request is scored with one <c>Transform</c>. Cursors only read the arrays, so any
+/// number of cursors (the batch scorer opens two) can run over it at once.
+/// </summary>
+public sealed class ColumnarDataView : IDataView
+{
+    private readonly Array[] _columns;
+    private readonly int _rows;
+
+    /// <summary>
+    /// Creates the view. <paramref name="columns"/> holds one array per column of <paramref name="schema"/>, in order:
+    /// <c>ReadOnlyMemory&lt;char&gt;[]</c> for text, <c>float[]</c> for Single, <c>double[]</c> for Double,
+    /// <c>bool[]</c> for Boolean and <c>VBuffer&lt;T&gt;[]</c> for vectors of those.
+    /// </summary>
+    public ColumnarDataView(DataViewSchema schema, IReadOnlyList<Array> columns)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(columns);
+        if (columns.Count != schema.Count)
+            throw new ArgumentException($"The schema has {schema.Count} columns but {columns.Count} arrays were given.", nameof(columns));
+        for (int i = 0; i < columns.Count; i++)
+        {
+            Type expected = schema[i].Type.RawType.MakeArrayType();
+            if (columns[i].GetType() != expected)
+                throw new ArgumentException($"Column '{schema[i].Name}' is {schema[i].Type}; its values must be a {expected.Name}, not a {columns[i].GetType().Name}.", nameof(columns));
+        }
+        _rows = columns.Count == 0 ? 0 : columns[0].Length;
+        if (columns.Any(c => c.Length != _rows))
+            throw new ArgumentException("Every column must have the same number of values.", nameof(columns));
+        Schema = schema;
+        _columns = [.. columns];
+    }
+
+    /// <inheritdoc/>
+    public bool CanShuffle => false;
+
+    /// <inheritdoc/>
+    public DataViewSchema Schema { get; }
+
+    /// <inheritdoc/>
+    public long? GetRowCount() => _rows;
+
+    /// <inheritdoc/>
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
+    {
+        ArgumentNullException.ThrowIfNull(columnsNeeded);
+        var active = new bool[Schema.Count];
+        foreach (DataViewSchema.Column column in columnsNeeded)
+            active[column.Index] = true;
+        return new Cursor(this, active);
+    }
+
+    /// <inheritdoc/>
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded, rand)];
+
+    private sealed class Cursor(ColumnarDataView parent, bool[] active) : DataViewRowCursor
+    {
+        private long _position = -1;
+
+        public override long Position => _position;
+
+        public override long Batch => 0;
+
+        public override DataViewSchema Schema => parent.Schema;
+
+        public override bool IsColumnActive(DataViewSchema.Column column) => active[column.Index];
+
+        public override bool MoveNext()
+        {
+            if (_position + 1 >= parent._rows)
+            {
+                _position = parent._rows;
+                return false;
+            }
+            _position++;
+            return true;
+        }
+
+        public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId value) => value = new DataViewRowId((ulong)_position, 0);
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            if (column.Index < 0 || column.Index >= active.Length || !active[column.Index])
+                throw new InvalidOperationException($"Column '{column.Name}' is not active in this cursor.");
+            Array values = parent._columns[column.Index];
+            Delegate getter = values switch
+            {
+                VBuffer<ReadOnlyMemory<char>>[] texts => VectorGetter(texts),
+                VBuffer<float>[] singles => VectorGetter(singles),
+                VBuffer<double>[] doubles => VectorGetter(doubles),
+                VBuffer<bool>[] booleans => VectorGetter(booleans),
+                _ => ScalarGetter(values),
+            };
+            return getter as ValueGetter<TValue>
+                ?? throw new InvalidOperationException($"Column '{column.Name}' is {column.Type}; it cannot be read as {typeof(TValue).Name}.");
+        }
+
+        private Delegate ScalarGetter(Array values) => values switch
+        {
+            ReadOnlyMemory<char>[] texts => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) => v = texts[Row()]),
+            float[] singles => (ValueGetter<float>)((ref float v) => v = singles[Row()]),
+            double[] doubles => (ValueGetter<double>)((ref double v) => v = doubles[Row()]),
+            bool[] booleans => (ValueGetter<bool>)((ref bool v) => v = booleans[Row()]),
+            _ => throw new InvalidOperationException($"Values of type {values.GetType().Name} are not supported."),
+        };
+
+        // The consumer owns what it gets: copy, so it may reuse its buffer without touching ours.
+        private ValueGetter<VBuffer<T>> VectorGetter<T>(VBuffer<T>[] values) => (ref VBuffer<T> v) => values[Row()].CopyTo(ref v);
+
+        private int Row() => _position >= 0 && _position < parent._rows
+            ? (int)_position
+            : throw new InvalidOperationException("The cursor is not on a row.");
+    }
+}

@@ -1,0 +1,358 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace Ctr.MLNet.Sample.Serving;
+
+/// <summary>
+/// The HTTP server of the <c>serve</c> verb, an ASP.NET Core minimal API:
+/// <list type="bullet">
+/// <item><description><c>POST /{name}/predict</c>: <c>{"features": {...}}</c> or <c>{"rows": [...]}</c> (see
+/// <see cref="RequestReader"/>) → <c>{"probabilities": [...]}</c> in input order, the whole request scored with one
+/// <c>Transform</c>;</description></item>
+/// <item><description><c>GET /{name}/health</c> → <c>{"status":"ok","model":name,"columns":[...],...}</c>;</description></item>
+/// <item><description><c>GET /health</c> → <c>{"status":"ok","models":[...]}</c>.</description></item>
+/// </list>
+/// Every error is a JSON <c>{"error": "..."}</c>: a bad request is a 4xx naming the problem (unknown model 404,
+/// malformed or wrong-shaped body 400, too many rows or too large a body 413), never a 500.
+/// </summary>
+public static class ModelServer
+{
+    private static readonly object BodyReadKey = new();
+
+    /// <summary>
+    /// Loads every model (a file that fails stops start-up with an <see cref="InvalidOperationException"/> naming it,
+    /// before anything listens), logs one line per model to <paramref name="log"/>, and starts listening.
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting is invalid.</exception>
+    /// <exception cref="InvalidOperationException">A model file does not load or cannot be served.</exception>
+    /// <exception cref="IOException">An address cannot be bound (e.g. the port is in use).</exception>
+    public static async Task<ServeHandle> StartAsync(ServeSettings settings, TextWriter log, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(log);
+        settings.Validate();
+        var models = new Dictionary<string, ServedModel>(StringComparer.Ordinal);
+        WebApplication? app = null;
+        try
+        {
+            foreach (ModelSource source in settings.Models)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                ServedModel model = ServedModel.Load(source.Name, source.Path);
+                models.Add(source.Name, model);
+                log.WriteLine(model.Describe());
+            }
+            app = Build(settings, models);
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            string[] addresses = [.. app.Urls];
+            log.WriteLine($"listening on {string.Join(", ", addresses)} (max body {settings.MaxBodyBytes} bytes, max {settings.MaxRows} rows per request)");
+            return new ServeHandle(app, models, addresses);
+        }
+        catch
+        {
+            if (app is not null)
+                await app.DisposeAsync().ConfigureAwait(false);
+            foreach (ServedModel model in models.Values)
+                model.Dispose();
+            throw;
+        }
+    }
+
+    private static WebApplication Build(ServeSettings settings, IReadOnlyDictionary<string, ServedModel> models)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            EnvironmentName = Environments.Production,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.WebHost.ConfigureKestrel(options =>
+        {
+            options.AddServerHeader = false;
+            options.Limits.MaxRequestBodySize = settings.MaxBodyBytes;
+        });
+
+        WebApplication app = builder.Build();
+        app.Urls.Clear();
+        foreach (string url in settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            app.Urls.Add(url);
+        ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ModelServer).FullName!);
+
+        // Bodiless 4xx/5xx from routing or Kestrel (no such endpoint, wrong method) get a JSON error too.
+        app.UseStatusCodePages(context => NoEndpointAsync(context.HttpContext));
+        app.Use((context, next) => ErrorsAsync(context, next, logger));
+
+        string[] names = [.. models.Keys];
+        app.MapGet("/health", (RequestDelegate)(context => WriteJsonAsync(context, StatusCodes.Status200OK, json =>
+        {
+            json.WriteString("status", "ok");
+            json.WriteStartArray("models");
+            foreach (string name in names)
+                json.WriteStringValue(name);
+            json.WriteEndArray();
+        })));
+        app.MapGet("/{name}/health", (RequestDelegate)(context =>
+        {
+            ServedModel model = Find(models, context);
+            return WriteJsonAsync(context, StatusCodes.Status200OK, json =>
+            {
+                json.WriteString("status", "ok");
+                json.WriteString("model", model.Name);
+                json.WriteStartArray("columns");
+                foreach (ServedColumn column in model.RequiredColumns)
+                    json.WriteStringValue(column.Name);
+                json.WriteEndArray();
+                json.WriteStartObject("types");
+                foreach (ServedColumn column in model.RequiredColumns)
+                    json.WriteString(column.Name, column.TypeName);
+                json.WriteEndObject();
+                json.WriteString("label", model.LabelColumnName);
+            });
+        }));
+        app.MapPost("/{name}/predict", (RequestDelegate)(context => PredictAsync(context, models, settings)));
+        return app;
+    }
+
+    private static async Task PredictAsync(HttpContext context, IReadOnlyDictionary<string, ServedModel> models, ServeSettings settings)
+    {
+        ServedModel model = Find(models, context);
+        ReadOnlyMemory<byte> body = await ReadBodyAsync(context, settings.MaxBodyBytes).ConfigureAwait(false);
+        ColumnarDataView input = RequestReader.Read(body, model, settings);
+        float[] probabilities = input.GetRowCount() > 0 ? Score(model, input) : [];
+        int bad = Array.FindIndex(probabilities, p => !float.IsFinite(p));
+        if (bad >= 0)
+            throw new RequestException(StatusCodes.Status422UnprocessableEntity, $"The model gave a non-finite probability for row {bad + 1}; check that row's values.");
+        await WriteJsonAsync(context, StatusCodes.Status200OK, json =>
+        {
+            json.WriteStartArray("probabilities");
+            foreach (float probability in probabilities)
+                json.WriteNumberValue(probability);
+            json.WriteEndArray();
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Scores a request; the pipeline's own input errors (our transforms throw these with a row number) are the client's.</summary>
+    private static float[] Score(ServedModel model, ColumnarDataView input)
+    {
+        try
+        {
+            return model.Score(input);
+        }
+        catch (Exception e) when (InputError(e) is Exception cause)
+        {
+            throw new RequestException(StatusCodes.Status400BadRequest, $"The model rejected the input: {cause.Message}", e);
+        }
+    }
+
+    private static Exception? InputError(Exception e)
+    {
+        if (e is ObjectDisposedException)
+            return null;
+        Exception? found = null;
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is FormatException || (inner is InvalidOperationException && inner is not ObjectDisposedException))
+                found = inner; // the innermost: ML.NET may wrap an error in one of the same type
+        }
+        return found;
+    }
+
+    private static ServedModel Find(IReadOnlyDictionary<string, ServedModel> models, HttpContext context)
+    {
+        string name = context.Request.RouteValues["name"] as string ?? "";
+        if (models.TryGetValue(name, out ServedModel? model))
+            return model;
+        string shown = name.Length <= 100 ? name : name[..100] + "...";
+        throw new RequestException(StatusCodes.Status404NotFound, $"Unknown model '{shown}'; this server has: {string.Join(", ", models.Keys)}.");
+    }
+
+    /// <summary>Reads the whole body, refusing (413) more than <paramref name="limit"/> bytes, declared or sent.</summary>
+    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext context, long limit)
+    {
+        long? declared = context.Request.ContentLength;
+        if (declared > limit)
+            throw new RequestException(StatusCodes.Status413PayloadTooLarge, TooLarge(limit, declared));
+        var body = new MemoryStream((int)Math.Min(declared ?? 16 * 1024, limit));
+        byte[] chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    throw new RequestException(StatusCodes.Status413PayloadTooLarge, TooLarge(limit, null), e);
+                }
+                if (read == 0)
+                    break;
+                if (body.Length + read > limit)
+                    throw new RequestException(StatusCodes.Status413PayloadTooLarge, TooLarge(limit, null));
+                body.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+        context.Items[BodyReadKey] = true;
+        return body.GetBuffer().AsMemory(0, (int)body.Length);
+    }
+
+    private static string TooLarge(long limit, long? declared) =>
+        (declared is long size ? $"The request body of {size} bytes" : "The request body")
+        + $" is larger than the limit of {limit} bytes (--max-body-bytes). Send fewer rows per request.";
+
+    /// <summary>Turns every exception of a request into a JSON error; only a fault of the server itself is a 500.</summary>
+    private static async Task ErrorsAsync(HttpContext context, RequestDelegate next, ILogger logger)
+    {
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away: nobody is left to answer.
+        }
+        catch (Exception e) when (context.Response.HasStarted)
+        {
+            logger.LogError(e, "Request {Method} {Path} failed after the response started.", context.Request.Method, context.Request.Path);
+        }
+        catch (RequestException e)
+        {
+            await WriteErrorAsync(context, e.StatusCode, e.Message).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteErrorAsync(context, e.StatusCode, $"Bad request: {e.Message}").ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "The server is shutting down.").ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Request {Method} {Path} failed.", context.Request.Method, context.Request.Path);
+            await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, $"Internal error ({e.GetType().Name}): {e.Message}").ConfigureAwait(false);
+        }
+    }
+
+    private static Task NoEndpointAsync(HttpContext context)
+    {
+        int status = context.Response.StatusCode;
+        string route = $"{context.Request.Method} {context.Request.Path}";
+        string message = status switch
+        {
+            StatusCodes.Status404NotFound => $"No endpoint {route}; the endpoints are GET /health, GET /{{model}}/health and POST /{{model}}/predict.",
+            StatusCodes.Status405MethodNotAllowed => $"{route} is not allowed; use GET for /health and /{{model}}/health, POST for /{{model}}/predict.",
+            _ => $"{ReasonPhrases.GetReasonPhrase(status)} ({route}).",
+        };
+        return WriteErrorAsync(context, status, message);
+    }
+
+    // Messages quote names with ' and show paths with [ ]: keep them readable rather than \u0027-escaped.
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static Task WriteErrorAsync(HttpContext context, int status, string message)
+    {
+        // An answer given before the body was read (unknown model, 413) leaves the rest of the body on the wire and
+        // Kestrel may then drop the connection: say so, so the client does not send its next request down it.
+        bool bodyLeft = !context.Items.ContainsKey(BodyReadKey)
+            && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0);
+        if (bodyLeft)
+            context.Response.Headers.Connection = "close";
+        return WriteJsonAsync(context, status, json => json.WriteString("error", message));
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer, JsonOptions))
+        {
+            json.WriteStartObject();
+            write(json);
+            json.WriteEndObject();
+        }
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+}
+
+/// <summary>A running server: where it listens, its models, and how to stop it (which also frees the models).</summary>
+public sealed class ServeHandle : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _stopped;
+
+    internal ServeHandle(WebApplication app, IReadOnlyDictionary<string, ServedModel> models, IReadOnlyList<string> addresses)
+    {
+        _app = app;
+        Models = models;
+        Addresses = addresses;
+    }
+
+    /// <summary>The bound addresses (with the real port when the settings asked for port 0).</summary>
+    public IReadOnlyList<string> Addresses { get; }
+
+    /// <summary>The first bound address, for clients.</summary>
+    public Uri BaseAddress => new(Addresses[0].TrimEnd('/') + "/");
+
+    /// <summary>The served models by name.</summary>
+    public IReadOnlyDictionary<string, ServedModel> Models { get; }
+
+    /// <summary>Completes when the server is asked to stop (Ctrl+C, SIGTERM, or <see cref="StopAsync"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default)
+    {
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _app.Lifetime.ApplicationStopping.Register(() => stopping.TrySetResult());
+        cancellationToken.Register(() => stopping.TrySetCanceled(cancellationToken));
+        return stopping.Task;
+    }
+
+    /// <summary>Stops listening, lets requests in flight finish, and frees the models.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+            return;
+        try
+        {
+            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+            foreach (ServedModel model in Models.Values)
+                model.Dispose();
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync() => new(StopAsync());
+}

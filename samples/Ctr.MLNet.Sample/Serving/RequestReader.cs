@@ -1,0 +1,341 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Unicode;
+using Microsoft.ML.Data;
+
+namespace Ctr.MLNet.Sample.Serving;
+
+/// <summary>A request the server refuses: the HTTP status (4xx) and a message naming the problem.</summary>
+public sealed class RequestException : Exception
+{
+    /// <summary>Creates the error.</summary>
+    public RequestException(int statusCode, string message)
+        : base(message) => StatusCode = statusCode;
+
+    /// <summary>Creates the error with the exception that caused it.</summary>
+    public RequestException(int statusCode, string message, Exception inner)
+        : base(message, inner) => StatusCode = statusCode;
+
+    /// <summary>The HTTP status to answer with.</summary>
+    public int StatusCode { get; }
+}
+
+/// <summary>
+/// Turns a predict request body into a <see cref="ColumnarDataView"/> with a model's input schema. Two forms:
+/// <c>{"features": {"col": [v1, v2, ...], ...}}</c> (columnar, every column the same length) and
+/// <c>{"rows": [{"col": v, ...}, ...]}</c>. Every input column but the label must be given (in the row form: by at
+/// least one row; a row that lacks a key has a missing value there); unknown keys are ignored. Values: text columns
+/// take strings (a number is taken as its JSON text; null is the empty, missing value, as an empty CSV field),
+/// numeric columns take numbers or null (missing, NaN; numbers beyond the Single range become ±∞, which the
+/// pipeline's normalizer treats as missing). Anything else is a <see cref="RequestException"/> naming the column and row.
+/// </summary>
+public static class RequestReader
+{
+    /// <summary>Parses <paramref name="body"/> for <paramref name="model"/> within <paramref name="limits"/>.</summary>
+    /// <exception cref="RequestException">The body is empty, not JSON, too deep, of the wrong shape, has too many rows, or a value of the wrong type.</exception>
+    public static ColumnarDataView Read(ReadOnlyMemory<byte> body, ServedModel model, ServeSettings limits)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(limits);
+        ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];
+        if (body.Span.StartsWith(bom))
+            body = body[bom.Length..];
+        if (IsBlank(body.Span))
+            throw new RequestException(400, "The request body is empty; send a JSON object with \"features\" (an object of column arrays) or \"rows\" (an array of row objects).");
+
+        if (!Utf8.IsValid(body.Span))
+            throw new RequestException(400, "The request body is not valid UTF-8; send JSON encoded as UTF-8.");
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = limits.MaxJsonDepth });
+        }
+        catch (JsonException e) when (e.Message.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new RequestException(400, $"The JSON is nested deeper than the limit of {limits.MaxJsonDepth} levels.", e);
+        }
+        catch (JsonException e)
+        {
+            throw new RequestException(400, $"Malformed JSON: {e.Message}", e);
+        }
+        using (document)
+        {
+            JsonElement root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw new RequestException(400, $"The request body must be a JSON object with \"features\" or \"rows\", not {Describe(root)}.");
+            bool hasFeatures = root.TryGetProperty("features", out JsonElement features);
+            bool hasRows = root.TryGetProperty("rows", out JsonElement rows);
+            if (hasFeatures && hasRows)
+                throw new RequestException(400, "The request has both \"features\" and \"rows\"; send one of them.");
+            if (hasFeatures)
+                return ReadColumns(features, model, limits);
+            if (hasRows)
+                return ReadRows(rows, model, limits);
+            throw new RequestException(400, "The request has neither \"features\" (an object of column arrays) nor \"rows\" (an array of row objects).");
+        }
+    }
+
+    /// <summary>The values of a column with every row missing: empty text, NaN, false, empty (or all-missing) vectors.</summary>
+    public static Array MissingColumn(ServedColumn column, int rows)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        switch (column.Kind)
+        {
+            case ServedValueKind.Text:
+                return new ReadOnlyMemory<char>[rows];
+            case ServedValueKind.Single:
+                return Enumerable.Repeat(float.NaN, rows).ToArray();
+            case ServedValueKind.Double:
+                return Enumerable.Repeat(double.NaN, rows).ToArray();
+            case ServedValueKind.Boolean:
+                return new bool[rows];
+            case ServedValueKind.TextVector:
+                var texts = new VBuffer<ReadOnlyMemory<char>>[rows];
+                texts.AsSpan().Fill(MissingTextVector(column));
+                return texts;
+            default:
+                var singles = new VBuffer<float>[rows];
+                singles.AsSpan().Fill(MissingSingleVector(column));
+                return singles;
+        }
+    }
+
+    private static ColumnarDataView ReadColumns(JsonElement features, ServedModel model, ServeSettings limits)
+    {
+        if (features.ValueKind != JsonValueKind.Object)
+            throw new RequestException(400, $"\"features\" must be an object mapping each column to an array of values (one per row), not {Describe(features)}.");
+        var given = new JsonElement?[model.Columns.Length];
+        var extra = new List<string>();
+        foreach (JsonProperty property in features.EnumerateObject())
+        {
+            int index = model.IndexOf(property.Name);
+            if (index < 0)
+            {
+                extra.Add(property.Name);
+                continue;
+            }
+            ServedColumn column = model.Columns[index];
+            if (column.IsLabel)
+                continue;
+            if (given[index] is not null)
+                throw new RequestException(400, $"Column '{column.Name}' appears twice in \"features\".");
+            if (property.Value.ValueKind != JsonValueKind.Array)
+                throw new RequestException(400, $"Column '{column.Name}' (features.{column.Name}) must be an array with one value per row, not {Describe(property.Value)}.");
+            given[index] = property.Value;
+        }
+        CheckMissing(model, model.Columns.Select((c, i) => !c.IsLabel && given[i] is null).ToArray(), extra, "\"features\"");
+
+        int[] lengths = [.. given.Select(g => g?.GetArrayLength() ?? -1)];
+        int first = Array.FindIndex(lengths, l => l >= 0);
+        int rows = first >= 0 ? lengths[first] : 0;
+        int other = Array.FindIndex(lengths, l => l >= 0 && l != rows);
+        if (other >= 0)
+            throw new RequestException(400, $"Columns have different lengths: '{model.Columns[first].Name}' has {rows} values but '{model.Columns[other].Name}' has {lengths[other]}; every column needs one value per row.");
+        CheckRowCount(rows, limits);
+
+        var arrays = new Array[model.Columns.Length];
+        for (int c = 0; c < arrays.Length; c++)
+        {
+            ServedColumn column = model.Columns[c];
+            arrays[c] = MissingColumn(column, rows);
+            if (given[c] is not JsonElement values)
+                continue;
+            int row = 0;
+            foreach (JsonElement value in values.EnumerateArray())
+            {
+                Set(arrays[c], column, row, value, $"features.{column.Name}[{row}]");
+                row++;
+            }
+        }
+        return new ColumnarDataView(model.Schema, arrays);
+    }
+
+    private static ColumnarDataView ReadRows(JsonElement rowsElement, ServedModel model, ServeSettings limits)
+    {
+        if (rowsElement.ValueKind != JsonValueKind.Array)
+            throw new RequestException(400, $"\"rows\" must be an array of row objects, not {Describe(rowsElement)}.");
+        int rows = rowsElement.GetArrayLength();
+        CheckRowCount(rows, limits);
+        var arrays = model.Columns.Select(c => MissingColumn(c, rows)).ToArray();
+        int[] lastRow = [.. Enumerable.Repeat(-1, arrays.Length)];
+        var seen = new bool[arrays.Length];
+        var extra = new List<string>();
+        int row = 0;
+        foreach (JsonElement element in rowsElement.EnumerateArray())
+        {
+            if (element.ValueKind != JsonValueKind.Object)
+                throw new RequestException(400, $"Row {row + 1} (rows[{row}]) must be an object of column values, not {Describe(element)}.");
+            foreach (JsonProperty property in element.EnumerateObject())
+            {
+                int index = model.IndexOf(property.Name);
+                if (index < 0)
+                {
+                    if (extra.Count < 20 && !extra.Contains(property.Name, StringComparer.Ordinal))
+                        extra.Add(property.Name);
+                    continue;
+                }
+                ServedColumn column = model.Columns[index];
+                if (column.IsLabel)
+                    continue;
+                if (lastRow[index] == row)
+                    throw new RequestException(400, $"Row {row + 1} (rows[{row}]) has column '{column.Name}' twice.");
+                lastRow[index] = row;
+                seen[index] = true;
+                Set(arrays[index], column, row, property.Value, $"rows[{row}].{column.Name}");
+            }
+            row++;
+        }
+        if (rows > 0)
+            CheckMissing(model, model.Columns.Select((c, i) => !c.IsLabel && !seen[i]).ToArray(), extra, "any row");
+        return new ColumnarDataView(model.Schema, arrays);
+    }
+
+    private static void CheckRowCount(int rows, ServeSettings limits)
+    {
+        if (rows > limits.MaxRows)
+            throw new RequestException(413, $"The request has {rows} rows; the limit is {limits.MaxRows} rows per request (--max-rows). Split it into smaller requests.");
+    }
+
+    private static void CheckMissing(ServedModel model, bool[] missing, List<string> extra, string where)
+    {
+        string[] names = [.. model.Columns.Where((c, i) => missing[i]).Select(c => c.Name)];
+        if (names.Length == 0)
+            return;
+        string hints = string.Concat(names
+            .Select(n => (Name: n, Near: extra.FirstOrDefault(e => string.Equals(e, n, StringComparison.OrdinalIgnoreCase))))
+            .Where(p => p.Near is not null)
+            .Select(p => $" The request has '{p.Near}'; column names are case-sensitive."));
+        string list = string.Join(", ", names.Select(n => $"'{n}'"));
+        string needed = string.Join(", ", model.RequiredColumns.Select(c => c.Name));
+        throw new RequestException(400, $"Missing column{(names.Length > 1 ? "s" : "")} {list} in {where}; model '{model.Name}' needs: {needed}.{hints}");
+    }
+
+    private static void Set(Array values, ServedColumn column, int row, JsonElement value, string path)
+    {
+        switch (column.Kind)
+        {
+            case ServedValueKind.Text:
+                ((ReadOnlyMemory<char>[])values)[row] = Text(value, column, row, path);
+                break;
+            case ServedValueKind.Single:
+                ((float[])values)[row] = value.ValueKind switch
+                {
+                    JsonValueKind.Number => Single(value),
+                    JsonValueKind.Null => float.NaN,
+                    _ => throw WrongType(column, row, path, value),
+                };
+                break;
+            case ServedValueKind.Double:
+                ((double[])values)[row] = value.ValueKind switch
+                {
+                    JsonValueKind.Number => Double(value),
+                    JsonValueKind.Null => double.NaN,
+                    _ => throw WrongType(column, row, path, value),
+                };
+                break;
+            case ServedValueKind.Boolean:
+                ((bool[])values)[row] = value.ValueKind switch
+                {
+                    JsonValueKind.True => true,
+                    JsonValueKind.False or JsonValueKind.Null => false,
+                    _ => throw WrongType(column, row, path, value),
+                };
+                break;
+            case ServedValueKind.TextVector:
+                ((VBuffer<ReadOnlyMemory<char>>[])values)[row] = value.ValueKind == JsonValueKind.Null
+                    ? MissingTextVector(column)
+                    : new VBuffer<ReadOnlyMemory<char>>(CheckVector(value, column, row, path), [.. value.EnumerateArray().Select((e, i) => Text(e, column, row, $"{path}[{i}]"))]);
+                break;
+            default:
+                ((VBuffer<float>[])values)[row] = value.ValueKind == JsonValueKind.Null
+                    ? MissingSingleVector(column)
+                    : new VBuffer<float>(CheckVector(value, column, row, path), [.. value.EnumerateArray().Select((e, i) => e.ValueKind switch
+                    {
+                        JsonValueKind.Number => Single(e),
+                        JsonValueKind.Null => float.NaN,
+                        _ => throw WrongType(column, row, $"{path}[{i}]", e),
+                    })]);
+                break;
+        }
+    }
+
+    private static int CheckVector(JsonElement value, ServedColumn column, int row, string path)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+            throw WrongType(column, row, path, value);
+        int length = value.GetArrayLength();
+        if (column.VectorSize > 0 && length != column.VectorSize)
+            throw new RequestException(400, $"Column '{column.Name}', row {row + 1} ({path}): expected {column.Expected}, got {length}.");
+        return length;
+    }
+
+    private static ReadOnlyMemory<char> Text(JsonElement value, ServedColumn column, int row, string path)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.String:
+                try
+                {
+                    return (value.GetString() ?? "").AsMemory();
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new RequestException(400, $"Column '{column.Name}', row {row + 1} ({path}): the string is not valid UTF-8.", e);
+                }
+            case JsonValueKind.Number:
+                return value.GetRawText().AsMemory();
+            case JsonValueKind.Null:
+                return ReadOnlyMemory<char>.Empty;
+            default:
+                throw WrongType(column, row, path, value);
+        }
+    }
+
+    private static float Single(JsonElement value)
+    {
+        if (value.TryGetSingle(out float single))
+            return single;
+        if (value.TryGetDouble(out double number))
+            return (float)number;
+        return value.GetRawText().StartsWith('-') ? float.NegativeInfinity : float.PositiveInfinity;
+    }
+
+    private static double Double(JsonElement value) =>
+        value.TryGetDouble(out double number) ? number
+        : value.GetRawText().StartsWith('-') ? double.NegativeInfinity : double.PositiveInfinity;
+
+    private static VBuffer<ReadOnlyMemory<char>> MissingTextVector(ServedColumn column) =>
+        new(column.VectorSize, 0, [], []);
+
+    private static VBuffer<float> MissingSingleVector(ServedColumn column) =>
+        column.VectorSize > 0 ? new VBuffer<float>(column.VectorSize, Enumerable.Repeat(float.NaN, column.VectorSize).ToArray()) : new VBuffer<float>(0, []);
+
+    private static RequestException WrongType(ServedColumn column, int row, string path, JsonElement value) =>
+        new(400, $"Column '{column.Name}', row {row + 1} ({path}): expected {column.Expected}, got {Describe(value)}.");
+
+    private static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => $"the number {Shorten(value.GetRawText())}",
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        JsonValueKind.Null => "null",
+        JsonValueKind.Array => "an array",
+        _ => "an object",
+    };
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
+
+    private static bool IsBlank(ReadOnlySpan<byte> body)
+    {
+        foreach (byte b in body)
+        {
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+                return false;
+        }
+        return true;
+    }
+}

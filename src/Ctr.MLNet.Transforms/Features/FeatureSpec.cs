@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Ctr.MLNet.Transforms.Internals;
+
+namespace Ctr.MLNet.Transforms;
+
+/// <summary>
+/// Describes every input column of a CTR data set (label, categorical ids, lists, numerics) and builds the whole
+/// ML.NET estimator chain from it (<see cref="BuildPipeline"/>). Reads and writes JSON with Python-style field names
+/// (<see cref="ToJson"/>, <see cref="FromJson"/>); <see cref="FeatureSpecInference"/> infers one from data.
+/// </summary>
+/// <remarks>
+/// JSON layout:
+/// <code>
+/// {
+///   "label": "click",
+///   "list_separator": "|",
+///   "features": [
+///     { "name": "item_id", "dtype": "categorical", "min_freq": 2, "emb_dim": 16 },
+///     { "name": "hist_item_ids", "dtype": "categorical", "islist": true, "maxlen": 50,
+///       "weight_col": "hist_dwell", "share_vocab": "item_id", "min_freq": 2 },
+///     { "name": "price", "dtype": "numeric", "norm": "zscore", "log1p": true }
+///   ]
+/// }
+/// </code>
+/// Null options and false flags are left out when writing; <c>min_freq</c> is written for categorical features only.
+/// When reading, a left-out field takes its default, an unknown field is an error (it is usually a typo), and
+/// comments and trailing commas are allowed.
+/// </remarks>
+/// <param name="Label">Label column: click 0/1, loaded as Single by <see cref="LoadCsv(Microsoft.ML.MLContext, string, bool)"/>.</param>
+/// <param name="Features">The feature columns, in order; every other column of the data is ignored.</param>
+public sealed partial record FeatureSpec(
+    [property: JsonPropertyName("label"), JsonPropertyOrder(-3)] string Label,
+    [property: JsonPropertyName("features"), JsonPropertyOrder(-1)] ImmutableArray<FeatureColumnSpec> Features)
+{
+    /// <summary>Separator of list columns and of their weight columns; <c>'|'</c> by default.</summary>
+    [JsonPropertyName("list_separator")]
+    [JsonPropertyOrder(-2)]
+    public char ListSeparator { get; init; } = SequenceParsingEstimator.Defaults.Separator;
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        // Column names with non-ASCII letters stay readable in the file.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { WriteMinFreqOfCategoricalsOnly } },
+    };
+
+    /// <summary>The spec as indented JSON (see the remarks of <see cref="FeatureSpec"/> for the layout).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>Reads a spec written by <see cref="ToJson"/> (or by hand) and validates it (see <see cref="Validate"/>).</summary>
+    /// <param name="json">The JSON text.</param>
+    /// <exception cref="FormatException">The text is not JSON, has an unknown field, or a field of the wrong JSON type.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A value is invalid; the message names the feature and the field.</exception>
+    public static FeatureSpec FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        FeatureSpec? spec;
+        try
+        {
+            spec = JsonSerializer.Deserialize<FeatureSpec>(json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"The feature spec is not valid: {e.Message}", e);
+        }
+        if (spec is null)
+            CtrThrow.Format("The feature spec is not valid: expected a JSON object, got null.");
+        if (!spec.Features.IsDefault && spec.Features.Any(f => f is null))
+            CtrThrow.Format("The feature spec is not valid: 'features' holds a null entry; each feature must be an object.");
+        spec.Validate();
+        return spec;
+    }
+
+    /// <summary>Whether both specs have the same label, separator and features (compared in order, field by field).</summary>
+    /// <param name="other">The spec to compare with.</param>
+    public bool Equals(FeatureSpec? other) =>
+        other is not null && Label == other.Label && ListSeparator == other.ListSeparator
+        && (Features.IsDefault ? other.Features.IsDefault : !other.Features.IsDefault && Features.SequenceEqual(other.Features));
+
+    /// <summary>A hash consistent with <see cref="Equals(FeatureSpec?)"/>.</summary>
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Label);
+        hash.Add(ListSeparator);
+        if (!Features.IsDefault)
+        {
+            foreach (FeatureColumnSpec feature in Features)
+                hash.Add(feature);
+        }
+        return hash.ToHashCode();
+    }
+
+    /// <summary>The label and the feature names, e.g. <c>FeatureSpec { Label = click, Features = [item_id, price] }</c>.</summary>
+    public override string ToString() =>
+        $"FeatureSpec {{ Label = {Label}, Features = [{(Features.IsDefault ? "" : string.Join(", ", Features.Select(f => f?.Name)))}] }}";
+
+    private static void WriteMinFreqOfCategoricalsOnly(JsonTypeInfo info)
+    {
+        if (info.Type != typeof(FeatureColumnSpec))
+            return;
+        foreach (JsonPropertyInfo property in info.Properties)
+        {
+            if (property.Name == "min_freq")
+                property.ShouldSerialize = static (owner, value) => ((FeatureColumnSpec)owner).IsCategorical || value is not 1;
+        }
+    }
+}

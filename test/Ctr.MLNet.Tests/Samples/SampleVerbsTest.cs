@@ -1,0 +1,95 @@
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Ctr.MLNet.Sample;
+using Ctr.MLNet.Sample.Commands;
+using Ctr.MLNet.Sample.Data;
+using Ctr.MLNet.Tests.Helpers;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Ctr.MLNet.Tests.Samples;
+
+[TestClass]
+public sealed class SampleVerbsTest
+{
+    private static (int ExitCode, string Output) Invoke(params string[] args)
+    {
+        var output = new StringWriter();
+        int code = Program.CreateRootCommand().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = output });
+        return (code, output.ToString());
+    }
+
+    private static JsonElement LastJsonLine(string output) =>
+        JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
+
+    [TestMethod]
+    public void SampleVerbsTest_TrainEvaluatePredictOnGeneratedData()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 4000, Seed: 3));
+        string train = Path.Combine(directory.Path, "train.csv"), test = Path.Combine(directory.Path, "test.csv");
+        string model = Path.Combine(directory.Path, "model.zip"), predictions = Path.Combine(directory.Path, "predictions.csv");
+
+        var (trainCode, trainOutput) = Invoke("train", "--train", train, "--valid", test, "--model", model, "--epochs", "2", "--batch-size", "256", "--threads", "1");
+        var (evaluateCode, evaluateOutput) = Invoke("evaluate", "--model", model, "--data", test);
+        var (predictCode, predictOutput) = Invoke("predict", "--model", model, "--data", test, "--out", predictions);
+
+        Assert.AreEqual(0, trainCode, trainOutput);
+        Assert.AreEqual(0, evaluateCode, evaluateOutput);
+        Assert.AreEqual(0, predictCode, predictOutput);
+        JsonElement trained = LastJsonLine(trainOutput), evaluated = LastJsonLine(evaluateOutput);
+        foreach (string key in new[] { "valid_auc", "valid_logloss", "train_rows_per_s", "epochs" })
+            Assert.IsTrue(trained.TryGetProperty(key, out _), $"train's JSON line has {key}");
+        // Learning quality is TorchCtrTrainerTest's concern; 3,200 rows of this long-tailed world teach little.
+        Assert.IsTrue(double.IsFinite(trained.GetProperty("valid_auc").GetDouble()));
+        Assert.AreEqual(trained.GetProperty("valid_auc").GetDouble(), evaluated.GetProperty("auc").GetDouble(), 1e-6, "the reloaded zip scores the validation file as training did");
+        Assert.AreEqual(trained.GetProperty("valid_logloss").GetDouble(), evaluated.GetProperty("logloss").GetDouble(), 1e-6);
+        int testRows = File.ReadAllLines(test).Length - 1;
+        Assert.AreEqual(testRows, evaluated.GetProperty("rows").GetInt32());
+        string[] lines = File.ReadAllLines(predictions);
+        Assert.AreEqual("probability", lines[0]);
+        Assert.HasCount(testRows + 1, lines);
+        Assert.IsTrue(lines.Skip(1).All(l => float.Parse(l, CultureInfo.InvariantCulture) is > 0f and < 1f));
+    }
+
+    [TestMethod]
+    public void SampleVerbsTest_PrintSpecShowsTheInferredSpecAsJson()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 2000, Seed: 3));
+        string train = Path.Combine(directory.Path, "train.csv");
+
+        var (code, output) = Invoke("train", "--train", train, "--valid", train, "--model", Path.Combine(directory.Path, "m.zip"), "--print-spec");
+
+        Assert.AreEqual(0, code, output);
+        var spec = Ctr.MLNet.Transforms.FeatureSpec.FromJson(output);
+        Assert.AreEqual("click", spec.Label);
+        Assert.IsTrue(spec.Features.Any(f => f.Name == "hist_item_ids" && f.IsList && f.WeightCol == "hist_weights" && f.ShareVocab == "item_id"));
+        Assert.IsFalse(File.Exists(Path.Combine(directory.Path, "m.zip")), "--print-spec stops before training");
+    }
+
+    [TestMethod]
+    public void SampleVerbsTest_BadInputGivesClearErrorsAndKeepsTheOldModel()
+    {
+        using var directory = new TemporaryDirectory();
+        string model = Path.Combine(directory.Path, "model.zip");
+        File.WriteAllText(model, "not a zip");
+        string data = Path.Combine(directory.Path, "data.csv");
+        File.WriteAllText(data, "click,a\n1,x\n");
+
+        var (missingCode, missingOutput) = Invoke("train", "--train", Path.Combine(directory.Path, "nope.csv"), "--valid", data, "--model", model);
+        var (corruptCode, corruptOutput) = Invoke("evaluate", "--model", model, "--data", data);
+        var (noModelCode, noModelOutput) = Invoke("predict", "--model", Path.Combine(directory.Path, "absent.zip"), "--data", data, "--out", Path.Combine(directory.Path, "p.csv"));
+
+        Assert.AreEqual(1, missingCode);
+        StringAssert.Contains(missingOutput, "nope.csv' does not exist");
+        Assert.AreEqual(1, corruptCode);
+        StringAssert.Contains(corruptOutput, $"Model file '{model}' cannot be loaded");
+        Assert.AreEqual(1, noModelCode);
+        StringAssert.Contains(noModelOutput, "absent.zip' does not exist");
+        Assert.AreEqual("not a zip", File.ReadAllText(model), "a failed run never touches the existing model file");
+        Assert.IsFalse(corruptOutput.Contains("   at "), "no stack trace");
+    }
+}
