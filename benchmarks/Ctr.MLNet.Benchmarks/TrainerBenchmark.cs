@@ -62,18 +62,24 @@ public static class TrainerBenchmark
             IDataView test = ml.Data.LoadFromEnumerable(split.Test);
             float[] labels = [.. split.Test.Select(r => r.Label ? 1f : 0f)];
             float[] truth = [.. split.Test.Select(r => r.TrueProbability)];
-            var table = new Table("Model", "Test AUC", "Test log loss", "AUC − LightGBM", "Epochs run (best)", "Fit time (s)", "Training rows/s", "Step rows/s (median epoch)", "Scoring rows/s", "Peak RSS fit (MB)");
-            table.Add("Oracle (planted probabilities)", Format.Metric(BinaryMetrics.Auc(labels, truth)), Format.Metric(BinaryMetrics.LogLoss(labels, truth)), "", "", "", "", "", "", "");
+            double oracleAuc = BinaryMetrics.Auc(labels, truth), oracleLogLoss = BinaryMetrics.LogLoss(labels, truth);
             report.Paragraph($"Drew {split.Train.Count:N0} train + {split.Valid.Count:N0} validation + {split.Test.Count:N0} test rows in {clock.Elapsed.TotalSeconds:0.0} s; " +
-                $"test CTR {labels.Average():0.0000}, oracle test AUC {BinaryMetrics.Auc(labels, truth):0.0000}.");
+                $"test CTR {labels.Average():0.0000}, oracle test AUC {oracleAuc:0.0000}.");
 
-            double lightGbmAuc = double.NaN;
-            if (lightGbm)
+            // Ours first, LightGBM last (it is the slow one): the partial table is in the file after each model.
+            var results = new List<Result>();
+            Result? lightGbmResult = null;
+            Table Render()
             {
-                Result result = RunLightGbm(ml, train, valid, test, labels, lightGbmThreads, split.Train.Count, lightGbmBag, lightGbmCategorical);
-                lightGbmAuc = result.Auc;
-                table.Add(result.Name, Format.Metric(result.Auc), Format.Metric(result.LogLoss), "", result.Epochs, Format.Seconds(result.FitSeconds),
-                    Format.Rate(result.TrainingRate), "", Format.Rate(result.ScoringRate), Format.Megabytes(result.PeakRss));
+                var table = new Table("Model", "Test AUC", "Test log loss", "AUC − LightGBM", "Epochs run (best)", "Fit time (s)", "Training rows/s", "Step rows/s (median epoch)", "Scoring rows/s", "Peak RSS fit (MB)");
+                table.Add("Oracle (planted probabilities)", Format.Metric(oracleAuc), Format.Metric(oracleLogLoss), "", "", "", "", "", "", "");
+                foreach (Result r in lightGbmResult is null ? results : [lightGbmResult, .. results])
+                {
+                    string delta = lightGbmResult is null || r == lightGbmResult ? "" : (r.Auc - lightGbmResult.Auc).ToString("+0.0000;−0.0000", System.Globalization.CultureInfo.InvariantCulture);
+                    table.Add(r.Name, Format.Metric(r.Auc), Format.Metric(r.LogLoss), delta, r.Epochs, Format.Seconds(r.FitSeconds), Format.Rate(r.TrainingRate),
+                        double.IsNaN(r.StepRate) ? "" : Format.Rate(r.StepRate), Format.Rate(r.ScoringRate), Format.Megabytes(r.PeakRss));
+                }
+                return table;
             }
 
             var histories = new List<(string Name, IReadOnlyList<EpochMetrics> History)>();
@@ -86,13 +92,15 @@ public static class TrainerBenchmark
                 {
                     foreach (int t in threads)
                     {
-                        Result result = RunOurs(ml, features, config, epochs, t, train, valid, test, labels, split.Train.Count, out IReadOnlyList<EpochMetrics> history);
+                        results.Add(RunOurs(ml, features, config, epochs, t, train, valid, test, labels, split.Train.Count, out IReadOnlyList<EpochMetrics> history));
                         histories.Add(($"{config.Name}, {t} thread(s)", history));
-                        table.Add(result.Name, Format.Metric(result.Auc), Format.Metric(result.LogLoss), double.IsNaN(lightGbmAuc) ? "" : (result.Auc - lightGbmAuc).ToString("+0.0000;−0.0000", System.Globalization.CultureInfo.InvariantCulture),
-                            result.Epochs, Format.Seconds(result.FitSeconds), Format.Rate(result.TrainingRate), Format.Rate(result.StepRate), Format.Rate(result.ScoringRate), Format.Megabytes(result.PeakRss));
+                        report.Partial(Render());
                     }
                 }
             }
+            if (lightGbm)
+                lightGbmResult = RunLightGbm(ml, train, valid, test, labels, lightGbmThreads, split.Train.Count, lightGbmBag, lightGbmCategorical);
+            Table table = Render();
             report.Table(table);
             if (isSweep)
             {

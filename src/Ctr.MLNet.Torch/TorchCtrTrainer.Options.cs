@@ -118,11 +118,22 @@ public sealed partial class TorchCtrTrainer
         /// <summary>Continue from the checkpoint in <see cref="CheckpointDirectory"/> when there is one.</summary>
         public bool Resume { get; init; }
 
+        /// <summary>
+        /// Keep the optimizer's state (e.g. Adam's moment estimates, at the epoch whose weights are kept) with the
+        /// trained network and in its model zip, so that <see cref="TorchCtrTrainer.FitIncremental"/> continues it
+        /// tomorrow. With Adam the zip holds about three times the weights.
+        /// </summary>
+        public bool KeepOptimizerState { get; init; }
+
         /// <summary>Seed of initialization, shuffling and dropout: a CPU run with one thread repeats exactly.</summary>
         public int Seed { get; init; } = 1;
 
-        /// <summary>libtorch intra-op threads; null leaves libtorch's default (one per core).</summary>
-        public int? Threads { get; init; }
+        /// <summary>
+        /// libtorch intra-op threads, set for the process when training starts; null leaves libtorch's default (one
+        /// per core). Default 1: at CTR batch sizes (around 1,000 rows) one thread is as fast as two on a quiet
+        /// 2-core machine and many times faster on a busy one (benchmarks/results/threads.md).
+        /// </summary>
+        public int? Threads { get; init; } = 1;
 
         /// <summary>Training data larger than this (in compact form) is streamed every epoch instead of cached.</summary>
         public long MaxCacheBytes { get; init; } = 2L << 30;

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using Ctr.MLNet.Torch.Data;
+using Ctr.MLNet.Torch.Incremental;
 using Ctr.MLNet.Torch.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -40,10 +41,14 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
     public TorchCtrTransformer Fit(IDataView input) => Fit(input, validationData: null);
 
     /// <summary>Trains, scoring <paramref name="validationData"/> after every epoch for early stopping and best weights.</summary>
-    public TorchCtrTransformer Fit(IDataView trainData, IDataView? validationData)
+    public TorchCtrTransformer Fit(IDataView trainData, IDataView? validationData) => Fit(trainData, validationData, warmStart: null);
+
+    /// <summary>Trains from scratch, or from <paramref name="warmStart"/>'s network grown to the layout of <paramref name="trainData"/>.</summary>
+    private TorchCtrTransformer Fit(IDataView trainData, IDataView? validationData, WarmStart? warmStart)
     {
         _host.CheckValue(trainData, nameof(trainData));
-        FeatureLayout layout = FeatureLayout.FromSchema(trainData.Schema, _options.CategoricalColumnNames, _options.NumericColumnNames, _options.SequenceWeights, _options.LabelColumnName);
+        FeatureLayout layout = warmStart?.GrowLayout(trainData.Schema)
+            ?? FeatureLayout.FromSchema(trainData.Schema, _options.CategoricalColumnNames, _options.NumericColumnNames, _options.SequenceWeights, _options.LabelColumnName);
         CheckLabel(trainData.Schema);
         if (validationData is not null)
         {
@@ -68,8 +73,10 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         CtrModel model = TorchCtrTransformer.CreateModel(_options.ModelType, context);
         try
         {
-            var history = new TrainingLoop(model, _options, layout, Fingerprint(layout)).Run(train, valid);
-            return new TorchCtrTransformer(_host, layout, _options.Model, _options.ModelType, model, history, _options.ScoringBatchSize, _options.LabelColumnName);
+            warmStart?.CopyWeights(model, layout, _options.Progress);
+            var loop = new TrainingLoop(model, _options, layout, Fingerprint(layout)) { StartOptimizer = warmStart is null ? null : optimizer => warmStart.StartOptimizer(optimizer, _options) };
+            var history = loop.Run(train, valid);
+            return new TorchCtrTransformer(_host, layout, _options.Model, _options.ModelType, model, history, _options.ScoringBatchSize, _options.LabelColumnName, loop.OptimizerState);
         }
         catch
         {

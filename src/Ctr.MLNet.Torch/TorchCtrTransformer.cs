@@ -25,6 +25,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
 {
     internal const string LoaderSignature = "TorchCtrTransformer";
     private const string WeightsStream = "TorchWeights";
+    private const string OptimizerStream = "TorchOptimizerState";
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "CTRTORCH",
@@ -39,9 +40,10 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     private readonly int _scoringBatchSize;
 
     internal TorchCtrTransformer(IHost host, FeatureLayout layout, CtrModelOptions modelOptions, Type modelType, CtrModel model,
-        IReadOnlyList<EpochMetrics> history, int scoringBatchSize, string labelColumnName)
+        IReadOnlyList<EpochMetrics> history, int scoringBatchSize, string labelColumnName, byte[]? optimizerState = null)
         : base(host)
     {
+        OptimizerState = optimizerState;
         Layout = layout;
         LabelColumnName = labelColumnName;
         ModelOptions = modelOptions;
@@ -66,6 +68,15 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
 
     /// <summary>The trained network (in evaluation mode). Owned by this transformer.</summary>
     public CtrModel Model => _model;
+
+    /// <summary>
+    /// Whether the optimizer's state was kept with the weights (<see cref="TorchCtrTrainer.Options.KeepOptimizerState"/>),
+    /// so that <see cref="TorchCtrTrainer.FitIncremental"/> continues it.
+    /// </summary>
+    public bool HasOptimizerState => OptimizerState is not null;
+
+    /// <summary>The optimizer's state in TorchSharp's format, or null.</summary>
+    internal byte[]? OptimizerState { get; }
 
     /// <summary>Scores in batches of the scoring batch size: one forward pass per batch, not per row.</summary>
     public new IDataView Transform(IDataView input)
@@ -134,6 +145,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     //   string: label column name
     //   int: epochs, then per epoch: int epoch, 5 doubles (loss, auc, logloss, rows/s, lr)
     //   stream "TorchWeights": the module's state dict in TorchSharp's format
+    //   stream "TorchOptimizerState" (optional, KeepOptimizerState): int length, the optimizer's state in TorchSharp's format
     /// <inheritdoc/>
     protected override void SaveModel(ModelSaveContext ctx)
     {
@@ -155,6 +167,14 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
             ctx.Writer.Write(m.LearningRate);
         }
         ctx.SaveBinaryStream(WeightsStream, writer => _model.save(writer));
+        if (OptimizerState is not null)
+        {
+            ctx.SaveBinaryStream(OptimizerStream, writer =>
+            {
+                writer.Write(OptimizerState.Length);
+                writer.Write(OptimizerState);
+            });
+        }
     }
 
     private static TorchCtrTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
@@ -178,17 +198,25 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
 
         // Build on the CPU, then load the weights (TorchSharp's save/load rules).
         CtrModel model = CreateModel(modelType, new CtrModelContext(layout, options));
+        byte[]? optimizerState = null;
         try
         {
             if (!ctx.TryLoadBinaryStream(WeightsStream, reader => model.load(reader)))
                 throw new FormatException($"The model file has no '{WeightsStream}' stream; it is corrupt or was not saved by this library.");
+            ctx.TryLoadBinaryStream(OptimizerStream, reader =>
+            {
+                int length = reader.ReadInt32();
+                optimizerState = length >= 0 ? reader.ReadBytes(length) : throw new FormatException("The model file's optimizer state is corrupt.");
+                if (optimizerState.Length != length)
+                    throw new FormatException("The model file's optimizer state is truncated.");
+            });
         }
         catch
         {
             model.Dispose();
             throw;
         }
-        return new TorchCtrTransformer(host, layout, options, modelType, model, history, scoringBatchSize, labelColumnName);
+        return new TorchCtrTransformer(host, layout, options, modelType, model, history, scoringBatchSize, labelColumnName, optimizerState);
     }
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>

@@ -17,6 +17,7 @@ public sealed class Report
 {
     private readonly StringBuilder _text = new();
     private readonly string _path;
+    private string? _pending;
 
     public Report(string name, string title, IReadOnlyList<string> args)
     {
@@ -57,9 +58,18 @@ public sealed class Report
 
     public Report Table(Table table)
     {
+        _pending = null;
         string markdown = table.ToMarkdown();
         _text.AppendLine(markdown);
         Console.Out.WriteLine(markdown);
+        Flush();
+        return this;
+    }
+
+    /// <summary>Shows <paramref name="table"/> at the end of the file, marked unfinished, until the next addition replaces it.</summary>
+    public Report Partial(Table table)
+    {
+        _pending = table.ToMarkdown() + Environment.NewLine + "(unfinished: the run is still going or was cut short)" + Environment.NewLine;
         Flush();
         return this;
     }
@@ -77,7 +87,7 @@ public sealed class Report
         Console.Out.WriteLine(text);
     }
 
-    private void Flush() => File.WriteAllText(_path, _text.ToString());
+    private void Flush() => File.WriteAllText(_path, _text.ToString() + (_pending ?? ""));
 
     /// <summary>The directory holding Ctr.MLNet.sln, searched upwards from the working directory, then from the binary.</summary>
     public static string RepositoryRoot()

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text;
 using System.Collections.Immutable;
 using System.Text.Json;
+using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Sample.Models;
 using Ctr.MLNet.Torch;
 using Ctr.MLNet.Transforms;
@@ -31,15 +32,18 @@ public static class TrainCommand
             v => v >= 1 ? null : $"--epochs must be at least 1, got {v}.");
         Option<int> batchSize = CommandOptions.Check(new Option<int>("--batch-size") { Description = "Rows per training step.", DefaultValueFactory = _ => new TorchCtrTrainer.Options().BatchSize, HelpName = "B" },
             v => v >= 2 ? null : $"--batch-size must be at least 2, got {v}.");
-        Option<int?> threads = CommandOptions.Check(new Option<int?>("--threads") { Description = "Torch threads (default: libtorch's choice).", HelpName = "T" },
+        Option<int?> threads = CommandOptions.Check(new Option<int?>("--threads") { Description = "Torch threads (default 1, the fastest at CTR batch sizes on a shared machine).", HelpName = "T" },
             v => v is null or >= 1 ? null : $"--threads must be at least 1, got {v}.");
         Option<int> seed = new("--seed") { Description = "Seed of initialization, shuffling and dropout.", DefaultValueFactory = _ => 1, HelpName = "S" };
         Option<string?> checkpoints = new("--checkpoint-dir") { Description = "Write a checkpoint after every epoch here.", HelpName = "DIR" };
         Option<bool> resume = new("--resume") { Description = "Continue from the checkpoint in --checkpoint-dir." };
+        Option<string?> plot = CommandOptions.Check(new Option<string?>("--plot") { Description = "Draw train/validation loss and validation AUC per epoch to this PNG.", HelpName = "curves.png" },
+            v => v is null || v.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? null : $"--plot must name a .png file, got '{v}'.");
+        Option<string?> initModel = new("--init-model") { Description = "Continue this model zip on the new data: refit its feature pipeline (vocabularies grow), keep its trained weights (--spec is not used).", HelpName = "YESTERDAY.zip" };
 
         var command = new Command("train", "Train a CTR model on a CSV file and save the whole pipeline as one model zip.")
         {
-            train, valid, model, spec, printSpec, label, listSeparator, epochs, batchSize, threads, seed, checkpoints, resume,
+            train, valid, model, spec, printSpec, label, listSeparator, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel,
         };
         command.SetAction(parse => CommandOptions.Run(parse, output =>
         {
@@ -55,6 +59,8 @@ public static class TrainCommand
                 Seed = parse.GetValue(seed),
                 CheckpointDirectory = parse.GetValue(checkpoints),
                 Resume = parse.GetValue(resume),
+                PlotPath = parse.GetValue(plot),
+                InitModelPath = parse.GetValue(initModel),
             };
             if (settings.Resume && settings.CheckpointDirectory is null)
                 throw new ArgumentException("--resume needs --checkpoint-dir.");
@@ -66,6 +72,8 @@ public static class TrainCommand
     /// <summary>Trains as the settings say, writes progress and the final JSON line to <paramref name="output"/>.</summary>
     public static int Run(TrainSettings settings, TextWriter output)
     {
+        if (settings.InitModelPath is not null)
+            return RunIncremental(settings, output);
         var clock = Stopwatch.StartNew();
         FeatureSpec spec = settings.SpecPath is not null
             ? FeatureSpec.FromJson(ReadText(settings.SpecPath))
@@ -91,7 +99,7 @@ public static class TrainCommand
             Model = new TorchCtrTrainer.Options().Model with { EmbeddingDims = spec.EmbeddingDims.ToImmutableDictionary() },
             Epochs = settings.Epochs,
             BatchSize = settings.BatchSize,
-            Threads = settings.Threads,
+            Threads = settings.Threads ?? new TorchCtrTrainer.Options().Threads,
             Seed = settings.Seed,
             CheckpointDirectory = settings.CheckpointDirectory,
             Resume = settings.Resume,
@@ -103,6 +111,48 @@ public static class TrainCommand
 
         EpochMetrics best = network.History.Where(h => !double.IsNaN(h.ValidAuc)).DefaultIfEmpty(network.History[^1]).MaxBy(h => h.ValidAuc)!;
         output.WriteLine($"saved {Path.GetFullPath(settings.ModelPath)}");
+        if (settings.PlotPath is not null)
+            output.WriteLine($"plotted {TrainingCurves.Save(network.History, settings.PlotPath)}");
+        output.WriteLine(SummaryJson(settings, network, best, clock.Elapsed.TotalSeconds));
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>--init-model</c>: yesterday's zip gives the pipeline, which is refit on the training file, and the network,
+    /// which continues training (its optimizer state too when the zip kept one); the new zip keeps the optimizer state.
+    /// </summary>
+    private static int RunIncremental(TrainSettings settings, TextWriter output)
+    {
+        var clock = Stopwatch.StartNew();
+        var ml = new MLContext(seed: settings.Seed);
+        LoadedModel yesterday = ModelFiles.Load(ml, settings.InitModelPath!);
+        using TorchCtrTransformer previous = yesterday.Network;
+        string[] required = [.. yesterday.InputSchema.Select(c => c.Name)];
+        IDataView trainData = CsvInput.Load(ml, RequireFile(settings.TrainPath), yesterday.InputSchema, required, out var ignored);
+        IDataView validData = CsvInput.Load(ml, RequireFile(settings.ValidPath), yesterday.InputSchema, required, out _);
+        if (ignored.Count > 0)
+            output.WriteLine($"note: ignoring column(s) the model does not use: {string.Join(", ", ignored)}");
+
+        output.WriteLine($"refitting the feature pipeline of {settings.InitModelPath} on {settings.TrainPath} and continuing its network");
+        var options = new TorchCtrTrainer.Options
+        {
+            Epochs = settings.Epochs,
+            BatchSize = settings.BatchSize,
+            Threads = settings.Threads,
+            Seed = settings.Seed,
+            CheckpointDirectory = settings.CheckpointDirectory,
+            Resume = settings.Resume,
+            KeepOptimizerState = true,
+            Progress = ConsoleProgress.For(output),
+        };
+        TransformerChain<ITransformer> pipeline = IncrementalTraining.Continue(ml, yesterday.Model, trainData, validData, options);
+        using var network = (TorchCtrTransformer)pipeline.LastTransformer;
+        ModelFiles.Save(ml, pipeline, trainData.Schema, settings.ModelPath);
+
+        EpochMetrics best = network.History.Where(h => !double.IsNaN(h.ValidAuc)).DefaultIfEmpty(network.History[^1]).MaxBy(h => h.ValidAuc)!;
+        output.WriteLine($"saved {Path.GetFullPath(settings.ModelPath)}");
+        if (settings.PlotPath is not null)
+            output.WriteLine($"plotted {TrainingCurves.Save(network.History, settings.PlotPath)}");
         output.WriteLine(SummaryJson(settings, network, best, clock.Elapsed.TotalSeconds));
         return 0;
     }
@@ -167,4 +217,10 @@ public sealed record TrainSettings(string TrainPath, string ValidPath, string Mo
 
     /// <summary>Resume from the checkpoint.</summary>
     public bool Resume { get; init; }
+
+    /// <summary>PNG to draw the per-epoch loss and AUC curves to (none when null).</summary>
+    public string? PlotPath { get; init; }
+
+    /// <summary>Yesterday's model zip to continue (incremental training), or null to train from scratch.</summary>
+    public string? InitModelPath { get; init; }
 }

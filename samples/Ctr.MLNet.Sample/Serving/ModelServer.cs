@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -85,6 +86,8 @@ public static class ModelServer
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // A failed start (e.g. the port is taken) reaches the caller as an exception; the host's own stack trace is noise.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
@@ -188,13 +191,27 @@ public static class ModelServer
         throw new RequestException(StatusCodes.Status404NotFound, $"Unknown model '{shown}'; this server has: {string.Join(", ", models.Keys)}.");
     }
 
-    /// <summary>Reads the whole body, refusing (413) more than <paramref name="limit"/> bytes, declared or sent.</summary>
+    /// <summary>
+    /// Reads the whole body, refusing (413) more than <paramref name="limit"/> bytes, declared or sent. A body somewhat
+    /// over the limit (up to twice it) is read to its end and dropped before the 413 goes out: a server that answers
+    /// and closes while the client is still sending makes the client's socket fail (broken pipe, reset) before it
+    /// reads the answer. A body declared larger than that, or one whose client waits for <c>100-continue</c>, gets
+    /// its 413 at once, unread, and the connection closes. Kestrel's MaxRequestBodySize is the limit for every
+    /// request and is raised to the drain allowance only for the request being drained.
+    /// </summary>
     private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext context, long limit)
     {
+        long drainLimit = limit + Math.Max(limit, 64 * 1024);
         long? declared = context.Request.ContentLength;
-        if (declared > limit)
+        bool waitsForContinue = context.Request.Headers.Expect.Any(v => v is not null && v.Contains("100-continue", StringComparison.OrdinalIgnoreCase));
+        if (declared > limit && (declared > drainLimit || waitsForContinue))
             throw new RequestException(StatusCodes.Status413PayloadTooLarge, TooLarge(limit, declared));
+        IHttpMaxRequestBodySizeFeature? sizeLimit = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeLimit is { IsReadOnly: false })
+            sizeLimit.MaxRequestBodySize = drainLimit;
+
         var body = new MemoryStream((int)Math.Min(declared ?? 16 * 1024, limit));
+        long total = 0;
         byte[] chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
@@ -207,13 +224,13 @@ public static class ModelServer
                 }
                 catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
                 {
-                    throw new RequestException(StatusCodes.Status413PayloadTooLarge, TooLarge(limit, null), e);
+                    throw new RequestException(StatusCodes.Status413PayloadTooLarge, TooLarge(limit, declared), e);
                 }
                 if (read == 0)
                     break;
-                if (body.Length + read > limit)
-                    throw new RequestException(StatusCodes.Status413PayloadTooLarge, TooLarge(limit, null));
-                body.Write(chunk, 0, read);
+                if (total + read <= limit)
+                    body.Write(chunk, 0, read);
+                total += read;
             }
         }
         finally
@@ -221,6 +238,8 @@ public static class ModelServer
             ArrayPool<byte>.Shared.Return(chunk);
         }
         context.Items[BodyReadKey] = true;
+        if (total > limit)
+            throw new RequestException(StatusCodes.Status413PayloadTooLarge, TooLarge(limit, total));
         return body.GetBuffer().AsMemory(0, (int)body.Length);
     }
 

@@ -64,24 +64,16 @@ public sealed class ServedModel : IDisposable
     {
         string full = System.IO.Path.GetFullPath(path);
         LoadedModel loaded = ModelFiles.Load(new MLContext(seed: 1), full);
-        string label = loaded.Network.LabelColumnName;
         var columns = new List<ServedColumn>();
         var schema = new DataViewSchema.Builder();
-        foreach (DataViewSchema.Column column in loaded.InputSchema)
+        try
         {
-            if (column.IsHidden)
-                continue;
-            ServedColumn served;
-            try
-            {
-                served = ServedColumn.From(column, label, full);
-            }
-            catch (InvalidOperationException) when (column.Name == label)
-            {
-                continue; // a label of a type JSON cannot give is left out: scoring never reads it
-            }
-            columns.Add(served);
-            schema.AddColumn(column.Name, column.Type, column.Annotations);
+            CollectColumns(loaded, full, columns, schema);
+        }
+        catch (InvalidOperationException)
+        {
+            Free(loaded);
+            throw;
         }
         var model = new ServedModel(name, full, loaded, [.. columns], schema.ToSchema());
         try
@@ -96,6 +88,28 @@ public sealed class ServedModel : IDisposable
             throw new InvalidOperationException($"Model file '{full}' loaded but cannot score a row with every feature missing: {e.Message}", e);
         }
         return model;
+    }
+
+    /// <summary>The columns of the view built for a request: the saved input schema's visible columns, the label left out if JSON cannot give it.</summary>
+    private static void CollectColumns(LoadedModel loaded, string path, List<ServedColumn> columns, DataViewSchema.Builder schema)
+    {
+        string label = loaded.Network.LabelColumnName;
+        foreach (DataViewSchema.Column column in loaded.InputSchema)
+        {
+            if (column.IsHidden)
+                continue;
+            ServedColumn served;
+            try
+            {
+                served = ServedColumn.From(column, label, path);
+            }
+            catch (InvalidOperationException) when (column.Name == label)
+            {
+                continue; // a label of a type JSON cannot give is left out: scoring never reads it
+            }
+            columns.Add(served);
+            schema.AddColumn(column.Name, column.Type, column.Annotations);
+        }
     }
 
     /// <summary>Scores a view with <see cref="Schema"/> in one <c>Transform</c>; one probability per row, in order.</summary>
@@ -135,12 +149,16 @@ public sealed class ServedModel : IDisposable
 
     private void Release()
     {
-        if (Interlocked.Decrement(ref _users) != 0)
-            return;
-        if (_loaded.Model is IDisposable chain)
+        if (Interlocked.Decrement(ref _users) == 0)
+            Free(_loaded);
+    }
+
+    private static void Free(LoadedModel loaded)
+    {
+        if (loaded.Model is IDisposable chain)
             chain.Dispose();
         else
-            _loaded.Network.Dispose();
+            loaded.Network.Dispose();
     }
 }
 

@@ -26,11 +26,24 @@ internal sealed class TrainingLoop
         _fingerprint = fingerprint;
     }
 
+    /// <summary>Called with the new optimizer before the first step (and before a resume), e.g. to continue yesterday's state.</summary>
+    public Action<optim.Optimizer>? StartOptimizer { get; init; }
+
+    /// <summary>
+    /// With <see cref="TorchCtrTrainer.Options.KeepOptimizerState"/>, the optimizer's state after <see cref="Run"/>
+    /// (TorchSharp's format), taken at the epoch whose weights the model ends with; otherwise null.
+    /// </summary>
+    public byte[]? OptimizerState { get; private set; }
+
     /// <summary>Trains <see cref="_model"/> in place and returns the epochs' metrics.</summary>
     public IReadOnlyList<EpochMetrics> Run(TrainingData train, TrainingData? valid)
     {
         using optim.Optimizer optimizer = _model.CreateOptimizer(_options) ?? CreateOptimizer(_model.parameters(), _options);
         optim.lr_scheduler.LRScheduler? scheduler = _model.CreateScheduler(optimizer, _options);
+        if (_options.KeepOptimizerState)
+            Checkpointable(optimizer); // fail before training, not after it
+        StartOptimizer?.Invoke(optimizer);
+        byte[]? bestOptimizerState = null;
         long stepsPerEpoch = Math.Max(1, (train.RowCount + _options.BatchSize - 1) / _options.BatchSize);
         long totalSteps = stepsPerEpoch * _options.Epochs;
 
@@ -104,7 +117,8 @@ internal sealed class TrainingLoop
             var metrics = new EpochMetrics(epoch, rows == 0 ? double.NaN : lossSum / rows, auc, logLoss, trainRate, CurrentLearningRate(optimizer));
             state.History.Add(metrics);
             state.Epoch = epoch;
-            UpdateBest(state, metrics);
+            if (UpdateBest(state, metrics) && _options.KeepOptimizerState && _options.KeepBestWeights)
+                bestOptimizerState = SaveOptimizer(optimizer);
             if (_options.CheckpointDirectory is not null)
                 Checkpoint.Write(_options.CheckpointDirectory, _fingerprint, state, _model, Checkpointable(optimizer));
             Report(TrainingPhase.EpochEnd, epoch, rows, train.RowCount, trainRate, metrics.TrainLoss,
@@ -117,6 +131,13 @@ internal sealed class TrainingLoop
             using var stream = new MemoryStream(state.BestWeights);
             using var reader = new BinaryReader(stream);
             _model.load(reader);
+            // After a resume past the best epoch its optimizer state is gone; the last epoch's is the closest.
+            if (_options.KeepOptimizerState)
+                OptimizerState = bestOptimizerState ?? SaveOptimizer(optimizer);
+        }
+        else if (_options.KeepOptimizerState)
+        {
+            OptimizerState = SaveOptimizer(optimizer);
         }
         _model.eval();
         return state.History;
@@ -152,11 +173,12 @@ internal sealed class TrainingLoop
         return (BinaryMetrics.Auc(labels, probabilities), BinaryMetrics.LogLoss(labels, probabilities));
     }
 
-    private void UpdateBest(TrainingState state, EpochMetrics metrics)
+    /// <summary>Records <paramref name="metrics"/>; true when they are the best so far.</summary>
+    private bool UpdateBest(TrainingState state, EpochMetrics metrics)
     {
         double value = _options.EarlyStoppingMetric == EarlyStoppingMetric.Auc ? metrics.ValidAuc : -metrics.ValidLogLoss;
         if (double.IsNaN(value))
-            return;
+            return false;
         if (double.IsNaN(state.BestMetric) || value > state.BestMetric)
         {
             state.BestMetric = value;
@@ -169,11 +191,18 @@ internal sealed class TrainingLoop
                     _model.save(writer);
                 state.BestWeights = stream.ToArray();
             }
+            return true;
         }
-        else
-        {
-            state.EpochsWithoutImprovement++;
-        }
+        state.EpochsWithoutImprovement++;
+        return false;
+    }
+
+    private byte[] SaveOptimizer(optim.Optimizer optimizer)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+            Checkpointable(optimizer).save_state_dict(writer);
+        return stream.ToArray();
     }
 
     private bool ShouldStop(TrainingState state) =>
@@ -209,7 +238,7 @@ internal sealed class TrainingLoop
     private static double CurrentLearningRate(optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
 
     private OptimizerHelper Checkpointable(optim.Optimizer optimizer) => optimizer as OptimizerHelper
-        ?? throw new NotSupportedException($"Checkpoints need an optimizer whose state TorchSharp can save; {optimizer.GetType().Name} cannot. Remove CheckpointDirectory or use a built-in optimizer.");
+        ?? throw new NotSupportedException($"Checkpoints and KeepOptimizerState need an optimizer whose state TorchSharp can save; {optimizer.GetType().Name} cannot. Remove CheckpointDirectory and KeepOptimizerState, or use a built-in optimizer.");
 
     /// <summary>0..n-1, shuffled when <paramref name="random"/> is given.</summary>
     private static int[] Permutation(int n, Random? random)

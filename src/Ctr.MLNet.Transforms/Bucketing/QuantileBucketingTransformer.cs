@@ -16,7 +16,7 @@ namespace Ctr.MLNet.Transforms;
 /// The fitted <see cref="QuantileBucketingEstimator"/>: maps each value to its bucket id as a key (0 padding,
 /// 1 missing, buckets from 2 in increasing order of value). Immutable.
 /// </summary>
-public sealed class QuantileBucketingTransformer : OneToOneTransformerBase
+public sealed class QuantileBucketingTransformer : OneToOneTransformerBase, IRefittableTransformer
 {
     internal const string LoaderSignature = "CtrQuantileBucketing";
     private const string OovKeyValue = "__OOV__";
@@ -56,6 +56,8 @@ public sealed class QuantileBucketingTransformer : OneToOneTransformerBase
             ScalarNumericColumn.Check(data.Schema, input);
         return new QuantileBucketingTransformer(Host, ColumnPairs, _buckets);
     }
+
+    ITransformer IRefittableTransformer.Refit(IDataView data) => Refit(data);
 
     private int IndexOf(string outputColumnName)
     {

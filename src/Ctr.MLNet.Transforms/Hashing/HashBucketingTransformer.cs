@@ -17,7 +17,7 @@ namespace Ctr.MLNet.Transforms;
 /// The fitted <see cref="HashBucketingEstimator"/>: maps each value to its hash bucket as a key
 /// (index 0 padding, 1 OOV, buckets 2 … N + 1). Immutable; <see cref="Refit"/> returns an updated copy.
 /// </summary>
-public sealed class HashBucketingTransformer : OneToOneTransformerBase
+public sealed class HashBucketingTransformer : OneToOneTransformerBase, IRefittableTransformer
 {
     internal const string LoaderSignature = "CtrHashBucketTransform";
 
@@ -87,6 +87,8 @@ public sealed class HashBucketingTransformer : OneToOneTransformerBase
         ImmutableArray<HashBucketSpace> updated = [.. _spaces.Select((s, i) => s.Grow(counts[i]))];
         return new HashBucketingTransformer(Host, ColumnPairs, updated, _columnSpace);
     }
+
+    ITransformer IRefittableTransformer.Refit(IDataView data) => Refit(data);
 
     /// <summary>
     /// Counts, in one pass, the tokens of the columns whose space is marked in <paramref name="counted"/>;

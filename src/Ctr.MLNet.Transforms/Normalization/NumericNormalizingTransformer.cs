@@ -16,7 +16,7 @@ namespace Ctr.MLNet.Transforms;
 /// The fitted <see cref="NumericNormalizingEstimator"/>: maps each value to a finite Single with the fitted
 /// statistics. Immutable; <see cref="Refit"/> returns a copy whose statistics also cover new data.
 /// </summary>
-public sealed class NumericNormalizingTransformer : OneToOneTransformerBase
+public sealed class NumericNormalizingTransformer : OneToOneTransformerBase, IRefittableTransformer
 {
     internal const string LoaderSignature = "CtrNumericNormalizer";
 
@@ -57,6 +57,8 @@ public sealed class NumericNormalizingTransformer : OneToOneTransformerBase
         NumericStatistics[] added = ComputeStatistics(data, [.. ColumnPairs.Select(p => p.inputColumnName)], [.. _settings]);
         return new NumericNormalizingTransformer(Host, ColumnPairs, _settings, [.. _statistics.Select((s, i) => s.Merge(added[i]))]);
     }
+
+    ITransformer IRefittableTransformer.Refit(IDataView data) => Refit(data);
 
     /// <summary>One pass over <paramref name="data"/> accumulating the statistics of every column.</summary>
     internal static NumericStatistics[] ComputeStatistics(IDataView data, string[] inputColumns, NormalizationSettings[] settings)

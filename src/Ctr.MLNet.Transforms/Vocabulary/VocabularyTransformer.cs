@@ -17,7 +17,7 @@ namespace Ctr.MLNet.Transforms;
 /// The fitted <see cref="VocabularyEstimator"/>: maps each value to its vocabulary index as a key
 /// (index 0 padding, 1 OOV, terms from 2). Immutable; <see cref="Refit"/> returns a grown copy.
 /// </summary>
-public sealed class VocabularyTransformer : OneToOneTransformerBase
+public sealed class VocabularyTransformer : OneToOneTransformerBase, IRefittableTransformer
 {
     internal const string LoaderSignature = "CtrVocabularyTransform";
     private const string OovKeyValue = "__OOV__";
@@ -63,6 +63,8 @@ public sealed class VocabularyTransformer : OneToOneTransformerBase
         ImmutableArray<Vocabulary> grown = [.. _vocabularies.Select((v, i) => v.Grow(counts[i]))];
         return new VocabularyTransformer(Host, ColumnPairs, grown, _columnVocabulary);
     }
+
+    ITransformer IRefittableTransformer.Refit(IDataView data) => Refit(data);
 
     internal static void CheckInputColumn(DataViewSchema schema, string inputColumnName)
     {

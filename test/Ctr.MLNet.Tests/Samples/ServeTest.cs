@@ -357,6 +357,9 @@ public sealed class ServeTest
         var (columnsStatus, columns) = await PostAsync("/ctr-a/predict", Columnar(tooMany, ColumnsA));
         var (hugeStatus, hugeResponse) = await PostAsync("/ctr-a/predict", huge);
         var (chunkedStatus, chunked) = await SendAsync(HttpMethod.Post, "/ctr-a/predict", content: new ChunkedContent(Encoding.UTF8.GetBytes(huge)));
+        using var expectContinue = new HttpRequestMessage(HttpMethod.Post, "/ctr-a/predict") { Content = new StringContent(huge + new string(' ', 3 << 20), Encoding.UTF8, "application/json") };
+        expectContinue.Headers.ExpectContinue = true;
+        using HttpResponseMessage notSent = await s_client.SendAsync(expectContinue);
         var (deepStatus, deepResponse) = await PostAsync("/ctr-a/predict", deep);
         var (atLimitStatus, atLimit) = await PostAsync("/ctr-a/predict", RowWise(tooMany.Take(MaxRows), ColumnsA));
 
@@ -367,7 +370,9 @@ public sealed class ServeTest
         Assert.AreEqual(HttpStatusCode.RequestEntityTooLarge, hugeStatus, hugeResponse.ToString());
         StringAssert.Contains(hugeResponse.GetProperty("error").GetString(), $"The request body of {huge.Length} bytes is larger than the limit of {ServeSettings.DefaultMaxBodyBytes} bytes");
         Assert.AreEqual(HttpStatusCode.RequestEntityTooLarge, chunkedStatus, chunked.ToString());
-        StringAssert.Contains(chunked.GetProperty("error").GetString(), $"larger than the limit of {ServeSettings.DefaultMaxBodyBytes} bytes");
+        StringAssert.Contains(chunked.GetProperty("error").GetString(), $"The request body of {huge.Length} bytes is larger than the limit of {ServeSettings.DefaultMaxBodyBytes} bytes");
+        Assert.AreEqual(HttpStatusCode.RequestEntityTooLarge, notSent.StatusCode, "a 4 MB body behind Expect: 100-continue is refused before it is sent");
+        StringAssert.Contains(await notSent.Content.ReadAsStringAsync(), "is larger than the limit");
         Assert.AreEqual(HttpStatusCode.BadRequest, deepStatus, deepResponse.ToString());
         StringAssert.Contains(deepResponse.GetProperty("error").GetString(), $"nested deeper than the limit of {ServeSettings.DefaultMaxJsonDepth} levels");
         Assert.AreEqual(HttpStatusCode.OK, atLimitStatus, atLimit.ToString());
@@ -456,6 +461,8 @@ public sealed class ServeTest
             ServeCommand.StartAsync(new ServeSettings([new ModelSource("good", s_pathA), new ModelSource("bad", garbage)], "http://127.0.0.1:0")));
         var noFile = await Assert.ThrowsExactlyAsync<InvalidOperationException>(() =>
             ServeCommand.StartAsync(new ServeSettings([new ModelSource("gone", missing)], "http://127.0.0.1:0")));
+        var portTaken = await Assert.ThrowsAsync<IOException>(() =>
+            ServeCommand.StartAsync(new ServeSettings([new ModelSource("good", s_pathA)], s_server.Addresses[0])));
         (int code, string output) = Invoke("serve", "--model", $"good={s_pathA}", "--model", $"bad={garbage}", "--urls", "http://127.0.0.1:0");
         (int badNameCode, string badNameOutput) = Invoke("serve", "--model", $"../x={s_pathA}", "--urls", "http://127.0.0.1:0");
         (int twiceCode, string twiceOutput) = Invoke("serve", "--model", $"m={s_pathA}", "--model", $"m={s_pathB}", "--urls", "http://127.0.0.1:0");
@@ -463,6 +470,7 @@ public sealed class ServeTest
 
         StringAssert.Contains(badZip.Message, $"Model file '{garbage}' cannot be loaded");
         StringAssert.Contains(noFile.Message, $"Model file '{missing}' does not exist");
+        StringAssert.Contains(portTaken.Message, s_server.Addresses[0]);
         Assert.AreEqual(1, code, output);
         StringAssert.StartsWith(output, $"model 'good': {s_pathA}", "the good model loaded first");
         StringAssert.Contains(output, $"error: Model file '{garbage}' cannot be loaded");
