@@ -17,7 +17,7 @@ public static class Program
           transforms [--rows 1000000] [--repeats 3] [--ids 1000000] [--zipf 0.8] [--dirty 0.02] [--spec-rows N]
               fit/transform rows/s of MapToVocabulary and HashToBuckets on a high-cardinality column, beside ML.NET's
               MapValueToKey and Hash; CSV read rows/s; the full feature pipeline on planted data
-          trainer [--rows 200000,1000000] [--epochs N] [--threads 1] [--config NAME] [--no-lightgbm] [--lightgbm-threads 1] [--lightgbm-no-bag] [--lightgbm-no-categorical]
+          trainer [--rows 200000,1000000] [--epochs N] [--threads 1] [--config NAME] [--no-lightgbm] [--no-torch] [--lightgbm-threads 1] [--lightgbm default,no-categorical,no-bag,cat-regularized]
               our TorchCtrTrainer vs ML.NET LightGBM vs the oracle on planted data
           trainer --sweep [--configs a,b,...] [--rows 200000] ...
               several settings of our trainer on the same data (see TorchConfigs.cs)

@@ -68,7 +68,8 @@ internal sealed class BatchScoringDataView : IDataView
             _input = input;
             _active = active;
             TorchCtrTransformer transformer = parent._transformer;
-            int batchSize = transformer.ScoringBatchSize;
+            // A small request (serving one row) should not pay for buffers sized for a full scoring batch.
+            int batchSize = (int)Math.Clamp(parent._input.GetRowCount() ?? transformer.ScoringBatchSize, 1, transformer.ScoringBatchSize);
             _rows = [.. Enumerable.Range(0, batchSize)];
             _logits = new float[batchSize];
             if (scoring)
