@@ -52,6 +52,9 @@ public static class TorchConfigs
         new("adagrad-emb32", "Adagrad lr 1e-2, embedding dim 32", o => o with { Optimizer = CtrOptimizer.Adagrad, LearningRate = 1e-2, Model = M(o) with { EmbeddingDim = 32 } }),
         new("adagrad-l2-1e-5", "Adagrad lr 1e-2, L2 weight decay 1e-5", o => o with { Optimizer = CtrOptimizer.Adagrad, LearningRate = 1e-2, WeightDecay = 1e-5 }),
         new("dot-adagrad", "experiment: DotInteractionModel with Adagrad lr 1e-2", o => o with { ModelType = typeof(DotInteractionModel), Optimizer = CtrOptimizer.Adagrad, LearningRate = 1e-2 }),
+        new("deepfm-adagrad", "library model zoo: DeepFmModel (its defaults) with Adagrad lr 1e-2", o => o with { ModelType = typeof(DeepFmModel), Optimizer = CtrOptimizer.Adagrad, LearningRate = 1e-2 }),
+        new("dcnv2-adagrad", "library model zoo: DcnV2Model (its defaults) with Adagrad lr 1e-2", o => o with { ModelType = typeof(DcnV2Model), Optimizer = CtrOptimizer.Adagrad, LearningRate = 1e-2 }),
+        new("attention-adagrad", "library model zoo: TargetAttentionModel (its defaults) with Adagrad lr 1e-2", o => o with { ModelType = typeof(TargetAttentionModel), Optimizer = CtrOptimizer.Adagrad, LearningRate = 1e-2 }),
         new("mincount5", "user/item vocabulary MinCount 5 (more rows share the OOV embedding)", o => o, IdMinCount: 5),
         new("mincount1", "user/item vocabulary MinCount 1", o => o, IdMinCount: 1),
     ];

@@ -123,6 +123,10 @@ public static class TrainCommand
     /// </summary>
     private static int RunIncremental(TrainSettings settings, TextWriter output)
     {
+        if (settings.PrintSpec)
+            throw new ArgumentException("--print-spec has no spec to print with --init-model: the model's own pipeline is refit.");
+        if (settings.SpecPath is not null)
+            output.WriteLine("note: --spec is not used with --init-model; the model's own pipeline is refit");
         var clock = Stopwatch.StartNew();
         var ml = new MLContext(seed: settings.Seed);
         LoadedModel yesterday = ModelFiles.Load(ml, settings.InitModelPath!);

@@ -83,8 +83,9 @@ internal sealed class WarmStart
     /// Continues the optimizer's state kept with yesterday's network (<see cref="TorchCtrTransformer.HasOptimizerState"/>):
     /// loads it into an optimizer of the same kind over yesterday's weights, then copies it into
     /// <paramref name="optimizer"/> parameter by parameter, the rows of grown tables padded with zeros, which is the
-    /// state those rows would have had had they existed yesterday without appearing in a batch. Without a kept state,
-    /// or when it is for another optimizer, <paramref name="optimizer"/> starts fresh on the warm weights.
+    /// state those rows would have had had they existed yesterday without appearing in a batch (exactly so without L2
+    /// weight decay). Without a kept state, or when it is for another optimizer, <paramref name="optimizer"/> starts
+    /// fresh on the warm weights.
     /// </summary>
     public void StartOptimizer(optim.Optimizer optimizer, TorchCtrTrainer.Options options)
     {

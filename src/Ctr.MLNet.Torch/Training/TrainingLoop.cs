@@ -62,7 +62,8 @@ internal sealed class TrainingLoop
         {
             _model.train();
             manual_seed(_options.Seed * 7919L + epoch);
-            var random = new Random(HashCode.Combine(_options.Seed, epoch));
+            // Not HashCode.Combine: it is randomized per process, and a seed must repeat across processes.
+            var random = new Random(unchecked(_options.Seed * 7919 + epoch));
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
             long rows = 0, batches = 0;
