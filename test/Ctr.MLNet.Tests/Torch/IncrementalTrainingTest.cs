@@ -375,7 +375,7 @@ public sealed class IncrementalTrainingTest
         Assert.AreEqual(0, code2, output2);
         Assert.AreEqual(0, evaluateCode, evaluateOutput);
         StringAssert.Contains(output1, "warm start: yesterday's model holds no optimizer state", "day 0 was trained from scratch, without optimizer state");
-        StringAssert.Contains(output2, "warm start: continuing yesterday's Adam state", "an --init-model run keeps the optimizer state for tomorrow");
+        StringAssert.Contains(output2, $"warm start: continuing yesterday's {new TorchCtrTrainer.Options().Optimizer} state", "an --init-model run keeps the optimizer state for tomorrow");
         var ml = new MLContext(seed: 1);
         LoadedModel[] models = [.. Enumerable.Range(0, 3).Select(day => ModelFiles.Load(ml, Model(day)))];
         int[] itemRows = [.. models.Select(m => m.Network.Layout.Tables.Single(t => t.Name == "item_id").Size)];
