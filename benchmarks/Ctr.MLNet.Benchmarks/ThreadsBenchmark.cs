@@ -30,8 +30,9 @@ public static class ThreadsBenchmark
         IDataView train = ml.Data.LoadFromEnumerable(split.Train);
         ITransformer features = Pipelines.Features(ml).Fit(train);
         IDataView featurized = ml.Data.Cache(features.Transform(train));
+        var libraryDefaults = new TorchCtrTrainer.Options();
         report.Paragraph(
-            $"Default model (`DnnCtrModel` with the library's default `CtrModelOptions`, Adam lr 1e-3) on {rows:N0} planted training rows featurized as in `trainer` " +
+            $"Default model (`DnnCtrModel` with the library's default `CtrModelOptions`, {libraryDefaults.Optimizer} lr {libraryDefaults.LearningRate}) on {rows:N0} planted training rows featurized as in `trainer` " +
             $"(7 embedding fields, 2 numerics). Each (batch, threads) fit runs {epochs} epochs without validation; the number is the trainer's own per-epoch rate " +
             "(`EpochMetrics.TrainRowsPerSecond`: batches gathered from the in-memory cache, forward, backward, optimizer step; data reading excluded). " +
             $"{rounds} rounds over all pairs, so each pair has {rounds * epochs} epoch measurements; the median and every one are shown. `torch.set_num_threads` through `Options.Threads`.");

@@ -143,9 +143,8 @@ public static class TrainerBenchmark
         float[] labels, int trainRows, out IReadOnlyList<EpochMetrics> history)
     {
         Console.Error.WriteLine($"ours: {config.Name}, {threads} thread(s)");
-        TorchCtrTrainer.Options options = config.Apply(new TorchCtrTrainer.Options
+        TorchCtrTrainer.Options options = config.Apply(TorchConfigs.Base with
         {
-            LabelColumnName = "Label",
             NumericColumnNames = Pipelines.NumericColumns,
             Threads = threads,
             Progress = new ConsoleProgress(),

@@ -8,7 +8,8 @@ namespace Ctr.MLNet.Torch;
 /// <summary>
 /// The cross network of DCN-v2 (Wang et al., 2021): <c>x_{l+1} = x_0 ⊙ (W_l x_l + b_l) + x_l</c>, with a full-rank
 /// <c>W_l</c> [width, width] or, given a rank <c>r</c>, the low-rank <c>W_l = U_l V_l</c> (V: width → r, U: r → width).
-/// Each layer adds explicit feature crosses one degree higher; the output has the input's width.
+/// Each layer adds explicit feature crosses one degree higher; the output has the input's width. Weights start
+/// Glorot-uniform and biases at zero, as in the paper's reference implementation.
 /// </summary>
 public sealed class CrossNetwork : nn.Module<Tensor, Tensor>
 {
@@ -42,8 +43,19 @@ public sealed class CrossNetwork : nn.Module<Tensor, Tensor>
 
     private static nn.Module<Tensor, Tensor> Layer(long width, int? rank) =>
         rank is int r
-            ? nn.Sequential(("down", nn.Linear(width, r, hasBias: false)), ("up", nn.Linear(r, width)))
-            : nn.Linear(width, width);
+            ? nn.Sequential(("down", Initialized(nn.Linear(width, r, hasBias: false))), ("up", Initialized(nn.Linear(r, width))))
+            : Initialized(nn.Linear(width, width));
+
+    // PyTorch's default (Kaiming-uniform weights, uniform biases) measured slower and less steady on planted crosses.
+    private static Linear Initialized(Linear linear)
+    {
+        using (no_grad())
+        {
+            nn.init.xavier_uniform_(linear.weight!);
+            linear.bias?.zero_();
+        }
+        return linear;
+    }
 
     /// <summary>Maps x0 [rows, <see cref="Width"/>] to the last layer's output [rows, <see cref="Width"/>].</summary>
     public override Tensor forward(Tensor x0)
