@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
+using System.Reflection;
 using System.Text.Json;
 using Ctr.MLNet.Torch;
 using Ctr.MLNet.Torch.Data;
@@ -91,8 +92,10 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     /// <summary>Frees the network's native memory.</summary>
     public void Dispose() => _model.Dispose();
 
+    // DoNotWrapExceptions: a constructor's ArgumentOutOfRangeException (e.g. DeepFM given mixed widths) reaches the
+    // caller as it was thrown rather than inside a TargetInvocationException.
     internal static CtrModel CreateModel(Type modelType, CtrModelContext context) =>
-        (CtrModel)Activator.CreateInstance(modelType, context)!;
+        (CtrModel)Activator.CreateInstance(modelType, BindingFlags.Public | BindingFlags.Instance | BindingFlags.DoNotWrapExceptions, binder: null, [context], culture: null)!;
 
     internal static IEnumerable<SchemaShape.Column> OutputShape() =>
     [

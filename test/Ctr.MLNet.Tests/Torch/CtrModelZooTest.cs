@@ -203,6 +203,9 @@ public sealed class CtrModelZooTest
 
         StringAssert.Contains(error.Message, "DeepFM needs one EmbeddingDim");
         StringAssert.Contains(error.Message, "'item' 4");
+        var fromTrainer = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtr(options with { ModelType = typeof(DeepFmModel), Model = mixed })
+            .Fit(PlantedClicks.Features(ml).Fit(train).Transform(train)));
+        StringAssert.Contains(fromTrainer.Message, "DeepFM needs one EmbeddingDim", "the trainer passes the constructor's exception on unwrapped");
         using var sameWidths = new DeepFmModel(new CtrModelContext(fitted.Layout, options.Model with { EmbeddingDims = ImmutableDictionary<string, int>.Empty.Add("item", 8) }));
     }
 
