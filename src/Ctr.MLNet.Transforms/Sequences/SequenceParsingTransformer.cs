@@ -158,29 +158,42 @@ public sealed class SequenceParsingTransformer : OneToOneTransformerBase
             return active.Contains;
         }
 
-        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
+        // One parser per column and row cursor, shared by the elements and weights getters, so reading both
+        // outputs parses each row once.
+        public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action? disposer)
         {
             disposer = null;
-            var (index, isWeights) = _outputs[iinfo];
-            var parser = new RowParser(input, _transformer._columns[index]);
-            if (isWeights)
+            var parsers = new RowParser?[_transformer._columns.Length];
+            var getters = new Delegate[_outputs.Length];
+            for (int i = 0; i < _outputs.Length; i++)
             {
-                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
-                {
-                    parser.Parse();
-                    var editor = VBufferEditor.Create(ref dst, parser.Length);
-                    parser.Weights.AsSpan(0, parser.Length).CopyTo(editor.Values);
-                    dst = editor.Commit();
-                });
+                if (!activeOutput(i))
+                    continue;
+                var (index, isWeights) = _outputs[i];
+                RowParser parser = parsers[index] ??= new RowParser(input, _transformer._columns[index]);
+                getters[i] = isWeights ? WeightsGetter(parser) : ElementsGetter(parser);
             }
-            return (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> dst) =>
-            {
-                parser.Parse();
-                var editor = VBufferEditor.Create(ref dst, parser.Length);
-                parser.Elements.AsSpan(0, parser.Length).CopyTo(editor.Values);
-                dst = editor.Commit();
-            });
+            return getters;
         }
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer) =>
+            throw new NotSupportedException("CreateGetters builds the getters together, sharing one parser per column.");
+
+        private static ValueGetter<VBuffer<float>> WeightsGetter(RowParser parser) => (ref VBuffer<float> dst) =>
+        {
+            parser.Parse();
+            var editor = VBufferEditor.Create(ref dst, parser.Length);
+            parser.Weights.AsSpan(0, parser.Length).CopyTo(editor.Values);
+            dst = editor.Commit();
+        };
+
+        private static ValueGetter<VBuffer<ReadOnlyMemory<char>>> ElementsGetter(RowParser parser) => (ref VBuffer<ReadOnlyMemory<char>> dst) =>
+        {
+            parser.Parse();
+            var editor = VBufferEditor.Create(ref dst, parser.Length);
+            parser.Elements.AsSpan(0, parser.Length).CopyTo(editor.Values);
+            dst = editor.Commit();
+        };
     }
 
     /// <summary>Parses the current row's elements and weights once, however many outputs read them.</summary>
