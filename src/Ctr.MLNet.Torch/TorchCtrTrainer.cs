@@ -74,7 +74,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         try
         {
             warmStart?.CopyWeights(model, layout, _options.Progress);
-            var loop = new TrainingLoop(model, _options, layout, Fingerprint(layout)) { StartOptimizer = warmStart is null ? null : optimizer => warmStart.StartOptimizer(optimizer, _options) };
+            var loop = new TrainingLoop(model, _options, layout, Fingerprint(layout, warmStart)) { StartOptimizer = warmStart is null ? null : optimizer => warmStart.StartOptimizer(optimizer, _options) };
             var history = loop.Run(train, valid);
             return new TorchCtrTransformer(_host, layout, _options.Model, _options.ModelType, model, history, _options.ScoringBatchSize, _options.LabelColumnName, loop.OptimizerState);
         }
@@ -113,8 +113,8 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             throw new ArgumentOutOfRangeException(nameof(schema), $"Schema mismatch for label column '{_options.LabelColumnName}': expected Boolean, Single or Double, got {label.Value.Type}");
     }
 
-    /// <summary>Identifies what a checkpoint was written for: features, model type and hyperparameters, optimizer.</summary>
-    private string Fingerprint(FeatureLayout layout)
+    /// <summary>Identifies what a checkpoint was written for: features, model type and hyperparameters, optimizer, warm start.</summary>
+    private string Fingerprint(FeatureLayout layout, WarmStart? warmStart)
     {
         using var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
@@ -123,6 +123,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             writer.Write(_options.ModelType.FullName ?? "");
             writer.Write(System.Text.Json.JsonSerializer.Serialize(_options.Model));
             writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.Seed}");
+            warmStart?.WriteIdentity(writer);
         }
         return Convert.ToHexString(SHA256.HashData(stream.ToArray()));
     }

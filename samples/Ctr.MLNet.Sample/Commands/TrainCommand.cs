@@ -39,11 +39,16 @@ public static class TrainCommand
         Option<bool> resume = new("--resume") { Description = "Continue from the checkpoint in --checkpoint-dir." };
         Option<string?> plot = CommandOptions.Check(new Option<string?>("--plot") { Description = "Draw train/validation loss and validation AUC per epoch to this PNG.", HelpName = "curves.png" },
             v => v is null || v.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? null : $"--plot must name a .png file, got '{v}'.");
+        Option<string?> modelType = CommandOptions.Check(new Option<string?>("--model-type")
+        {
+            Description = $"Network: {string.Join(", ", ModelTypes.Names)} (default {ModelTypes.Default}; with --init-model, yesterday's).",
+            HelpName = "TYPE",
+        }, v => v is null || ModelTypes.TryGet(v, out _) ? null : $"--model-type must be one of {string.Join(", ", ModelTypes.Names)}, got '{v}'.");
         Option<string?> initModel = new("--init-model") { Description = "Continue this model zip on the new data: refit its feature pipeline (vocabularies grow), keep its trained weights (--spec is not used).", HelpName = "YESTERDAY.zip" };
 
         var command = new Command("train", "Train a CTR model on a CSV file and save the whole pipeline as one model zip.")
         {
-            train, valid, model, spec, printSpec, label, listSeparator, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel,
+            train, valid, model, spec, printSpec, label, listSeparator, modelType, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel,
         };
         command.SetAction(parse => CommandOptions.Run(parse, output =>
         {
@@ -53,6 +58,7 @@ public static class TrainCommand
                 PrintSpec = parse.GetValue(printSpec),
                 Label = parse.GetValue(label),
                 ListSeparator = parse.GetValue(listSeparator),
+                ModelType = parse.GetValue(modelType),
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),
                 Threads = parse.GetValue(threads),
@@ -92,11 +98,21 @@ public static class TrainCommand
 
         output.WriteLine($"fitting the feature pipeline on {settings.TrainPath}");
         ITransformer features = spec.BuildPipeline(ml).Fit(trainData);
+        Type modelType = ModelTypes.Get(settings.ModelType ?? ModelTypes.Default);
+        var modelOptions = new TorchCtrTrainer.Options().Model with { EmbeddingDims = spec.EmbeddingDims.ToImmutableDictionary() };
+        if (modelType == typeof(DeepFmModel) && spec.EmbeddingDims.Values.Distinct().Count() > 1)
+        {
+            // The factorization machine takes dot products between fields, so every field gets the spec's widest embedding.
+            int width = spec.EmbeddingDims.Values.Max();
+            modelOptions = modelOptions with { EmbeddingDim = width, EmbeddingDims = ImmutableDictionary<string, int>.Empty };
+            output.WriteLine($"note: deepfm gives every field one embedding width, the spec's widest emb_dim: {width}");
+        }
         var options = new TorchCtrTrainer.Options
         {
             LabelColumnName = spec.Label,
             NumericColumnNames = spec.NumericColumnNames,
-            Model = new TorchCtrTrainer.Options().Model with { EmbeddingDims = spec.EmbeddingDims.ToImmutableDictionary() },
+            ModelType = modelType,
+            Model = modelOptions,
             Epochs = settings.Epochs,
             BatchSize = settings.BatchSize,
             Threads = settings.Threads ?? new TorchCtrTrainer.Options().Threads,
@@ -131,6 +147,8 @@ public static class TrainCommand
         var ml = new MLContext(seed: settings.Seed);
         LoadedModel yesterday = ModelFiles.Load(ml, settings.InitModelPath!);
         using TorchCtrTransformer previous = yesterday.Network;
+        if (settings.ModelType is not null && ModelTypes.Get(settings.ModelType) != previous.Model.GetType())
+            throw new ArgumentException($"--model-type {settings.ModelType} differs from the network of {settings.InitModelPath} ({ModelTypes.NameOf(previous.Model.GetType())}); --init-model continues that network, so leave --model-type out.");
         string[] required = [.. yesterday.InputSchema.Select(c => c.Name)];
         IDataView trainData = CsvInput.Load(ml, RequireFile(settings.TrainPath), yesterday.InputSchema, required, out var ignored);
         IDataView validData = CsvInput.Load(ml, RequireFile(settings.ValidPath), yesterday.InputSchema, required, out _);
@@ -172,6 +190,7 @@ public static class TrainCommand
             json.WriteNumber("train_rows_per_s", Math.Round(network.History.Average(h => h.TrainRowsPerSecond)));
             json.WriteNumber("epochs", network.History.Length);
             json.WriteNumber("best_epoch", best.Epoch);
+            json.WriteString("model_type", ModelTypes.NameOf(network.Model.GetType()));
             json.WriteNumber("seconds", Math.Round(seconds, 3));
             json.WriteString("model", Path.GetFullPath(settings.ModelPath));
             json.WriteEndObject();
@@ -203,6 +222,9 @@ public sealed record TrainSettings(string TrainPath, string ValidPath, string Mo
 
     /// <summary>List separator for inference.</summary>
     public char ListSeparator { get; init; } = '|';
+
+    /// <summary>Network name (see <see cref="ModelTypes"/>); null for the default, or yesterday's with <see cref="InitModelPath"/>.</summary>
+    public string? ModelType { get; init; }
 
     /// <summary>Most epochs.</summary>
     public int Epochs { get; init; } = new TorchCtrTrainer.Options().Epochs;

@@ -25,6 +25,23 @@ internal sealed class WarmStart
     }
 
     /// <summary>
+    /// Marks a checkpoint as a continuation of this network, so a cold run never resumes it and it never resumes
+    /// a cold run's checkpoint: yesterday's layout and its whole training history identify it.
+    /// </summary>
+    public void WriteIdentity(BinaryWriter writer)
+    {
+        writer.Write("warm start");
+        _yesterday.Layout.Write(writer);
+        foreach (EpochMetrics epoch in _yesterday.History)
+        {
+            writer.Write(epoch.Epoch);
+            writer.Write(epoch.TrainLoss);
+            writer.Write(epoch.ValidAuc);
+            writer.Write(epoch.ValidLogLoss);
+        }
+    }
+
+    /// <summary>
     /// Yesterday's layout with every table as large as today's vocabulary in <paramref name="schema"/>: same fields,
     /// same tables in the same order, no table smaller than yesterday.
     /// </summary>

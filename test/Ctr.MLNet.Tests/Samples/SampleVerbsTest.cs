@@ -55,6 +55,37 @@ public sealed class SampleVerbsTest
     }
 
     [TestMethod]
+    public void SampleVerbsTest_TrainModelTypePicksTheNetworkThatTheZipKeeps()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 2000, Seed: 3));
+        string train = Path.Combine(directory.Path, "train.csv"), test = Path.Combine(directory.Path, "test.csv");
+
+        foreach (string type in new[] { "deepfm", "dcn-v2", "target-attention" })
+        {
+            string model = Path.Combine(directory.Path, $"{type}.zip");
+            var (code, output) = Invoke("train", "--train", train, "--valid", test, "--model", model, "--model-type", type, "--epochs", "1", "--batch-size", "256");
+            var (evaluateCode, evaluateOutput) = Invoke("evaluate", "--model", model, "--data", test);
+
+            Assert.AreEqual(0, code, output);
+            Assert.AreEqual(0, evaluateCode, evaluateOutput);
+            Assert.AreEqual(type, LastJsonLine(output).GetProperty("model_type").GetString());
+            Assert.AreEqual(LastJsonLine(output).GetProperty("valid_auc").GetDouble(), LastJsonLine(evaluateOutput).GetProperty("auc").GetDouble(), 1e-6, $"{type}: the zip holds the network that was trained");
+            if (type == "deepfm")
+                StringAssert.Contains(output, "note: deepfm gives every field one embedding width");
+        }
+        var (unknownCode, unknownOutput) = Invoke("train", "--train", train, "--valid", test, "--model", Path.Combine(directory.Path, "x.zip"), "--model-type", "xgboost");
+        var (mismatchCode, mismatchOutput) = Invoke("train", "--train", train, "--valid", test, "--model", Path.Combine(directory.Path, "y.zip"),
+            "--init-model", Path.Combine(directory.Path, "deepfm.zip"), "--model-type", "dcn-v2");
+
+        Assert.AreEqual(1, unknownCode);
+        StringAssert.Contains(unknownOutput, "--model-type must be one of dnn, deepfm, dcn-v2, target-attention, got 'xgboost'");
+        Assert.AreEqual(1, mismatchCode);
+        StringAssert.Contains(mismatchOutput, "--model-type dcn-v2 differs from the network of");
+        Assert.IsFalse(File.Exists(Path.Combine(directory.Path, "y.zip")));
+    }
+
+    [TestMethod]
     public void SampleVerbsTest_PrintSpecShowsTheInferredSpecAsJson()
     {
         using var directory = new TemporaryDirectory();

@@ -348,6 +348,33 @@ public sealed class IncrementalTrainingTest
         StringAssert.Contains(noNetwork.Message, "must end with a TorchCtrTransformer");
     }
 
+    [TestMethod]
+    public void IncrementalTrainingTest_ColdAndWarmRunsNeverResumeEachOthersCheckpoint()
+    {
+        var world = PlantedWorld.Create(5);
+        var ml = new MLContext(seed: 1);
+        IDataView data0 = ml.Data.LoadFromEnumerable(Draw(world, 1500, 0));
+        TransformerChain<ITransformer> yesterday = TrainCold(ml, data0, null, Quick());
+        var network = (TorchCtrTransformer)yesterday.LastTransformer;
+        // Refit on the same rows: the vocabularies keep their sizes, so the layout alone cannot tell the runs apart.
+        IDataView refitted = IncrementalTraining.RefitFeatures(new TransformerChain<ITransformer>([.. ((IEnumerable<ITransformer>)yesterday).SkipLast(1)]), data0).Transform(data0);
+        using var directory = new TemporaryDirectory();
+        string coldDir = Path.Combine(directory.Path, "cold"), warmDir = Path.Combine(directory.Path, "warm");
+        var options = Quick() with { Model = network.ModelOptions };
+        ml.BinaryClassification.Trainers.TorchCtr(options with { CheckpointDirectory = coldDir }).Fit(refitted).Dispose();
+        ml.BinaryClassification.Trainers.TorchCtr(options with { CheckpointDirectory = warmDir }).FitIncremental(network, refitted).Dispose();
+
+        var warmOnCold = Assert.ThrowsExactly<InvalidOperationException>(() =>
+            ml.BinaryClassification.Trainers.TorchCtr(options with { CheckpointDirectory = coldDir, Resume = true }).FitIncremental(network, refitted));
+        var coldOnWarm = Assert.ThrowsExactly<InvalidOperationException>(() =>
+            ml.BinaryClassification.Trainers.TorchCtr(options with { CheckpointDirectory = warmDir, Resume = true }).Fit(refitted));
+        using TorchCtrTransformer warmOnWarm = ml.BinaryClassification.Trainers.TorchCtr(options with { CheckpointDirectory = warmDir, Resume = true }).FitIncremental(network, refitted);
+
+        StringAssert.Contains(warmOnCold.Message, "was written for different features or model settings");
+        StringAssert.Contains(coldOnWarm.Message, "was written for different features or model settings");
+        Assert.HasCount(1, warmOnWarm.History);
+    }
+
     private static (int ExitCode, string Output) Invoke(params string[] args)
     {
         var output = new StringWriter();
