@@ -47,7 +47,7 @@ internal sealed record HashBucketSettings(int? NumBuckets, uint Seed, long MinCo
         uint seed = reader.ReadUInt32();
         long minCount = reader.ReadInt64();
         bool foldCase = reader.ReadBoolean();
-        int outlierCount = Vocabulary.ReadCount(reader, "outlier token");
+        int outlierCount = Vocabulary.ReadCount(reader, "outlier tokens");
         var outliers = ImmutableArray.CreateBuilder<string>(outlierCount);
         for (int i = 0; i < outlierCount; i++)
             outliers.Add(reader.ReadString());

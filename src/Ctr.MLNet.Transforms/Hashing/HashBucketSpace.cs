@@ -13,7 +13,7 @@ namespace Ctr.MLNet.Transforms;
 /// so only the counts are kept. Same index layout as <see cref="Vocabulary"/>: 0 padding, 1 OOV,
 /// buckets 2 … <see cref="BucketCount"/> + 1.
 /// </summary>
-internal sealed class HashBucketSpace
+internal sealed class HashBucketSpace : IIndexSpace
 {
     private const int FirstBucketIndex = 2;
 
@@ -57,6 +57,8 @@ internal sealed class HashBucketSpace
     }
 
     /// <summary>2 + (murmur3_32(utf8(token), seed) mod N), or OOV for a token rarer than the minimum count.</summary>
+    int IIndexSpace.IndexOfToken(ReadOnlySpan<char> normalizedToken) => BucketOfToken(normalizedToken);
+
     public int BucketOfToken(ReadOnlySpan<char> normalizedToken)
     {
         if (Settings.FiltersByCount && Counts.Get(normalizedToken) < Settings.MinCount)
@@ -108,7 +110,7 @@ internal sealed class HashBucketSpace
         int bucketCount = reader.ReadInt32();
         if (bucketCount < 1 || bucketCount > HashBucketingEstimator.MaxNumBuckets)
             CtrThrow.Format($"Hash space '{name}' in the model file has {bucketCount} buckets; the file is corrupt.");
-        int tokenCount = Vocabulary.ReadCount(reader, "counted token");
+        int tokenCount = Vocabulary.ReadCount(reader, "counted tokens");
         var counts = new TermCounts();
         for (int i = 0; i < tokenCount; i++)
         {

@@ -166,7 +166,7 @@ public sealed class HashBucketingEstimator : IEstimator<HashBucketingTransformer
         TermCounts[] counts = HashBucketingTransformer.CountTokens(input, [.. _columns.Select(c => c.InputColumnName)], groups,
             [.. settings.Select(s => s.CreateNormalizer())], [.. settings.Select(s => s.FiltersByCount || s.NumBuckets is null)]);
         ImmutableArray<HashBucketSpace> spaces = [.. names.Select((n, i) => HashBucketSpace.Create(n, settings[i], counts[i]))];
-        return new HashBucketingTransformer(_host, [.. _columns.Select(c => (c.OutputColumnName, c.InputColumnName))], spaces, groups);
+        return new HashBucketingTransformer(_host, [.. _columns.Select(c => (c.OutputColumnName, c.InputColumnName))], new ColumnSpaces<HashBucketSpace>(spaces, groups));
     }
 
     /// <summary>The schema <see cref="Fit"/>'s transformer will produce from <paramref name="inputSchema"/>.</summary>

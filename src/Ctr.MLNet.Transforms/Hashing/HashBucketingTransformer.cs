@@ -29,14 +29,12 @@ public sealed class HashBucketingTransformer : OneToOneTransformerBase, IRefitta
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(HashBucketingTransformer).Assembly.FullName);
 
-    private readonly ImmutableArray<HashBucketSpace> _spaces;
-    private readonly int[] _columnSpace;
+    private readonly ColumnSpaces<HashBucketSpace> _spaces;
 
-    internal HashBucketingTransformer(IHost host, (string outputColumnName, string inputColumnName)[] columns, ImmutableArray<HashBucketSpace> spaces, int[] columnSpace)
+    internal HashBucketingTransformer(IHost host, (string outputColumnName, string inputColumnName)[] columns, ColumnSpaces<HashBucketSpace> spaces)
         : base(host, columns)
     {
         _spaces = spaces;
-        _columnSpace = columnSpace;
     }
 
     /// <summary>Number of buckets N of output column <paramref name="outputColumnName"/>; its index space has N + 2 entries.</summary>
@@ -61,13 +59,7 @@ public sealed class HashBucketingTransformer : OneToOneTransformerBase, IRefitta
     /// <param name="value">A raw value, as text.</param>
     public long GetCount(string outputColumnName, string value) => SpaceOf(outputColumnName).GetCount(value);
 
-    private HashBucketSpace SpaceOf(string outputColumnName)
-    {
-        int column = Array.FindIndex(ColumnPairs, p => p.outputColumnName == outputColumnName);
-        if (column < 0)
-            CtrThrow.ArgumentOutOfRange(nameof(outputColumnName), $"This transformer produces no column '{outputColumnName}'; it produces {string.Join(", ", ColumnPairs.Select(p => $"'{p.outputColumnName}'"))}.");
-        return _spaces[_columnSpace[column]];
-    }
+    private HashBucketSpace SpaceOf(string outputColumnName) => _spaces.OfOutput(outputColumnName, ColumnPairs);
 
     /// <summary>
     /// Counts <paramref name="data"/> too and returns the updated transformer: counts accumulate over fits
@@ -82,10 +74,9 @@ public sealed class HashBucketingTransformer : OneToOneTransformerBase, IRefitta
         Host.CheckValue(data, nameof(data));
         foreach (var (_, input) in ColumnPairs)
             VocabularyTransformer.CheckInputColumn(data.Schema, input);
-        TermCounts[] counts = CountTokens(data, [.. ColumnPairs.Select(p => p.inputColumnName)], _columnSpace,
-            [.. _spaces.Select(s => s.Normalizer)], [.. _spaces.Select(s => s.Settings.FiltersByCount)]);
-        ImmutableArray<HashBucketSpace> updated = [.. _spaces.Select((s, i) => s.Grow(counts[i]))];
-        return new HashBucketingTransformer(Host, ColumnPairs, updated, _columnSpace);
+        TermCounts[] counts = CountTokens(data, [.. ColumnPairs.Select(p => p.inputColumnName)], _spaces.SpaceOfColumn,
+            [.. _spaces.Spaces.Select(s => s.Normalizer)], [.. _spaces.Spaces.Select(s => s.Settings.FiltersByCount)]);
+        return new HashBucketingTransformer(Host, ColumnPairs, _spaces.With([.. _spaces.Spaces.Select((s, i) => s.Grow(counts[i]))]));
     }
 
     ITransformer IRefittableTransformer.Refit(IDataView data) => Refit(data);
@@ -120,8 +111,7 @@ public sealed class HashBucketingTransformer : OneToOneTransformerBase, IRefitta
 
     // Binary format
     //   column pairs (OneToOneTransformerBase)
-    //   int: number of hash spaces, then each (see HashBucketSpace.Write)
-    //   per column: int index of its hash space
+    //   hash spaces and the space of each column (see ColumnSpaces.Write)
     /// <inheritdoc/>
     protected override void SaveModel(ModelSaveContext ctx)
     {
@@ -129,25 +119,13 @@ public sealed class HashBucketingTransformer : OneToOneTransformerBase, IRefitta
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         SaveColumns(ctx);
-        ctx.Writer.Write(_spaces.Length);
-        foreach (HashBucketSpace space in _spaces)
-            space.Write(ctx.Writer);
-        foreach (int space in _columnSpace)
-            ctx.Writer.Write(space);
+        _spaces.Write(ctx.Writer);
     }
 
     private HashBucketingTransformer(IHost host, ModelLoadContext ctx)
         : base(host, ctx)
     {
-        int count = Vocabulary.ReadCount(ctx.Reader, "hash space");
-        _spaces = [.. Enumerable.Range(0, count).Select(_ => HashBucketSpace.Read(ctx.Reader))];
-        _columnSpace = new int[ColumnPairs.Length];
-        for (int i = 0; i < _columnSpace.Length; i++)
-        {
-            _columnSpace[i] = ctx.Reader.ReadInt32();
-            if ((uint)_columnSpace[i] >= (uint)count)
-                CtrThrow.Format($"Column '{ColumnPairs[i].outputColumnName}' refers to hash space {_columnSpace[i]} of {count}; the model file is corrupt.");
-        }
+        _spaces = ColumnSpaces<HashBucketSpace>.Read(ctx.Reader, ("hash space", "hash spaces"), HashBucketSpace.Read, ColumnPairs);
     }
 
     private static HashBucketingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
@@ -175,11 +153,8 @@ public sealed class HashBucketingTransformer : OneToOneTransformerBase, IRefitta
             var result = new DataViewSchema.DetachedColumn[_transformer.ColumnPairs.Length];
             for (int i = 0; i < result.Length; i++)
             {
-                HashBucketSpace space = _transformer._spaces[_transformer._columnSpace[i]];
-                // Key values 1 … N + 1 are the indices 1 (OOV) … N + 1; key 0 (missing) is the padding index.
-                var keyType = new KeyDataViewType(typeof(uint), space.Size - 1);
-                DataViewType inputType = InputSchema[ColMapNewToOld[i]].Type;
-                DataViewType type = inputType is VectorDataViewType vector ? new VectorDataViewType(keyType, vector.Size) : keyType;
+                HashBucketSpace space = _transformer._spaces.OfColumn(i);
+                DataViewType type = ColumnSpaces<HashBucketSpace>.OutputType(InputSchema[ColMapNewToOld[i]].Type, space);
                 var annotations = new DataViewSchema.Annotations.Builder().AddCategorical(space.Name, space.Size).AddSequenceWeightsOf(InputSchema[ColMapNewToOld[i]]);
                 result[i] = new DataViewSchema.DetachedColumn(_transformer.ColumnPairs[i].outputColumnName, type, annotations.ToAnnotations());
             }
@@ -189,29 +164,7 @@ public sealed class HashBucketingTransformer : OneToOneTransformerBase, IRefitta
         protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
         {
             disposer = null;
-            var reader = TokenColumnReader.Create(input, input.Schema[ColMapNewToOld[iinfo]]);
-            HashBucketSpace space = _transformer._spaces[_transformer._columnSpace[iinfo]];
-            var scratch = new char[TokenNormalizer.ScratchLength];
-
-            uint BucketOf(int i) =>
-                space.Normalizer.TryNormalize(reader[i], scratch, out ReadOnlySpan<char> token) ? (uint)space.BucketOfToken(token) : Vocabulary.OovIndex;
-
-            if (input.Schema[ColMapNewToOld[iinfo]].Type is not VectorDataViewType)
-            {
-                return (ValueGetter<uint>)((ref uint dst) =>
-                {
-                    reader.Fetch();
-                    dst = BucketOf(0);
-                });
-            }
-            return (ValueGetter<VBuffer<uint>>)((ref VBuffer<uint> dst) =>
-            {
-                reader.Fetch();
-                var editor = VBufferEditor.Create(ref dst, reader.Count);
-                for (int i = 0; i < reader.Count; i++)
-                    editor.Values[i] = BucketOf(i);
-                dst = editor.Commit();
-            });
+            return ColumnSpaces<HashBucketSpace>.MakeGetter(input, input.Schema[ColMapNewToOld[iinfo]], _transformer._spaces.OfColumn(iinfo));
         }
     }
 }

@@ -13,7 +13,7 @@ namespace Ctr.MLNet.Transforms;
 /// Refitting appends and never renumbers, so the reserved indices and every term's index are stable
 /// over growth (an embedding row keeps its meaning).
 /// </summary>
-public sealed class Vocabulary
+public sealed class Vocabulary : IIndexSpace
 {
     /// <summary>Index of the padding element of a sequence; never produced for a value.</summary>
     public const int PaddingIndex = 0;
@@ -79,6 +79,12 @@ public sealed class Vocabulary
         return Normalizer.TryNormalize(term, scratch, out ReadOnlySpan<char> token) ? _counts.Get(token) : 0;
     }
 
+    TokenNormalizer IIndexSpace.Normalizer => Normalizer;
+
+    int IIndexSpace.IndexOfToken(ReadOnlySpan<char> normalizedToken) => IndexOfToken(normalizedToken);
+
+    void IIndexSpace.Write(BinaryWriter writer) => Write(writer);
+
     internal int IndexOfToken(ReadOnlySpan<char> normalizedToken) =>
         _lookup.TryGetValue(normalizedToken, out int index) ? index : OovIndex;
 
@@ -142,7 +148,7 @@ public sealed class Vocabulary
         string name = reader.ReadString();
         VocabularySettings settings = VocabularySettings.Read(reader);
         var counts = new TermCounts();
-        int termCount = ReadCount(reader, "term");
+        int termCount = ReadCount(reader, "terms");
         var terms = ImmutableArray.CreateBuilder<string>(termCount);
         for (int i = 0; i < termCount; i++)
         {
@@ -150,7 +156,7 @@ public sealed class Vocabulary
             terms.Add(term);
             counts.Add(term, reader.ReadInt64());
         }
-        int pending = ReadCount(reader, "counted term");
+        int pending = ReadCount(reader, "counted terms");
         for (int i = 0; i < pending; i++)
             counts.Add(reader.ReadString(), reader.ReadInt64());
         if (counts.Count != termCount + pending)
@@ -158,11 +164,13 @@ public sealed class Vocabulary
         return new Vocabulary(name, settings, terms.MoveToImmutable(), counts);
     }
 
+    /// <param name="reader">Positioned at an int count.</param>
+    /// <param name="what">What is counted, plural ("terms"), for the error message.</param>
     internal static int ReadCount(BinaryReader reader, string what)
     {
         int count = reader.ReadInt32();
         if (count < 0)
-            Internals.CtrThrow.Format($"The model file gives a negative number of {what}s ({count}); the file is corrupt.");
+            Internals.CtrThrow.Format($"The model file gives a negative number of {what} ({count}); the file is corrupt.");
         return count;
     }
 }

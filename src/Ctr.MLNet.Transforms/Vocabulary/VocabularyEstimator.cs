@@ -113,7 +113,7 @@ public sealed class VocabularyEstimator : IEstimator<VocabularyTransformer>
         int[] groups = [.. _columns.Select(c => System.Array.IndexOf(names, c.VocabularyName))];
         TermCounts[] counts = TokenCounting.Count(input, [.. _columns.Select(c => c.InputColumnName)], groups, [.. settings.Select(s => s.CreateNormalizer())]);
         ImmutableArray<Vocabulary> vocabularies = [.. names.Select((n, i) => Vocabulary.Create(n, settings[i], counts[i]))];
-        return new VocabularyTransformer(_host, [.. _columns.Select(c => (c.OutputColumnName, c.InputColumnName))], vocabularies, groups);
+        return new VocabularyTransformer(_host, [.. _columns.Select(c => (c.OutputColumnName, c.InputColumnName))], new ColumnSpaces<Vocabulary>(vocabularies, groups));
     }
 
     /// <summary>The schema <see cref="Fit"/>'s transformer will produce from <paramref name="inputSchema"/>.</summary>

@@ -36,7 +36,7 @@ internal sealed record VocabularySettings(long MinCount, int? MaxSize, bool Fold
         long minCount = reader.ReadInt64();
         int maxSize = reader.ReadInt32();
         bool foldCase = reader.ReadBoolean();
-        int outlierCount = Vocabulary.ReadCount(reader, "outlier token");
+        int outlierCount = Vocabulary.ReadCount(reader, "outlier tokens");
         var outliers = ImmutableArray.CreateBuilder<string>(outlierCount);
         for (int i = 0; i < outlierCount; i++)
             outliers.Add(reader.ReadString());

@@ -30,24 +30,16 @@ public sealed class VocabularyTransformer : OneToOneTransformerBase, IRefittable
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(VocabularyTransformer).Assembly.FullName);
 
-    private readonly ImmutableArray<Vocabulary> _vocabularies;
-    private readonly int[] _columnVocabulary;
+    private readonly ColumnSpaces<Vocabulary> _vocabularies;
 
-    internal VocabularyTransformer(IHost host, (string outputColumnName, string inputColumnName)[] columns, ImmutableArray<Vocabulary> vocabularies, int[] columnVocabulary)
+    internal VocabularyTransformer(IHost host, (string outputColumnName, string inputColumnName)[] columns, ColumnSpaces<Vocabulary> vocabularies)
         : base(host, columns)
     {
         _vocabularies = vocabularies;
-        _columnVocabulary = columnVocabulary;
     }
 
     /// <summary>The vocabulary that output column <paramref name="outputColumnName"/> maps through.</summary>
-    public Vocabulary GetVocabulary(string outputColumnName)
-    {
-        int column = Array.FindIndex(ColumnPairs, p => p.outputColumnName == outputColumnName);
-        if (column < 0)
-            CtrThrow.ArgumentOutOfRange(nameof(outputColumnName), $"This transformer produces no column '{outputColumnName}'; it produces {string.Join(", ", ColumnPairs.Select(p => $"'{p.outputColumnName}'"))}.");
-        return _vocabularies[_columnVocabulary[column]];
-    }
+    public Vocabulary GetVocabulary(string outputColumnName) => _vocabularies.OfOutput(outputColumnName, ColumnPairs);
 
     /// <summary>
     /// Counts <paramref name="data"/> too and returns the grown transformer: every existing index is kept,
@@ -59,9 +51,8 @@ public sealed class VocabularyTransformer : OneToOneTransformerBase, IRefittable
         Host.CheckValue(data, nameof(data));
         foreach (var (_, input) in ColumnPairs)
             CheckInputColumn(data.Schema, input);
-        TermCounts[] counts = TokenCounting.Count(data, [.. ColumnPairs.Select(p => p.inputColumnName)], _columnVocabulary, [.. _vocabularies.Select(v => v.Normalizer)]);
-        ImmutableArray<Vocabulary> grown = [.. _vocabularies.Select((v, i) => v.Grow(counts[i]))];
-        return new VocabularyTransformer(Host, ColumnPairs, grown, _columnVocabulary);
+        TermCounts[] counts = TokenCounting.Count(data, [.. ColumnPairs.Select(p => p.inputColumnName)], _vocabularies.SpaceOfColumn, [.. _vocabularies.Spaces.Select(v => v.Normalizer)]);
+        return new VocabularyTransformer(Host, ColumnPairs, _vocabularies.With([.. _vocabularies.Spaces.Select((v, i) => v.Grow(counts[i]))]));
     }
 
     ITransformer IRefittableTransformer.Refit(IDataView data) => Refit(data);
@@ -84,8 +75,7 @@ public sealed class VocabularyTransformer : OneToOneTransformerBase, IRefittable
 
     // Binary format
     //   column pairs (OneToOneTransformerBase)
-    //   int: number of vocabularies, then each (see Vocabulary.Write)
-    //   per column: int index of its vocabulary
+    //   vocabularies and the vocabulary of each column (see ColumnSpaces.Write)
     /// <inheritdoc/>
     protected override void SaveModel(ModelSaveContext ctx)
     {
@@ -93,25 +83,13 @@ public sealed class VocabularyTransformer : OneToOneTransformerBase, IRefittable
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         SaveColumns(ctx);
-        ctx.Writer.Write(_vocabularies.Length);
-        foreach (Vocabulary vocabulary in _vocabularies)
-            vocabulary.Write(ctx.Writer);
-        foreach (int vocabulary in _columnVocabulary)
-            ctx.Writer.Write(vocabulary);
+        _vocabularies.Write(ctx.Writer);
     }
 
     private VocabularyTransformer(IHost host, ModelLoadContext ctx)
         : base(host, ctx)
     {
-        int count = Vocabulary.ReadCount(ctx.Reader, "vocabularie");
-        _vocabularies = [.. Enumerable.Range(0, count).Select(_ => Vocabulary.Read(ctx.Reader))];
-        _columnVocabulary = new int[ColumnPairs.Length];
-        for (int i = 0; i < _columnVocabulary.Length; i++)
-        {
-            _columnVocabulary[i] = ctx.Reader.ReadInt32();
-            if ((uint)_columnVocabulary[i] >= (uint)count)
-                CtrThrow.Format($"Column '{ColumnPairs[i].outputColumnName}' refers to vocabulary {_columnVocabulary[i]} of {count}; the model file is corrupt.");
-        }
+        _vocabularies = ColumnSpaces<Vocabulary>.Read(ctx.Reader, ("vocabulary", "vocabularies"), Vocabulary.Read, ColumnPairs);
     }
 
     private static VocabularyTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
@@ -139,10 +117,8 @@ public sealed class VocabularyTransformer : OneToOneTransformerBase, IRefittable
             var result = new DataViewSchema.DetachedColumn[_transformer.ColumnPairs.Length];
             for (int i = 0; i < result.Length; i++)
             {
-                Vocabulary vocabulary = _transformer._vocabularies[_transformer._columnVocabulary[i]];
-                var keyType = new KeyDataViewType(typeof(uint), vocabulary.Size - 1);
-                DataViewType inputType = InputSchema[ColMapNewToOld[i]].Type;
-                DataViewType type = inputType is VectorDataViewType vector ? new VectorDataViewType(keyType, vector.Size) : keyType;
+                Vocabulary vocabulary = _transformer._vocabularies.OfColumn(i);
+                DataViewType type = ColumnSpaces<Vocabulary>.OutputType(InputSchema[ColMapNewToOld[i]].Type, vocabulary);
 
                 var annotations = new DataViewSchema.Annotations.Builder();
                 annotations.AddKeyValues(vocabulary.Size - 1, TextDataViewType.Instance, (ref VBuffer<ReadOnlyMemory<char>> dst) =>
@@ -162,29 +138,7 @@ public sealed class VocabularyTransformer : OneToOneTransformerBase, IRefittable
         protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
         {
             disposer = null;
-            var reader = TokenColumnReader.Create(input, input.Schema[ColMapNewToOld[iinfo]]);
-            Vocabulary vocabulary = _transformer._vocabularies[_transformer._columnVocabulary[iinfo]];
-            var scratch = new char[TokenNormalizer.ScratchLength];
-
-            uint IndexOf(int i) =>
-                vocabulary.Normalizer.TryNormalize(reader[i], scratch, out ReadOnlySpan<char> token) ? (uint)vocabulary.IndexOfToken(token) : Vocabulary.OovIndex;
-
-            if (input.Schema[ColMapNewToOld[iinfo]].Type is not VectorDataViewType)
-            {
-                return (ValueGetter<uint>)((ref uint dst) =>
-                {
-                    reader.Fetch();
-                    dst = IndexOf(0);
-                });
-            }
-            return (ValueGetter<VBuffer<uint>>)((ref VBuffer<uint> dst) =>
-            {
-                reader.Fetch();
-                var editor = VBufferEditor.Create(ref dst, reader.Count);
-                for (int i = 0; i < reader.Count; i++)
-                    editor.Values[i] = IndexOf(i);
-                dst = editor.Commit();
-            });
+            return ColumnSpaces<Vocabulary>.MakeGetter(input, input.Schema[ColMapNewToOld[iinfo]], _transformer._vocabularies.OfColumn(iinfo));
         }
     }
 }
