@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
@@ -117,5 +118,41 @@ internal sealed class ColumnSpaces<TSpace>
                 editor.Values[i] = IndexOf(i);
             dst = editor.Commit();
         });
+    }
+}
+
+/// <summary>The column options both categorical estimators take: columns naming the same space share it and its settings.</summary>
+internal static class SpaceColumns
+{
+    /// <summary>Checks names, output uniqueness, and that columns sharing a space agree on its settings.</summary>
+    /// <param name="columns">Output column, input column, space name and settings of each column.</param>
+    /// <param name="spaceKind">"vocabulary" or "hash space", for messages.</param>
+    /// <param name="settingNames">The options that make up the settings, for messages.</param>
+    public static void Check<TSettings>(IReadOnlyList<(string Output, string Input, string Space, TSettings Settings)> columns, string spaceKind, string settingNames)
+        where TSettings : IEquatable<TSettings>
+    {
+        if (columns.Any(c => string.IsNullOrEmpty(c.Output) || string.IsNullOrEmpty(c.Input)))
+            CtrThrow.ArgumentOutOfRange(nameof(columns), "Column names must not be empty.");
+        foreach (var group in columns.GroupBy(c => c.Space))
+        {
+            var first = group.First();
+            foreach (var other in group.Skip(1))
+            {
+                if (!other.Settings.Equals(first.Settings))
+                    CtrThrow.ArgumentOutOfRange(nameof(columns), $"Columns '{first.Output}' and '{other.Output}' share {spaceKind} '{group.Key}' but give different {settingNames}; give them the same settings.");
+            }
+        }
+        var duplicate = columns.GroupBy(c => c.Output).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            CtrThrow.ArgumentOutOfRange(nameof(columns), $"Output column '{duplicate.Key}' is given more than once.");
+    }
+
+    /// <summary>The distinct spaces in order of first use, the settings of each, and each column's space index.</summary>
+    public static (string[] Names, TSettings[] Settings, int[] SpaceOfColumn) Group<TSettings>(IReadOnlyList<(string Space, TSettings Settings)> columns)
+    {
+        string[] names = [.. columns.Select(c => c.Space).Distinct()];
+        TSettings[] settings = [.. names.Select(n => columns.First(c => c.Space == n).Settings)];
+        int[] spaceOfColumn = [.. columns.Select(c => Array.IndexOf(names, c.Space))];
+        return (names, settings, spaceOfColumn);
     }
 }

@@ -106,25 +106,12 @@ public sealed class HashBucketingEstimator : IEstimator<HashBucketingTransformer
             CtrThrow.ArgumentOutOfRange(nameof(columns), "At least one column is required.");
         foreach (ColumnOptions column in columns)
         {
-            if (string.IsNullOrEmpty(column.OutputColumnName) || string.IsNullOrEmpty(column.InputColumnName))
-                CtrThrow.ArgumentOutOfRange(nameof(columns), "Column names must not be empty.");
             if (column.MinCount < 1)
                 CtrThrow.ArgumentOutOfRange(nameof(ColumnOptions.MinCount), $"MinCount of column '{column.OutputColumnName}' must be at least 1, got {column.MinCount}.");
             if (column.NumBuckets is < 1 or > MaxNumBuckets)
                 CtrThrow.ArgumentOutOfRange(nameof(ColumnOptions.NumBuckets), $"NumBuckets of column '{column.OutputColumnName}' must be from 1 to {MaxNumBuckets} or null, got {column.NumBuckets}.");
         }
-        foreach (var group in columns.GroupBy(c => c.VocabularyName))
-        {
-            ColumnOptions first = group.First();
-            foreach (ColumnOptions other in group.Skip(1))
-            {
-                if (!other.Settings.Equals(first.Settings))
-                    CtrThrow.ArgumentOutOfRange(nameof(columns), $"Columns '{first.OutputColumnName}' and '{other.OutputColumnName}' share hash space '{group.Key}' but give different NumBuckets, Seed, MinCount, FoldCase or OutlierTokens; give them the same settings.");
-            }
-        }
-        var duplicate = columns.GroupBy(c => c.OutputColumnName).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-            CtrThrow.ArgumentOutOfRange(nameof(columns), $"Output column '{duplicate.Key}' is given more than once.");
+        SpaceColumns.Check([.. columns.Select(c => (c.OutputColumnName, c.InputColumnName, c.VocabularyName, c.Settings))], "hash space", "NumBuckets, Seed, MinCount, FoldCase or OutlierTokens");
         _columns = [.. columns];
     }
 
@@ -160,9 +147,7 @@ public sealed class HashBucketingEstimator : IEstimator<HashBucketingTransformer
         foreach (ColumnOptions column in _columns)
             VocabularyTransformer.CheckInputColumn(input.Schema, column.InputColumnName);
 
-        string[] names = [.. _columns.Select(c => c.VocabularyName).Distinct()];
-        HashBucketSettings[] settings = [.. names.Select(n => _columns.First(c => c.VocabularyName == n).Settings)];
-        int[] groups = [.. _columns.Select(c => Array.IndexOf(names, c.VocabularyName))];
+        var (names, settings, groups) = SpaceColumns.Group([.. _columns.Select(c => (c.VocabularyName, c.Settings))]);
         TermCounts[] counts = HashBucketingTransformer.CountTokens(input, [.. _columns.Select(c => c.InputColumnName)], groups,
             [.. settings.Select(s => s.CreateNormalizer())], [.. settings.Select(s => s.FiltersByCount || s.NumBuckets is null)]);
         ImmutableArray<HashBucketSpace> spaces = [.. names.Select((n, i) => HashBucketSpace.Create(n, settings[i], counts[i]))];

@@ -79,25 +79,12 @@ public sealed class VocabularyEstimator : IEstimator<VocabularyTransformer>
             CtrThrow.ArgumentOutOfRange(nameof(columns), "At least one column is required.");
         foreach (ColumnOptions column in columns)
         {
-            if (string.IsNullOrEmpty(column.OutputColumnName) || string.IsNullOrEmpty(column.InputColumnName))
-                CtrThrow.ArgumentOutOfRange(nameof(columns), "Column names must not be empty.");
             if (column.MinCount < 1)
                 CtrThrow.ArgumentOutOfRange(nameof(ColumnOptions.MinCount), $"MinCount of column '{column.OutputColumnName}' must be at least 1, got {column.MinCount}.");
             if (column.MaxSize is < 1)
                 CtrThrow.ArgumentOutOfRange(nameof(ColumnOptions.MaxSize), $"MaxSize of column '{column.OutputColumnName}' must be at least 1 or null, got {column.MaxSize}.");
         }
-        foreach (var group in columns.GroupBy(c => c.VocabularyName))
-        {
-            ColumnOptions first = group.First();
-            foreach (ColumnOptions other in group.Skip(1))
-            {
-                if (!other.Settings.Equals(first.Settings))
-                    CtrThrow.ArgumentOutOfRange(nameof(columns), $"Columns '{first.OutputColumnName}' and '{other.OutputColumnName}' share vocabulary '{group.Key}' but give different MinCount, MaxSize, FoldCase or OutlierTokens; give them the same settings.");
-            }
-        }
-        var duplicate = columns.GroupBy(c => c.OutputColumnName).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-            CtrThrow.ArgumentOutOfRange(nameof(columns), $"Output column '{duplicate.Key}' is given more than once.");
+        SpaceColumns.Check([.. columns.Select(c => (c.OutputColumnName, c.InputColumnName, c.VocabularyName, c.Settings))], "vocabulary", "MinCount, MaxSize, FoldCase or OutlierTokens");
         _columns = [.. columns];
     }
 
@@ -108,9 +95,7 @@ public sealed class VocabularyEstimator : IEstimator<VocabularyTransformer>
         foreach (ColumnOptions column in _columns)
             VocabularyTransformer.CheckInputColumn(input.Schema, column.InputColumnName);
 
-        string[] names = [.. _columns.Select(c => c.VocabularyName).Distinct()];
-        VocabularySettings[] settings = [.. names.Select(n => _columns.First(c => c.VocabularyName == n).Settings)];
-        int[] groups = [.. _columns.Select(c => System.Array.IndexOf(names, c.VocabularyName))];
+        var (names, settings, groups) = SpaceColumns.Group([.. _columns.Select(c => (c.VocabularyName, c.Settings))]);
         TermCounts[] counts = TokenCounting.Count(input, [.. _columns.Select(c => c.InputColumnName)], groups, [.. settings.Select(s => s.CreateNormalizer())]);
         ImmutableArray<Vocabulary> vocabularies = [.. names.Select((n, i) => Vocabulary.Create(n, settings[i], counts[i]))];
         return new VocabularyTransformer(_host, [.. _columns.Select(c => (c.OutputColumnName, c.InputColumnName))], new ColumnSpaces<Vocabulary>(vocabularies, groups));
