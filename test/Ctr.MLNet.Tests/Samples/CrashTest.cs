@@ -79,9 +79,10 @@ public sealed class CrashTest
 
     /// <summary>
     /// Runs the sample and kills it as soon as the file <paramref name="temporaryName"/> (given the child's process id)
-    /// appears in <paramref name="directory"/>; returns whether it was killed that way, and the output.
+    /// appears in <paramref name="directory"/>; returns whether it was killed that way (rather than ending first), whether
+    /// the temporary file is still there, the exit code and the output.
     /// </summary>
-    private static (bool Killed, bool TemporaryLeft, string Output) KillWhenCreated(string[] arguments, string directory, Func<int, string> temporaryName)
+    private static (bool Killed, bool TemporaryLeft, int ExitCode, string Output) KillWhenCreated(string[] arguments, string directory, Func<int, string> temporaryName)
     {
         SampleProcess? run = null;
         int killed = 0;
@@ -98,7 +99,7 @@ public sealed class CrashTest
             Volatile.Write(ref run, run);
             int code = run.WaitForExit();
             bool wasKilled = Volatile.Read(ref killed) == 1 && code != 0;
-            return (wasKilled, File.Exists(Path.Combine(directory, temporaryName(run.Id))), run.Output);
+            return (wasKilled, File.Exists(Path.Combine(directory, temporaryName(run.Id))), code, run.Output);
         }
     }
 
@@ -124,15 +125,26 @@ public sealed class CrashTest
         int caught = 0;
         for (int attempt = 0; attempt < Attempts && caught == 0; attempt++)
         {
-            byte[] before = File.ReadAllBytes(checkpoint);
-            var (killed, temporaryLeft, output) = KillWhenCreated(TrainArguments(model, checkpoints, resume: true), checkpoints, pid => $"checkpoint.ctr.{pid}.tmp");
+            byte[]? before = File.Exists(checkpoint) ? File.ReadAllBytes(checkpoint) : null;
+            var (killed, temporaryLeft, exitCode, output) = KillWhenCreated(TrainArguments(model, checkpoints, resume: true), checkpoints, pid => $"checkpoint.ctr.{pid}.tmp");
 
-            Assert.IsTrue(killed, $"training ended before a checkpoint write could be caught:\n{output}");
-            StringAssert.Contains(output, "resumed after epoch", "the checkpoint the previous kill left loads");
+            if (before is not null)
+                StringAssert.Contains(output, "resumed after epoch", "the checkpoint the previous kill left loads");
+            if (!killed)
+            {
+                // Every kill came after its rename and training finished: start over to catch a write.
+                Assert.AreEqual(0, exitCode, output);
+                File.Delete(checkpoint);
+                File.Delete(model);
+                continue;
+            }
             if (temporaryLeft)
             {
                 caught++;
-                CollectionAssert.AreEqual(before, File.ReadAllBytes(checkpoint), "killed before the rename: the previous checkpoint is untouched");
+                if (before is null)
+                    Assert.IsFalse(File.Exists(checkpoint), "killed before the first rename: no checkpoint at the target path");
+                else
+                    CollectionAssert.AreEqual(before, File.ReadAllBytes(checkpoint), "killed before the rename: the previous checkpoint is untouched");
             }
             // Otherwise the kill came after the rename: the next resume loads the new checkpoint.
         }
@@ -160,10 +172,11 @@ public sealed class CrashTest
         int caught = 0;
         for (int attempt = 0; attempt < Attempts && caught == 0; attempt++)
         {
-            var (killed, temporaryLeft, output) = KillWhenCreated(TrainArguments(model, checkpoints, resume: attempt > 0), s_directory.Path, pid => $"model.zip.{pid}.tmp");
+            var (killed, temporaryLeft, exitCode, output) = KillWhenCreated(TrainArguments(model, checkpoints, resume: attempt > 0), s_directory.Path, pid => $"model.zip.{pid}.tmp");
 
-            Assert.IsTrue(killed, $"the run ended before the kill could land:\n{output}");
-            if (temporaryLeft)
+            if (!killed)
+                Assert.AreEqual(0, exitCode, $"the run ended before the kill could land, and not well:\n{output}");
+            else if (temporaryLeft)
             {
                 caught++;
                 CollectionAssert.AreEqual(previous, File.ReadAllBytes(model), "killed before the rename: the previous zip is untouched");
