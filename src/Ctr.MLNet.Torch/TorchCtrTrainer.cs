@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
@@ -121,7 +122,25 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         {
             layout.Write(writer);
             writer.Write(_options.ModelType.FullName ?? "");
-            writer.Write(System.Text.Json.JsonSerializer.Serialize(_options.Model));
+            // The dictionaries go in key order: an ImmutableDictionary enumerates in string-hash order, which
+            // differs from process to process, and a checkpoint must resume in another process.
+            writer.Write(System.Text.Json.JsonSerializer.Serialize(_options.Model with
+            {
+                EmbeddingDims = ImmutableDictionary<string, int>.Empty,
+                Parameters = ImmutableDictionary<string, string>.Empty,
+            }));
+            writer.Write(_options.Model.EmbeddingDims.Count);
+            foreach ((string name, int dim) in _options.Model.EmbeddingDims.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                writer.Write(name);
+                writer.Write(dim);
+            }
+            writer.Write(_options.Model.Parameters.Count);
+            foreach ((string name, string value) in _options.Model.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                writer.Write(name);
+                writer.Write(value);
+            }
             writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.Seed}");
             warmStart?.WriteIdentity(writer);
         }

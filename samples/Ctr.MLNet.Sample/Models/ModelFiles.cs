@@ -2,8 +2,8 @@ using System;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
-using System.Reflection;
 using Ctr.MLNet.Torch;
+using Ctr.MLNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -34,7 +34,7 @@ public static class ModelFiles
         }
     }
 
-    /// <summary>Loads a model zip; any failure becomes one <see cref="InvalidOperationException"/> naming the file and the cause.</summary>
+    /// <summary>Loads a model zip; a file that cannot be loaded gives one <see cref="InvalidOperationException"/> naming the file and the cause.</summary>
     public static LoadedModel Load(MLContext ml, string path)
     {
         if (!File.Exists(path))
@@ -43,23 +43,16 @@ public static class ModelFiles
         DataViewSchema inputSchema;
         try
         {
-            model = ml.Model.Load(path, out inputSchema);
+            model = ml.Ctr().Model.Load(path, out inputSchema);
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or TargetInvocationException or InvalidOperationException or ArgumentException or IOException or EndOfStreamException or NotSupportedException)
+        catch (FormatException e)
         {
-            throw new InvalidOperationException($"Model file '{path}' cannot be loaded: {Innermost(e).Message} It is not a Ctr.MLNet model zip, or it is truncated or corrupt; train it again.", e);
+            throw new InvalidOperationException(e.Message, e);
         }
         TorchCtrTransformer? network = (model as TransformerChain<ITransformer>)?.LastOrDefault() as TorchCtrTransformer ?? model as TorchCtrTransformer;
         if (network is null)
             throw new InvalidOperationException($"Model file '{path}' holds no trained CTR network; it was not written by the train verb.");
         return new LoadedModel(model, inputSchema, network);
-    }
-
-    private static Exception Innermost(Exception e)
-    {
-        while (e.InnerException is not null && (e is TargetInvocationException || e.Message.Length == 0 || e.InnerException is FormatException or InvalidDataException))
-            e = e.InnerException;
-        return e;
     }
 }
 

@@ -52,7 +52,8 @@ public static class ChildProcess
         return File.ReadAllLines(outputPath);
     }
 
-    private static string DotnetHost()
+    /// <summary>The dotnet host running this test process, to start other .NET programs with.</summary>
+    public static string DotnetHost()
     {
         string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (!string.IsNullOrEmpty(host) && File.Exists(host))

@@ -451,6 +451,79 @@ public sealed class ServeTest
     }
 
     [TestMethod]
+    public async Task ServeTest_TwentyThousandRequestsOnThirtyTwoConnectionsGetNo5xxAndTheOfflineAnswersWhileHealthAnswers()
+    {
+        const int requests = 20_000, connections = 32;
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = connections };
+        using var client = new HttpClient(handler) { BaseAddress = s_server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        using var healthClient = new HttpClient { BaseAddress = s_server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        // Bodies prepared up front, so the clients spend their time sending.
+        string[] bodies = [.. Enumerable.Range(0, 64).Select(i => Body(i))];
+        int next = -1, loadDone = 0, ok = 0, serverErrors = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        async Task Worker()
+        {
+            for (int i = Interlocked.Increment(ref next); i < requests; i = Interlocked.Increment(ref next))
+            {
+                using var content = new StringContent(bodies[i % bodies.Length], Encoding.UTF8, "application/json");
+                using HttpResponseMessage response = await client.PostAsync(Route(i), content);
+                string text = await response.Content.ReadAsStringAsync();
+                if ((int)response.StatusCode >= 500)
+                    Interlocked.Increment(ref serverErrors);
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    failures.Enqueue($"request {i}: {(int)response.StatusCode} {text}");
+                    continue;
+                }
+                float[] got = Probabilities(JsonDocument.Parse(text).RootElement), want = Expected(i);
+                if (got.Length != want.Length || got.Zip(want).Any(p => !float.IsFinite(p.First) || Math.Abs(p.First - p.Second) > 1e-6f))
+                    failures.Enqueue($"request {i}: got [{string.Join(", ", got)}], offline [{string.Join(", ", want)}]");
+                else
+                    Interlocked.Increment(ref ok);
+            }
+        }
+
+        // /health, on its own connection, asked again and again until the load is done.
+        async Task<(int Answers, int DuringLoad, List<HttpStatusCode> Statuses)> Health()
+        {
+            int answers = 0, duringLoad = 0;
+            var statuses = new List<HttpStatusCode>();
+            while (Volatile.Read(ref loadDone) == 0)
+            {
+                using HttpResponseMessage response = await healthClient.GetAsync("/health");
+                statuses.Add(response.StatusCode);
+                answers++;
+                if (Volatile.Read(ref loadDone) == 0)
+                    duringLoad++;
+            }
+            return (answers, duringLoad, statuses);
+        }
+
+        Task<(int Answers, int DuringLoad, List<HttpStatusCode> Statuses)> health = Task.Run(Health);
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(Worker)));
+        Volatile.Write(ref loadDone, 1);
+        var (answers, duringLoad, statuses) = await health;
+
+        Assert.AreEqual(0, serverErrors, "no 5xx");
+        Assert.IsEmpty(failures, string.Join("\n", failures.Take(5)));
+        Assert.AreEqual(requests, ok);
+        Assert.IsGreaterThan(0, duringLoad, "/health answered while the load ran");
+        Assert.IsTrue(statuses.All(s => s == HttpStatusCode.OK), $"/health: {string.Join(", ", statuses.Distinct())} in {answers} answers");
+
+        // Request i: model a or b, columnar or rows, 1 to 4 rows from offset i * 7.
+        static string Route(int i) => i % 4 == 3 ? "/ctr_b/predict" : "/ctr-a/predict";
+        static ClickRow[] Rows(int i) => [.. Enumerable.Range(i * 7 % s_rows.Count, 1 + i % 4).Select(r => s_rows[r % s_rows.Count])];
+        static string Body(int i) => i % 2 == 0 ? Columnar(Rows(i), ColumnsA) : RowWise(Rows(i), ColumnsA);
+        static float[] Expected(int i)
+        {
+            int slot = i % 64;
+            float[] offline = i % 4 == 3 ? s_offlineB : s_offlineA;
+            return [.. Enumerable.Range(slot * 7 % s_rows.Count, 1 + slot % 4).Select(r => offline[r % s_rows.Count])];
+        }
+    }
+
+    [TestMethod]
     public async Task ServeTest_AModelThatFailsToLoadStopsStartUpWithAClearError()
     {
         string garbage = Path.Combine(s_directory.Path, "garbage.zip");
