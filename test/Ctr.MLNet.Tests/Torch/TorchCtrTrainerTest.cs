@@ -165,6 +165,73 @@ public sealed class TorchCtrTrainerTest
         CollectionAssert.AreEqual(Probabilities(uninterrupted, validFeatures), Probabilities(sut, validFeatures));
     }
 
+    /// <summary>The logistic model, whose loss turns NaN at a chosen training step (static: the trainer builds the model).</summary>
+    private sealed class DivergingModel : CtrModel
+    {
+        private readonly FeatureEmbedding weights;
+        private int _steps;
+
+        public DivergingModel(CtrModelContext context)
+            : base(nameof(DivergingModel))
+        {
+            weights = new FeatureEmbedding(context with { Options = context.Options with { EmbeddingDim = 1 } });
+            RegisterComponents();
+        }
+
+        public static int DivergeAtStep { get; set; } = -1;
+
+        public static Action? OnDiverge { get; set; }
+
+        public override torch.Tensor forward(CtrBatch batch)
+        {
+            using torch.Tensor fields = weights.call(batch);
+            return fields.sum(1);
+        }
+
+        public override torch.Tensor TrainingStep(CtrBatch batch)
+        {
+            torch.Tensor loss = base.TrainingStep(batch);
+            if (++_steps != DivergeAtStep)
+                return loss;
+            OnDiverge?.Invoke();
+            using (loss)
+                return loss * float.NaN;
+        }
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_NaNLossStopsWithAClearMessageAndKeepsTheLastGoodCheckpoint()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(3000));
+        IDataView trainFeatures = PlantedClicks.Features(ml).Fit(train).Transform(train);
+        using var directory = new TemporaryDirectory();
+        string checkpoint = Path.Combine(directory.Path, "checkpoint.ctr");
+        var options = Quick() with { ModelType = typeof(DivergingModel), NumericColumnNames = [], CheckpointDirectory = directory.Path };
+        byte[]? beforeDivergence = null;
+        DivergingModel.DivergeAtStep = 15; // 12 steps an epoch: the third step of epoch 2
+        DivergingModel.OnDiverge = () => beforeDivergence = File.ReadAllBytes(checkpoint);
+        try
+        {
+            var error = Assert.ThrowsExactly<InvalidOperationException>(() => ml.BinaryClassification.Trainers.TorchCtr(options).Fit(trainFeatures));
+
+            StringAssert.Contains(error.Message, "Training loss became NaN in epoch 2, step 15.");
+            StringAssert.Contains(error.Message, $"The last good checkpoint (after epoch 1) is in '{directory.Path}'.");
+            Assert.IsNotNull(beforeDivergence, "epoch 1 wrote a checkpoint before the loss diverged");
+            CollectionAssert.AreEqual(beforeDivergence, File.ReadAllBytes(checkpoint), "the failed epoch leaves the checkpoint as it was");
+
+            DivergingModel.DivergeAtStep = -1;
+            using TorchCtrTransformer resumed = ml.BinaryClassification.Trainers.TorchCtr(options with { Resume = true }).Fit(trainFeatures);
+            Assert.HasCount(3, resumed.History);
+            Assert.IsTrue(resumed.History.All(h => double.IsFinite(h.TrainLoss)));
+        }
+        finally
+        {
+            DivergingModel.DivergeAtStep = -1;
+            DivergingModel.OnDiverge = null;
+        }
+    }
+
     private static CancellationToken CancelAfterEpoch(int epoch, out IProgress<TrainingProgress> progress)
     {
         var source = new CancellationTokenSource();
