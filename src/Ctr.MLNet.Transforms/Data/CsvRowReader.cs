@@ -21,10 +21,12 @@ internal sealed class CsvRowReader : IDisposable
     internal const char InvalidByteMark = '\uFFFF';
 
     private readonly SepReader _reader;
+    private readonly RunawayGuard _guard;
     private readonly MarkingFallback _fallback;
     private readonly int _maxFieldLength;
     private long _dataRows;
     private long _headerLine;
+    private long _nextLine = 1;
 
     private CsvRowReader(string path, int maxFieldLength)
     {
@@ -33,9 +35,16 @@ internal sealed class CsvRowReader : IDisposable
         _fallback = new MarkingFallback();
         var encoding = (Encoding)new UTF8Encoding(encoderShouldEmitUTF8Identifier: true).Clone(); // its preamble makes StreamReader skip a BOM
         encoding.DecoderFallback = _fallback;
-        var text = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), encoding, detectEncodingFromByteOrderMarks: false, 1 << 16);
-        _reader = Sep.New(CsvFeatureData.Separator).Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true }).From(text);
+        _guard = new RunawayGuard(OpenText(path, encoding)) { Limit = RunawayLimit(16) };
+        _reader = Sep.New(CsvFeatureData.Separator).Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true }).From(_guard);
     }
+
+    private static StreamReader OpenText(string path, Encoding encoding) =>
+        new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), encoding, detectEncodingFromByteOrderMarks: false, 1 << 16);
+
+    // Sep holds a row whole, so a quote that never closes would make it read the rest of the file into memory. No
+    // good row is this long (every field is within the limit), so reading this much without a row ending stops it.
+    private long RunawayLimit(int columns) => 2L * (columns + 1) * _maxFieldLength + (1 << 16);
 
     /// <summary>The file, as given.</summary>
     public string Path { get; }
@@ -82,6 +91,7 @@ internal sealed class CsvRowReader : IDisposable
         for (int i = 0; i < row.ColCount; i++)
             names.Add(row[i].Span.Trim().ToString());
         Header = names.MoveToImmutable();
+        _guard.Limit = RunawayLimit(Header.Length);
         _headerLine = row.LineNumberFrom == 2 && row.LineNumberToExcl == 2 ? 1 : row.LineNumberFrom;
         // Sep numbers the first row's lines from 2; the header is line 1 unless blank lines come before it.
         if (Check(row) is CsvBadRow bad)
@@ -90,12 +100,71 @@ internal sealed class CsvRowReader : IDisposable
 
     private bool MoveToNonBlank()
     {
-        while (_reader.MoveNext())
+        while (Next())
         {
             if (!IsBlank(_reader.Current))
                 return true;
         }
         return false;
+    }
+
+    private bool Next()
+    {
+        bool more;
+        try
+        {
+            more = _reader.MoveNext();
+        }
+        catch (RunawayRowException)
+        {
+            throw new CsvBadRowException(RunawayRow());
+        }
+        if (more)
+        {
+            _nextLine = _reader.Current.LineNumberToExcl;
+            _guard.RowDone();
+        }
+        return more;
+    }
+
+    /// <summary>
+    /// The row that ran past the limit starts on the line after the last row; find its misplaced quote by reading
+    /// that one line again (at most the limit's worth of it).
+    /// </summary>
+    private CsvBadRow RunawayRow()
+    {
+        string line = ReadPhysicalLine(_nextLine, (int)Math.Min(_guard.Limit, 1 << 24));
+        (int field, string problem) = FindQuoteProblem(line) ?? (0, "the row has no misplaced quote on its first line");
+        string fix = "close the quote, and write a quote inside a quoted field as two quotes (\"\"); such a row cannot be skipped, as where it ends is unknown";
+        return new CsvBadRow(Path, _nextLine, field + 1, !Header.IsDefault && field < Header.Length ? Header[field] : null,
+            string.Create(CultureInfo.InvariantCulture, $"{problem}, and the row runs on past {_guard.Limit:N0} characters"), fix);
+    }
+
+    private string ReadPhysicalLine(long line, int maxLength)
+    {
+        using StreamReader text = OpenText(Path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        var builder = new StringBuilder();
+        long current = 1;
+        var buffer = new char[1 << 16];
+        for (int read; (read = text.Read(buffer)) > 0;)
+        {
+            ReadOnlySpan<char> chunk = buffer.AsSpan(0, read);
+            while (current < line && !chunk.IsEmpty)
+            {
+                int newline = chunk.IndexOf('\n');
+                if (newline < 0)
+                    break;
+                current++;
+                chunk = chunk[(newline + 1)..];
+            }
+            if (current < line)
+                continue;
+            int end = chunk.IndexOf('\n');
+            builder.Append(end < 0 ? chunk : chunk[..end]);
+            if (end >= 0 || builder.Length >= maxLength)
+                break;
+        }
+        return builder.ToString().TrimEnd('\r');
     }
 
     /// <summary>Moves to the next non-blank data row; <paramref name="bad"/> is its first structural problem, or null.</summary>
@@ -157,9 +226,14 @@ internal sealed class CsvRowReader : IDisposable
     /// Sep takes any quote as opening or closing one, so a stray quote would silently join the lines up to the next
     /// one into a single field; an unclosed quote runs to the end of the file.
     /// </summary>
-    private CsvBadRow? CheckQuotes(ReadOnlySpan<char> text)
+    private CsvBadRow? CheckQuotes(ReadOnlySpan<char> text) =>
+        FindQuoteProblem(text) is (int field, string problem) ? BadRow(field, problem + Joined(), QuoteFix) : null;
+
+    private const string QuoteFix = "start a quoted field with the quote, end it with one, and write a quote inside it as two quotes (\"\")";
+
+    /// <summary>The 0-based field of the first misplaced quote of <paramref name="text"/> and what is wrong with it.</summary>
+    private static (int Field, string Problem)? FindQuoteProblem(ReadOnlySpan<char> text)
     {
-        const string QuoteFix = "start a quoted field with the quote, end it with one, and write a quote inside it as two quotes (\"\")";
         int field = 0, i = 0;
         while (true)
         {
@@ -170,7 +244,7 @@ internal sealed class CsvRowReader : IDisposable
                 {
                     int quote = text[i..].IndexOf('"');
                     if (quote < 0)
-                        return BadRow(field, $"a quoted field starts here and its closing quote never comes{Joined()}", QuoteFix);
+                        return (field, "a quoted field starts here and its closing quote never comes");
                     i += quote + 1;
                     if (i < text.Length && text[i] == '"')
                         i++;
@@ -178,7 +252,7 @@ internal sealed class CsvRowReader : IDisposable
                         break;
                 }
                 if (i < text.Length && text[i] != CsvFeatureData.Separator)
-                    return BadRow(field, $"the field has text after its closing quote{Joined()}", QuoteFix);
+                    return (field, "the field has text after its closing quote");
             }
             else
             {
@@ -187,7 +261,7 @@ internal sealed class CsvRowReader : IDisposable
                     return null;
                 i += next;
                 if (text[i] == '"')
-                    return BadRow(field, $"the field has a quote but does not start with one{Joined()}", QuoteFix);
+                    return (field, "the field has a quote but does not start with one");
             }
             if (i >= text.Length)
                 return null;
@@ -206,6 +280,46 @@ internal sealed class CsvRowReader : IDisposable
     internal static bool IsBlank(SepReader.Row row) => row.ColCount == 1 && row[0].Span.IsWhiteSpace();
 
     public void Dispose() => _reader.Dispose();
+
+    private sealed class RunawayRowException : Exception;
+
+    /// <summary>Counts the characters Sep reads while no row comes out, and stops it past <see cref="Limit"/>.</summary>
+    private sealed class RunawayGuard(TextReader inner) : TextReader
+    {
+        private long _sinceRow;
+
+        public long Limit { get; set; } = long.MaxValue;
+
+        public void RowDone() => _sinceRow = 0;
+
+        public override int Read(Span<char> buffer) => Count(inner.Read(buffer));
+
+        public override int Read(char[] buffer, int index, int count) => Count(inner.Read(buffer, index, count));
+
+        public override int Read()
+        {
+            int c = inner.Read();
+            Count(c < 0 ? 0 : 1);
+            return c;
+        }
+
+        public override int Peek() => inner.Peek();
+
+        private int Count(int read)
+        {
+            _sinceRow += read;
+            if (_sinceRow > Limit)
+                throw new RunawayRowException();
+            return read;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
 
     /// <summary>Decodes invalid bytes as <see cref="InvalidByteMark"/> and counts them.</summary>
     private sealed class MarkingFallback : DecoderFallback

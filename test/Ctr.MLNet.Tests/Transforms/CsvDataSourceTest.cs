@@ -165,6 +165,20 @@ public sealed class CsvDataSourceTest
     }
 
     [TestMethod]
+    public void CsvDataSourceTest_AnUnclosedQuoteStopsBeforeReadingTheWholeFileIntoMemory()
+    {
+        using var dir = new TemporaryDirectory();
+        string path = Path.Combine(dir.Path, "train.csv");
+        File.WriteAllLines(path, [Header, GoodBefore, "0,\"u9,1.5,x", .. Enumerable.Repeat(GoodAfter, 50_000)]);
+        CsvDataSource sut = CsvDataSource.Load(path, Columns with { MaxFieldLength = 100, BadRows = BadRowPolicy.Skip });
+
+        CsvBadRowException error = Assert.ThrowsExactly<CsvBadRowException>(() => sut.GetColumn<float>("click").ToArray());
+
+        Assert.AreEqual($"{path} line 3, column 'user' (2): a quoted field starts here and its closing quote never comes, and the row runs on past 66,536 characters", error.BadRow.ToString());
+        StringAssert.Contains(error.Message, "such a row cannot be skipped");
+    }
+
+    [TestMethod]
     public void CsvDataSourceTest_ReadsQuotingCrLfBomAndBlankLinesLikeACsvFile()
     {
         using var dir = new TemporaryDirectory();
