@@ -27,10 +27,10 @@ internal static class CommandOptions
     /// <summary><c>--bad-rows error|skip</c> of the verbs that read CSV files.</summary>
     public static Option<BadRowPolicy> BadRows() => new("--bad-rows")
     {
-        Description = "A row that cannot be read (wrong field count, broken quoting, not UTF-8, a field over 1 MiB, text or NaN/Infinity "
-            + "in a numeric column, a label other than 0/1): 'error' stops naming its file, line and column; 'skip' leaves it out and counts it "
-            + "(the count and the first such row are reported). An empty field is a missing value, never a bad row.",
-        DefaultValueFactory = _ => BadRowPolicy.Error,
+        Description = "What to do with a row that cannot be read (wrong field count, broken quoting, not UTF-8, a field over 1 MiB, text or "
+            + "NaN/Infinity in a numeric column, a label other than 0/1): 'error' (the default) stops, naming its file, line and column; 'skip' "
+            + "leaves it out, counts it and reports the first one. An empty field is a missing value, not a bad row.",
+        // No DefaultValueFactory: the default is Error, and help would print it capitalized.
         HelpName = "error|skip",
         CustomParser = result =>
         {
