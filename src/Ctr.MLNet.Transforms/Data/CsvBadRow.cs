@@ -23,7 +23,9 @@ public enum BadRowPolicy
 /// <param name="ColumnName">The header's name for that position; null past the header's last column.</param>
 /// <param name="Problem">What is wrong, e.g. <c>'abc' is not a number</c>.</param>
 /// <param name="Fix">What to do about it, e.g. <c>fix the value or leave it empty for a missing value</c>.</param>
-public sealed record CsvBadRow(string Path, long Line, int Column, string? ColumnName, string Problem, string Fix)
+/// <param name="Skippable">False when <see cref="BadRowPolicy.Skip"/> cannot skip the row either: a quote that never
+/// closes within the read limit leaves no way to tell where the row ends.</param>
+public sealed record CsvBadRow(string Path, long Line, int Column, string? ColumnName, string Problem, string Fix, bool Skippable = true)
 {
     /// <summary>"train.csv line 17, column 'price' (3)".</summary>
     public string Location => ColumnName is null
@@ -32,7 +34,9 @@ public sealed record CsvBadRow(string Path, long Line, int Column, string? Colum
 
     /// <summary>The full error: location, problem, fix, and how to skip such rows.</summary>
     /// <param name="skipHint">How the caller skips bad rows, e.g. <c>pass --bad-rows skip</c>.</param>
-    public string Describe(string skipHint) => $"{Location}: {Problem}; {Fix}, or {skipHint} to skip such rows.";
+    public string Describe(string skipHint) => Skippable
+        ? $"{Location}: {Problem}; {Fix}, or {skipHint} to skip such rows."
+        : $"{Location}: {Problem}; {Fix}. Such a row cannot be skipped: where it ends is unknown.";
 
     /// <summary>Location and problem, without the advice: the short form for a summary line.</summary>
     public override string ToString() => $"{Location}: {Problem}";

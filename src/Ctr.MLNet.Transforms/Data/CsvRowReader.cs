@@ -89,13 +89,13 @@ internal sealed class CsvRowReader : IDisposable
         SepReader.Row row = _reader.Current;
         var names = ImmutableArray.CreateBuilder<string>(row.ColCount);
         for (int i = 0; i < row.ColCount; i++)
-            names.Add(row[i].Span.Trim().ToString());
+            names.Add(row[i].Span.Trim().ToString().Replace(InvalidByteMark, '\uFFFD'));
         Header = names.MoveToImmutable();
         _guard.Limit = RunawayLimit(Header.Length);
         _headerLine = row.LineNumberFrom == 2 && row.LineNumberToExcl == 2 ? 1 : row.LineNumberFrom;
         // Sep numbers the first row's lines from 2; the header is line 1 unless blank lines come before it.
         if (Check(row) is CsvBadRow bad)
-            CtrThrow.Format($"{bad with { Line = _headerLine }}; {bad.Fix} in the header row.");
+            CtrThrow.Format($"{bad with { Line = _headerLine }} (in the header row); {bad.Fix}.");
     }
 
     private bool MoveToNonBlank()
@@ -135,9 +135,8 @@ internal sealed class CsvRowReader : IDisposable
     {
         string line = ReadPhysicalLine(_nextLine, (int)Math.Min(_guard.Limit, 1 << 24));
         (int field, string problem) = FindQuoteProblem(line) ?? (0, "the row has no misplaced quote on its first line");
-        string fix = "close the quote, and write a quote inside a quoted field as two quotes (\"\"); such a row cannot be skipped, as where it ends is unknown";
         return new CsvBadRow(Path, _nextLine, field + 1, !Header.IsDefault && field < Header.Length ? Header[field] : null,
-            string.Create(CultureInfo.InvariantCulture, $"{problem}, and the row runs on past {_guard.Limit:N0} characters"), fix);
+            string.Create(CultureInfo.InvariantCulture, $"{problem}, and the row runs on past {_guard.Limit:N0} characters"), QuoteFix, Skippable: false);
     }
 
     private string ReadPhysicalLine(long line, int maxLength)
@@ -273,7 +272,8 @@ internal sealed class CsvRowReader : IDisposable
     // Say which lines a misplaced quote swallowed: skipping the row skips them all.
     private string Joined()
     {
-        long from = Line, to = _reader.Current.LineNumberToExcl - 1;
+        // A quote that runs to the end of the file takes the file's last line break with it; that is no line of its own.
+        long from = Line, to = _reader.Current.LineNumberToExcl - (_reader.Current.Span.EndsWith('\n') ? 2 : 1);
         return to > from ? string.Create(CultureInfo.InvariantCulture, $" (the quote joined lines {from} to {to} into this one row)") : "";
     }
 

@@ -147,7 +147,7 @@ public sealed class CsvDataSourceTest
         FormatException sut = Assert.ThrowsExactly<FormatException>(() => CsvDataSource.Load(path, Columns with { BadRows = BadRowPolicy.Skip }));
 
         StringAssert.StartsWith(sut.Message, $"{path} line 1, column ");
-        StringAssert.Contains(sut.Message, "(2): the field has bytes that are not UTF-8 text");
+        StringAssert.Contains(sut.Message, "(2): the field has bytes that are not UTF-8 text (in the header row); save the file as UTF-8.");
     }
 
     [TestMethod]
@@ -175,7 +175,8 @@ public sealed class CsvDataSourceTest
         CsvBadRowException error = Assert.ThrowsExactly<CsvBadRowException>(() => sut.GetColumn<float>("click").ToArray());
 
         Assert.AreEqual($"{path} line 3, column 'user' (2): a quoted field starts here and its closing quote never comes, and the row runs on past 66,536 characters", error.BadRow.ToString());
-        StringAssert.Contains(error.Message, "such a row cannot be skipped");
+        StringAssert.EndsWith(error.Message, "Such a row cannot be skipped: where it ends is unknown.");
+        Assert.IsFalse(error.BadRow.Skippable);
     }
 
     [TestMethod]
