@@ -12,10 +12,10 @@ namespace Ctr.MLNet.Sample.Data;
 public static class CsvInput
 {
     /// <summary>
-    /// Loads the columns of <paramref name="inputSchema"/> that the file has, by header name, with
+    /// Loads the <paramref name="required"/> columns of <paramref name="inputSchema"/>, by header name, with
     /// <see cref="CsvDataSource"/>: the same reading and the same bad-row checks as <see cref="FeatureSpec.LoadCsv(MLContext, string, bool, BadRowPolicy)"/>.
-    /// Columns the model reads but the file lacks are an error naming both; columns the file has but the model
-    /// ignores are returned in <paramref name="ignored"/>.
+    /// A required column the file lacks is an error naming both; other columns are not read (a label column in a
+    /// file to predict cannot make a row bad), and those the model does not know are returned in <paramref name="ignored"/>.
     /// </summary>
     /// <param name="ml">The context the data is for.</param>
     /// <param name="path">The CSV file.</param>
@@ -35,8 +35,7 @@ public static class CsvInput
         var columns = new List<CsvDataSource.Column>();
         foreach (DataViewSchema.Column column in inputSchema)
         {
-            // A column the model can do without is loaded only when the file has it; one it needs is an error if absent.
-            if (!needed.Contains(column.Name) && !header.Contains(column.Name))
+            if (!needed.Contains(column.Name))
                 continue;
             CsvColumnKind kind = column.Type is TextDataViewType ? CsvColumnKind.Text
                 : column.Type.RawType == typeof(float) ? (column.Name == label ? CsvColumnKind.Label : CsvColumnKind.Single)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using nietras.SeparatedValues;
@@ -52,6 +53,11 @@ public sealed partial class CsvDataSource
             _hasText = Array.IndexOf(parent._kinds, CsvColumnKind.Text) >= 0;
             _countPass = parent.Summary is null;
             _reader = CsvRowReader.Open(parent.Path, parent.Settings.MaxFieldLength);
+            if (!_reader.Header.SequenceEqual(parent.Header))
+            {
+                _reader.Dispose();
+                throw new InvalidOperationException($"{parent.Path}: the header changed since the file was loaded; load it again.");
+            }
         }
 
         public override long Position => _position;

@@ -212,6 +212,21 @@ public sealed class CsvDataSourceTest
     }
 
     [TestMethod]
+    public void CsvDataSourceTest_AFileWhoseHeaderChangedBetweenPassesIsAnError()
+    {
+        using var dir = new TemporaryDirectory();
+        string path = Path.Combine(dir.Path, "train.csv");
+        File.WriteAllText(path, $"{Header}\n1,u1,2.5,a\n");
+        CsvDataSource sut = CsvDataSource.Load(path, Columns);
+        Assert.AreEqual(1, sut.GetColumn<float>("price").Count());
+
+        File.WriteAllText(path, "click,price,user,tags\n1,2.5,u1,a\n");
+
+        InvalidOperationException error = Assert.ThrowsExactly<InvalidOperationException>(() => sut.GetColumn<float>("price").ToArray());
+        StringAssert.Contains(error.Message, "the header changed since the file was loaded");
+    }
+
+    [TestMethod]
     public void CsvDataSourceTest_TextValuesStayValidAfterTheCursorMoves()
     {
         using var dir = new TemporaryDirectory();
