@@ -36,7 +36,21 @@ internal sealed class CsvRowReader : IDisposable
         var encoding = (Encoding)new UTF8Encoding(encoderShouldEmitUTF8Identifier: true).Clone(); // its preamble makes StreamReader skip a BOM
         encoding.DecoderFallback = _fallback;
         _guard = new RunawayGuard(OpenText(path, encoding)) { Limit = RunawayLimit(16) };
-        _reader = Sep.New(CsvFeatureData.Separator).Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true }).From(_guard);
+        try
+        {
+            // Sep reads its first row here already.
+            _reader = Sep.New(CsvFeatureData.Separator).Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true }).From(_guard);
+        }
+        catch (RunawayRowException)
+        {
+            _guard.Dispose();
+            throw new CsvBadRowException(RunawayRow());
+        }
+        catch
+        {
+            _guard.Dispose();
+            throw;
+        }
     }
 
     private static StreamReader OpenText(string path, Encoding encoding) =>
@@ -84,7 +98,7 @@ internal sealed class CsvRowReader : IDisposable
 
     private void ReadHeader()
     {
-        if (!_reader.MoveNext() || IsBlank(_reader.Current) && !MoveToNonBlank())
+        if (!MoveToNonBlank())
             CtrThrow.Format($"{Path} line 1: the file is empty; expected a header row with the column names, separated by '{CsvFeatureData.Separator}'.");
         SepReader.Row row = _reader.Current;
         var names = ImmutableArray.CreateBuilder<string>(row.ColCount);
@@ -92,8 +106,8 @@ internal sealed class CsvRowReader : IDisposable
             names.Add(row[i].Span.Trim().ToString().Replace(InvalidByteMark, '\uFFFD'));
         Header = names.MoveToImmutable();
         _guard.Limit = RunawayLimit(Header.Length);
-        _headerLine = row.LineNumberFrom == 2 && row.LineNumberToExcl == 2 ? 1 : row.LineNumberFrom;
         // Sep numbers the first row's lines from 2; the header is line 1 unless blank lines come before it.
+        _headerLine = row.LineNumberFrom == 2 && row.LineNumberToExcl == 2 ? 1 : row.LineNumberFrom;
         if (Check(row) is CsvBadRow bad)
             CtrThrow.Format($"{bad with { Line = _headerLine }} (in the header row); {bad.Fix}.");
     }

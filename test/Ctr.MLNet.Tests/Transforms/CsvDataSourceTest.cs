@@ -180,6 +180,18 @@ public sealed class CsvDataSourceTest
     }
 
     [TestMethod]
+    public void CsvDataSourceTest_AnUnclosedQuoteInTheHeaderStopsToo()
+    {
+        using var dir = new TemporaryDirectory();
+        string path = Path.Combine(dir.Path, "train.csv");
+        File.WriteAllLines(path, ["click,\"user,price,tags", .. Enumerable.Repeat(GoodAfter, 50_000)]);
+
+        CsvBadRowException error = Assert.ThrowsExactly<CsvBadRowException>(() => CsvDataSource.Load(path, Columns with { MaxFieldLength = 100 }));
+
+        StringAssert.StartsWith(error.Message, $"{path} line 1, column 2: a quoted field starts here and its closing quote never comes, and the row runs on past ");
+    }
+
+    [TestMethod]
     public void CsvDataSourceTest_ReadsQuotingCrLfBomAndBlankLinesLikeACsvFile()
     {
         using var dir = new TemporaryDirectory();
