@@ -1,8 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.IO;
+using Ctr.MLNet.Transforms;
 
 namespace Ctr.MLNet.Sample.Commands;
 
@@ -18,6 +20,47 @@ internal static class CommandOptions
     public static Option<string> Out(string description) => Check(
         new Option<string>("--out") { Description = description, Required = true, HelpName = "DIR" },
         value => string.IsNullOrWhiteSpace(value) ? "--out must not be empty." : null);
+
+    /// <summary>How the hint of a bad-row error tells the user to skip such rows.</summary>
+    public const string SkipHint = "pass --bad-rows skip";
+
+    /// <summary><c>--bad-rows error|skip</c> of the verbs that read CSV files.</summary>
+    public static Option<BadRowPolicy> BadRows() => new("--bad-rows")
+    {
+        Description = "What to do with a row that cannot be read (wrong field count, broken quoting, not UTF-8, a field over 1 MiB, text or "
+            + "NaN/Infinity in a numeric column, a label other than 0/1): 'error' (the default) stops, naming its file, line and column; 'skip' "
+            + "leaves it out, counts it and reports the first one. An empty field is a missing value, not a bad row.",
+        // No DefaultValueFactory: the default is Error, and help would print it capitalized.
+        HelpName = "error|skip",
+        CustomParser = result =>
+        {
+            string value = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (value.Equals("error", StringComparison.OrdinalIgnoreCase))
+                return BadRowPolicy.Error;
+            if (value.Equals("skip", StringComparison.OrdinalIgnoreCase))
+                return BadRowPolicy.Skip;
+            result.AddError($"--bad-rows must be error or skip, got '{value}'.");
+            return BadRowPolicy.Error;
+        },
+    };
+
+    /// <summary>
+    /// Writes one line per file that had rows skipped (count and the first one) to <paramref name="error"/> and
+    /// returns the total, each file counted once however many times it was read.
+    /// </summary>
+    public static long ReportBadRows(TextWriter error, params IEnumerable<CsvDataSource> sources)
+    {
+        long total = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (CsvDataSource source in sources)
+        {
+            if (!seen.Add(Path.GetFullPath(source.Path)) || source.Summary is not { BadRowsSkipped: > 0 } summary)
+                continue;
+            error.WriteLine($"warning: skipped {summary.BadRowsSkipped} bad row(s) of {source.Path}; the first: {summary.FirstBadRow}");
+            total += summary.BadRowsSkipped;
+        }
+        return total;
+    }
 
     public static Option<T> Check<T>(Option<T> option, Func<T, string?> check)
     {
@@ -51,6 +94,11 @@ internal static class CommandOptions
         {
             return action(output);
         }
+        catch (Exception e) when (Find<CsvBadRowException>(e) is CsvBadRowException bad)
+        {
+            // ML.NET may wrap what a cursor throws; the bad row is what the user needs to see.
+            error.WriteLine($"error: {bad.BadRow.Describe(SkipHint)}");
+        }
         catch (ArgumentException e)
         {
             error.WriteLine($"error: {WithoutParameterName(e)}");
@@ -60,6 +108,18 @@ internal static class CommandOptions
             error.WriteLine($"error: {e.Message}");
         }
         return 1;
+    }
+
+    private static T? Find<T>(Exception? e) where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+                return found;
+            if (e is AggregateException { InnerExceptions.Count: > 0 } aggregate)
+                return Find<T>(aggregate.InnerExceptions[0]);
+        }
+        return null;
     }
 
     private static string WithoutParameterName(ArgumentException e)

@@ -8,6 +8,7 @@ using System.Text.Json;
 using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Sample.Models;
 using Ctr.MLNet.Torch;
+using Ctr.MLNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -21,28 +22,33 @@ public static class EvaluateCommand
     {
         Option<string> model = new("--model") { Description = "Model zip written by train.", Required = true, HelpName = "ZIP" };
         Option<string> data = new("--data") { Description = "Labelled CSV with the training file's columns.", Required = true, HelpName = "FILE" };
-        var command = new Command("evaluate", "Score a labelled CSV with a saved model and print AUC and log loss (natural log).") { model, data };
+        Option<BadRowPolicy> badRows = CommandOptions.BadRows();
+        var command = new Command("evaluate", "Score a labelled CSV with a saved model and print AUC and log loss (natural log).") { model, data, badRows };
         command.SetAction(parse => CommandOptions.Run(parse, output =>
         {
-            output.WriteLine(Run(parse.GetRequiredValue(model), parse.GetRequiredValue(data)));
+            output.WriteLine(Run(parse.GetRequiredValue(model), parse.GetRequiredValue(data), parse.GetValue(badRows), parse.InvocationConfiguration.Error));
             return 0;
         }));
         return command;
     }
 
-    /// <summary>Evaluates and returns the JSON line: <c>auc</c>, <c>logloss</c>, <c>rows</c>, <c>rows_per_s</c>.</summary>
-    public static string Run(string modelPath, string dataPath)
+    /// <summary>
+    /// Evaluates and returns the JSON line: <c>auc</c>, <c>logloss</c>, <c>rows</c>, <c>rows_per_s</c>,
+    /// <c>bad_rows_skipped</c>; the skipped rows, if any, are reported on <paramref name="error"/>.
+    /// </summary>
+    public static string Run(string modelPath, string dataPath, BadRowPolicy badRows = BadRowPolicy.Error, TextWriter? error = null)
     {
         var ml = new MLContext(seed: 1);
         LoadedModel loaded = ModelFiles.Load(ml, modelPath);
-        IDataView data = CsvInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name), out _);
         string label = loaded.Network.LabelColumnName;
+        CsvDataSource data = CsvInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name), out _, badRows, label);
 
         var clock = Stopwatch.StartNew();
         IDataView scored = loaded.Model.Transform(data);
         float[] labels = [.. LabelValues(scored, label)];
         float[] probabilities = [.. scored.GetColumn<float>("Probability")];
         double seconds = clock.Elapsed.TotalSeconds;
+        long badRowsSkipped = CommandOptions.ReportBadRows(error ?? TextWriter.Null, data);
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -51,6 +57,7 @@ public static class EvaluateCommand
             json.WriteNumber("logloss", Math.Round(BinaryMetrics.LogLoss(labels, probabilities), 6));
             json.WriteNumber("rows", labels.Length);
             json.WriteNumber("rows_per_s", Math.Round(labels.Length / Math.Max(seconds, 1e-9)));
+            json.WriteNumber("bad_rows_skipped", badRowsSkipped);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());

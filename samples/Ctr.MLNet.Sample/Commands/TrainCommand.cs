@@ -44,11 +44,12 @@ public static class TrainCommand
             Description = $"Network: {string.Join(", ", ModelTypes.Names)} (default {ModelTypes.Default}; with --init-model, yesterday's).",
             HelpName = "TYPE",
         }, v => v is null || ModelTypes.TryGet(v, out _) ? null : $"--model-type must be one of {string.Join(", ", ModelTypes.Names)}, got '{v}'.");
+        Option<BadRowPolicy> badRows = CommandOptions.BadRows();
         Option<string?> initModel = new("--init-model") { Description = "Continue this model zip on the new data: refit its feature pipeline (vocabularies grow), keep its trained weights (--spec is not used).", HelpName = "YESTERDAY.zip" };
 
         var command = new Command("train", "Train a CTR model on a CSV file and save the whole pipeline as one model zip.")
         {
-            train, valid, model, spec, printSpec, label, listSeparator, modelType, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel,
+            train, valid, model, spec, printSpec, label, listSeparator, modelType, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows,
         };
         command.SetAction(parse => CommandOptions.Run(parse, output =>
         {
@@ -67,23 +68,28 @@ public static class TrainCommand
                 Resume = parse.GetValue(resume),
                 PlotPath = parse.GetValue(plot),
                 InitModelPath = parse.GetValue(initModel),
+                BadRows = parse.GetValue(badRows),
             };
             if (settings.Resume && settings.CheckpointDirectory is null)
                 throw new ArgumentException("--resume needs --checkpoint-dir.");
-            return Run(settings, output);
+            return Run(settings, output, parse.InvocationConfiguration.Error);
         }));
         return command;
     }
 
-    /// <summary>Trains as the settings say, writes progress and the final JSON line to <paramref name="output"/>.</summary>
-    public static int Run(TrainSettings settings, TextWriter output)
+    /// <summary>
+    /// Trains as the settings say, writes progress and the final JSON line to <paramref name="output"/>, and the
+    /// bad rows skipped (if any) to <paramref name="error"/> (<paramref name="output"/> when null).
+    /// </summary>
+    public static int Run(TrainSettings settings, TextWriter output, TextWriter? error = null)
     {
+        error ??= output;
         if (settings.InitModelPath is not null)
-            return RunIncremental(settings, output);
+            return RunIncremental(settings, output, error);
         var clock = Stopwatch.StartNew();
         FeatureSpec spec = settings.SpecPath is not null
             ? FeatureSpec.FromJson(ReadText(settings.SpecPath))
-            : FeatureSpecInference.FromCsv(RequireFile(settings.TrainPath), settings.Label, settings.ListSeparator);
+            : FeatureSpecInference.FromCsv(RequireFile(settings.TrainPath), settings.Label, settings.ListSeparator, badRows: settings.BadRows);
         if (settings.PrintSpec)
         {
             output.WriteLine(spec.ToJson());
@@ -91,8 +97,8 @@ public static class TrainCommand
         }
 
         var ml = new MLContext(seed: settings.Seed);
-        IDataView trainData = spec.LoadCsv(ml, RequireFile(settings.TrainPath), out CsvColumns trainColumns);
-        IDataView validData = spec.LoadCsv(ml, RequireFile(settings.ValidPath));
+        CsvDataSource trainData = spec.LoadCsv(ml, RequireFile(settings.TrainPath), out CsvColumns trainColumns, badRows: settings.BadRows);
+        CsvDataSource validData = spec.LoadCsv(ml, RequireFile(settings.ValidPath), badRows: settings.BadRows);
         if (trainColumns.Ignored.Length > 0)
             output.WriteLine($"note: ignoring column(s) the spec does not use: {string.Join(", ", trainColumns.Ignored)}");
 
@@ -129,7 +135,8 @@ public static class TrainCommand
         output.WriteLine($"saved {Path.GetFullPath(settings.ModelPath)}");
         if (settings.PlotPath is not null)
             output.WriteLine($"plotted {TrainingCurves.Save(network.History, settings.PlotPath)}");
-        output.WriteLine(SummaryJson(settings, network, best, clock.Elapsed.TotalSeconds));
+        long badRowsSkipped = CommandOptions.ReportBadRows(error, trainData, validData);
+        output.WriteLine(SummaryJson(settings, network, best, badRowsSkipped, clock.Elapsed.TotalSeconds));
         return 0;
     }
 
@@ -137,7 +144,7 @@ public static class TrainCommand
     /// <c>--init-model</c>: yesterday's zip gives the pipeline, which is refit on the training file, and the network,
     /// which continues training (its optimizer state too when the zip kept one); the new zip keeps the optimizer state.
     /// </summary>
-    private static int RunIncremental(TrainSettings settings, TextWriter output)
+    private static int RunIncremental(TrainSettings settings, TextWriter output, TextWriter error)
     {
         if (settings.PrintSpec)
             throw new ArgumentException("--print-spec has no spec to print with --init-model: the model's own pipeline is refit.");
@@ -150,8 +157,9 @@ public static class TrainCommand
         if (settings.ModelType is not null && ModelTypes.Get(settings.ModelType) != previous.Model.GetType())
             throw new ArgumentException($"--model-type {settings.ModelType} differs from the network of {settings.InitModelPath} ({ModelTypes.NameOf(previous.Model.GetType())}); --init-model continues that network, so leave --model-type out.");
         string[] required = [.. yesterday.InputSchema.Select(c => c.Name)];
-        IDataView trainData = CsvInput.Load(ml, RequireFile(settings.TrainPath), yesterday.InputSchema, required, out var ignored);
-        IDataView validData = CsvInput.Load(ml, RequireFile(settings.ValidPath), yesterday.InputSchema, required, out _);
+        string label = previous.LabelColumnName;
+        CsvDataSource trainData = CsvInput.Load(ml, RequireFile(settings.TrainPath), yesterday.InputSchema, required, out var ignored, settings.BadRows, label);
+        CsvDataSource validData = CsvInput.Load(ml, RequireFile(settings.ValidPath), yesterday.InputSchema, required, out _, settings.BadRows, label);
         if (ignored.Count > 0)
             output.WriteLine($"note: ignoring column(s) the model does not use: {string.Join(", ", ignored)}");
 
@@ -175,11 +183,12 @@ public static class TrainCommand
         output.WriteLine($"saved {Path.GetFullPath(settings.ModelPath)}");
         if (settings.PlotPath is not null)
             output.WriteLine($"plotted {TrainingCurves.Save(network.History, settings.PlotPath)}");
-        output.WriteLine(SummaryJson(settings, network, best, clock.Elapsed.TotalSeconds));
+        long badRowsSkipped = CommandOptions.ReportBadRows(error, trainData, validData);
+        output.WriteLine(SummaryJson(settings, network, best, badRowsSkipped, clock.Elapsed.TotalSeconds));
         return 0;
     }
 
-    private static string SummaryJson(TrainSettings settings, TorchCtrTransformer network, EpochMetrics best, double seconds)
+    private static string SummaryJson(TrainSettings settings, TorchCtrTransformer network, EpochMetrics best, long badRowsSkipped, double seconds)
     {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -191,6 +200,7 @@ public static class TrainCommand
             json.WriteNumber("epochs", network.History.Length);
             json.WriteNumber("best_epoch", best.Epoch);
             json.WriteString("model_type", ModelTypes.NameOf(network.Model.GetType()));
+            json.WriteNumber("bad_rows_skipped", badRowsSkipped);
             json.WriteNumber("seconds", Math.Round(seconds, 3));
             json.WriteString("model", Path.GetFullPath(settings.ModelPath));
             json.WriteEndObject();
@@ -246,6 +256,9 @@ public sealed record TrainSettings(string TrainPath, string ValidPath, string Mo
 
     /// <summary>PNG to draw the per-epoch loss and AUC curves to (none when null).</summary>
     public string? PlotPath { get; init; }
+
+    /// <summary>What to do with a row of the training or validation file that cannot be read.</summary>
+    public BadRowPolicy BadRows { get; init; } = BadRowPolicy.Error;
 
     /// <summary>Yesterday's model zip to continue (incremental training), or null to train from scratch.</summary>
     public string? InitModelPath { get; init; }

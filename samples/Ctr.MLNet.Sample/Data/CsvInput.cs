@@ -12,40 +12,38 @@ namespace Ctr.MLNet.Sample.Data;
 public static class CsvInput
 {
     /// <summary>
-    /// Loads the columns of <paramref name="inputSchema"/> that the file has, by header name. Columns the model
-    /// reads but the file lacks are an error naming both; columns the file has but the model ignores are
-    /// returned in <paramref name="ignored"/>.
+    /// Loads the <paramref name="required"/> columns of <paramref name="inputSchema"/>, by header name, with
+    /// <see cref="CsvDataSource"/>: the same reading and the same bad-row checks as <see cref="FeatureSpec.LoadCsv(MLContext, string, bool, BadRowPolicy)"/>.
+    /// A required column the file lacks is an error naming both; other columns are not read (a label column in a
+    /// file to predict cannot make a row bad), and those the model does not know are returned in <paramref name="ignored"/>.
     /// </summary>
-    public static IDataView Load(MLContext ml, string path, DataViewSchema inputSchema, IEnumerable<string> required, out IReadOnlyList<string> ignored)
+    /// <param name="ml">The context the data is for.</param>
+    /// <param name="path">The CSV file.</param>
+    /// <param name="inputSchema">The model's input columns.</param>
+    /// <param name="required">The columns the file must have.</param>
+    /// <param name="ignored">The file's columns the model does not read.</param>
+    /// <param name="badRows">What to do with a row that cannot be read.</param>
+    /// <param name="label">The label column, read as 0 or 1 and never empty; null when there is none to check.</param>
+    public static CsvDataSource Load(MLContext ml, string path, DataViewSchema inputSchema, IEnumerable<string> required, out IReadOnlyList<string> ignored,
+        BadRowPolicy badRows = BadRowPolicy.Error, string? label = null)
     {
+        ArgumentNullException.ThrowIfNull(ml);
         if (!File.Exists(path))
             throw new InvalidOperationException($"Data file '{path}' does not exist.");
         IReadOnlyList<string> header = CsvFeatureData.ReadHeader(path);
-        var columns = new List<TextLoader.Column>();
+        var needed = required.ToHashSet();
+        var columns = new List<CsvDataSource.Column>();
         foreach (DataViewSchema.Column column in inputSchema)
         {
-            int index = header.ToList().IndexOf(column.Name);
-            if (index < 0)
+            if (!needed.Contains(column.Name))
                 continue;
-            DataKind kind = column.Type is TextDataViewType ? DataKind.String
-                : column.Type.RawType == typeof(float) ? DataKind.Single
-                : column.Type.RawType == typeof(bool) ? DataKind.Boolean
-                : column.Type.RawType == typeof(double) ? DataKind.Double
+            CsvColumnKind kind = column.Type is TextDataViewType ? CsvColumnKind.Text
+                : column.Type.RawType == typeof(float) ? (column.Name == label ? CsvColumnKind.Label : CsvColumnKind.Single)
+                : column.Type.RawType == typeof(bool) ? CsvColumnKind.Boolean
                 : throw new InvalidOperationException($"The model reads column '{column.Name}' as {column.Type}, which a CSV file cannot give.");
-            columns.Add(new TextLoader.Column(column.Name, kind, index));
+            columns.Add(new CsvDataSource.Column(column.Name, kind, column.Name == label ? "the model needs it as the label" : "the model needs it"));
         }
-        string[] missing = [.. required.Where(name => !header.Contains(name))];
-        if (missing.Length > 0)
-            throw new InvalidOperationException($"'{path}' lacks column(s) {string.Join(", ", missing.Select(m => $"'{m}'"))} that the model needs.");
         ignored = [.. header.Where(name => inputSchema.GetColumnOrNull(name) is null)];
-        var loader = ml.Data.CreateTextLoader(new TextLoader.Options
-        {
-            Columns = [.. columns],
-            HasHeader = true,
-            Separators = [','],
-            AllowQuoting = true,
-            MissingRealsAsNaNs = true,
-        });
-        return loader.Load(path);
+        return CsvDataSource.Load(path, new CsvDataSource.Options { Columns = [.. columns], BadRows = badRows });
     }
 }

@@ -29,7 +29,7 @@ public sealed partial record FeatureSpec
     /// <c>hash_buckets</c> 0, normalization statistics, quantile samples); sequence parsing learns nothing. Each pass
     /// reads rows through a cursor and keeps only statistics — term counts, count/mean/variance/min/max, and a
     /// bounded sample of at most 100,000 values per bucketized column — never the rows, so a file loaded with
-    /// <see cref="LoadCsv(MLContext, string, bool)"/> (which reads lazily) is fitted without being held in memory.
+    /// <see cref="LoadCsv(MLContext, string, bool, BadRowPolicy)"/> (which reads lazily) is fitted without being held in memory.
     /// The vocabulary's and the hash counts' memory grows with the number of distinct values, not of rows.
     /// </remarks>
     /// <param name="mlContext">The context to create the estimators in.</param>

@@ -32,7 +32,7 @@ namespace Ctr.MLNet.Transforms;
 /// When reading, a left-out field takes its default, an unknown field is an error (it is usually a typo), and
 /// comments and trailing commas are allowed.
 /// </remarks>
-/// <param name="Label">Label column: click 0/1, loaded as Single by <see cref="LoadCsv(Microsoft.ML.MLContext, string, bool)"/>.</param>
+/// <param name="Label">Label column: click 0/1, loaded as Single by <see cref="LoadCsv(Microsoft.ML.MLContext, string, bool, BadRowPolicy)"/>.</param>
 /// <param name="Features">The feature columns, in order; every other column of the data is ignored.</param>
 public sealed partial record FeatureSpec(
     [property: JsonPropertyName("label"), JsonPropertyOrder(-3)] string Label,

@@ -99,24 +99,33 @@ public static partial class FeatureSpecInference
     /// <param name="label">Label column; null to look for click, clicked, label or y.</param>
     /// <param name="listSeparator">Separator of list values (becomes <see cref="FeatureSpec.ListSeparator"/>).</param>
     /// <param name="sampleRows">Number of data rows to look at, 1 or more.</param>
-    /// <exception cref="FormatException">The file is empty, or a row's field count differs from the header's (the message
-    /// names the file and the line).</exception>
+    /// <param name="badRows">What to do with a row that is malformed as CSV (bytes that are not UTF-8, broken quoting,
+    /// another field count than the header, a field over <see cref="CsvDataSource.Options.Defaults.MaxFieldLength"/>):
+    /// stop, or leave it out of the sample. Values are not checked here: the rules tolerate some text in a numeric
+    /// column, and <see cref="FeatureSpec.LoadCsv(MLContext, string, bool, BadRowPolicy)"/> checks them.</param>
+    /// <exception cref="CsvBadRowException">A malformed row with <see cref="BadRowPolicy.Error"/>; the message names the
+    /// file, the line and the column.</exception>
+    /// <exception cref="FormatException">The file is empty or its header row is malformed.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The label is not in the header (or none of the usual names is),
     /// the header has no other column, a name is repeated, or an argument is out of range.</exception>
-    public static FeatureSpec FromCsv(string path, string? label = null, char listSeparator = SequenceParsingEstimator.Defaults.Separator, int sampleRows = DefaultSampleRows)
+    public static FeatureSpec FromCsv(string path, string? label = null, char listSeparator = SequenceParsingEstimator.Defaults.Separator, int sampleRows = DefaultSampleRows,
+        BadRowPolicy badRows = BadRowPolicy.Error)
     {
         CheckArguments(listSeparator, sampleRows);
-        using SepReader reader = CsvFeatureData.Open(path);
-        ImmutableArray<string> header = CsvFeatureData.ReadHeader(reader, path);
+        using CsvRowReader reader = CsvRowReader.Open(path, CsvDataSource.Options.Defaults.MaxFieldLength);
+        ImmutableArray<string> header = reader.Header;
         int labelIndex = FindLabel(header, label, $"the header of '{path}'");
         ColumnProfile?[] profiles = CreateProfiles(header, labelIndex, listSeparator, sampleRows, $"the header of '{path}'");
         int rows = 0;
-        while (rows < sampleRows && reader.MoveNext())
+        while (rows < sampleRows && reader.MoveNext(out CsvBadRow? bad))
         {
-            SepReader.Row row = reader.Current;
-            if (CsvFeatureData.IsBlank(row))
+            if (bad is not null)
+            {
+                if (badRows == BadRowPolicy.Error)
+                    throw new CsvBadRowException(bad);
                 continue;
-            CsvFeatureData.CheckFieldCount(row, header.Length, path);
+            }
+            SepReader.Row row = reader.Current;
             for (int i = 0; i < profiles.Length; i++)
                 profiles[i]?.Add(row[i].Span);
             rows++;

@@ -1,3 +1,4 @@
+using System;
 using System.CommandLine;
 using System.Globalization;
 using System.IO;
@@ -122,5 +123,49 @@ public sealed class SampleVerbsTest
         StringAssert.Contains(noModelOutput, "absent.zip' does not exist");
         Assert.AreEqual("not a zip", File.ReadAllText(model), "a failed run never touches the existing model file");
         Assert.IsFalse(corruptOutput.Contains("   at "), "no stack trace");
+    }
+
+    [TestMethod]
+    public void SampleVerbsTest_TrainWithBadRowsFailsNamingTheLineOrSkipsThemWhenAsked()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 2000, Seed: 3));
+        string train = Path.Combine(directory.Path, "train.csv"), test = Path.Combine(directory.Path, "test.csv");
+        string[] lines = File.ReadAllLines(train);
+        lines[9] += ",extra"; // line 10
+        string[] fields = lines[19].Split(',');
+        fields[Array.IndexOf(lines[0].Split(','), "price")] = "NaN"; // line 20
+        lines[19] = string.Join(',', fields);
+        File.WriteAllLines(train, lines);
+        string model = Path.Combine(directory.Path, "model.zip");
+        File.WriteAllText(model, "yesterday's model");
+
+        var (failCode, failOutput) = Invoke("train", "--train", train, "--valid", test, "--model", model, "--epochs", "1", "--batch-size", "256", "--threads", "1");
+
+        Assert.AreEqual(1, failCode, failOutput);
+        StringAssert.Contains(failOutput, $"error: {train} line 10, column {lines[0].Split(',').Length + 1}: the row has");
+        StringAssert.Contains(failOutput, "or pass --bad-rows skip to skip such rows.");
+        Assert.IsFalse(failOutput.Contains("   at "), "no stack trace");
+        Assert.AreEqual("yesterday's model", File.ReadAllText(model), "a failed run never touches the existing model file");
+
+        var (code, output) = Invoke("train", "--train", train, "--valid", test, "--model", model, "--epochs", "1", "--batch-size", "256", "--threads", "1", "--bad-rows", "skip");
+
+        Assert.AreEqual(0, code, output);
+        Assert.AreEqual(2, LastJsonLine(output).GetProperty("bad_rows_skipped").GetInt32());
+        StringAssert.Contains(output, $"warning: skipped 2 bad row(s) of {train}; the first: {train} line 10, column");
+        Assert.AreNotEqual("yesterday's model", File.ReadAllText(model));
+
+        var (evaluateCode, evaluateOutput) = Invoke("evaluate", "--model", model, "--data", train, "--bad-rows", "skip");
+        var (predictCode, predictOutput) = Invoke("predict", "--model", model, "--data", train, "--out", Path.Combine(directory.Path, "p.csv"), "--bad-rows", "skip");
+
+        Assert.AreEqual(0, evaluateCode, evaluateOutput);
+        Assert.AreEqual(2, LastJsonLine(evaluateOutput).GetProperty("bad_rows_skipped").GetInt32());
+        Assert.AreEqual(lines.Length - 3, LastJsonLine(evaluateOutput).GetProperty("rows").GetInt32());
+        Assert.AreEqual(0, predictCode, predictOutput);
+        string[] predicted = File.ReadAllLines(Path.Combine(directory.Path, "p.csv"));
+        Assert.HasCount(lines.Length, predicted, "one line per input row, skipped ones too");
+        Assert.AreEqual("", predicted[9], "a skipped row's probability is empty, so the lines stay aligned");
+        Assert.AreEqual("", predicted[19]);
+        Assert.IsTrue(float.Parse(predicted[10], CultureInfo.InvariantCulture) is > 0f and < 1f);
     }
 }

@@ -269,7 +269,7 @@ public sealed class FeatureSpecInferenceTest
         string path = Path.Combine(dir.Path, "bad.csv");
         File.WriteAllText(path, "click,a,b\n1,x,2\n\n0,\"y,z\",3\n1,w\n");
 
-        FormatException sut = Assert.ThrowsExactly<FormatException>(() => FeatureSpecInference.FromCsv(path));
+        FormatException sut = Assert.Throws<FormatException>(() => FeatureSpecInference.FromCsv(path));
 
         StringAssert.Contains(sut.Message, path);
         StringAssert.Contains(sut.Message, "line 5", "blank lines and quoted separators are not errors");
