@@ -62,5 +62,12 @@ public sealed class CtrCatalog
         /// <summary>Loads a model zip from <paramref name="stream"/> (read to its end), as <c>mlContext.Model.Load</c> would after checking it.</summary>
         /// <exception cref="FormatException">The stream holds no loadable model; the message starts "The model cannot be loaded:".</exception>
         public ITransformer Load(Stream stream, out DataViewSchema inputSchema) => ModelZipLoader.Load(_mlContext, stream, "The model", out inputSchema);
+
+        /// <summary>
+        /// Saves as <c>mlContext.Model.Save</c> does, through <see cref="AtomicFile"/>: until the new zip is complete
+        /// and on disk, <paramref name="filePath"/> keeps the previous one, whatever happens to the process.
+        /// </summary>
+        public void Save(ITransformer model, DataViewSchema inputSchema, string filePath) =>
+            AtomicFile.Write(filePath, stream => _mlContext.Model.Save(model, inputSchema, stream));
     }
 }

@@ -46,9 +46,9 @@ public static class PredictCommand
         float[] probabilities = [.. loaded.Model.Transform(data).GetColumn<float>("Probability")];
         long skipped = CommandOptions.ReportBadRows(error ?? TextWriter.Null, data);
         ImmutableArray<long> gaps = data.Summary?.SkippedRows ?? [];
-        string temporary = outputPath + ".tmp";
-        using (var writer = new StreamWriter(temporary))
+        AtomicFile.Write(outputPath, stream =>
         {
+            using var writer = new StreamWriter(stream, leaveOpen: true);
             writer.WriteLine("probability");
             long row = 0;
             int gap = 0;
@@ -61,8 +61,7 @@ public static class PredictCommand
             }
             for (; gap < gaps.Length; gap++)
                 writer.WriteLine();
-        }
-        File.Move(temporary, outputPath, overwrite: true);
+        });
         return (probabilities.Length, skipped);
     }
 }

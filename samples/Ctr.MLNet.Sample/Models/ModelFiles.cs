@@ -12,27 +12,9 @@ namespace Ctr.MLNet.Sample.Models;
 /// <summary>Saving and loading model zips so that a failure never costs the previous file and always says what is wrong.</summary>
 public static class ModelFiles
 {
-    /// <summary>Writes the zip next to <paramref name="path"/> and renames it into place: a crash leaves the old file whole.</summary>
-    public static void Save(MLContext ml, ITransformer model, DataViewSchema inputSchema, string path)
-    {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temporary = $"{full}.{Environment.ProcessId}.tmp";
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                ml.Model.Save(model, inputSchema, stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-                File.Delete(temporary);
-        }
-    }
+    /// <summary>Writes the zip next to <paramref name="path"/> and renames it into place (<see cref="AtomicFile"/>): a crash leaves the old file whole.</summary>
+    public static void Save(MLContext ml, ITransformer model, DataViewSchema inputSchema, string path) =>
+        ml.Ctr().Model.Save(model, inputSchema, path);
 
     /// <summary>Loads a model zip; a file that cannot be loaded gives one <see cref="InvalidOperationException"/> naming the file and the cause.</summary>
     public static LoadedModel Load(MLContext ml, string path)

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using Ctr.MLNet.Transforms;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -43,51 +44,36 @@ internal static class Checkpoint
     //   bool: has best weights, [int length, bytes]
     public static void Write(string directory, string fingerprint, TrainingState state, nn.Module module, OptimizerHelper optimizer)
     {
-        Directory.CreateDirectory(directory);
-        string path = Path.Combine(directory, FileName);
-        string temporary = path + $".{Environment.ProcessId}.tmp";
-        try
+        AtomicFile.Write(Path.Combine(directory, FileName), stream =>
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-            using (var writer = new BinaryWriter(stream))
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            writer.Write(Magic);
+            writer.Write(Version);
+            writer.Write(fingerprint);
+            writer.Write(state.Epoch);
+            writer.Write(state.Step);
+            writer.Write(state.BestMetric);
+            writer.Write(state.BestEpoch);
+            writer.Write(state.EpochsWithoutImprovement);
+            writer.Write(state.History.Count);
+            foreach (EpochMetrics m in state.History)
             {
-                writer.Write(Magic);
-                writer.Write(Version);
-                writer.Write(fingerprint);
-                writer.Write(state.Epoch);
-                writer.Write(state.Step);
-                writer.Write(state.BestMetric);
-                writer.Write(state.BestEpoch);
-                writer.Write(state.EpochsWithoutImprovement);
-                writer.Write(state.History.Count);
-                foreach (EpochMetrics m in state.History)
-                {
-                    writer.Write(m.Epoch);
-                    writer.Write(m.TrainLoss);
-                    writer.Write(m.ValidAuc);
-                    writer.Write(m.ValidLogLoss);
-                    writer.Write(m.TrainRowsPerSecond);
-                    writer.Write(m.LearningRate);
-                }
-                module.save(writer);
-                optimizer.save_state_dict(writer);
-                writer.Write(state.BestWeights is not null);
-                if (state.BestWeights is not null)
-                {
-                    writer.Write(state.BestWeights.Length);
-                    writer.Write(state.BestWeights);
-                }
-                writer.Flush();
-                stream.Flush(flushToDisk: true);
+                writer.Write(m.Epoch);
+                writer.Write(m.TrainLoss);
+                writer.Write(m.ValidAuc);
+                writer.Write(m.ValidLogLoss);
+                writer.Write(m.TrainRowsPerSecond);
+                writer.Write(m.LearningRate);
             }
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            // A write that fails (a full disk) removes its temporary file; one a kill -9 leaves is never read.
-            if (File.Exists(temporary))
-                File.Delete(temporary);
-        }
+            module.save(writer);
+            optimizer.save_state_dict(writer);
+            writer.Write(state.BestWeights is not null);
+            if (state.BestWeights is not null)
+            {
+                writer.Write(state.BestWeights.Length);
+                writer.Write(state.BestWeights);
+            }
+        });
     }
 
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));

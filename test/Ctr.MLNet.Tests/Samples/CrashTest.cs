@@ -156,6 +156,7 @@ public sealed class CrashTest
         StringAssert.Contains(finished, "resumed after epoch");
         CollectionAssert.AreEqual(s_referencePredictions, Predictions(model), "the resumed model predicts exactly as the uninterrupted one");
         AssertSameSummary(finished);
+        Assert.IsEmpty(Directory.GetFiles(checkpoints, "*.tmp"), "the next checkpoint write removed the temporary files the kills left");
     }
 
     [TestMethod]
@@ -192,6 +193,7 @@ public sealed class CrashTest
         CollectionAssert.AreNotEqual(previous, File.ReadAllBytes(model), "a finished run replaces the zip");
         CollectionAssert.AreEqual(s_referencePredictions, Predictions(model), "with the model of the uninterrupted run");
         AssertSameSummary(finished);
+        Assert.IsEmpty(Directory.GetFiles(s_directory.Path, "model.zip.*.tmp"), "the next zip write removed the temporary file the kill left");
     }
 
     /// <summary>The final JSON line gives the uninterrupted run's validation metrics and epochs.</summary>
