@@ -23,6 +23,8 @@ public static class Program
               several settings of our trainer on the same data (see TorchConfigs.cs)
           threads [--rows 200000] [--batches 512,1024,2048] [--threads 1,2] [--rounds 2] [--epochs 2]
               training-step rows/s of the default model per batch size and torch thread count
+          models [--rows 200000,1000000] [--no-criteo] [--criteo PATH] [--no-lightgbm] [--lightgbm-threads 2]
+              the model zoo (DNN, DeepFM, DCN-v2, target attention) vs LightGBM (vs the oracle) on criteo 10k and planted data
 
         every verb: [--name FILE] (results file name without .md) [--seed 1]
         """;
@@ -56,6 +58,10 @@ public static class Program
                 case "threads":
                     report = new Report(name ?? "threads", "Torch threads: training-step throughput", argv);
                     ThreadsBenchmark.Run(args, report);
+                    break;
+                case "models":
+                    report = new Report(name ?? "models", "Models: the model zoo vs LightGBM vs oracle", argv);
+                    ModelsBenchmark.Run(args, report);
                     break;
                 default:
                     Console.Error.WriteLine($"error: unknown verb '{verb}'.");

@@ -6,7 +6,6 @@ using Ctr.MLNet.Benchmarks.Harness;
 using Ctr.MLNet.Benchmarks.Planted;
 using Ctr.MLNet.Torch;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.LightGbm;
 
 namespace Ctr.MLNet.Benchmarks;
@@ -72,16 +71,16 @@ public static class TrainerBenchmark
                 $"test CTR {labels.Average():0.0000}, oracle test AUC {oracleAuc:0.0000}.");
 
             // Ours first, LightGBM last (it is the slow one): the partial table is in the file after each model.
-            var results = new List<Result>();
-            var lightGbmResults = new List<Result>();
-            Result? lightGbmResult = null; // the reference for "AUC − LightGBM": the first variant
+            var results = new List<ModelResult>();
+            var lightGbmResults = new List<ModelResult>();
+            ModelResult? lightGbmResult = null; // the reference for "AUC − LightGBM": the first variant
             Table Render()
             {
                 var table = new Table("Model", "Test AUC", "Test log loss", "AUC − LightGBM", "Epochs run (best)", "Fit time (s)", "Training rows/s", "Step rows/s (median epoch)", "Scoring rows/s", "Peak RSS fit (MB)");
                 table.Add("Oracle (planted probabilities)", Format.Metric(oracleAuc), Format.Metric(oracleLogLoss), "", "", "", "", "", "", "");
-                foreach (Result r in lightGbmResults.Concat(results))
+                foreach (ModelResult r in lightGbmResults.Concat(results))
                 {
-                    string delta = lightGbmResult is null || r == lightGbmResult ? "" : (r.Auc - lightGbmResult.Auc).ToString("+0.0000;−0.0000", System.Globalization.CultureInfo.InvariantCulture);
+                    string delta = lightGbmResult is null || ReferenceEquals(r, lightGbmResult) ? "" : (r.Auc - lightGbmResult.Auc).ToString("+0.0000;−0.0000", System.Globalization.CultureInfo.InvariantCulture);
                     table.Add(r.Name, Format.Metric(r.Auc), Format.Metric(r.LogLoss), delta, r.Epochs, Format.Seconds(r.FitSeconds), Format.Rate(r.TrainingRate),
                         double.IsNaN(r.StepRate) ? "" : Format.Rate(r.StepRate), Format.Rate(r.ScoringRate), Format.Megabytes(r.PeakRss));
                 }
@@ -98,8 +97,9 @@ public static class TrainerBenchmark
                 {
                     foreach (int t in threads)
                     {
-                        results.Add(RunOurs(ml, features, config, epochs, t, train, valid, test, labels, split.Train.Count, out IReadOnlyList<EpochMetrics> history));
-                        histories.Add(($"{config.Name}, {t} thread(s)", history));
+                        ModelResult result = RunOurs(ml, features, config, epochs, t, train, valid, test, labels, split.Train.Count);
+                        results.Add(result);
+                        histories.Add(($"{config.Name}, {t} thread(s)", result.History));
                         report.Partial(Render());
                     }
                 }
@@ -137,94 +137,31 @@ public static class TrainerBenchmark
     /// </summary>
     private static readonly string[] LightGbmVariants = ["default", "no-categorical", "no-bag", "cat-regularized"];
 
-    private sealed record Result(string Name, double Auc, double LogLoss, string Epochs, double FitSeconds, double TrainingRate, double StepRate, double ScoringRate, long PeakRss);
-
-    private static Result RunOurs(MLContext ml, ITransformer features, TorchConfig config, int? epochs, int threads, IDataView train, IDataView valid, IDataView test,
-        float[] labels, int trainRows, out IReadOnlyList<EpochMetrics> history)
+    private static ModelResult RunOurs(MLContext ml, ITransformer features, TorchConfig config, int? epochs, int threads, IDataView train, IDataView valid, IDataView test,
+        float[] labels, int trainRows)
     {
-        Console.Error.WriteLine($"ours: {config.Name}, {threads} thread(s)");
         TorchCtrTrainer.Options options = config.Apply(TorchConfigs.Base with
         {
             NumericColumnNames = Pipelines.NumericColumns,
             Threads = threads,
-            Progress = new ConsoleProgress(),
         });
         if (epochs is int e)
             options = options with { Epochs = e };
-        TorchCtrTrainer trainer = ml.BinaryClassification.Trainers.TorchCtr(options);
-        IDataView trainFeatures = features.Transform(train), validFeatures = features.Transform(valid);
-        Run fit = Measure.Once(() => trainer.Fit(trainFeatures, validFeatures), out TorchCtrTransformer model);
-        history = model.History;
-        int epochsRun = model.History.Length;
-        int best = model.History.OrderByDescending(h => h.ValidAuc).First().Epoch;
-        var pipeline = new TransformerChain<ITransformer>(features, model);
-        Run score = Measure.Once(() => ReadProbabilities(pipeline.Transform(test)), out float[] probabilities);
-        model.Dispose();
-        return new Result($"Ours: {config.Name}, {threads} torch thread(s)", BinaryMetrics.Auc(labels, probabilities), BinaryMetrics.LogLoss(labels, probabilities),
-            $"{epochsRun} ({best})", fit.Seconds, (double)trainRows * epochsRun / fit.Seconds, Stats.Median(model.History.Select(h => h.TrainRowsPerSecond)),
-            labels.Length / score.Seconds, fit.PeakRssBytes);
+        return ModelRuns.Torch(ml, $"Ours: {config.Name}, {threads} torch thread(s)", features, options, train, valid, test, labels, trainRows);
     }
 
-    private static Result RunLightGbm(MLContext ml, IDataView train, IDataView valid, IDataView test, float[] labels, int threads, int trainRows, string variant)
+    private static ModelResult RunLightGbm(MLContext ml, IDataView train, IDataView valid, IDataView test, float[] labels, int threads, int trainRows, string variant)
     {
-        Console.Error.WriteLine($"LightGBM ({variant})");
         bool historyBag = variant != "no-bag", categorical = variant != "no-categorical";
-        var options = new LightGbmBinaryTrainer.Options
-        {
-            LabelColumnName = "Label",
-            FeatureColumnName = "Features",
-            UseCategoricalSplit = categorical,
-            NumberOfLeaves = 31,
-            LearningRate = 0.05,
-            NumberOfIterations = 1000,
-            EarlyStoppingRound = 30,
-            EvaluationMetric = LightGbmBinaryTrainer.Options.EvaluateMetricType.Logloss,
-            NumberOfThreads = threads,
-            Seed = 1,
-            Silent = true,
-        };
+        LightGbmBinaryTrainer.Options options = ModelRuns.LightGbmOptions(threads, seed: 1);
+        options.UseCategoricalSplit = categorical;
         if (variant == "cat-regularized")
         {
             options.CategoricalSmoothing = 50;
             options.MinimumExampleCountPerGroup = 200;
             options.L2CategoricalRegularization = 50;
         }
-        var clock = Stopwatch.StartNew();
-        ITransformer features = Pipelines.LightGbmFeatures(ml, historyBag).Fit(train);
-        Console.Error.WriteLine($"  one-hot features fitted in {clock.Elapsed.TotalSeconds:0.0} s");
-        IDataView trainFeatures = features.Transform(train), validFeatures = features.Transform(valid);
-        LightGbmBinaryTrainer trainer = ml.BinaryClassification.Trainers.LightGbm(options);
-        Run fit = Measure.Once(() => trainer.Fit(trainFeatures, validFeatures), out var model);
-        int trees = model.Model.SubModel.TrainedTreeEnsemble.Trees.Count;
-        var pipeline = new TransformerChain<ITransformer>(features, model);
-        Run score = Measure.Once(() => ReadProbabilities(pipeline.Transform(test)), out float[] probabilities);
         string name = "ML.NET LightGBM" + (variant == "default" ? "" : $" ({variant})");
-        return new Result(name, BinaryMetrics.Auc(labels, probabilities), BinaryMetrics.LogLoss(labels, probabilities),
-            $"{trees} trees", fit.Seconds, trainRows / fit.Seconds, double.NaN, labels.Length / score.Seconds, fit.PeakRssBytes);
-    }
-
-    private static float[] ReadProbabilities(IDataView scored)
-    {
-        DataViewSchema.Column column = scored.Schema["Probability"];
-        using DataViewRowCursor cursor = scored.GetRowCursor([column]);
-        ValueGetter<float> getter = cursor.GetGetter<float>(column);
-        var values = new List<float>();
-        float value = 0;
-        while (cursor.MoveNext())
-        {
-            getter(ref value);
-            values.Add(value);
-        }
-        return [.. values];
-    }
-
-    /// <summary>Prints the trainer's end-of-epoch lines to standard error, synchronously.</summary>
-    private sealed class ConsoleProgress : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value)
-        {
-            if (value.Phase == TrainingPhase.EpochEnd || value.Message is not null)
-                Console.Error.WriteLine($"    {value.Message}");
-        }
+        return ModelRuns.LightGbm(ml, name, Pipelines.LightGbmFeatures(ml, historyBag), options, train, valid, test, labels, trainRows);
     }
 }
