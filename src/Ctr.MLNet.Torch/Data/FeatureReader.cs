@@ -105,11 +105,16 @@ internal sealed class FeatureReader
         {
             Span<float> weights = column.Weights.AsSpan(start, length);
             _weights.CopyTo(weights);
+            float sum = 0;
             foreach (float weight in weights)
             {
                 if (!float.IsFinite(weight) || weight < 0)
                     throw new InvalidOperationException($"Row {RowNumber}: weight column '{field.WeightColumnName}' holds {weight}; weights must be finite and not negative.");
+                sum += weight;
             }
+            // Mean pooling divides by this sum: past Single's range it would turn the history into zeros unannounced.
+            if (!float.IsFinite(sum))
+                throw new InvalidOperationException($"Row {RowNumber}: the weights in column '{field.WeightColumnName}' add up to more than {float.MaxValue:G3}; scale them down (a weighted mean does not change when every weight is divided by the same number).");
         }
     }
 

@@ -16,6 +16,7 @@ using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Sample.Serving;
 using Ctr.MLNet.Tests.Helpers;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Ctr.MLNet.Tests.Samples;
@@ -81,7 +82,7 @@ public sealed class InputValuesTest
         yield return ("numbers 1e38", new Row { user_id = known.user_id, item_id = known.item_id, device = known.device, price = 1e38f, age = 1e38f });
         yield return ("numbers -1e38", new Row { user_id = known.user_id, item_id = known.item_id, device = known.device, price = -1e38f, age = -1e38f });
         yield return ("float.MaxValue and a huge count", new Row { user_id = known.user_id, item_id = known.item_id, device = known.device, price = float.MaxValue, age = 4e9f });
-        yield return ("weights of 3e38", new Row { user_id = known.user_id, item_id = known.item_id, device = known.device, price = 1, age = 1, hist_item_ids = known.item_id + "|" + known.item_id, hist_weights = "3e38|3e38" });
+        yield return ("weights of 1e38", new Row { user_id = known.user_id, item_id = known.item_id, device = known.device, price = 1, age = 1, hist_item_ids = known.item_id + "|" + known.item_id, hist_weights = "1e38|1e38" });
         yield return ("weights all zero", new Row { user_id = known.user_id, item_id = known.item_id, device = known.device, price = 1, age = 1, hist_item_ids = known.item_id + "|zzz", hist_weights = "0|0" });
     }
 
@@ -153,7 +154,17 @@ public sealed class InputValuesTest
             string text = await response.Content.ReadAsStringAsync();
             Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, text);
             served = [.. JsonDocument.Parse(text).RootElement.GetProperty("probabilities").EnumerateArray().Select(p => p.GetSingle())];
+
+            // Weights whose sum passes Single's range would pool the history to zeros: a 400 naming the column instead.
+            string overflow = new JsonObject { ["rows"] = new JsonArray(new JsonObject(Columns.Skip(1).Select(c => KeyValuePair.Create(c, c == "hist_weights" ? JsonValue.Create("3e38|3e38") : Json(rows[^2], c))))) }.ToJsonString();
+            using HttpResponseMessage rejected = await client.PostAsync("/m/predict", new StringContent(overflow, Encoding.UTF8, "application/json"));
+            string reason = await rejected.Content.ReadAsStringAsync();
+            Assert.AreEqual(HttpStatusCode.BadRequest, rejected.StatusCode, reason);
+            StringAssert.Contains(reason, "the weights in column 'hist_weights' add up to more than 3.4E+38");
         }
+        var overflowRow = new Row { user_id = known.user_id, item_id = known.item_id, device = known.device, price = 1, age = 1, hist_item_ids = known.item_id + "|" + known.item_id, hist_weights = "3e38|3e38" };
+        var error = Errors.Find<InvalidOperationException>(() => loaded.Transform(ml.Data.LoadFromEnumerable([overflowRow])).GetColumn<float>("Probability").ToArray());
+        StringAssert.Contains(error.Message, "Row 1: the weights in column 'hist_weights' add up to more than 3.4E+38; scale them down");
 
         Assert.HasCount(rows.Length, batched);
         Assert.HasCount(rows.Length, verb);
