@@ -1,0 +1,230 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using Ctr.MLNet.Benchmarks.Harness;
+using Ctr.MLNet.Benchmarks.Planted;
+using Ctr.MLNet.Torch;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Ctr.MLNet.Benchmarks;
+
+/// <summary>
+/// <c>scoring</c>: batched <c>Transform</c> rows/s on the planted test split (features + model, features only, model
+/// only on cached features) and single-row latency through <c>PredictionEngine</c> (features + model) and through the
+/// network's row mapper alone (model only), after a warm-up.
+/// </summary>
+public static class ScoringBenchmark
+{
+    public static void Run(Args args, Report report)
+    {
+        int trainRows = args.Int("train-rows", 200_000);
+        int testRows = args.Int("rows", 100_000);
+        int repeats = args.Int("repeats", 5);
+        int calls = args.Int("calls", 20_000);
+        int warmup = args.Int("warmup", 2_000);
+        int threads = args.Int("threads", 1);
+        int seed = args.Int("seed", 1);
+        args.CheckAllUsed();
+
+        PlantedSplit split = PlantedSplit.Draw(seed, trainRows, testRows, validFraction: 0);
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(split.Train);
+        IDataView test = ml.Data.LoadFromEnumerable(split.Test);
+        ITransformer features = Pipelines.Features(ml).Fit(train);
+        var options = new TorchCtrTrainer.Options { NumericColumnNames = Pipelines.NumericColumns, Epochs = 1, Patience = null, Threads = threads, Seed = seed };
+        using TorchCtrTransformer model = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(train));
+        var pipeline = new TransformerChain<ITransformer>(features, model);
+        IDataView testFeatures = ml.Data.Cache(features.Transform(test));
+        Consume(testFeatures, [.. model.Layout.InputColumns]); // fills the cache
+        report.Paragraph(
+            $"Default model (`DnnCtrModel`, library defaults) trained one epoch on {trainRows:N0} planted rows; scored on {testRows:N0} later rows of the same day (the test split), " +
+            $"{TorchThreads.Current} torch thread(s), scoring batch {options.ScoringBatchSize}. Batched: the time to read `Probability` (or, for features only, every column the network reads) " +
+            $"over all test rows; median of {repeats} runs. **Features + model** = the fitted feature pipeline then `TorchCtrTransformer.Transform` on the raw rows; " +
+            "**features only** = the feature pipeline alone, the network's input columns read; **model only** = `TorchCtrTransformer.Transform` on the featurized rows cached in memory " +
+            "(`ml.Data.Cache`), i.e. reading the keys, building the batch tensors and the forward pass. " +
+            $"Single row: {warmup:N0} warm-up calls, then {calls:N0} timed calls cycling over the test rows, each timed on its own; {repeats} such runs, median of each statistic. " +
+            "**Features + model** = `PredictionEngine<PlantedInput, Scored>.Predict` on the whole pipeline; **model only** = the network's row mapper " +
+            "(`GetRowToRowMapper` on the cached featurized rows, what `PredictionEngine` calls for the network) scoring the cursor's next row.");
+
+        var batched = new Table("Batched `Transform`", "Rows/s (median)", "Every run", "Target");
+        Measurement both = Measure.Repeat("features + model", repeats, () => ReadProbability(pipeline.Transform(test)), out long n1);
+        batched.Add("Features + model", Format.Rate(both.RowsPerSecond(n1)), both.AllRowsPerSecond(n1), "");
+        report.Partial(batched);
+        Measurement featuresOnly = Measure.Repeat("features only", repeats, () => Consume(features.Transform(test), [.. model.Layout.InputColumns]), out long n2);
+        batched.Add("Features only", Format.Rate(featuresOnly.RowsPerSecond(n2)), featuresOnly.AllRowsPerSecond(n2), "");
+        report.Partial(batched);
+        Measurement modelOnly = Measure.Repeat("model only", repeats, () => ReadProbability(model.Transform(testFeatures)), out long n3);
+        double modelRate = modelOnly.RowsPerSecond(n3);
+        batched.Add("Model only (cached features)", Format.Rate(modelRate), modelOnly.AllRowsPerSecond(n3), $"≥ 100k: {(modelRate >= 100_000 ? "met" : "missed")}");
+        report.Table(batched);
+
+        var single = new Table("Single row", "p50 (ms)", "p90 (ms)", "p99 (ms)", "Mean (ms)", "Calls/s (1 / mean)", "Every run's p50 / p99 (ms)", "Target");
+        var engine = ml.Model.CreatePredictionEngine<PlantedInput, Scored>(pipeline);
+        Latency engineLatency = Repeat(repeats, () => EngineLatencies(engine, split.Test, warmup, calls));
+        single.Add([ "`PredictionEngine`, features + model", .. engineLatency.Cells(), $"p50 < 0.5 ms: {(engineLatency.P50 < 0.5 ? "met" : "missed")}" ]);
+        report.Partial(single);
+        Latency mapperLatency = Repeat(repeats, () => MapperLatencies(model, testFeatures, warmup, calls));
+        single.Add([ "Row mapper, model only", .. mapperLatency.Cells(), $"p50 < 0.5 ms: {(mapperLatency.P50 < 0.5 ? "met" : "missed")}" ]);
+        report.Table(single);
+    }
+
+    /// <summary>The output columns <c>PredictionEngine</c> fills.</summary>
+    public sealed class Scored
+    {
+        public float Score { get; set; }
+
+        public float Probability { get; set; }
+
+        public bool PredictedLabel { get; set; }
+    }
+
+    private sealed record Latency(double P50, double P90, double P99, double Mean, List<(double P50, double P99)> Runs)
+    {
+        public string[] Cells() =>
+        [
+            Ms(P50), Ms(P90), Ms(P99), Ms(Mean), Format.Rate(1000 / Mean),
+            string.Join("; ", Runs.Select(r => $"{Ms(r.P50)} / {Ms(r.P99)}")),
+        ];
+
+        private static string Ms(double ms) => ms.ToString("0.000", CultureInfo.InvariantCulture);
+    }
+
+    private static Latency Repeat(int repeats, Func<double[]> run)
+    {
+        var runs = new List<double[]>();
+        for (int i = 0; i < repeats; i++)
+        {
+            Memory.CollectAll();
+            double[] sorted = run();
+            Array.Sort(sorted);
+            runs.Add(sorted);
+            Console.Error.WriteLine($"  p50 {Percentile(sorted, 0.5):0.000} ms, p99 {Percentile(sorted, 0.99):0.000} ms");
+        }
+        return new Latency(Stats.Median(runs.Select(r => Percentile(r, 0.5))), Stats.Median(runs.Select(r => Percentile(r, 0.9))),
+            Stats.Median(runs.Select(r => Percentile(r, 0.99))), Stats.Median(runs.Select(r => r.Average())),
+            [.. runs.Select(r => (Percentile(r, 0.5), Percentile(r, 0.99)))]);
+    }
+
+    private static double Percentile(double[] sorted, double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+
+    private static double[] EngineLatencies(PredictionEngine<PlantedInput, Scored> engine, List<PlantedInput> rows, int warmup, int calls)
+    {
+        var output = new Scored();
+        for (int i = 0; i < warmup; i++)
+            engine.Predict(rows[i % rows.Count], ref output);
+        var times = new double[calls];
+        double toMs = 1000.0 / Stopwatch.Frequency;
+        for (int i = 0; i < calls; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            engine.Predict(rows[(warmup + i) % rows.Count], ref output);
+            times[i] = (Stopwatch.GetTimestamp() - start) * toMs;
+        }
+        return times;
+    }
+
+    private static double[] MapperLatencies(TorchCtrTransformer model, IDataView features, int warmup, int calls)
+    {
+        IRowToRowMapper mapper = ((ITransformer)model).GetRowToRowMapper(features.Schema);
+        DataViewSchema.Column probability = mapper.OutputSchema["Probability"];
+        DataViewSchema.Column[] inputs = [.. mapper.GetDependencies([probability])];
+        var times = new double[calls];
+        double toMs = 1000.0 / Stopwatch.Frequency;
+        DataViewRowCursor cursor = features.GetRowCursor(inputs);
+        DataViewRow row = mapper.GetRow(cursor, [probability]);
+        ValueGetter<float> getter = row.GetGetter<float>(probability);
+        float value = 0;
+        try
+        {
+            for (int i = -warmup; i < calls; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                if (!cursor.MoveNext())
+                {
+                    row.Dispose();
+                    cursor.Dispose();
+                    cursor = features.GetRowCursor(inputs);
+                    row = mapper.GetRow(cursor, [probability]);
+                    getter = row.GetGetter<float>(probability);
+                    cursor.MoveNext();
+                    start = Stopwatch.GetTimestamp();
+                }
+                getter(ref value);
+                if (i >= 0)
+                    times[i] = (Stopwatch.GetTimestamp() - start) * toMs;
+            }
+        }
+        finally
+        {
+            row.Dispose();
+            cursor.Dispose();
+        }
+        return times;
+    }
+
+    private static long ReadProbability(IDataView scored)
+    {
+        DataViewSchema.Column column = scored.Schema["Probability"];
+        using DataViewRowCursor cursor = scored.GetRowCursor([column]);
+        ValueGetter<float> getter = cursor.GetGetter<float>(column);
+        float value = 0;
+        long rows = 0;
+        double sum = 0;
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+            sum += value;
+            rows++;
+        }
+        if (double.IsNaN(sum))
+            throw new InvalidOperationException("NaN probability.");
+        return rows;
+    }
+
+    /// <summary>Reads every value of <paramref name="names"/> (keys, key vectors, floats, float vectors).</summary>
+    private static long Consume(IDataView data, IReadOnlyList<string> names)
+    {
+        DataViewSchema.Column[] columns = [.. names.Select(n => data.Schema[n])];
+        using DataViewRowCursor cursor = data.GetRowCursor(columns);
+        var actions = new List<Action>();
+        foreach (DataViewSchema.Column column in columns)
+        {
+            DataViewType type = column.Type;
+            if (type is VectorDataViewType { ItemType: KeyDataViewType })
+            {
+                var getter = cursor.GetGetter<VBuffer<uint>>(column);
+                VBuffer<uint> buffer = default;
+                actions.Add(() => getter(ref buffer));
+            }
+            else if (type is VectorDataViewType)
+            {
+                var getter = cursor.GetGetter<VBuffer<float>>(column);
+                VBuffer<float> buffer = default;
+                actions.Add(() => getter(ref buffer));
+            }
+            else if (type is KeyDataViewType)
+            {
+                var getter = cursor.GetGetter<uint>(column);
+                uint value = 0;
+                actions.Add(() => getter(ref value));
+            }
+            else
+            {
+                var getter = cursor.GetGetter<float>(column);
+                float value = 0;
+                actions.Add(() => getter(ref value));
+            }
+        }
+        long rows = 0;
+        while (cursor.MoveNext())
+        {
+            foreach (Action action in actions)
+                action();
+            rows++;
+        }
+        return rows;
+    }
+}
