@@ -69,6 +69,67 @@ public static class ScoringBenchmark
         Latency mapperLatency = Repeat(repeats, () => MapperLatencies(model, testFeatures, warmup, calls));
         single.Add([ "Row mapper, model only", .. mapperLatency.Cells(), $"p50 < 0.5 ms: {(mapperLatency.P50 < 0.5 ? "met" : "missed")}" ]);
         report.Table(single);
+
+        report.Paragraph("Stopwatch breakdown of the model part on the cached featurized rows (the steps of `BatchScoringDataView` and of the row mapper, done by hand): " +
+            "each pass adds one step to the previous one — read the keys into a `FeatureBlock` (`FeatureReader`), then build the batch tensors (`BatchBuilder.Build`), " +
+            $"then the forward pass and copying the logits out (`TorchCtrTransformer.Score`, which builds the tensors itself). Median of {repeats} passes; the step's cost is the difference.");
+        var breakdown = new Table("Batch rows", "Pass", "µs per row (median)", "Rows/s", "Every run (s)");
+        foreach (int batch in new[] { model.ScoringBatchSize, 1 })
+        {
+            int rowsPerPass = batch == 1 ? Math.Min(testRows, 20_000) : testRows;
+            foreach (ScorePass pass in Enum.GetValues<ScorePass>())
+            {
+                Measurement m = Measure.Repeat($"batch {batch}: {pass}", repeats, () => ScoreByHand(model, testFeatures, batch, rowsPerPass, pass), out long done);
+                breakdown.Add(batch.ToString(CultureInfo.InvariantCulture), pass switch
+                {
+                    ScorePass.Read => "read keys",
+                    ScorePass.ReadBuild => "read + build tensors",
+                    _ => "read + build + forward + copy out",
+                }, (m.MedianSeconds / done * 1e6).ToString("0.00", CultureInfo.InvariantCulture), Format.Rate(m.RowsPerSecond(done)), m.AllSeconds());
+                report.Partial(breakdown);
+            }
+        }
+        report.Table(breakdown);
+    }
+
+    private enum ScorePass
+    {
+        Read,
+        ReadBuild,
+        ReadBuildForward,
+    }
+
+    /// <summary>The model part of scoring done by hand, up to <paramref name="pass"/>, over the first <paramref name="limit"/> rows.</summary>
+    private static long ScoreByHand(TorchCtrTransformer model, IDataView features, int batch, int limit, ScorePass pass)
+    {
+        Ctr.MLNet.Torch.FeatureLayout layout = model.Layout;
+        using DataViewRowCursor cursor = features.GetRowCursor(Ctr.MLNet.Torch.Data.FeatureReader.Columns(features.Schema, layout, labelColumn: null));
+        var reader = new Ctr.MLNet.Torch.Data.FeatureReader(cursor, layout, labelColumn: null);
+        var block = new Ctr.MLNet.Torch.Data.FeatureBlock(layout, batch);
+        var builder = new Ctr.MLNet.Torch.Data.BatchBuilder(layout);
+        int[] rows = [.. Enumerable.Range(0, batch)];
+        var logits = new float[batch];
+        long done = 0;
+        bool more = true;
+        while (more && done < limit)
+        {
+            block.Clear();
+            while (block.Count < batch && (more = cursor.MoveNext()))
+                reader.Append(block);
+            if (block.Count == 0)
+                break;
+            if (pass == ScorePass.ReadBuild)
+            {
+                using (TorchSharp.torch.NewDisposeScope())
+                    builder.Build(block, rows.AsSpan(0, block.Count), withLabels: false);
+            }
+            else if (pass == ScorePass.ReadBuildForward)
+            {
+                model.Score(block, builder, rows.AsSpan(0, block.Count), logits);
+            }
+            done += block.Count;
+        }
+        return done;
     }
 
     /// <summary>The output columns <c>PredictionEngine</c> fills.</summary>
