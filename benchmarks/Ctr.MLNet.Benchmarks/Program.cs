@@ -25,7 +25,7 @@ public static class Program
               training-step rows/s of the default model per batch size and torch thread count
           feeding [--rows 200000] [--threads 1,2] [--rounds 3]
               full trainer epoch rows/s beside the same model stepping on batches prebuilt as tensors (feeding overhead)
-          scoring [--rows 100000] [--train-rows 200000] [--repeats 5] [--calls 20000] [--warmup 2000] [--threads 1]
+          scoring [--rows 100000] [--train-rows 200000] [--repeats 5] [--calls 20000] [--warmup 2000] [--threads 1] [--sections batched,single,breakdown,compute]
               batched Transform rows/s (features + model, features only, model only); single-row latency p50/p99
           scale --train FILE [--max-cache-mb 64] [--epochs 1] [--threads 1]
               train streamed from a CSV on disk: peak RSS and rows/s (run once per file size)

@@ -27,6 +27,7 @@ public static class ScoringBenchmark
         int warmup = args.Int("warmup", 2_000);
         int threads = args.Int("threads", 1);
         int seed = args.Int("seed", 1);
+        string[] sections = args.String("sections", "batched,single,breakdown,compute").Split(',');
         args.CheckAllUsed();
 
         PlantedSplit split = PlantedSplit.Draw(seed, trainRows, testRows, validFraction: 0);
@@ -49,6 +50,18 @@ public static class ScoringBenchmark
             "**Features + model** = `PredictionEngine<PlantedInput, Scored>.Predict` on the whole pipeline; **model only** = the network's row mapper " +
             "(`GetRowToRowMapper` on the cached featurized rows, what `PredictionEngine` calls for the network) scoring the cursor's next row.");
 
+        if (sections.Contains("batched"))
+            Batched(report, repeats, test, testFeatures, features, model, pipeline);
+        if (sections.Contains("single"))
+            Single(report, repeats, calls, warmup, ml, split, model, testFeatures, pipeline);
+        if (sections.Contains("breakdown"))
+            Breakdown(report, repeats, testRows, model, testFeatures);
+        if (sections.Contains("compute"))
+            Compute(report, repeats, testRows, model, testFeatures);
+    }
+
+    private static void Batched(Report report, int repeats, IDataView test, IDataView testFeatures, ITransformer features, TorchCtrTransformer model, ITransformer pipeline)
+    {
         var batched = new Table("Batched `Transform`", "Rows/s (median)", "Every run", "Target");
         Measurement both = Measure.Repeat("features + model", repeats, () => ReadProbability(pipeline.Transform(test)), out long n1);
         batched.Add("Features + model", Format.Rate(both.RowsPerSecond(n1)), both.AllRowsPerSecond(n1), "");
@@ -60,7 +73,10 @@ public static class ScoringBenchmark
         double modelRate = modelOnly.RowsPerSecond(n3);
         batched.Add("Model only (cached features)", Format.Rate(modelRate), modelOnly.AllRowsPerSecond(n3), $"≥ 100k: {(modelRate >= 100_000 ? "met" : "missed")}");
         report.Table(batched);
+    }
 
+    private static void Single(Report report, int repeats, int calls, int warmup, MLContext ml, PlantedSplit split, TorchCtrTransformer model, IDataView testFeatures, ITransformer pipeline)
+    {
         var single = new Table("Single row", "p50 (ms)", "p90 (ms)", "p99 (ms)", "Mean (ms)", "Calls/s (1 / mean)", "Every run's p50 / p99 (ms)", "Target");
         var engine = ml.Model.CreatePredictionEngine<PlantedInput, Scored>(pipeline);
         Latency engineLatency = Repeat(repeats, () => EngineLatencies(engine, split.Test, warmup, calls));
@@ -69,7 +85,10 @@ public static class ScoringBenchmark
         Latency mapperLatency = Repeat(repeats, () => MapperLatencies(model, testFeatures, warmup, calls));
         single.Add([ "Row mapper, model only", .. mapperLatency.Cells(), $"p50 < 0.5 ms: {(mapperLatency.P50 < 0.5 ? "met" : "missed")}" ]);
         report.Table(single);
+    }
 
+    private static void Breakdown(Report report, int repeats, int testRows, TorchCtrTransformer model, IDataView testFeatures)
+    {
         report.Paragraph("Stopwatch breakdown of the model part on the cached featurized rows (the steps of `BatchScoringDataView` and of the row mapper, done by hand): " +
             "each pass adds one step to the previous one — read the keys into a `FeatureBlock` (`FeatureReader`), then build the batch tensors (`BatchBuilder.Build`), " +
             $"then the forward pass and copying the logits out (`TorchCtrTransformer.Score`, which builds the tensors itself). Median of {repeats} passes; the step's cost is the difference.");
@@ -90,6 +109,59 @@ public static class ScoringBenchmark
             }
         }
         report.Table(breakdown);
+    }
+
+    private static void Compute(Report report, int repeats, int testRows, TorchCtrTransformer model, IDataView testFeatures)
+    {
+        // How far the forward pass is from the arithmetic it must do: the MLP's matrix products alone (same shapes,
+        // random inputs, no embeddings, batch norm or dropout), and the whole model part at other batch sizes.
+        int inputWidth;
+        using (var embedding = new FeatureEmbedding(new CtrModelContext(model.Layout, model.ModelOptions)))
+            inputWidth = embedding.TotalDim + model.Layout.NumericWidth;
+        var compute = new Table("Batch rows", "What", "µs per row (median)", "Rows/s", "Every run (s)");
+        foreach (int batch in new[] { 1024, 2048, 8192 })
+        {
+            Measurement gemm = Measure.Repeat($"gemm {batch}", repeats, () => MatrixProducts(inputWidth, model.ModelOptions.HiddenUnits, batch, testRows), out long gemmRows);
+            compute.Add(batch.ToString(CultureInfo.InvariantCulture), $"MLP matrix products only ({inputWidth} → {string.Join(" → ", model.ModelOptions.HiddenUnits)} → 1, `linear` + in-place ReLU)",
+                (gemm.MedianSeconds / gemmRows * 1e6).ToString("0.00", CultureInfo.InvariantCulture), Format.Rate(gemm.RowsPerSecond(gemmRows)), gemm.AllSeconds());
+            Measurement whole = Measure.Repeat($"model part {batch}", repeats, () => ScoreByHand(model, testFeatures, batch, testRows, ScorePass.ReadBuildForward), out long wholeRows);
+            compute.Add(batch.ToString(CultureInfo.InvariantCulture), "model part: read + build + forward + copy out",
+                (whole.MedianSeconds / wholeRows * 1e6).ToString("0.00", CultureInfo.InvariantCulture), Format.Rate(whole.RowsPerSecond(wholeRows)), whole.AllSeconds());
+            report.Partial(compute);
+        }
+        report.Table(compute);
+    }
+
+    /// <summary>The MLP's matrix products on random inputs, <paramref name="rows"/> rows in batches of <paramref name="batch"/>.</summary>
+    private static long MatrixProducts(int inputs, IReadOnlyList<int> hidden, int batch, int rows)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var noGrad = TorchSharp.torch.no_grad();
+        var weights = new List<(TorchSharp.torch.Tensor W, TorchSharp.torch.Tensor B)>();
+        long width = inputs;
+        foreach (long units in hidden.Select(h => (long)h).Append(1L))
+        {
+            weights.Add((TorchSharp.torch.randn(units, width), TorchSharp.torch.randn(units)));
+            width = units;
+        }
+        TorchSharp.torch.Tensor x = TorchSharp.torch.randn(batch, inputs);
+        long done = 0;
+        while (done < rows)
+        {
+            using (TorchSharp.torch.NewDisposeScope())
+            {
+                TorchSharp.torch.Tensor h = x;
+                for (int i = 0; i < weights.Count; i++)
+                {
+                    h = TorchSharp.torch.nn.functional.linear(h, weights[i].W, weights[i].B);
+                    if (i < weights.Count - 1)
+                        h.relu_();
+                }
+                h.data<float>()[0].ToString();
+            }
+            done += batch;
+        }
+        return done;
     }
 
     private enum ScorePass
