@@ -25,6 +25,12 @@ public static class Program
               training-step rows/s of the default model per batch size and torch thread count
           models [--rows 200000,1000000] [--no-criteo] [--criteo PATH] [--no-lightgbm] [--lightgbm-threads 2]
               the model zoo (DNN, DeepFM, DCN-v2, target attention) vs LightGBM (vs the oracle) on criteo 10k and planted data
+          feeding [--rows 200000] [--threads 1,2] [--rounds 3]
+              full trainer epoch rows/s beside the same model stepping on batches prebuilt as tensors (feeding overhead)
+          scoring [--rows 100000] [--train-rows 200000] [--repeats 5] [--calls 20000] [--warmup 2000] [--threads 1] [--sections batched,single,breakdown,compute]
+              batched Transform rows/s (features + model, features only, model only); single-row latency p50/p99
+          scale --train FILE [--max-cache-mb 64] [--epochs 1] [--threads 1]
+              train streamed from a CSV on disk: peak RSS and rows/s (run once per file size)
 
         every verb: [--name FILE] (results file name without .md) [--seed 1]
         """;
@@ -62,6 +68,18 @@ public static class Program
                 case "models":
                     report = new Report(name ?? "models", "Models: the model zoo vs LightGBM vs oracle", argv);
                     ModelsBenchmark.Run(args, report);
+                    break;
+                case "feeding":
+                    report = new Report(name ?? "feeding", "Training: feeding overhead (full trainer vs prebuilt tensors)", argv);
+                    FeedingBenchmark.Run(args, report);
+                    break;
+                case "scoring":
+                    report = new Report(name ?? "scoring", "Scoring: batched Transform and single-row latency", argv);
+                    ScoringBenchmark.Run(args, report);
+                    break;
+                case "scale":
+                    report = new Report(name ?? "scale", "Scale: training streamed from a CSV on disk", argv);
+                    ScaleBenchmark.Run(args, report);
                     break;
                 default:
                     Console.Error.WriteLine($"error: unknown verb '{verb}'.");

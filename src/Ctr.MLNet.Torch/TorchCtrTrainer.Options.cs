@@ -144,8 +144,11 @@ public sealed partial class TorchCtrTrainer
         /// <summary>Rows per block when streaming; shuffling happens within a block.</summary>
         public int StreamingBlockRows { get; init; } = 1 << 18;
 
-        /// <summary>Rows per forward pass when scoring (Transform and validation).</summary>
-        public int ScoringBatchSize { get; init; } = 8192;
+        /// <summary>
+        /// Rows per forward pass when scoring (Transform and validation). 2048 keeps the MLP's activations in cache:
+        /// on the default model it scored about twice as fast per row as 8192 (benchmarks/results/performance.md).
+        /// </summary>
+        public int ScoringBatchSize { get; init; } = 2048;
 
         /// <summary>Receives progress: rows/s, loss, ETA, end-of-epoch metrics.</summary>
         public IProgress<TrainingProgress>? Progress { get; init; }

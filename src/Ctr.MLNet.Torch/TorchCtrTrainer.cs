@@ -65,7 +65,8 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         if (train.RowCount < 2)
             throw new ArgumentOutOfRangeException(nameof(trainData), $"Training needs at least 2 rows, got {train.RowCount}.");
         _options.Progress?.Report(new TrainingProgress(TrainingPhase.Reading, 0, _options.Epochs, train.RowCount, train.RowCount, 0, 0, null,
-            train.IsCached ? $"cached {train.RowCount} rows in memory ({train.CachedBytes / (1 << 20)} MB)" : $"streaming {train.RowCount} rows every epoch (larger than MaxCacheBytes)"));
+            (train.IsCached ? $"cached {train.RowCount} rows in memory ({train.CachedBytes / (1 << 20)} MB)" : $"streaming {train.RowCount} rows every epoch (larger than MaxCacheBytes)")
+            + $"; {get_num_threads()} torch thread(s)"));
         TrainingData? valid = validationData is null ? null
             : TrainingData.Load(validationData, layout, _options.LabelColumnName, _options.MaxCacheBytes, _options.StreamingBlockRows, null, _options.CancellationToken);
 

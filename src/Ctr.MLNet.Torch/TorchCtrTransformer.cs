@@ -129,7 +129,9 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     internal void Score(FeatureBlock block, BatchBuilder builder, ReadOnlySpan<int> rows, Span<float> logits)
     {
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
+        // Inference mode rather than no_grad: no autograd bookkeeping at all (version counters, views), which
+        // matters most for one-row calls. The tensors never leave this scope, so none is used outside the mode.
+        using var inference = inference_mode();
         CtrBatch batch = builder.Build(block, rows, withLabels: false);
         Tensor output = _model.call(batch).to(float32);
         output.data<float>().CopyTo(logits);

@@ -1,39 +1,18 @@
 using System;
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace Ctr.MLNet.Torch.Data;
 
 /// <summary>
-/// Gathers rows of a <see cref="FeatureBlock"/> into a <see cref="CtrBatch"/>. The staging arrays are reused
-/// from batch to batch, so building a batch allocates only the tensors.
+/// Gathers rows of a <see cref="FeatureBlock"/> into a <see cref="CtrBatch"/>. Each tensor is allocated by libtorch
+/// and the rows are gathered straight into its memory: no staging array, no managed copy, no pinning.
 /// </summary>
 internal sealed class BatchBuilder
 {
     private readonly FeatureLayout _layout;
-    private long[] _categorical = [];
-    private float[] _numeric = [];
-    private float[] _labels = [];
-    private long[][] _ids;
-    private long[][] _offsets;
-    private float[][] _weights;
-    private float[][] _weightSums;
 
-    public BatchBuilder(FeatureLayout layout)
-    {
-        _layout = layout;
-        int sequences = layout.Sequences.Length;
-        _ids = new long[sequences][];
-        _offsets = new long[sequences][];
-        _weights = new float[sequences][];
-        _weightSums = new float[sequences][];
-        for (int s = 0; s < sequences; s++)
-        {
-            _ids[s] = [];
-            _offsets[s] = [];
-            _weights[s] = [];
-            _weightSums[s] = [];
-        }
-    }
+    public BatchBuilder(FeatureLayout layout) => _layout = layout;
 
     /// <summary>Builds the batch of <paramref name="rows"/> (indices into <paramref name="block"/>).</summary>
     public CtrBatch Build(FeatureBlock block, ReadOnlySpan<int> rows, bool withLabels)
@@ -43,79 +22,85 @@ internal sealed class BatchBuilder
         int width = block.CategoricalWidth;
         if (width > 0)
         {
-            EnsureLength(ref _categorical, count * width);
+            categorical = Allocate(ScalarType.Int64, [count, width], out Span<long> ids);
+            int[] source = block.Categorical;
             for (int r = 0; r < count; r++)
             {
-                int source = rows[r] * width;
+                ReadOnlySpan<int> row = source.AsSpan(rows[r] * width, width);
+                Span<long> target = ids.Slice(r * width, width);
                 for (int f = 0; f < width; f++)
-                    _categorical[r * width + f] = block.Categorical[source + f];
+                    target[f] = row[f];
             }
-            categorical = tensor(_categorical.AsMemory(0, count * width), [count, width]);
         }
 
         var sequences = new SequenceBatch[block.Sequences.Length];
         for (int s = 0; s < sequences.Length; s++)
-            sequences[s] = BuildSequence(block.Sequences[s], s, rows);
+            sequences[s] = BuildSequence(block.Sequences[s], rows);
 
         Tensor? numeric = null;
         int numericWidth = block.NumericWidth;
         if (numericWidth > 0)
         {
-            EnsureLength(ref _numeric, count * numericWidth);
+            numeric = Allocate(ScalarType.Float32, [count, numericWidth], out Span<float> values);
             for (int r = 0; r < count; r++)
-                Array.Copy(block.Numeric, rows[r] * numericWidth, _numeric, r * numericWidth, numericWidth);
-            numeric = tensor(_numeric.AsMemory(0, count * numericWidth), [count, numericWidth]);
+                block.Numeric.AsSpan(rows[r] * numericWidth, numericWidth).CopyTo(values.Slice(r * numericWidth, numericWidth));
         }
 
         Tensor? labels = null;
         if (withLabels)
         {
-            EnsureLength(ref _labels, count);
+            labels = Allocate(ScalarType.Float32, [count], out Span<float> values);
             for (int r = 0; r < count; r++)
-                _labels[r] = block.Labels[rows[r]];
-            labels = tensor(_labels.AsMemory(0, count), [count]);
+                values[r] = block.Labels[rows[r]];
         }
         return new CtrBatch(_layout, count, categorical, sequences, numeric, labels);
     }
 
-    private SequenceBatch BuildSequence(FeatureBlock.SequenceColumn column, int s, ReadOnlySpan<int> rows)
+    private static SequenceBatch BuildSequence(FeatureBlock.SequenceColumn column, ReadOnlySpan<int> rows)
     {
         int total = 0;
         foreach (int row in rows)
             total += column.Length(row);
-        EnsureLength(ref _ids[s], total);
-        EnsureLength(ref _weights[s], total);
-        EnsureLength(ref _offsets[s], rows.Length);
-        EnsureLength(ref _weightSums[s], rows.Length);
-        long[] ids = _ids[s], offsets = _offsets[s];
-        float[] weights = _weights[s], sums = _weightSums[s];
+        Tensor idsTensor = Allocate(ScalarType.Int64, [total], out Span<long> ids);
+        Tensor offsetsTensor = Allocate(ScalarType.Int64, [rows.Length], out Span<long> offsets);
+        Tensor weightsTensor = Allocate(ScalarType.Float32, [total], out Span<float> weights);
+        Tensor sumsTensor = Allocate(ScalarType.Float32, [rows.Length], out Span<float> sums);
 
         int position = 0;
         for (int r = 0; r < rows.Length; r++)
         {
             int start = column.Offsets[rows[r]], length = column.Length(rows[r]);
             offsets[r] = position;
-            float sum = 0;
+            ReadOnlySpan<int> source = column.Ids.AsSpan(start, length);
+            Span<long> target = ids.Slice(position, length);
             for (int i = 0; i < length; i++)
+                target[i] = source[i];
+            float sum = length;
+            if (column.Weights is { } rowWeights)
             {
-                ids[position + i] = column.Ids[start + i];
-                float weight = column.Weights?[start + i] ?? 1f;
-                weights[position + i] = weight;
-                sum += weight;
+                ReadOnlySpan<float> weight = rowWeights.AsSpan(start, length);
+                weight.CopyTo(weights.Slice(position, length));
+                sum = 0;
+                foreach (float w in weight)
+                    sum += w;
+            }
+            else
+            {
+                weights.Slice(position, length).Fill(1f);
             }
             sums[r] = sum;
             position += length;
         }
-        return new SequenceBatch(
-            tensor(ids.AsMemory(0, total), [total]),
-            tensor(offsets.AsMemory(0, rows.Length), [rows.Length]),
-            tensor(weights.AsMemory(0, total), [total]),
-            tensor(sums.AsMemory(0, rows.Length), [rows.Length]));
+        return new SequenceBatch(idsTensor, offsetsTensor, weightsTensor, sumsTensor);
     }
 
-    private static void EnsureLength<T>(ref T[] array, int length)
+    /// <summary>An uninitialized tensor of <paramref name="shape"/> in the current dispose scope, and its memory to fill.</summary>
+    private static Tensor Allocate<T>(ScalarType type, long[] shape, out Span<T> data)
+        where T : unmanaged
     {
-        if (array.Length < length)
-            array = new T[Math.Max(length, array.Length * 2)];
+        Tensor tensor = empty(shape, type);
+        // A CPU tensor's bytes are its own storage (no copy); an empty one has none to touch.
+        data = tensor.numel() == 0 ? [] : MemoryMarshal.Cast<byte, T>(tensor.bytes);
+        return tensor;
     }
 }

@@ -24,14 +24,14 @@ public sealed class DnnCtrModel : CtrModel
     /// <inheritdoc/>
     public override Tensor forward(CtrBatch batch)
     {
-        var inputs = new List<Tensor>(2);
-        if (embedding.FieldCount > 0)
-        {
-            inputs.Add(embedding.call(batch));
-        }
+        // The fields and the numerics joined by one cat (not the embedding's cat and then another).
+        List<Tensor> fields = embedding.FieldCount > 0 ? embedding.Fields(batch) : [];
+        int owned = fields.Count;
         if (batch.Numeric is not null)
-            inputs.Add(batch.Numeric);
-        using Tensor features = inputs.Count == 1 ? inputs[0].alias() : cat(inputs, dim: 1);
+            fields.Add(batch.Numeric);
+        using Tensor features = fields.Count == 1 ? fields[0].alias() : cat(fields, dim: 1);
+        for (int i = 0; i < owned; i++)
+            fields[i].Dispose();
         using Tensor logits = mlp.call(features);
         return logits.squeeze(-1);
     }

@@ -20,7 +20,7 @@ public sealed class MlpBlock : nn.Module<Tensor, Tensor>
             modules.Add(($"linear{i}", nn.Linear(width, options.HiddenUnits[i])));
             if (options.BatchNorm)
                 modules.Add(($"norm{i}", nn.BatchNorm1d(options.HiddenUnits[i])));
-            modules.Add(($"relu{i}", nn.ReLU()));
+            modules.Add(($"relu{i}", nn.ReLU(inplace: true))); // its input (the linear or norm output) is not needed for backward
             if (options.Dropout > 0)
                 modules.Add(($"dropout{i}", nn.Dropout(options.Dropout)));
             width = options.HiddenUnits[i];
