@@ -1,38 +1,27 @@
 using System;
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace Ctr.MLNet.Torch.Data;
 
 /// <summary>
-/// Gathers rows of a <see cref="FeatureBlock"/> into a <see cref="CtrBatch"/>. The staging arrays are reused
-/// from batch to batch, so building a batch allocates only the tensors.
+/// Gathers rows of a <see cref="FeatureBlock"/> into a <see cref="CtrBatch"/>, writing them straight into the
+/// memory of tensors that libtorch allocated, so building a batch allocates only the tensors.
 /// </summary>
+/// <remarks>
+/// Not <c>torch.tensor(array)</c>: TorchSharp copies the array into a pinned managed array, whose data is only
+/// 8-byte aligned and lies wherever the garbage collector put it, and libtorch's matrix products (MKL) round
+/// differently with the alignment of their operands. A model that multiplies a batch tensor directly (DeepFM's
+/// linear term on the numeric features) then computed different sums in every run, so a seeded fit did not repeat.
+/// libtorch's allocator aligns every tensor to 64 bytes.
+/// </remarks>
 internal sealed class BatchBuilder
 {
     private readonly FeatureLayout _layout;
-    private long[] _categorical = [];
-    private float[] _numeric = [];
-    private float[] _labels = [];
-    private long[][] _ids;
-    private long[][] _offsets;
-    private float[][] _weights;
-    private float[][] _weightSums;
 
     public BatchBuilder(FeatureLayout layout)
     {
         _layout = layout;
-        int sequences = layout.Sequences.Length;
-        _ids = new long[sequences][];
-        _offsets = new long[sequences][];
-        _weights = new float[sequences][];
-        _weightSums = new float[sequences][];
-        for (int s = 0; s < sequences; s++)
-        {
-            _ids[s] = [];
-            _offsets[s] = [];
-            _weights[s] = [];
-            _weightSums[s] = [];
-        }
     }
 
     /// <summary>Builds the batch of <paramref name="rows"/> (indices into <paramref name="block"/>).</summary>
@@ -43,52 +32,47 @@ internal sealed class BatchBuilder
         int width = block.CategoricalWidth;
         if (width > 0)
         {
-            EnsureLength(ref _categorical, count * width);
+            categorical = Allocate([count, width], ScalarType.Int64, out Span<long> ids);
             for (int r = 0; r < count; r++)
             {
                 int source = rows[r] * width;
                 for (int f = 0; f < width; f++)
-                    _categorical[r * width + f] = block.Categorical[source + f];
+                    ids[r * width + f] = block.Categorical[source + f];
             }
-            categorical = tensor(_categorical.AsMemory(0, count * width), [count, width]);
         }
 
         var sequences = new SequenceBatch[block.Sequences.Length];
         for (int s = 0; s < sequences.Length; s++)
-            sequences[s] = BuildSequence(block.Sequences[s], s, rows);
+            sequences[s] = BuildSequence(block.Sequences[s], rows);
 
         Tensor? numeric = null;
         int numericWidth = block.NumericWidth;
         if (numericWidth > 0)
         {
-            EnsureLength(ref _numeric, count * numericWidth);
+            numeric = Allocate([count, numericWidth], ScalarType.Float32, out Span<float> values);
             for (int r = 0; r < count; r++)
-                Array.Copy(block.Numeric, rows[r] * numericWidth, _numeric, r * numericWidth, numericWidth);
-            numeric = tensor(_numeric.AsMemory(0, count * numericWidth), [count, numericWidth]);
+                block.Numeric.AsSpan(rows[r] * numericWidth, numericWidth).CopyTo(values.Slice(r * numericWidth, numericWidth));
         }
 
         Tensor? labels = null;
         if (withLabels)
         {
-            EnsureLength(ref _labels, count);
+            labels = Allocate([count], ScalarType.Float32, out Span<float> values);
             for (int r = 0; r < count; r++)
-                _labels[r] = block.Labels[rows[r]];
-            labels = tensor(_labels.AsMemory(0, count), [count]);
+                values[r] = block.Labels[rows[r]];
         }
         return new CtrBatch(_layout, count, categorical, sequences, numeric, labels);
     }
 
-    private SequenceBatch BuildSequence(FeatureBlock.SequenceColumn column, int s, ReadOnlySpan<int> rows)
+    private static SequenceBatch BuildSequence(FeatureBlock.SequenceColumn column, ReadOnlySpan<int> rows)
     {
         int total = 0;
         foreach (int row in rows)
             total += column.Length(row);
-        EnsureLength(ref _ids[s], total);
-        EnsureLength(ref _weights[s], total);
-        EnsureLength(ref _offsets[s], rows.Length);
-        EnsureLength(ref _weightSums[s], rows.Length);
-        long[] ids = _ids[s], offsets = _offsets[s];
-        float[] weights = _weights[s], sums = _weightSums[s];
+        Tensor idTensor = Allocate([total], ScalarType.Int64, out Span<long> ids);
+        Tensor offsetTensor = Allocate([rows.Length], ScalarType.Int64, out Span<long> offsets);
+        Tensor weightTensor = Allocate([total], ScalarType.Float32, out Span<float> weights);
+        Tensor sumTensor = Allocate([rows.Length], ScalarType.Float32, out Span<float> sums);
 
         int position = 0;
         for (int r = 0; r < rows.Length; r++)
@@ -106,16 +90,15 @@ internal sealed class BatchBuilder
             sums[r] = sum;
             position += length;
         }
-        return new SequenceBatch(
-            tensor(ids.AsMemory(0, total), [total]),
-            tensor(offsets.AsMemory(0, rows.Length), [rows.Length]),
-            tensor(weights.AsMemory(0, total), [total]),
-            tensor(sums.AsMemory(0, rows.Length), [rows.Length]));
+        return new SequenceBatch(idTensor, offsetTensor, weightTensor, sumTensor);
     }
 
-    private static void EnsureLength<T>(ref T[] array, int length)
+    /// <summary>A new tensor of <paramref name="shape"/> in libtorch's memory, uninitialized, and its elements to fill.</summary>
+    private static Tensor Allocate<T>(long[] shape, ScalarType type, out Span<T> elements)
+        where T : unmanaged
     {
-        if (array.Length < length)
-            array = new T[Math.Max(length, array.Length * 2)];
+        Tensor tensor = empty(shape, type);
+        elements = MemoryMarshal.Cast<byte, T>(tensor.bytes);
+        return tensor;
     }
 }
