@@ -8,13 +8,19 @@ namespace Ctr.MLNet.Tests.Helpers;
 
 /// <summary>
 /// Runs this test assembly as a separate process, so a test can show that a saved model loads and gives
-/// the same outputs in a process that never saw the training code run.
+/// the same outputs in a process that never saw the training code run, or that a seeded fit repeats in
+/// another process (with its own string hashing and its own heap layout).
 /// </summary>
 public static class ChildProcess
 {
     public const string TransformVerb = "transform-with-model";
 
-    /// <summary>Entry point of the child: <c>transform-with-model MODEL.zip INPUT.idv OUTPUT.txt</c>.</summary>
+    public const string SeededFitVerb = "seeded-deepfm-fit";
+
+    /// <summary>
+    /// Entry point of the child: <c>transform-with-model MODEL.zip INPUT.idv OUTPUT.txt</c> or
+    /// <c>seeded-deepfm-fit INPUT.csv OUTPUT.txt</c>.
+    /// </summary>
     public static int Main(string[] args)
     {
         if (args.Length == 4 && args[0] == TransformVerb)
@@ -25,8 +31,21 @@ public static class ChildProcess
             File.WriteAllLines(args[3], EstimatorChecks.Rows(model.Transform(input)));
             return 0;
         }
-        Console.Error.WriteLine($"usage: {TransformVerb} MODEL.zip INPUT.idv OUTPUT.txt");
+        if (args.Length == 3 && args[0] == SeededFitVerb)
+        {
+            File.WriteAllLines(args[2], Torch.TorchCtrTrainerTest.SeededDeepFmProbabilities(args[1]));
+            return 0;
+        }
+        Console.Error.WriteLine($"usage: {TransformVerb} MODEL.zip INPUT.idv OUTPUT.txt | {SeededFitVerb} INPUT.csv OUTPUT.txt");
         return 2;
+    }
+
+    /// <summary>Runs <see cref="Torch.TorchCtrTrainerTest.SeededDeepFmProbabilities"/> on <paramref name="csvPath"/> in a new process.</summary>
+    public static string[] SeededFitInNewProcess(string csvPath)
+    {
+        string outputPath = Path.Combine(Path.GetDirectoryName(csvPath)!, "fit-output.txt");
+        Run([SeededFitVerb, csvPath, outputPath]);
+        return File.ReadAllLines(outputPath);
     }
 
     /// <summary>Loads <paramref name="modelPath"/> in a new process and returns its output rows for <paramref name="input"/>.</summary>
@@ -38,7 +57,13 @@ public static class ChildProcess
         using (var stream = File.Create(inputPath))
             ml.Data.SaveAsBinary(input, stream);
 
-        var start = new ProcessStartInfo(DotnetHost(), [typeof(ChildProcess).Assembly.Location, TransformVerb, modelPath, inputPath, outputPath])
+        Run([TransformVerb, modelPath, inputPath, outputPath]);
+        return File.ReadAllLines(outputPath);
+    }
+
+    private static void Run(string[] arguments)
+    {
+        var start = new ProcessStartInfo(DotnetHost(), [typeof(ChildProcess).Assembly.Location, .. arguments])
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
@@ -49,7 +74,6 @@ public static class ChildProcess
         process.WaitForExit();
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"child process exited with {process.ExitCode}: {stderr}");
-        return File.ReadAllLines(outputPath);
     }
 
     /// <summary>The dotnet host running this test process, to start other .NET programs with.</summary>

@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Text;
 using System.Threading;
 using Ctr.MLNet.Tests.Helpers;
 using Ctr.MLNet.Torch;
@@ -163,6 +165,64 @@ public sealed class TorchCtrTrainerTest
 
         CollectionAssert.AreEqual(uninterrupted.History.Select(h => h.ValidAuc).ToArray(), sut.History.Select(h => h.ValidAuc).ToArray());
         CollectionAssert.AreEqual(Probabilities(uninterrupted, validFeatures), Probabilities(sut, validFeatures));
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_SeededDeepFmFitRepeatsBitForBitInAnotherProcess()
+    {
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "clicks.csv");
+        WriteNumericClicksCsv(path, rows: 4000, seed: 5);
+
+        string[] here = SeededDeepFmProbabilities(path);
+        string[] sut = ChildProcess.SeededFitInNewProcess(path);
+
+        Assert.HasCount(500, here);
+        CollectionAssert.AreEqual(here, sut, "the same seed, one torch thread: identical probabilities in another process");
+    }
+
+    /// <summary>
+    /// What the <c>models</c> benchmark does on criteo, small: infer the spec, fit its pipeline on the first rows, train
+    /// DeepFM (one embedding width) with early stopping on the next, and score the last 500 rows. Returns the test
+    /// probabilities as the hex of their bits, so that a comparison is exact.
+    /// </summary>
+    internal static string[] SeededDeepFmProbabilities(string csvPath)
+    {
+        FeatureSpec spec = FeatureSpecInference.FromCsv(csvPath);
+        var ml = new MLContext(seed: 1);
+        IDataView all = spec.LoadCsv(ml, csvPath);
+        IDataView train = ml.Data.TakeRows(all, 3000), valid = ml.Data.SkipRows(ml.Data.TakeRows(all, 3500), 3000), test = ml.Data.SkipRows(all, 3500);
+        ITransformer features = spec.BuildPipeline(ml).Fit(train);
+        var options = Quick() with
+        {
+            LabelColumnName = spec.Label,
+            NumericColumnNames = spec.NumericColumnNames,
+            SequenceWeights = new Dictionary<string, string>(),
+            ModelType = typeof(DeepFmModel),
+            Seed = 1,
+        };
+        using TorchCtrTransformer model = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(train), features.Transform(valid));
+        return [.. Probabilities(model, features.Transform(test)).Select(p => BitConverter.SingleToInt32Bits(p).ToString("X8", CultureInfo.InvariantCulture))];
+    }
+
+    /// <summary>
+    /// A click file with 8 float columns and two id columns; the click probability follows a few of each. DeepFM's linear
+    /// term multiplies the batch's numeric tensor directly, and libtorch's product over 5 or more columns rounded with
+    /// the alignment of that tensor's memory, which was the garbage collector's choice when batches lived in managed arrays.
+    /// </summary>
+    private static void WriteNumericClicksCsv(string path, int rows, int seed)
+    {
+        var random = new Random(seed);
+        var text = new StringBuilder("click,n1,n2,n3,n4,n5,n6,n7,n8,site,ad\n");
+        for (int r = 0; r < rows; r++)
+        {
+            double[] numbers = [.. Enumerable.Range(0, 8).Select(_ => Math.Round(random.NextDouble() * 10 - 3, 3))];
+            int site = random.Next(30), ad = random.Next(80);
+            double logit = 0.4 * numbers[0] - 0.3 * numbers[3] + 0.2 * numbers[6] + (site % 3 - 1) + (ad % 5 == 0 ? 1 : -0.2) - 1;
+            int click = random.NextDouble() < 1 / (1 + Math.Exp(-logit)) ? 1 : 0;
+            text.Append(CultureInfo.InvariantCulture, $"{click},{string.Join(',', numbers.Select(n => n.ToString(CultureInfo.InvariantCulture)))},s{site},a{ad}\n");
+        }
+        File.WriteAllText(path, text.ToString());
     }
 
     /// <summary>The logistic model, whose loss turns NaN at a chosen training step (static: the trainer builds the model).</summary>
