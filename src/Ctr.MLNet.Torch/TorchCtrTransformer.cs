@@ -30,11 +30,13 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "CTRTORCH",
-        verWrittenCur: 0x00010001, // Initial
-        verReadableCur: 0x00010001,
+        verWrittenCur: 0x00010002, // Target attention pools as CtrModelOptions.Pooling (mean by default)
+        verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(TorchCtrTransformer).Assembly.FullName);
+
+    private const uint VersionAttentionSummed = 0x00010001;
 
     private readonly CtrModel _model;
     private readonly Type _modelType;
@@ -192,6 +194,9 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         string typeName = ctx.Reader.ReadString();
         Type modelType = Type.GetType(typeName, throwOnError: false)
             ?? throw new FormatException($"The model file's network type '{typeName}' cannot be loaded: reference the assembly that defines it.");
+        // Version 1.1 summed target attention whatever Pooling said; keep scoring such a zip as it was trained.
+        if (ctx.Header.ModelVerWritten <= VersionAttentionSummed && modelType == typeof(TargetAttentionModel) && !options.Parameters.ContainsKey(TargetAttentionModel.PoolingParameter))
+            options = options with { Parameters = options.Parameters.SetItem(TargetAttentionModel.PoolingParameter, "sum") };
         int scoringBatchSize = ctx.Reader.ReadInt32();
         string labelColumnName = ctx.Reader.ReadString();
         int epochs = ctx.Reader.ReadInt32();

@@ -24,17 +24,21 @@ public sealed class TargetAttention : nn.Module<Tensor, Tensor, SequenceBatch, T
     /// An attention unit over <paramref name="dim"/>-wide embeddings, scoring through ReLU hidden layers of
     /// <paramref name="hiddenUnits"/> (no batch normalization or dropout: padding-free element batches vary in size).
     /// </summary>
-    public TargetAttention(int dim, ImmutableArray<int> hiddenUnits)
+    public TargetAttention(int dim, ImmutableArray<int> hiddenUnits, SequencePooling pooling = SequencePooling.Sum)
         : base(nameof(TargetAttention))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
         Dim = dim;
+        Pooling = pooling;
         scorer = new MlpBlock(4L * dim, new CtrModelOptions { HiddenUnits = hiddenUnits, BatchNorm = false, Dropout = 0 });
         RegisterComponents();
     }
 
     /// <summary>Embedding width.</summary>
     public int Dim { get; }
+
+    /// <summary><see cref="SequencePooling.Mean"/> divides each row's sum by its weight sum.</summary>
+    public SequencePooling Pooling { get; }
 
     /// <summary>
     /// Pools <paramref name="keys"/> [elements, dim], the embeddings of <paramref name="sequence"/>'s ids, into
@@ -55,6 +59,8 @@ public sealed class TargetAttention : nn.Module<Tensor, Tensor, SequenceBatch, T
         Tensor weight = sequence.Weights * sequence.Ids.ne(0).to(sequence.Weights.dtype);  // padding ids count 0
         Tensor contributions = keys * (score * weight).unsqueeze(1);
         Tensor pooled = zeros([rows, keys.shape[1]], keys.dtype, keys.device).index_add(0, rowOf, contributions, 1);
+        if (Pooling == SequencePooling.Mean)
+            pooled = pooled.div(sequence.WeightSums.clamp_min(1e-12f).unsqueeze(1));
         return pooled.MoveToOuterDisposeScope();
     }
 }

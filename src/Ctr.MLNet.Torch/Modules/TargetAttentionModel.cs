@@ -19,11 +19,17 @@ namespace Ctr.MLNet.Torch;
 /// <para>The candidate of a sequence field is the first scalar field (in <see cref="FeatureLayout.Categorical"/> order)
 /// reading the same table. Without any such pair the model is <see cref="DnnCtrModel"/>.</para>
 /// <para>Settings in <see cref="CtrModelOptions.Parameters"/>: <c>attention_units</c>, the attention MLP's hidden
-/// widths, comma-separated (default <c>64</c>).</para>
+/// widths, comma-separated (default <c>64</c>); <c>attention_pooling</c>, <c>mean</c> or <c>sum</c> (default as
+/// <see cref="CtrModelOptions.Pooling"/>): whether each row's attended sum is divided by its weight sum. The scores stay
+/// unnormalized either way (no softmax); dividing by the weights keeps long or heavily weighted histories on the scale
+/// of short ones, which measured +0.007 AUC on the planted benchmark at 200k rows (benchmarks/README.md).</para>
 /// </remarks>
 public sealed class TargetAttentionModel : CtrModel
 {
     private const string Name = "Target attention";
+
+    /// <summary>The <see cref="CtrModelOptions.Parameters"/> key of the attention's pooling (<c>mean</c> or <c>sum</c>).</summary>
+    public const string PoolingParameter = "attention_pooling";
     private readonly FeatureEmbedding embedding;
     private readonly ModuleList<TargetAttention> attention;
     private readonly MlpBlock mlp;
@@ -39,6 +45,9 @@ public sealed class TargetAttentionModel : CtrModel
         ArgumentNullException.ThrowIfNull(context);
         _layout = context.Layout;
         ImmutableArray<int> units = ModelParameters.Widths(context.Options, Name, "attention_units", [64]);
+        string pooling = context.Options.Pooling == SequencePooling.Mean ? "mean" : "sum";
+        pooling = ModelParameters.Choice(context.Options, Name, PoolingParameter, pooling, pooling == "mean" ? "sum" : "mean");
+        AttentionPooling = pooling == "mean" ? SequencePooling.Mean : SequencePooling.Sum;
         _candidateOf = [.. _layout.Sequences.Select(s => _layout.Categorical.Select(c => c.Table).ToList().IndexOf(s.Table))];
         _attentionOf = new int[_candidateOf.Length];
         var attentionUnits = new List<TargetAttention>();
@@ -46,7 +55,7 @@ public sealed class TargetAttentionModel : CtrModel
         {
             _attentionOf[s] = _candidateOf[s] < 0 ? -1 : attentionUnits.Count;
             if (_candidateOf[s] >= 0)
-                attentionUnits.Add(new TargetAttention(context.Options.DimOf(_layout.Tables[_layout.Sequences[s].Table].Name), units));
+                attentionUnits.Add(new TargetAttention(context.Options.DimOf(_layout.Tables[_layout.Sequences[s].Table].Name), units, AttentionPooling));
         }
         AttendedSequences = [.. _layout.Sequences.Where((_, s) => _candidateOf[s] >= 0).Select(s => s.ColumnName)];
 
@@ -55,6 +64,9 @@ public sealed class TargetAttentionModel : CtrModel
         mlp = new MlpBlock(embedding.TotalDim + _layout.NumericWidth, context.Options);
         RegisterComponents();
     }
+
+    /// <summary>How the attended sum of a row is pooled: divided by the row's weight sum (<see cref="SequencePooling.Mean"/>) or not.</summary>
+    public SequencePooling AttentionPooling { get; }
 
     /// <summary>The sequence columns pooled by target attention (the others are pooled plainly).</summary>
     public ImmutableArray<string> AttendedSequences { get; }

@@ -191,6 +191,71 @@ public sealed class CtrModelZooTest
     }
 
     [TestMethod]
+    public void CtrModelZooTest_TargetAttentionPoolsAsPoolingSaysAndOlderZipsKeepSumming()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(PlantedHistory.Generate(2000, seed: 5));
+        var options = Budget(1) with { Epochs = 1, ModelType = typeof(TargetAttentionModel), SequenceWeights = new Dictionary<string, string> { ["HistoryIds"] = "HistoryWeights" } };
+        var model = PlantedHistory.Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(options)).Fit(train);
+        using var zip = new System.IO.MemoryStream();
+        ml.Model.Save(model, train.Schema, zip);
+        static PlantedHistory.Input Row(float scale) => new() { Item = "i3", History = ["i3", "i7"], HistoryWeights = [1f * scale, 0.5f * scale], Price = 0.25f };
+        IDataView rows = ml.Data.LoadFromEnumerable(new[] { Row(1), Row(4) });
+
+        var current = (TransformerChain<ITransformer>)new MLContext().Model.Load(new System.IO.MemoryStream(zip.ToArray()), out _);
+        var older = (TransformerChain<ITransformer>)new MLContext().Model.Load(new System.IO.MemoryStream(WrittenAsVersion11(zip.ToArray())), out _);
+        float[] mean = Probabilities(current, rows), sum = Probabilities(older, rows);
+
+        Assert.AreEqual(SequencePooling.Mean, ((TargetAttentionModel)((TorchCtrTransformer)current.LastTransformer).Model).AttentionPooling);
+        Assert.AreEqual(SequencePooling.Sum, ((TargetAttentionModel)((TorchCtrTransformer)older.LastTransformer).Model).AttentionPooling, "a zip of version 1.1 summed, and keeps doing so");
+        Assert.AreEqual(mean[0], mean[1], 1e-6f, "mean pooling: scaling every weight of a row changes nothing");
+        Assert.AreNotEqual(sum[0], sum[1], "sum pooling: it does");
+        ((IDisposable)current.LastTransformer).Dispose();
+        ((IDisposable)older.LastTransformer).Dispose();
+        model.LastTransformer.Dispose();
+    }
+
+    /// <summary>The zip with the network's version set back to 1.1 (0x00010001), as this library wrote it before target attention followed Pooling.</summary>
+    private static byte[] WrittenAsVersion11(byte[] zip)
+    {
+        var stream = new System.IO.MemoryStream();
+        stream.Write(zip);
+        using (var archive = new System.IO.Compression.ZipArchive(stream, System.IO.Compression.ZipArchiveMode.Update, leaveOpen: true))
+        {
+            byte[] signature = "CTRTORCH"u8.ToArray();
+            foreach (var entry in archive.Entries.Where(e => e.Name == "Model.key").ToList())
+            {
+                byte[] bytes;
+                using (var read = entry.Open())
+                using (var copy = new System.IO.MemoryStream())
+                {
+                    read.CopyTo(copy);
+                    bytes = copy.ToArray();
+                }
+                int at = bytes.AsSpan().IndexOf(signature);
+                if (at < 0)
+                    continue;
+                // ML.NET's model header: ModelSignature is followed by ModelVerWritten and ModelVerReadable (uint each).
+                Assert.AreEqual(0x00010002U, BitConverter.ToUInt32(bytes, at + 8));
+                BitConverter.GetBytes(0x00010001U).CopyTo(bytes, at + 8);
+                BitConverter.GetBytes(0x00010001U).CopyTo(bytes, at + 12);
+                string name = entry.FullName;
+                entry.Delete();
+                using var write = archive.CreateEntry(name).Open();
+                write.Write(bytes);
+                return Finish(stream, archive);
+            }
+        }
+        throw new AssertFailedException("no TorchCtrTransformer header in the zip");
+
+        static byte[] Finish(System.IO.MemoryStream stream, System.IO.Compression.ZipArchive archive)
+        {
+            archive.Dispose();
+            return stream.ToArray();
+        }
+    }
+
+    [TestMethod]
     public void CtrModelZooTest_DeepFmRejectsMixedEmbeddingWidths()
     {
         var ml = new MLContext(seed: 1);
