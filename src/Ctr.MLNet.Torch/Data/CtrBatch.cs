@@ -59,4 +59,14 @@ public sealed class CtrBatch : IDisposable
 /// <param name="Offsets">Int64 [Count]: where each row starts in <paramref name="Ids"/> (an empty row repeats the next offset).</param>
 /// <param name="Weights">Float32 [total elements]: one weight per id (1 when the field has no weight column).</param>
 /// <param name="WeightSums">Float32 [Count]: each row's total weight (0 for an empty row), for weighted means.</param>
-public sealed record SequenceBatch(Tensor Ids, Tensor Offsets, Tensor Weights, Tensor WeightSums);
+public sealed record SequenceBatch(Tensor Ids, Tensor Offsets, Tensor Weights, Tensor WeightSums)
+{
+    /// <summary>Each row of <paramref name="sums"/> [Count, dim] divided by its weight sum: the weighted mean.</summary>
+    public Tensor MeanOf(Tensor sums)
+    {
+        ArgumentNullException.ThrowIfNull(sums);
+        // An empty row sums to zero with weight 0: dividing by a tiny positive number keeps it zero.
+        using Tensor denominator = WeightSums.clamp_min(1e-12f).unsqueeze(1);
+        return sums.div(denominator);
+    }
+}

@@ -80,9 +80,7 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
         Tensor sum = tables[_layout.Sequences[index].Table].call(sequence.Ids, sequence.Offsets, sequence.Weights);
         if (_pooling == SequencePooling.Sum)
             return sum;
-        // An empty row sums to zero with weight 0: dividing by a tiny positive number keeps it zero.
         using (sum)
-        using (Tensor denominator = sequence.WeightSums.clamp_min(1e-12f).unsqueeze(1))
-            return sum.div(denominator);
+            return sequence.MeanOf(sum);
     }
 }

@@ -60,7 +60,7 @@ public sealed class TargetAttention : nn.Module<Tensor, Tensor, SequenceBatch, T
         Tensor contributions = keys * (score * weight).unsqueeze(1);
         Tensor pooled = zeros([rows, keys.shape[1]], keys.dtype, keys.device).index_add(0, rowOf, contributions, 1);
         if (Pooling == SequencePooling.Mean)
-            pooled = pooled.div(sequence.WeightSums.clamp_min(1e-12f).unsqueeze(1));
+            pooled = sequence.MeanOf(pooled);
         return pooled.MoveToOuterDisposeScope();
     }
 }
