@@ -149,10 +149,14 @@ public static class ModelServer
             throw new RequestException(StatusCodes.Status422UnprocessableEntity, $"The model gave a non-finite probability for row {bad + 1}; check that row's values.");
         await WriteJsonAsync(context, StatusCodes.Status200OK, json =>
         {
-            json.WriteStartArray("probabilities");
-            foreach (float probability in probabilities)
-                json.WriteNumberValue(probability);
-            json.WriteEndArray();
+            // "prediction" is the Python reference's key: its clients read that one, ours read "probabilities".
+            foreach (string key in (ReadOnlySpan<string>)["probabilities", "prediction"])
+            {
+                json.WriteStartArray(key);
+                foreach (float probability in probabilities)
+                    json.WriteNumberValue(probability);
+                json.WriteEndArray();
+            }
         }).ConfigureAwait(false);
     }
 

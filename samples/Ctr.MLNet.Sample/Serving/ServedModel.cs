@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using Ctr.MLNet.Sample.Models;
+using Ctr.MLNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -94,11 +95,26 @@ public sealed class ServedModel : IDisposable
     private static void CollectColumns(LoadedModel loaded, string path, List<ServedColumn> columns, DataViewSchema.Builder schema)
     {
         string label = loaded.Network.LabelColumnName;
+        // Text columns the model splits into lists are carried as lists, so requests can send JSON arrays.
+        var lists = new Dictionary<string, ServedColumn>(StringComparer.Ordinal);
+        foreach (SequenceParsingEstimator.ColumnOptions sequence in Flatten(loaded.Model).OfType<SequenceParsingTransformer>().SelectMany(t => t.Columns))
+        {
+            if (loaded.InputSchema.GetColumnOrNull(sequence.InputColumnName)?.Type is TextDataViewType)
+                lists.TryAdd(sequence.InputColumnName, ServedColumn.ListOf(sequence));
+            if (sequence.WeightColumnName is not null && loaded.InputSchema.GetColumnOrNull(sequence.WeightColumnName)?.Type is TextDataViewType)
+                lists.TryAdd(sequence.WeightColumnName, ServedColumn.WeightsOf(sequence));
+        }
         foreach (DataViewSchema.Column column in loaded.InputSchema)
         {
             if (column.IsHidden)
                 continue;
             ServedColumn served;
+            if (lists.TryGetValue(column.Name, out ServedColumn? list) && column.Name != label)
+            {
+                columns.Add(list);
+                schema.AddColumn(column.Name, list.Type);
+                continue;
+            }
             try
             {
                 served = ServedColumn.From(column, label, path);
@@ -111,6 +127,9 @@ public sealed class ServedModel : IDisposable
             schema.AddColumn(column.Name, column.Type, column.Annotations);
         }
     }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
+        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
 
     /// <summary>Scores a view with <see cref="Schema"/> in one <c>Transform</c>; one probability per row, in order.</summary>
     public float[] Score(IDataView input)

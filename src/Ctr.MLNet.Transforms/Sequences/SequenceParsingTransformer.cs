@@ -37,6 +37,9 @@ public sealed class SequenceParsingTransformer : OneToOneTransformerBase
         _columns = columns;
     }
 
+    /// <summary>The columns this transformer parses: input and weight names, separator and maximum length of each.</summary>
+    public ImmutableArray<SequenceParsingEstimator.ColumnOptions> Columns => _columns;
+
     internal static void CheckInputColumns(DataViewSchema schema, string input, string? weights)
     {
         Check(schema, input, t => t is TextDataViewType || t is VectorDataViewType { ItemType: TextDataViewType }, ElementTypes);

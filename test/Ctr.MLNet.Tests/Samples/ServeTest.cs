@@ -39,6 +39,9 @@ public sealed class ServeTest
         public string HistoryWeights { get; set; } = "";
 
         public float Price { get; set; }
+
+        /// <summary>Text whose values are numbers, as the reference's <c>hour</c>: its clients send them as JSON numbers.</summary>
+        public string Hour { get; set; } = "";
     }
 
     /// <summary>The second model's rows: no history, so it has other columns.</summary>
@@ -55,7 +58,7 @@ public sealed class ServeTest
 
     private const int MaxRows = 100;
 
-    private static readonly string[] ColumnsA = ["User", "Item", "History", "HistoryWeights", "Price"];
+    private static readonly string[] ColumnsA = ["User", "Item", "History", "HistoryWeights", "Price", "Hour"];
     private static TemporaryDirectory s_directory = null!;
     private static string s_pathA = null!;
     private static string s_pathB = null!;
@@ -79,7 +82,8 @@ public sealed class ServeTest
             .Append(ml.Ctr().Transforms.MapToVocabulary(
                 new VocabularyEstimator.ColumnOptions("User"),
                 new VocabularyEstimator.ColumnOptions("Item") { Vocabulary = "item" },
-                new VocabularyEstimator.ColumnOptions("History") { Vocabulary = "item" }))
+                new VocabularyEstimator.ColumnOptions("History") { Vocabulary = "item" },
+                new VocabularyEstimator.ColumnOptions("Hour")))
             .Append(ml.Ctr().Transforms.Normalize("Price"))
             .Append(ml.BinaryClassification.Trainers.TorchCtr(Quick(seed: 1)));
         s_pathA = Path.Combine(s_directory.Path, "a.zip");
@@ -141,9 +145,9 @@ public sealed class ServeTest
         var rows = new List<ClickRow>(count);
         for (int i = 0; i < count; i++)
         {
-            int user = random.Next(40), item = random.Next(30), length = random.Next(0, 5);
+            int user = random.Next(40), item = random.Next(30), length = random.Next(0, 5), hour = random.Next(24);
             int[] history = [.. Enumerable.Range(0, length).Select(_ => random.Next(30))];
-            double logit = (item % 3 - 1) + (user % 2 == item % 2 ? 0.7 : -0.7) + 0.3 * history.Count(h => h % 2 == item % 2);
+            double logit = (item % 3 - 1) + (user % 2 == item % 2 ? 0.7 : -0.7) + 0.3 * history.Count(h => h % 2 == item % 2) + (hour < 8 ? -0.8 : 0.2);
             rows.Add(new ClickRow
             {
                 Label = random.NextDouble() < 1 / (1 + Math.Exp(-logit)) ? 1 : 0,
@@ -152,6 +156,7 @@ public sealed class ServeTest
                 History = string.Join('|', history.Select(h => $"i{h}")),
                 HistoryWeights = string.Join('|', history.Select(_ => (random.Next(1, 30) / 10.0).ToString(System.Globalization.CultureInfo.InvariantCulture))),
                 Price = random.Next(10) == 0 ? float.NaN : (float)(random.NextDouble() * 100),
+                Hour = hour.ToString(System.Globalization.CultureInfo.InvariantCulture),
             });
         }
         return rows;
@@ -175,6 +180,7 @@ public sealed class ServeTest
         "Item" => row.Item,
         "History" => row.History,
         "HistoryWeights" => row.HistoryWeights,
+        "Hour" => row.Hour,
         _ => float.IsNaN(row.Price) ? null : JsonValue.Create(row.Price),
     };
 
@@ -236,25 +242,138 @@ public sealed class ServeTest
         // The label and unknown keys are ignored; a number in a text column is its text; a key a row lacks is missing.
         string body = """
             {"rows": [
-              {"User": "u3", "Item": "i4", "History": "i1|zzz", "HistoryWeights": "0.5|2", "Price": 1e30, "Label": "whatever", "extra": {"deep": [1]}},
+              {"User": "u3", "Item": "i4", "History": "i1|zzz", "HistoryWeights": "0.5|2", "Price": 1e30, "Hour": "5", "Label": "whatever", "extra": {"deep": [1]}},
               {"User": null, "Item": null, "History": null, "HistoryWeights": null, "Price": null},
               {"User": "u1"}
             ], "request_id": 17}
             """;
         ClickRow[] expected =
         [
-            new() { User = "u3", Item = "i4", History = "i1|zzz", HistoryWeights = "0.5|2", Price = 1e30f },
+            new() { User = "u3", Item = "i4", History = "i1|zzz", HistoryWeights = "0.5|2", Price = 1e30f, Hour = "5" },
             new() { Price = float.NaN },
             new() { User = "u1", Price = float.NaN },
         ];
         var (status, response) = await PostAsync("/ctr-a/predict", body);
-        var (numericStatus, numeric) = await PostAsync("/ctr-a/predict", """{"features": {"User": [7], "Item": [3.50], "History": [""], "HistoryWeights": [""], "Price": [1e400]}}""");
+        var (numericStatus, numeric) = await PostAsync("/ctr-a/predict", """{"features": {"User": [7], "Item": [3.50], "History": [""], "HistoryWeights": [""], "Price": [3.4e38], "Hour": [13]}}""");
 
         Assert.AreEqual(HttpStatusCode.OK, status, response.ToString());
         AreClose(Offline(s_pathA, new MLContext().Data.LoadFromEnumerable(expected)), Probabilities(response), "rows with label, extras and missing values");
         Assert.AreEqual(HttpStatusCode.OK, numericStatus, numeric.ToString());
-        float[] offline = Offline(s_pathA, new MLContext().Data.LoadFromEnumerable(new[] { new ClickRow { User = "7", Item = "3.50", Price = float.PositiveInfinity } }));
-        AreClose(offline, Probabilities(numeric), "numbers in text columns, a number beyond double");
+        float[] offline = Offline(s_pathA, new MLContext().Data.LoadFromEnumerable(new[] { new ClickRow { User = "7", Item = "3.50", Price = 3.4e38f, Hour = "13" } }));
+        AreClose(offline, Probabilities(numeric), "numbers in text columns, a number near the float limit");
+    }
+
+    private static JsonNode? ArrayValue(ClickRow row, string column, bool numbersForText = false) => column switch
+    {
+        "History" => new JsonArray([.. Split(row.History).Select(id => (JsonNode?)id)]),
+        "HistoryWeights" => new JsonArray([.. Split(row.HistoryWeights).Select(w => (JsonNode?)JsonValue.Create(double.Parse(w, System.Globalization.CultureInfo.InvariantCulture)))]),
+        "Hour" when numbersForText => row.Hour.Length == 0 ? null : JsonValue.Create(int.Parse(row.Hour, System.Globalization.CultureInfo.InvariantCulture)),
+        _ => Value(row, column),
+    };
+
+    private static string[] Split(string list) => list.Length == 0 ? [] : list.Split('|');
+
+    [TestMethod]
+    public async Task ServeTest_ListsAsJsonArraysMatchTheDelimitedFormAndOfflineInBothFormsAndMixed()
+    {
+        var features = new JsonObject();
+        foreach (string column in ColumnsA)
+            features[column] = new JsonArray([.. s_rows.Select(r => ArrayValue(r, column))]);
+        string columnar = new JsonObject { ["features"] = features }.ToJsonString();
+        // Rows alternate between the array form, the delimited form, and null or [] for an empty list.
+        string mixed = new JsonObject
+        {
+            ["rows"] = new JsonArray([.. s_rows.Select((r, i) => (JsonNode)new JsonObject(ColumnsA.Select(c => KeyValuePair.Create(c,
+                (c is "History" or "HistoryWeights") && r.History.Length == 0 ? (i % 2 == 0 ? null : new JsonArray())
+                : i % 2 == 0 ? ArrayValue(r, c) : Value(r, c)))))]),
+        }.ToJsonString();
+
+        var (columnarStatus, columnarResponse) = await PostAsync("/ctr-a/predict", columnar);
+        var (mixedStatus, mixedResponse) = await PostAsync("/ctr-a/predict", mixed);
+
+        Assert.AreEqual(HttpStatusCode.OK, columnarStatus, columnarResponse.ToString());
+        AreClose(s_offlineA, Probabilities(columnarResponse), "lists as arrays, columnar");
+        Assert.AreEqual(HttpStatusCode.OK, mixedStatus, mixedResponse.ToString());
+        AreClose(s_offlineA, Probabilities(mixedResponse), "rows mixing arrays, delimited strings, null and []");
+        Assert.IsTrue(s_rows.Count(r => r.History.Length == 0) > 3 && s_rows.Count(r => r.History.Contains('|')) > 10, "the rows have empty and long lists");
+    }
+
+    [TestMethod]
+    public async Task ServeTest_AnIdHoldingTheSeparatorIsOneIdInArrayForm()
+    {
+        const string body = """{"rows": [{"User": "u1", "Item": "i2", "History": ["i3|i4"], "HistoryWeights": [2], "Price": 5, "Hour": 9}]}""";
+        const string split = """{"rows": [{"User": "u1", "Item": "i2", "History": ["i3", "i4"], "HistoryWeights": [2, 2], "Price": 5, "Hour": 9}]}""";
+        const string delimited = """{"rows": [{"User": "u1", "Item": "i2", "History": "i3|i4", "HistoryWeights": "2", "Price": 5, "Hour": 9}]}""";
+        ServedModel model = s_server.Models["ctr-a"];
+        // Offline: the same row through the library's columnar input, the id given as one string.
+        var view = new ColumnarDataView(model.Schema, [.. model.Columns.Select(c => c.Name switch
+        {
+            "User" => (Array)new[] { "u1" },
+            "Item" => new[] { "i2" },
+            "History" => new[] { new[] { "i3|i4" } },
+            "HistoryWeights" => new[] { new[] { 2f } },
+            "Price" => new[] { 5f },
+            "Hour" => new[] { "9" },
+            _ => RequestReader.MissingColumn(c, 1),
+        })]);
+        float[] offline = Offline(s_pathA, view);
+
+        var (status, response) = await PostAsync("/ctr-a/predict", body);
+        var (splitStatus, splitResponse) = await PostAsync("/ctr-a/predict", split);
+        var (delimitedStatus, delimitedResponse) = await PostAsync("/ctr-a/predict", delimited);
+
+        Assert.AreEqual(HttpStatusCode.OK, status, response.ToString());
+        AreClose(offline, Probabilities(response), "one id holding '|'");
+        Assert.AreEqual(HttpStatusCode.OK, splitStatus, splitResponse.ToString());
+        Assert.AreNotEqual(Probabilities(splitResponse)[0], Probabilities(response)[0], "two ids score otherwise than the one id 'i3|i4'");
+        Assert.AreEqual(HttpStatusCode.BadRequest, delimitedStatus, "the delimited string splits, so one weight is too few");
+        StringAssert.Contains(delimitedResponse.GetProperty("error").GetString(), "1 weight for 2 ids in column 'History'");
+    }
+
+    [TestMethod]
+    public async Task ServeTest_ThePythonReferenceClientsDataFrameBodyGetsTheOfflineAnswersUnderPrediction()
+    {
+        // test_predict of the reference: {"features": df.to_dict(orient="list")}, lists as Python lists, numbers as
+        // numbers (ints for the text column Hour), a missing price as None.
+        var features = new JsonObject();
+        foreach (string column in ColumnsA)
+            features[column] = new JsonArray([.. s_rows.Select(r => ArrayValue(r, column, numbersForText: true))]);
+        string body = new JsonObject { ["features"] = features }.ToJsonString();
+        StringAssert.Contains(body, "\"Hour\":[", "the body carries hours");
+        Assert.DoesNotContain("\"Hour\":[\"", body, "hours are JSON numbers");
+
+        var (status, response) = await PostAsync("/ctr-a/predict", body);
+
+        Assert.AreEqual(HttpStatusCode.OK, status, response.ToString());
+        float[] prediction = [.. response.GetProperty("prediction").EnumerateArray().Select(p => p.GetSingle())];
+        AreClose(s_offlineA, prediction, "the reference's key");
+        CollectionAssert.AreEqual(Probabilities(response), prediction, "both keys carry the same answers");
+    }
+
+    [TestMethod]
+    public void ServeTest_TheColumnarInputTakesOneArrayPerRowForListsAndChecksItsTypes()
+    {
+        ServedModel model = s_server.Models["ctr-a"];
+        ClickRow[] rows = [.. s_rows.Take(12)];
+        Array Column(ServedColumn c) => c.Name switch
+        {
+            "User" => rows.Select(r => r.User).ToArray(),
+            "Item" => rows.Select(r => r.Item).ToArray(),
+            "History" => rows.Select((r, i) => i == 0 ? null : Split(r.History)).ToArray(), // null: an empty list
+            "HistoryWeights" => rows.Select(r => Split(r.HistoryWeights).Select(w => float.Parse(w, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToArray(),
+            "Price" => rows.Select(r => r.Price).ToArray(),
+            "Hour" => rows.Select(r => r.Hour).ToArray(),
+            _ => RequestReader.MissingColumn(c, rows.Length),
+        };
+        rows[0] = new ClickRow { User = rows[0].User, Item = rows[0].Item, Price = rows[0].Price, Hour = rows[0].Hour };
+        float[] expected = Offline(s_pathA, new MLContext().Data.LoadFromEnumerable(rows));
+        var sut = new ColumnarDataView(model.Schema, [.. model.Columns.Select(Column)]);
+
+        float[] scored = model.Score(sut);
+
+        AreClose(expected, scored, "string[] and float[] per row");
+        var wrong = Assert.ThrowsExactly<ArgumentException>(() => new ColumnarDataView(model.Schema, [.. model.Columns.Select(c => c.Name == "HistoryWeights" ? new double[rows.Length][] : Column(c))]));
+        StringAssert.Contains(wrong.Message, "Column 'HistoryWeights' is Vector<Single>; its values must be a VBuffer`1[] or a float[][] (one array per row), not a Double[][]");
     }
 
     [TestMethod]
@@ -272,12 +391,14 @@ public sealed class ServeTest
         Assert.AreEqual("ctr-a", healthA.GetProperty("model").GetString());
         CollectionAssert.AreEquivalent(ColumnsA, healthA.GetProperty("columns").EnumerateArray().Select(c => c.GetString()).ToArray());
         Assert.AreEqual("number", healthA.GetProperty("types").GetProperty("Price").GetString());
-        Assert.AreEqual("text", healthA.GetProperty("types").GetProperty("History").GetString());
+        Assert.AreEqual("list", healthA.GetProperty("types").GetProperty("History").GetString());
+        Assert.AreEqual("weights", healthA.GetProperty("types").GetProperty("HistoryWeights").GetString());
+        Assert.AreEqual("text", healthA.GetProperty("types").GetProperty("Hour").GetString());
         Assert.AreEqual("Label", healthA.GetProperty("label").GetString());
         Assert.AreEqual(HttpStatusCode.OK, statusB);
         CollectionAssert.AreEquivalent(new[] { "User", "Item", "Price" }, healthB.GetProperty("columns").EnumerateArray().Select(c => c.GetString()).ToArray());
         string log = s_log.ToString();
-        StringAssert.Contains(log, $"model 'ctr-a': {s_pathA}; columns: User (text), Item (text), History (text), HistoryWeights (text), Price (number)");
+        StringAssert.Contains(log, $"model 'ctr-a': {s_pathA}; columns: User (text), Item (text), History (list), HistoryWeights (weights), Price (number), Hour (text)");
         StringAssert.Contains(log, $"model 'ctr_b': {s_pathB}");
         StringAssert.Contains(log, $"listening on {s_server.Addresses[0]}");
     }
@@ -336,8 +457,20 @@ public sealed class ServeTest
     [DataRow("array in a numeric column", "/ctr_b/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"Price\": [1]}]}", 400, "Column 'Price', row 1 (rows[0].Price): expected a number or null, got an array")]
     [DataRow("columns of different lengths", "/ctr_b/predict", "{\"features\": {\"User\": [\"u1\", \"u2\"], \"Item\": [\"i1\"], \"Price\": [1, 2]}}", 400, "Columns have different lengths: 'User' has 2 values but 'Item' has 1")]
     [DataRow("a column twice in a row", "/ctr_b/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"Price\": 1, \"Price\": 2}]}", 400, "has column 'Price' twice")]
-    [DataRow("weights that do not match the history", "/ctr-a/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"History\": \"\", \"HistoryWeights\": \"\", \"Price\": 1}, {\"User\": \"u1\", \"Item\": \"i1\", \"History\": \"i1|i2\", \"HistoryWeights\": \"1\", \"Price\": 1}]}", 400, "The model rejected the input: Row 2: sequence column 'History' has 2 elements but weight column 'HistoryWeights' has 1 weights")]
-    [DataRow("a weight that is not a number", "/ctr-a/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"History\": \"i1\", \"HistoryWeights\": \"heavy\", \"Price\": 1}]}", 400, "weight 1 of column 'HistoryWeights' is 'heavy', not a number")]
+    [DataRow("weights that do not match the history", "/ctr-a/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"History\": \"\", \"HistoryWeights\": \"\", \"Price\": 1, \"Hour\": 1}, {\"User\": \"u1\", \"Item\": \"i1\", \"History\": \"i1|i2\", \"HistoryWeights\": \"1\", \"Price\": 1}]}", 400, "Column 'HistoryWeights', row 2 (rows[1].HistoryWeights): 1 weight for 2 ids in column 'History' (rows[1].History); give exactly one weight per id.")]
+    [DataRow("a weight that is not a number", "/ctr-a/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"History\": \"i1\", \"HistoryWeights\": \"heavy\", \"Price\": 1, \"Hour\": 1}]}", 400, "Column 'HistoryWeights', row 1, element 1 (rows[0].HistoryWeights): 'heavy' is not a number.")]
+    [DataRow("an id that is an object", "/ctr-a/predict", "{\"features\": {\"User\": [\"u1\"], \"Item\": [\"i1\"], \"History\": [[\"i1\", {\"id\": 2}]], \"HistoryWeights\": [[1, 2]], \"Price\": [1], \"Hour\": [1]}}", 400, "Column 'History', row 1, element 2 (features.History[0][1]): expected an id (a string, or a number taken as its text), got an object.")]
+    [DataRow("an id that is null", "/ctr-a/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"History\": [null], \"HistoryWeights\": [1], \"Price\": 1, \"Hour\": 1}]}", 400, "Column 'History', row 1, element 1 (rows[0].History[0]): expected an id (a string, or a number taken as its text), got null.")]
+    [DataRow("a list given as an object", "/ctr-a/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"History\": {\"i1\": 1}, \"HistoryWeights\": [1], \"Price\": 1, \"Hour\": 1}]}", 400, "Column 'History', row 1 (rows[0].History): expected an array of ids (strings or numbers), a string of ids separated by '|', or null, got an object.")]
+    [DataRow("a weight that is a string in an array", "/ctr-a/predict", "{\"features\": {\"User\": [\"u1\", \"u2\"], \"Item\": [\"i1\", \"i2\"], \"History\": [[], [\"i1\", \"i2\"]], \"HistoryWeights\": [[], [1, \"2\"]], \"Price\": [1, 2], \"Hour\": [1, 2]}}", 400, "Column 'HistoryWeights', row 2, element 2 (features.HistoryWeights[1][1]): expected a weight (a number), got a string.")]
+    [DataRow("a weight beyond float", "/ctr-a/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"History\": [\"i1\", \"i2\"], \"HistoryWeights\": [1, 1e39], \"Price\": 1, \"Hour\": 1}]}", 400, "Column 'HistoryWeights', row 1, element 2 (rows[0].HistoryWeights[1]): 1e39 is too large for a 32-bit float.")]
+    [DataRow("a negative weight", "/ctr-a/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"History\": [\"i1\"], \"HistoryWeights\": [-0.5], \"Price\": 1, \"Hour\": 1}]}", 400, "Column 'HistoryWeights', row 1, element 1 (rows[0].HistoryWeights[0]): -0.5 is negative; weights must be finite and not negative.")]
+    [DataRow("a NaN weight in a string", "/ctr-a/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"History\": \"i1|i2\", \"HistoryWeights\": \"1|NaN\", \"Price\": 1, \"Hour\": 1}]}", 400, "Column 'HistoryWeights', row 1, element 2 (rows[0].HistoryWeights): 'NaN' is not a finite number.")]
+    [DataRow("weights that do not match the ids in arrays", "/ctr-a/predict", "{\"features\": {\"User\": [\"u1\"], \"Item\": [\"i1\"], \"History\": [[\"i1\", \"i2\"]], \"HistoryWeights\": [[1]], \"Price\": [1], \"Hour\": [1]}}", 400, "Column 'HistoryWeights', row 1 (features.HistoryWeights[0]): 1 weight for 2 ids in column 'History' (features.History[0])")]
+    [DataRow("ids without weights", "/ctr-a/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"History\": [\"i1\"], \"HistoryWeights\": null, \"Price\": 1, \"Hour\": 1}]}", 400, "Column 'HistoryWeights', row 1 (rows[0].HistoryWeights): 0 weights for 1 id in column 'History'")]
+    [DataRow("a number beyond float", "/ctr_b/predict", "{\"features\": {\"User\": [\"u1\", \"u2\"], \"Item\": [\"i1\", \"i2\"], \"Price\": [1, 1e39]}}", 400, "Column 'Price', row 2 (features.Price[1]): 1e39 is too large for a 32-bit float")]
+    [DataRow("a negative number beyond float", "/ctr_b/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"Price\": -1e39}]}", 400, "Column 'Price', row 1 (rows[0].Price): -1e39 is too large for a 32-bit float")]
+    [DataRow("a number beyond double", "/ctr_b/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"Price\": 2}, {\"User\": \"u1\", \"Item\": \"i1\", \"Price\": 1e400}]}", 400, "Column 'Price', row 2 (rows[1].Price): 1e400 is too large for a 32-bit float")]
     public async Task ServeTest_BadRequestsGet4xxWithAJsonErrorNamingTheProblem(string name, string path, string body, int status, string message)
     {
         var (actualStatus, response) = await PostAsync(path, body);
