@@ -91,10 +91,14 @@ public static class ModelServer
         builder.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        var badRequests = new BadRequestBodies();
+        builder.Logging.AddProvider(badRequests);
+        builder.Logging.AddFilter<BadRequestBodies>(BadRequestBodies.KestrelCategory, LogLevel.Debug);
         builder.WebHost.ConfigureKestrel(options =>
         {
             options.AddServerHeader = false;
             options.Limits.MaxRequestBodySize = settings.MaxBodyBytes;
+            options.ConfigureEndpointDefaults(listen => listen.Use(badRequests.Wrap));
         });
 
         WebApplication app = builder.Build();
@@ -108,7 +112,8 @@ public static class ModelServer
         app.Use((context, next) => ErrorsAsync(context, next, logger));
 
         string[] names = [.. models.Keys];
-        app.MapGet("/health", (RequestDelegate)(context => WriteJsonAsync(context, StatusCodes.Status200OK, json =>
+        string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];
+        app.MapMethods("/health", getOrHead, (RequestDelegate)(context => WriteJsonAsync(context, StatusCodes.Status200OK, json =>
         {
             json.WriteString("status", "ok");
             json.WriteStartArray("models");
@@ -116,7 +121,7 @@ public static class ModelServer
                 json.WriteStringValue(name);
             json.WriteEndArray();
         })));
-        app.MapGet("/{name}/health", (RequestDelegate)(context =>
+        app.MapMethods("/{name}/health", getOrHead, (RequestDelegate)(context =>
         {
             ServedModel model = Find(models, context);
             return WriteJsonAsync(context, StatusCodes.Status200OK, json =>

@@ -548,6 +548,40 @@ public sealed class ServeTest
     }
 
     [TestMethod]
+    public async Task ServeTest_HeadOnTheHealthEndpointsAnswersLikeGetWithoutABody()
+    {
+        foreach (string path in new[] { "/health", "/ctr-a/health" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Head, path);
+            using HttpResponseMessage response = await s_client.SendAsync(request);
+
+            Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, $"HEAD {path}");
+            Assert.AreEqual("application/json", response.Content.Headers.ContentType?.MediaType, $"HEAD {path}");
+            Assert.IsEmpty(await response.Content.ReadAsByteArrayAsync(), $"HEAD {path} has no body");
+        }
+    }
+
+    [TestMethod]
+    [DataRow("/ctr-a%00/predict")]
+    [DataRow("/%00/health")]
+    public async Task ServeTest_ANulByteInThePathGetsA400WithTheJsonErrorBody(string path)
+    {
+        // Raw on the socket: HttpClient would refuse to send such a URL as it is.
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(s_server.BaseAddress.Host, s_server.BaseAddress.Port);
+        using System.Net.Sockets.NetworkStream stream = socket.GetStream();
+        string method = path.EndsWith("/predict", StringComparison.Ordinal) ? "POST" : "GET";
+        string request = $"{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        string answer = await new StreamReader(stream, Encoding.UTF8).ReadToEndAsync();
+
+        StringAssert.StartsWith(answer, "HTTP/1.1 400", answer);
+        StringAssert.Contains(answer, "Content-Type: application/json", answer);
+        string body = answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+        StringAssert.Contains(JsonDocument.Parse(body).RootElement.GetProperty("error").GetString(), "NUL", body);
+    }
+
+    [TestMethod]
     public async Task ServeTest_SixtyFourConcurrentRequestsAllSucceedWithTheRightAnswers()
     {
         const int requests = 64;
