@@ -269,6 +269,11 @@ public static class ModelServer
             status = StatusCodes.Status503ServiceUnavailable;
             throw;
         }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            status = 499; // the client closed the connection before the answer (nginx's code for it)
+            throw;
+        }
         finally
         {
             TimeSpan elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);

@@ -12,7 +12,7 @@ namespace Ctr.MLNet.Sample.Serving;
 /// same loaded model that are waiting together are scored in one pass of up to <see cref="ServeSettings.MaxBatchRows"/>
 /// rows. A worker takes whatever is queued; while other requests are still being read and parsed it waits up to
 /// <see cref="ServeSettings.MaxBatchWait"/> for them, and with nobody on the way it does not wait at all, so a lone
-/// client pays no added latency. A request larger than the limit is scored on its own. When a batch fails, each of
+/// client pays no added latency; with nothing queued either, the request is scored on its own thread. A request larger than the limit is scored on its own. When a batch fails, each of
 /// its requests is scored alone, so an error reaches only the request that caused it, with its own row numbers.
 /// </summary>
 public sealed class ScoringBatcher : IDisposable
@@ -22,6 +22,7 @@ public sealed class ScoringBatcher : IDisposable
     private readonly int _maxRows;
     private readonly long _maxWaitTicks;
     private int _arriving;
+    private int _inline;
 
     /// <summary>Starts <paramref name="workers"/> scoring threads.</summary>
     public ScoringBatcher(int maxRows, TimeSpan maxWait, int workers)
@@ -55,6 +56,24 @@ public sealed class ScoringBatcher : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(rows);
+        // Nothing to batch with (no request queued or on its way): score here, sparing a lone client two thread hops.
+        if (Volatile.Read(ref _arriving) == 0 && _queue.Reader.Count == 0 && Interlocked.CompareExchange(ref _inline, 1, 0) == 0)
+        {
+            try
+            {
+                float[] probabilities = model.Score(rows);
+                BatchScored?.Invoke(model, rows.RowCount);
+                return Task.FromResult(probabilities);
+            }
+            catch (Exception e)
+            {
+                return Task.FromException<float[]>(e);
+            }
+            finally
+            {
+                Volatile.Write(ref _inline, 0);
+            }
+        }
         var pending = new Pending(model, rows);
         if (!_queue.Writer.TryWrite(pending))
             throw new ObjectDisposedException(nameof(ScoringBatcher), "The server is shutting down.");
