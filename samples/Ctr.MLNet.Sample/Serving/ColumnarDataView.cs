@@ -76,6 +76,9 @@ public sealed class ColumnarDataView : IDataView
     /// <summary>The number of rows.</summary>
     public int RowCount => _rows;
 
+    /// <summary>The values of one column, in the form the cursors read (shared, not copied: do not change them).</summary>
+    public Array GetColumnValues(int column) => _columns[column];
+
     /// <summary>
     /// The rows of several views with the same schema, one after another, in one view: what the server scores in one
     /// pass when requests arrive together.

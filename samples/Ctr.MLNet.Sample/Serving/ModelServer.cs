@@ -50,6 +50,9 @@ public static class ModelServer
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
         settings.Validate();
+        // Scoring threads run batches side by side, one core each; a forward pass that also forks torch's intra-op
+        // threads oversubscribes the cores (on 2 shared cores it was many times slower).
+        TorchSharp.torch.set_num_threads(1);
         TextWriter synchronizedLog = TextWriter.Synchronized(log);
         var metrics = new ServeMetrics();
         var slots = new Dictionary<string, ModelSlot>(StringComparer.Ordinal);
