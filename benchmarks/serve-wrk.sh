@@ -126,7 +126,7 @@ with open(result, 'w') as f:
         f.write(f'- {note}\n')
     f.write(f'- Date (UTC): {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M}\n')
     f.write(f'- Machine: {os.cpu_count()} logical cores ({cpu}); server and wrk share them; load average at start {load_start.replace(" ", " / ")}, at end {load}\n')
-    f.write('- Server: `Ctr.MLNet.Sample serve` (Release build, torch threads = the library default, 1), the model trained by the sample\'s `train` '
+    f.write('- Server: `Ctr.MLNet.Sample serve` (Release build; serve runs each forward pass on 1 torch thread), the model trained by the sample\'s `train` '
             f'(one epoch) on `generate` data; peak RSS of the server {int(peak_kb) // 1024} MB\n')
     f.write(f'- Load: `wrk --latency`, {duration} per run, runs interleaved; 1-row requests POST `{{"rows": [{{...}}]}}` (cycling over 1000 test rows), '
             '100-row requests POST `{"features": {column: [100 values]}}` (cycling over the same rows); a warm-up first\n\n')

@@ -89,6 +89,9 @@ public sealed class ServedModel : IDisposable
         {
             throw new InvalidOperationException(File.Exists(full) ? $"Model file '{full}' cannot be read: {e.Message}" : $"Model file '{full}' does not exist.", e);
         }
+        // The trainer's checkpoint begins with its magic string (length-prefixed, as BinaryWriter writes it).
+        if (bytes.Length > 1 && bytes.AsSpan(1).StartsWith("Ctr.MLNet checkpoint"u8))
+            throw new InvalidOperationException($"Model file '{full}' is a training checkpoint, not a model zip. A checkpoint holds the network's weights and the optimizer's state, but not the fitted feature pipeline (vocabularies, normalizer statistics) that turns a request into the network's inputs; serve the zip that train writes (--model).");
         string sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
         LoadedModel loaded = ModelFiles.Load(new MLContext(seed: 1), full, bytes);
         var columns = new List<ServedColumn>();

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.CommandLine;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
@@ -306,6 +307,20 @@ public sealed partial class ServeTest
         Assert.AreEqual(8, refused, "each client stopped only when the server no longer accepted it");
         StringAssert.Contains(process.Output, "predict model=ctr status=200 rows=", "--request-log logs each request");
         Assert.DoesNotContain("   at ", process.Output);
+    }
+
+    [TestMethod]
+    public void ServeTest_EveryServeOptionIsInTheReadme()
+    {
+        Command serve = Ctr.MLNet.Sample.Program.CreateRootCommand().Subcommands.Single(c => c.Name == "serve");
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(directory.FullName, "README.md")))
+            directory = directory.Parent ?? throw new FileNotFoundException($"README.md not found above {AppContext.BaseDirectory}.");
+        string readme = File.ReadAllText(Path.Combine(directory.FullName, "README.md"));
+        string row = readme.Split('\n').Single(l => l.StartsWith("| `serve ", StringComparison.Ordinal));
+
+        foreach (Option option in serve.Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal)))
+            StringAssert.Contains(row, option.Name, $"README's verb table lists serve's {option.Name}");
     }
 
     [TestMethod]

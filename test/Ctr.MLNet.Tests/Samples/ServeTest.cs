@@ -714,6 +714,13 @@ public sealed partial class ServeTest
             ServeCommand.StartAsync(new ServeSettings([new ModelSource("good", s_pathA), new ModelSource("bad", garbage)], "http://127.0.0.1:0")));
         var noFile = await Assert.ThrowsExactlyAsync<InvalidOperationException>(() =>
             ServeCommand.StartAsync(new ServeSettings([new ModelSource("gone", missing)], "http://127.0.0.1:0")));
+        string checkpoint = Path.Combine(s_directory.Path, "checkpoint.ctr");
+        using (var writer = new BinaryWriter(File.Create(checkpoint)))
+            writer.Write("Ctr.MLNet checkpoint");
+        var isCheckpoint = await Assert.ThrowsExactlyAsync<InvalidOperationException>(() =>
+            ServeCommand.StartAsync(new ServeSettings([new ModelSource("ckpt", checkpoint)], "http://127.0.0.1:0")));
+        var isDirectory = await Assert.ThrowsExactlyAsync<InvalidOperationException>(() =>
+            ServeCommand.StartAsync(new ServeSettings([new ModelSource("dir", s_directory.Path)], "http://127.0.0.1:0")));
         var portTaken = await Assert.ThrowsAsync<IOException>(() =>
             ServeCommand.StartAsync(new ServeSettings([new ModelSource("good", s_pathA)], s_server.Addresses[0])));
         (int code, string output) = Invoke("serve", "--model", $"good={s_pathA}", "--model", $"bad={garbage}", "--urls", "http://127.0.0.1:0");
@@ -723,6 +730,8 @@ public sealed partial class ServeTest
 
         StringAssert.Contains(badZip.Message, $"Model file '{garbage}' cannot be loaded");
         StringAssert.Contains(noFile.Message, $"Model file '{missing}' does not exist");
+        StringAssert.Contains(isCheckpoint.Message, $"Model file '{checkpoint}' is a training checkpoint, not a model zip");
+        StringAssert.Contains(isDirectory.Message, "is a directory");
         StringAssert.Contains(portTaken.Message, s_server.Addresses[0]);
         Assert.AreEqual(1, code, output);
         StringAssert.StartsWith(output, $"model 'good': {s_pathA}", "the good model loaded first");
