@@ -223,9 +223,9 @@ public static class ModelServer
         {
             ModelSlot slot = Find(slots, context);
             label = slot.Name;
+            ServedModel model = slot.Acquire();
             batcher.Arriving();
             bool arrived = false;
-            ServedModel model = slot.Acquire();
             try
             {
                 ReadOnlyMemory<byte> body = await ReadBodyAsync(context, settings.MaxBodyBytes).ConfigureAwait(false);
