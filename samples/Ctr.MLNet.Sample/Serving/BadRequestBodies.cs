@@ -133,6 +133,9 @@ internal sealed class BadRequestBodies : ILoggerProvider
         {
             string statusLine = Encoding.ASCII.GetString(headers[..headers.IndexOf("\r\n"u8)]);
             string reason = reasons.TryGetValue(connectionId, out string? logged) ? logged.TrimEnd('.') : statusLine["HTTP/1.1 ".Length..];
+            if (reason.EndsWith(": ''", StringComparison.Ordinal))
+                reason = reason[..^4]; // Kestrel leaves the offending text out of its message unless detailed errors are on
+
             string message = $"Bad request: {reason}. Kestrel refused the request line or headers before reading the request (a NUL byte or %00 in the path, a control character, or a malformed header); fix the request.";
             var body = new System.Buffers.ArrayBufferWriter<byte>();
             using (var json = new Utf8JsonWriter(body, JsonOptions))
