@@ -38,16 +38,23 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         _options = options;
     }
 
-    /// <summary>Trains without validation data: every epoch runs and the last weights are kept.</summary>
+    /// <summary>
+    /// Trains, validating on what <see cref="Options.ValidationData"/> or <see cref="Options.ValidationFraction"/> give
+    /// (the way to early-stop inside <c>pipeline.Fit(train)</c>); without them every epoch runs and the last weights are kept.
+    /// </summary>
     public TorchCtrTransformer Fit(IDataView input) => Fit(input, validationData: null);
 
-    /// <summary>Trains, scoring <paramref name="validationData"/> after every epoch for early stopping and best weights.</summary>
+    /// <summary>
+    /// Trains, scoring <paramref name="validationData"/> (already through the same transforms as <paramref name="trainData"/>)
+    /// after every epoch for early stopping and best weights.
+    /// </summary>
     public TorchCtrTransformer Fit(IDataView trainData, IDataView? validationData) => Fit(trainData, validationData, warmStart: null);
 
     /// <summary>Trains from scratch, or from <paramref name="warmStart"/>'s network grown to the layout of <paramref name="trainData"/>.</summary>
     private TorchCtrTransformer Fit(IDataView trainData, IDataView? validationData, WarmStart? warmStart)
     {
         _host.CheckValue(trainData, nameof(trainData));
+        (trainData, validationData) = ValidationSplit.Apply(_host, trainData, validationData, _options);
         FeatureLayout layout = warmStart?.GrowLayout(trainData.Schema)
             ?? FeatureLayout.FromSchema(trainData.Schema, _options.CategoricalColumnNames, _options.NumericColumnNames, _options.SequenceWeights, _options.LabelColumnName);
         CheckLabel(trainData.Schema);
