@@ -56,8 +56,12 @@ public sealed partial class TorchCtrTrainer
         /// <summary>Categorical key columns to use; null for every visible column our categorical transforms produced.</summary>
         public IReadOnlyList<string>? CategoricalColumnNames { get; init; }
 
-        /// <summary>Float columns (scalars or fixed-size vectors) fed to the network as they are.</summary>
-        public IReadOnlyList<string> NumericColumnNames { get; init; } = [];
+        /// <summary>
+        /// Float columns (scalars or fixed-size vectors) fed to the network as they are; null (the default) for every
+        /// visible Single column a normalizer made (annotated <c>IsNormalized</c>: <c>Normalize</c> and ML.NET's own
+        /// normalizers), found from the schema like the categorical ones. <c>[]</c> for none.
+        /// </summary>
+        public IReadOnlyList<string>? NumericColumnNames { get; init; }
 
         /// <summary>
         /// Sequence id column → float vector column holding one weight per id. Not needed for sequences parsed

@@ -22,7 +22,7 @@ namespace Ctr.MLNet.Torch;
 /// <remarks>
 /// Inputs come from the schema: every key column our categorical transforms produced (scalars get an
 /// embedding, variable-length vectors are pooled; columns sharing a vocabulary share a table), plus the numeric
-/// columns named in <see cref="Options.NumericColumnNames"/>. Training data is read once into compact arrays
+/// columns a normalizer made (or those named in <see cref="Options.NumericColumnNames"/>). Training data is read once into compact arrays
 /// when it fits in <see cref="Options.MaxCacheBytes"/>, otherwise streamed every epoch.
 /// </remarks>
 public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
@@ -102,7 +102,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find label column '{_options.LabelColumnName}'");
         if (label.Kind != SchemaShape.Column.VectorKind.Scalar || !FeatureReader.IsLabelType(label.ItemType))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Schema mismatch for label column '{_options.LabelColumnName}': expected Boolean, Single or Double, got {label.GetTypeString()}");
-        foreach (string name in _options.NumericColumnNames.Concat(_options.CategoricalColumnNames ?? []))
+        foreach (string name in (_options.NumericColumnNames ?? []).Concat(_options.CategoricalColumnNames ?? []))
         {
             if (!inputSchema.TryFindColumn(name, out _))
                 throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find input column '{name}'");

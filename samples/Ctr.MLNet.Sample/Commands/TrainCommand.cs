@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text;
-using System.Collections.Immutable;
 using System.Text.Json;
 using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Sample.Models;
@@ -103,32 +102,12 @@ public static class TrainCommand
             output.WriteLine($"note: ignoring column(s) the spec does not use: {string.Join(", ", trainColumns.Ignored)}");
 
         output.WriteLine($"fitting the feature pipeline on {settings.TrainPath}");
-        ITransformer features = spec.BuildPipeline(ml).Fit(trainData);
         Type modelType = ModelTypes.Get(settings.ModelType ?? ModelTypes.Default);
-        var modelOptions = new TorchCtrTrainer.Options().Model with { EmbeddingDims = spec.EmbeddingDims.ToImmutableDictionary() };
         if (modelType == typeof(DeepFmModel) && spec.EmbeddingDims.Values.Distinct().Count() > 1)
-        {
-            // The factorization machine takes dot products between fields, so every field gets the spec's widest embedding.
-            int width = spec.EmbeddingDims.Values.Max();
-            modelOptions = modelOptions with { EmbeddingDim = width, EmbeddingDims = ImmutableDictionary<string, int>.Empty };
-            output.WriteLine($"note: deepfm gives every field one embedding width, the spec's widest emb_dim: {width}");
-        }
-        var options = new TorchCtrTrainer.Options
-        {
-            LabelColumnName = spec.Label,
-            NumericColumnNames = spec.NumericColumnNames,
-            ModelType = modelType,
-            Model = modelOptions,
-            Epochs = settings.Epochs,
-            BatchSize = settings.BatchSize,
-            Threads = settings.Threads ?? new TorchCtrTrainer.Options().Threads,
-            Seed = settings.Seed,
-            CheckpointDirectory = settings.CheckpointDirectory,
-            Resume = settings.Resume,
-            Progress = ConsoleProgress.For(output),
-        };
-        using TorchCtrTransformer network = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(trainData), features.Transform(validData));
-        var pipeline = new TransformerChain<ITransformer>(features, network);
+            output.WriteLine($"note: deepfm gives every field one embedding width, the spec's widest emb_dim: {spec.EmbeddingDims.Values.Max()}");
+        var options = TrainingOptions(settings, output) with { ModelType = modelType, ValidationData = validData };
+        using TransformerChain<TorchCtrTransformer> pipeline = spec.BuildTrainingPipeline(ml, options).Fit(trainData);
+        TorchCtrTransformer network = pipeline.LastTransformer;
         ModelFiles.Save(ml, pipeline, trainData.Schema, settings.ModelPath);
 
         EpochMetrics best = network.History.Where(h => !double.IsNaN(h.ValidAuc)).DefaultIfEmpty(network.History[^1]).MaxBy(h => h.ValidAuc)!;
@@ -164,17 +143,7 @@ public static class TrainCommand
             output.WriteLine($"note: ignoring column(s) the model does not use: {string.Join(", ", ignored)}");
 
         output.WriteLine($"refitting the feature pipeline of {settings.InitModelPath} on {settings.TrainPath} and continuing its network");
-        var options = new TorchCtrTrainer.Options
-        {
-            Epochs = settings.Epochs,
-            BatchSize = settings.BatchSize,
-            Threads = settings.Threads,
-            Seed = settings.Seed,
-            CheckpointDirectory = settings.CheckpointDirectory,
-            Resume = settings.Resume,
-            KeepOptimizerState = true,
-            Progress = ConsoleProgress.For(output),
-        };
+        var options = TrainingOptions(settings, output) with { KeepOptimizerState = true };
         TransformerChain<ITransformer> pipeline = IncrementalTraining.Continue(ml, yesterday.Model, trainData, validData, options);
         using var network = (TorchCtrTransformer)pipeline.LastTransformer;
         ModelFiles.Save(ml, pipeline, trainData.Schema, settings.ModelPath);
@@ -187,6 +156,18 @@ public static class TrainCommand
         output.WriteLine(SummaryJson(settings, network, best, badRowsSkipped, clock.Elapsed.TotalSeconds));
         return 0;
     }
+
+    /// <summary>The training settings of both runs, cold and <c>--init-model</c>, in one place so that they cannot drift apart.</summary>
+    private static TorchCtrTrainer.Options TrainingOptions(TrainSettings settings, TextWriter output) => new()
+    {
+        Epochs = settings.Epochs,
+        BatchSize = settings.BatchSize,
+        Threads = settings.Threads ?? new TorchCtrTrainer.Options().Threads,
+        Seed = settings.Seed,
+        CheckpointDirectory = settings.CheckpointDirectory,
+        Resume = settings.Resume,
+        Progress = ConsoleProgress.For(output),
+    };
 
     private static string SummaryJson(TrainSettings settings, TorchCtrTransformer network, EpochMetrics best, long badRowsSkipped, double seconds)
     {
