@@ -47,6 +47,8 @@ public sealed class ReadMeTest
         StringAssert.Contains(sut, "using Ctr.MLNet.Torch;");
         StringAssert.Contains(sut, "CreatePredictionEngine<Input, Prediction>");
         StringAssert.Contains(sut, "public sealed class Input");
+        string readme = File.ReadAllText(FindUp("README.md")).Replace("\r", "");
+        Assert.HasCount(1, Regex.Matches(readme, "```csharp\n"), "every C# block must run in a test; only the Quick example is compiled (PackagedConsumerTest)");
     }
 
     [TestMethod]
