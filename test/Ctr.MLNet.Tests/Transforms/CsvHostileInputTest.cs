@@ -11,7 +11,7 @@ using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Ctr.MLNet.Tests.Transforms;
 
-/// <summary>Runaway rows at sizes beyond Sep's own limit, as bad rows named and skippable.</summary>
+/// <summary>Runaway rows at sizes beyond Sep's own limit, and list and weight fields, as bad rows named and skippable.</summary>
 [TestClass]
 public sealed class CsvHostileInputTest
 {
@@ -103,5 +103,70 @@ public sealed class CsvHostileInputTest
         Assert.AreEqual(2, sut.Summary!.BadRowsSkipped);
         StringAssert.StartsWith(sut.Summary.FirstBadRow!.ToString(), $"{path} line 3,");
         CollectionAssert.AreEqual(new long[] { 1, 3 }, sut.Summary.SkippedRows.ToArray());
+    }
+
+    private static readonly FeatureSpec Spec = FeatureSpec.FromJson("""
+        {
+          "label": "click",
+          "features": [
+            { "name": "item", "dtype": "categorical" },
+            { "name": "hist", "dtype": "categorical", "islist": true, "weight_col": "w" }
+          ]
+        }
+        """);
+
+    // Each case: the history and weights fields of line 3, and words of the problem.
+    public static IEnumerable<object[]> BadWeights =>
+    [
+        ["empty weights", "i3|i4", "", "the row has 0 weight(s) for the 2 element(s) of 'hist'"],
+        ["one weight short", "i3|i4|i5", "1|2", "the row has 2 weight(s) for the 3 element(s) of 'hist'"],
+        ["trailing separator", "i3|i4|", "1|2", "the row has 2 weight(s) for the 3 element(s) of 'hist'"],
+        ["NaN", "i3|i4", "1|NaN", "weight 2 ('NaN') is not a finite 32-bit float"],
+        ["Infinity", "i3|i4", "Infinity|1", "weight 1 ('Infinity') is not a finite 32-bit float"],
+        ["1e39", "i3|i4", "1e39|1", "weight 1 ('1e39') is not a finite 32-bit float"],
+        ["text", "i3|i4", "1|heavy", "weight 2 ('heavy') is not a number"],
+        ["empty weight", "i3|i4|i5", "1||2", "weight 2 ('') is not a number"],
+        ["negative", "i3|i4", "1|-2", "weight 2 ('-2') is negative"],
+        ["sum past Single", "i3|i4", "3e38|3e38", "the weights add up to 6E+38, beyond the range of a 32-bit float"],
+    ];
+
+    public static string CaseName(System.Reflection.MethodInfo method, object[] data) => $"{method.Name} ({data[0]})";
+
+    private static string WriteLists(TemporaryDirectory dir, string hist, string weights)
+    {
+        string path = Path.Combine(dir.Path, "lists.csv");
+        File.WriteAllText(path, $"click,item,hist,w\n1,i1,i1|i2,1|2\n0,i2,\"{hist}\",\"{weights}\"\n1,i3,,\n");
+        return path;
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(BadWeights), DynamicDataDisplayName = nameof(CaseName))]
+    public void CsvHostileInputTest_AListWeightErrorIsABadRowNamedAndSkippable(string name, string hist, string weights, string problem)
+    {
+        using var dir = new TemporaryDirectory();
+        string path = WriteLists(dir, hist, weights);
+        var ml = new MLContext(seed: 1);
+
+        CsvBadRowException error = Assert.ThrowsExactly<CsvBadRowException>(() => Spec.LoadCsv(ml, path).GetColumn<float>("click").Count(), name);
+        CsvDataSource skipping = Spec.LoadCsv(ml, path, badRows: BadRowPolicy.Skip);
+
+        Assert.AreEqual($"{path} line 3, column 'w' (4): {problem}", error.BadRow.ToString(), name);
+        CollectionAssert.AreEqual(new[] { 1f, 1f }, skipping.GetColumn<float>("click").ToArray(), name);
+        Assert.AreEqual(1, skipping.Summary!.BadRowsSkipped, name);
+    }
+
+    [TestMethod]
+    public void CsvHostileInputTest_AnEmptyListElementIsAMissingElementNotABadRow()
+    {
+        using var dir = new TemporaryDirectory();
+        string path = WriteLists(dir, "i3||i4", "1|2|3");
+        var ml = new MLContext(seed: 1);
+        CsvDataSource data = Spec.LoadCsv(ml, path);
+
+        IDataView parsed = ml.Ctr().Transforms.ParseSequence("hist_parsed", "hist", weightColumnName: "w").Fit(data).Transform(data);
+        string[][] lists = [.. parsed.GetColumn<ReadOnlyMemory<char>[]>("hist_parsed").Select(l => l.Select(e => e.ToString()).ToArray())];
+
+        Assert.AreEqual(3, data.GetColumn<float>("click").Count());
+        CollectionAssert.AreEqual(new[] { "i3", "", "i4" }, lists[1], "kept in its place, with its weight");
     }
 }
