@@ -21,6 +21,25 @@ internal static class CommandOptions
         new Option<string>("--out") { Description = description, Required = true, HelpName = "DIR" },
         value => string.IsNullOrWhiteSpace(value) ? "--out must not be empty." : null);
 
+    /// <summary>
+    /// A one-character option. System.CommandLine 2.0 has no parser for <see cref="char"/> (every value, the default
+    /// included, failed to parse), so this one reads the single token itself.
+    /// </summary>
+    public static Option<char> Character(string name, string description, char defaultValue) => new(name)
+    {
+        Description = description,
+        HelpName = "C",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result =>
+        {
+            string value = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (value.Length == 1)
+                return value[0];
+            result.AddError($"{name} must be one character, got '{value}'.");
+            return defaultValue;
+        },
+    };
+
     /// <summary>How the hint of a bad-row error tells the user to skip such rows.</summary>
     public const string SkipHint = "pass --bad-rows skip";
 

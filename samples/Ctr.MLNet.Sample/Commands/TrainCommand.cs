@@ -27,7 +27,7 @@ public static class TrainCommand
         Option<string?> spec = new("--spec") { Description = "Feature spec JSON; inferred from the training file when absent.", HelpName = "spec.json" };
         Option<bool> printSpec = new("--print-spec") { Description = "Print the feature spec (given or inferred) as JSON and stop." };
         Option<string?> label = new("--label") { Description = "Label column; found by name (click, clicked, label, y) when absent.", HelpName = "NAME" };
-        Option<char> listSeparator = new("--list-separator") { Description = "Separator of list columns.", DefaultValueFactory = _ => '|', HelpName = "C" };
+        Option<char> listSeparator = CommandOptions.Character("--list-separator", "Separator of list columns (for spec inference; a --spec file gives its own).", '|');
         Option<int> epochs = CommandOptions.Check(new Option<int>("--epochs") { Description = "Most epochs to train (early stopping may end sooner).", DefaultValueFactory = _ => new TorchCtrTrainer.Options().Epochs, HelpName = "N" },
             v => v >= 1 ? null : $"--epochs must be at least 1, got {v}.");
         Option<int> batchSize = CommandOptions.Check(new Option<int>("--batch-size") { Description = "Rows per training step.", DefaultValueFactory = _ => new TorchCtrTrainer.Options().BatchSize, HelpName = "B" },
