@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
+using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Torch;
 using Ctr.MLNet.Transforms;
 using Microsoft.ML;
@@ -19,8 +20,7 @@ public static class ModelFiles
     /// <summary>Loads a model zip; a file that cannot be loaded gives one <see cref="InvalidOperationException"/> naming the file and the cause.</summary>
     public static LoadedModel Load(MLContext ml, string path)
     {
-        if (!File.Exists(path))
-            throw new InvalidOperationException($"Model file '{path}' does not exist.");
+        InputFiles.RequireFile(path, "Model");
         ITransformer model;
         DataViewSchema inputSchema;
         try
