@@ -161,7 +161,7 @@ public static class TrainCommand
     {
         InputFiles.RequireFile(settings.TrainPath, "Data");
         InputFiles.RequireFile(settings.ValidPath, "Data");
-        if (settings.SpecPath is not null)
+        if (settings.SpecPath is not null && settings.InitModelPath is null) // --init-model does not read it
             InputFiles.RequireFile(settings.SpecPath, "Spec");
         if (settings.InitModelPath is not null)
             InputFiles.RequireFile(settings.InitModelPath, "Model");
@@ -289,7 +289,6 @@ public static class TrainCommand
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
-
 }
 
 /// <summary>What <see cref="TrainCommand.Run"/> needs.</summary>

@@ -19,7 +19,9 @@ namespace Ctr.MLNet.Transforms;
 /// Nothing is held in memory: every cursor reads the file from the start, so training can make as many passes as
 /// it needs. Blank lines are skipped. A data row is <i>bad</i> when it has bytes that are not UTF-8, a stray or
 /// unclosed quote, another field count than the header, a field longer than <see cref="Options.MaxFieldLength"/>,
-/// or a value its column cannot hold (text or "NaN"/"Infinity" in a Single column, a label other than 0 or 1).
+/// a row running on past 8 Mi characters (left out, with Skip, as its first line alone), a value its column cannot
+/// hold (text or "NaN"/"Infinity" in a Single column, a label other than 0 or 1), or weights that do not fit their
+/// list (see <see cref="Column.WeightsOf"/>).
 /// Every loaded column is checked on every pass, whichever columns a cursor reads, so all passes see the same rows.
 /// </para>
 /// <para>

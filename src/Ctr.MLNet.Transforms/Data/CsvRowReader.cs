@@ -71,7 +71,8 @@ internal sealed class CsvRowReader : IDisposable
     private static FileStream OpenBytes(string path) => new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
 
     // Sep holds a row whole, so a quote that never closes would make it read the rest of the file into memory. No
-    // good row is this long (every field is within the limit), so reading this much without a row ending stops it.
+    // good row is this long (every field is within the limit, and no real CTR row nears MaxRowLength), so reading this
+    // much without a row ending stops it.
     private long RunawayLimit(int columns) => Math.Min(2L * (columns + 1) * _maxFieldLength + (1 << 16), MaxRowLength);
 
     /// <summary>The file, as given.</summary>
