@@ -46,7 +46,7 @@ public static class EvaluateCommand
         var clock = Stopwatch.StartNew();
         IDataView scored = loaded.Model.Transform(data);
         float[] labels = [.. LabelValues(scored, label)];
-        float[] probabilities = [.. scored.GetColumn<float>("Probability")];
+        float[] probabilities = Probabilities.RequireFinite([.. scored.GetColumn<float>("Probability")], modelPath);
         double seconds = clock.Elapsed.TotalSeconds;
         long badRowsSkipped = CommandOptions.ReportBadRows(error ?? TextWriter.Null, data);
         var buffer = new MemoryStream();

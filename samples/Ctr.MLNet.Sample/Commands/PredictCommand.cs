@@ -45,7 +45,7 @@ public static class PredictCommand
         string label = loaded.Network.LabelColumnName;
         CsvDataSource data = CsvInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name).Where(n => n != label), out _, badRows, model: loaded.Model);
         // Skipped rows are known once the file is read through, so the probabilities wait in memory (4 bytes a row).
-        float[] probabilities = [.. loaded.Model.Transform(data).GetColumn<float>("Probability")];
+        float[] probabilities = Probabilities.RequireFinite([.. loaded.Model.Transform(data).GetColumn<float>("Probability")], modelPath);
         long skipped = CommandOptions.ReportBadRows(error ?? TextWriter.Null, data);
         ImmutableArray<long> gaps = data.Summary?.SkippedRows ?? [];
         AtomicFile.Write(outputPath, stream =>

@@ -38,6 +38,25 @@ public static class ModelFiles
     }
 }
 
+/// <summary>What scoring with a loaded model must never hand on.</summary>
+public static class Probabilities
+{
+    /// <summary>
+    /// Throws when a probability is not finite: train never saves such a model, so the zip is damaged in a way its
+    /// checksums missed, or was made elsewhere; a NaN written as a prediction would pass for an answer.
+    /// </summary>
+    public static float[] RequireFinite(float[] probabilities, string modelPath)
+    {
+        int bad = Array.FindIndex(probabilities, p => !float.IsFinite(p));
+        if (bad >= 0)
+        {
+            throw new InvalidOperationException($"Model file '{modelPath}' gives data row {bad + 1} (counting rows read) the probability {probabilities[bad]}; "
+                + "its weights are not finite, so nothing was written. Retrain the model, or use an earlier zip.");
+        }
+        return probabilities;
+    }
+}
+
 /// <summary>A loaded pipeline, the schema it was trained on, and its network.</summary>
 /// <param name="Model">The whole pipeline.</param>
 /// <param name="InputSchema">The columns the pipeline reads.</param>

@@ -10,6 +10,7 @@ using System.Threading.Tasks;
 using Ctr.MLNet.Sample;
 using Ctr.MLNet.Sample.Commands;
 using Ctr.MLNet.Sample.Data;
+using Ctr.MLNet.Sample.Models;
 using Ctr.MLNet.Tests.Helpers;
 using Ctr.MLNet.Transforms;
 using Microsoft.ML;
@@ -257,6 +258,29 @@ public sealed class HostileInputTest
         FeatureSpec spec = FeatureSpec.FromJson(output);
         Assert.AreEqual(';', spec.ListSeparator);
         Assert.IsTrue(spec.Features.Any(f => f.Name == "hist_item_ids" && f.IsList && f.WeightCol == "hist_weights"));
+    }
+
+    [TestMethod]
+    public void HostileInputTest_AModelWithNonFiniteWeightsPredictsNothing()
+    {
+        var ml = new MLContext(seed: 1);
+        LoadedModel loaded = Sample.Models.ModelFiles.Load(ml, s_model);
+        using (TorchSharp.torch.no_grad())
+        {
+            foreach (TorchSharp.Modules.Parameter parameter in loaded.Network.Model.parameters())
+                parameter.fill_(float.NaN);
+        }
+        string damaged = Path.Combine(s_directory.Path, "nan.zip"), predictions = Path.Combine(s_directory.Path, "nan-predictions.csv");
+        Sample.Models.ModelFiles.Save(ml, loaded.Model, loaded.InputSchema, damaged);
+
+        var (predictCode, predictOutput) = Invoke("predict", "--model", damaged, "--data", s_valid, "--out", predictions);
+        var (evaluateCode, evaluateOutput) = Invoke("evaluate", "--model", damaged, "--data", s_valid);
+
+        Assert.AreEqual(1, predictCode, predictOutput);
+        StringAssert.Contains(predictOutput, $"error: Model file '{damaged}' gives data row 1 (counting rows read) the probability NaN; its weights are not finite, so nothing was written.");
+        Assert.IsFalse(File.Exists(predictions), "no NaN passes for a prediction");
+        Assert.AreEqual(1, evaluateCode, evaluateOutput);
+        StringAssert.Contains(evaluateOutput, "the probability NaN");
     }
 
     [TestMethod]
