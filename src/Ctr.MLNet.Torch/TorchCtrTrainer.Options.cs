@@ -207,6 +207,9 @@ public sealed partial class TorchCtrTrainer
             Check(ValidationData is null || ValidationFraction is null, nameof(ValidationFraction), "Set ValidationData or ValidationFraction, not both.");
             Check(ValidationTimeColumnName is null || ValidationFraction is not null, nameof(ValidationTimeColumnName), "ValidationTimeColumnName needs ValidationFraction.");
             Check(!Resume || CheckpointDirectory is not null, nameof(Resume), "Resume needs a CheckpointDirectory.");
+            // Resuming nothing is not resuming: a misspelled or empty directory must not silently start over.
+            Check(!Resume || Training.Checkpoint.Exists(CheckpointDirectory!), nameof(Resume),
+                $"Resume: there is no checkpoint in '{CheckpointDirectory}' (no {Training.Checkpoint.FileName}); check the directory, or leave Resume out to start over.");
             Model.Validate();
         }
     }

@@ -38,6 +38,9 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         _options = options;
     }
 
+    /// <summary>Whether <paramref name="directory"/> holds a checkpoint that <see cref="Options.Resume"/> can continue.</summary>
+    public static bool HasCheckpoint(string directory) => Checkpoint.Exists(directory);
+
     /// <summary>
     /// Trains, validating on what <see cref="Options.ValidationData"/> or <see cref="Options.ValidationFraction"/> give
     /// (the way to early-stop inside <c>pipeline.Fit(train)</c>); without them every epoch runs and the last weights are kept.
