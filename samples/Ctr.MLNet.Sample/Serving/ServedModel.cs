@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Sample.Models;
 using Ctr.MLNet.Transforms;
 using Microsoft.ML;
@@ -80,6 +81,7 @@ public sealed class ServedModel : IDisposable
             throw new InvalidOperationException($"Model file '{full}' is a directory; give the model zip written by train (a training checkpoint directory cannot be served: it lacks the fitted feature pipeline).");
         // The hash is of the bytes that were loaded: read once, hashed and loaded from memory, so a file replaced
         // meanwhile cannot make the two disagree.
+        InputFiles.RequireFile(full, "Model"); // exists, is a file, and is not a pipe
         byte[] bytes;
         try
         {

@@ -37,7 +37,7 @@ public sealed class SequenceParsingTransformer : OneToOneTransformerBase
         _columns = columns;
     }
 
-    /// <summary>The columns this transformer parses: input and weight names, separator and maximum length of each.</summary>
+    /// <summary>The columns parsed: input, separator, maximum length, weights.</summary>
     public ImmutableArray<SequenceParsingEstimator.ColumnOptions> Columns => _columns;
 
     internal static void CheckInputColumns(DataViewSchema schema, string input, string? weights)
