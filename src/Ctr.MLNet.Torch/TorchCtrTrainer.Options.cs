@@ -64,7 +64,10 @@ public sealed partial class TorchCtrTrainer
         /// </summary>
         public IReadOnlyDictionary<string, string> SequenceWeights { get; init; } = ImmutableDictionary<string, string>.Empty;
 
-        /// <summary>The network: a <see cref="CtrModel"/> with a public constructor taking a <see cref="CtrModelContext"/>.</summary>
+        /// <summary>
+        /// The network: a <see cref="CtrModel"/> with a public constructor taking a <see cref="CtrModelContext"/>,
+        /// registered in <see cref="CtrModelRegistry"/> (the library's networks are).
+        /// </summary>
         public Type ModelType { get; init; } = typeof(DnnCtrModel);
 
         /// <summary>Network hyperparameters.</summary>
@@ -177,6 +180,8 @@ public sealed partial class TorchCtrTrainer
             Check(ScoringBatchSize >= 1, nameof(ScoringBatchSize), $"ScoringBatchSize must be at least 1, got {ScoringBatchSize}.");
             Check(typeof(CtrModel).IsAssignableFrom(ModelType) && ModelType.GetConstructor([typeof(CtrModelContext)]) is not null, nameof(ModelType),
                 $"ModelType {ModelType} must derive from CtrModel and have a public constructor taking a CtrModelContext.");
+            Check(CtrModelRegistry.TryGetName(ModelType, out _), nameof(ModelType),
+                $"ModelType {ModelType} has no registered name, which the model zip stores: call CtrModelRegistry.Register<{ModelType.Name}>(\"a-short-name\") once per process, before training it and before loading its models.");
             Check(!Resume || CheckpointDirectory is not null, nameof(Resume), "Resume needs a CheckpointDirectory.");
             Model.Validate();
         }

@@ -1,10 +1,10 @@
 using System;
 using System.Collections.Generic;
-using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using Ctr.MLNet.Torch.Data;
+using Ctr.MLNet.Torch.Format;
 using Ctr.MLNet.Torch.Incremental;
 using Ctr.MLNet.Torch.Training;
 using Microsoft.ML;
@@ -122,26 +122,8 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
         {
             layout.Write(writer);
-            writer.Write(_options.ModelType.FullName ?? "");
-            // The dictionaries go in key order: an ImmutableDictionary enumerates in string-hash order, which
-            // differs from process to process, and a checkpoint must resume in another process.
-            writer.Write(System.Text.Json.JsonSerializer.Serialize(_options.Model with
-            {
-                EmbeddingDims = ImmutableDictionary<string, int>.Empty,
-                Parameters = ImmutableDictionary<string, string>.Empty,
-            }));
-            writer.Write(_options.Model.EmbeddingDims.Count);
-            foreach ((string name, int dim) in _options.Model.EmbeddingDims.OrderBy(p => p.Key, StringComparer.Ordinal))
-            {
-                writer.Write(name);
-                writer.Write(dim);
-            }
-            writer.Write(_options.Model.Parameters.Count);
-            foreach ((string name, string value) in _options.Model.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
-            {
-                writer.Write(name);
-                writer.Write(value);
-            }
+            writer.Write(CtrModelRegistry.NameOf(_options.ModelType));
+            NetworkFormat.WriteOptions(writer, _options.Model);
             writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.Seed}");
             warmStart?.WriteIdentity(writer);
         }

@@ -18,6 +18,12 @@ namespace Ctr.MLNet.Tests.Torch;
 [TestClass]
 public sealed class TorchCtrTrainerTest
 {
+    static TorchCtrTrainerTest()
+    {
+        CtrModelRegistry.Register<LogisticModel>("test-logistic");
+        CtrModelRegistry.Register<DivergingModel>("test-diverging");
+    }
+
     private static readonly List<PlantedClicks.Row> Train = PlantedClicks.Generate(6000, seed: 1);
     private static readonly List<PlantedClicks.Row> Test = PlantedClicks.Generate(2000, seed: 2);
 
