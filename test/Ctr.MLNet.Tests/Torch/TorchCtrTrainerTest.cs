@@ -44,6 +44,19 @@ public sealed class TorchCtrTrainerTest
         [.. model.Transform(data).GetColumn<float>("Probability")];
 
     [TestMethod]
+    public void TorchCtrTrainerTest_Workout()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(1000));
+        IDataView features = PlantedClicks.Features(ml).Fit(train).Transform(train);
+        IDataView invalid = ml.Transforms.DropColumns("Label").Fit(features).Transform(features);
+
+        ITransformer loaded = EstimatorChecks.Workout(ml.BinaryClassification.Trainers.TorchCtr(Quick() with { Epochs = 1 }), features, invalid);
+
+        ((IDisposable)loaded).Dispose();
+    }
+
+    [TestMethod]
     public void TorchCtrTrainerTest_LearnsPlantedSignalAndEvaluates()
     {
         var ml = new MLContext(seed: 1);
