@@ -35,7 +35,9 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         _host = env.Register(nameof(TorchCtrTrainer));
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _options = options;
+        // Without a seed of its own the trainer takes the MLContext's (every trainer of that context the same one, so a
+        // resumed or repeated fit matches), or a random one from an unseeded context.
+        _options = options with { Seed = options.Seed ?? (env as IHostEnvironmentInternal)?.Seed ?? _host.Rand.Next() };
     }
 
     /// <summary>Trains without validation data: every epoch runs and the last weights are kept.</summary>
@@ -56,9 +58,22 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             layout.CheckSchema(validationData.Schema);
             CheckLabel(validationData.Schema);
         }
+        // libtorch's thread count is process-wide: set for this fit only, and restored after it.
+        int previousThreads = get_num_threads();
         if (_options.Threads is int threads)
             set_num_threads(threads);
+        try
+        {
+            return FitWithSettings(trainData, validationData, warmStart, layout);
+        }
+        finally
+        {
+            set_num_threads(previousThreads);
+        }
+    }
 
+    private TorchCtrTransformer FitWithSettings(IDataView trainData, IDataView? validationData, WarmStart? warmStart, FeatureLayout layout)
+    {
         TrainingData train = TrainingData.Load(trainData, layout, _options.LabelColumnName, _options.MaxCacheBytes, _options.StreamingBlockRows,
             (rows, rate) => _options.Progress?.Report(new TrainingProgress(TrainingPhase.Reading, 0, _options.Epochs, rows, trainData.GetRowCount(), rate, 0, null)),
             _options.CancellationToken);
@@ -70,7 +85,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         TrainingData? valid = validationData is null ? null
             : TrainingData.Load(validationData, layout, _options.LabelColumnName, _options.MaxCacheBytes, _options.StreamingBlockRows, null, _options.CancellationToken);
 
-        manual_seed(_options.Seed);
+        manual_seed(_options.SeedValue);
         var context = new CtrModelContext(layout, _options.Model);
         CtrModel model = TorchCtrTransformer.CreateModel(_options.ModelType, context);
         try
@@ -124,7 +139,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             layout.Write(writer);
             writer.Write(CtrModelRegistry.NameOf(_options.ModelType));
             NetworkFormat.WriteOptions(writer, _options.Model);
-            writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.Seed}");
+            writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.SeedValue}");
             warmStart?.WriteIdentity(writer);
         }
         return Convert.ToHexString(SHA256.HashData(stream.ToArray()));

@@ -66,9 +66,9 @@ public sealed class CtrModelZooTest
         where TRow : class
     {
         var ml = new MLContext(seed: 1);
-        List<TRow> testRows = generate(EvaluationRows, 100 * options.Seed + 2);
-        IDataView train = ml.Data.LoadFromEnumerable(generate(TrainRows, 100 * options.Seed + 1));
-        IDataView valid = ml.Data.LoadFromEnumerable(generate(EvaluationRows, 100 * options.Seed + 3));
+        List<TRow> testRows = generate(EvaluationRows, 100 * options.Seed!.Value + 2);
+        IDataView train = ml.Data.LoadFromEnumerable(generate(TrainRows, 100 * options.Seed!.Value + 1));
+        IDataView valid = ml.Data.LoadFromEnumerable(generate(EvaluationRows, 100 * options.Seed!.Value + 3));
         IDataView test = ml.Data.LoadFromEnumerable(testRows);
         ITransformer fitted = features(ml).Fit(train);
         IDataView trainFeatures = fitted.Transform(train), validFeatures = fitted.Transform(valid);

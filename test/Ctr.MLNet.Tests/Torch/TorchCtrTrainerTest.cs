@@ -57,6 +57,47 @@ public sealed class TorchCtrTrainerTest
     }
 
     [TestMethod]
+    public void TorchCtrTrainerTest_SeedComesFromTheMLContextUnlessGiven()
+    {
+        float[] Fit(int contextSeed, int? seed)
+        {
+            var ml = new MLContext(seed: contextSeed);
+            IDataView train = ml.Data.LoadFromEnumerable(Train.Take(600));
+            IDataView features = PlantedClicks.Features(ml).Fit(train).Transform(train);
+            using TorchCtrTransformer model = ml.BinaryClassification.Trainers.TorchCtr(Quick() with { Epochs = 1, Seed = seed }).Fit(features);
+            return Probabilities(model, features);
+        }
+
+        CollectionAssert.AreEqual(Fit(3, null), Fit(3, null), "a seeded MLContext repeats");
+        CollectionAssert.AreNotEqual(Fit(3, null), Fit(4, null), "another MLContext seed, another model");
+        CollectionAssert.AreEqual(Fit(3, 5), Fit(4, 5), "a seed of the trainer's own wins over the MLContext's");
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_ThreadsApplyToTheFitOnly()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(600));
+        IDataView features = PlantedClicks.Features(ml).Fit(train).Transform(train);
+        int before = torch.get_num_threads();
+        torch.set_num_threads(2);
+        var during = new List<int>();
+        try
+        {
+            var options = Quick() with { Epochs = 1, Threads = 1, Progress = new SynchronousProgress(_ => during.Add(torch.get_num_threads())) };
+
+            using TorchCtrTransformer sut = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features);
+
+            Assert.IsTrue(during.Count > 0 && during.All(t => t == 1), $"threads during the fit: {string.Join(", ", during.Distinct())}");
+            Assert.AreEqual(2, torch.get_num_threads(), "the process's setting is back after the fit");
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
+    }
+
+    [TestMethod]
     public void TorchCtrTrainerTest_LearnsPlantedSignalAndEvaluates()
     {
         var ml = new MLContext(seed: 1);
