@@ -123,12 +123,12 @@ public static class FeedingBenchmark
     private static double TensorsOnly(FeatureLayout layout, FeatureBlock block, TorchCtrTrainer.Options options, int threads)
     {
         set_num_threads(threads);
-        manual_seed(options.Seed);
+        manual_seed(options.Seed ?? 1);
         using CtrModel model = TorchCtrTransformer.CreateModel(options.ModelType, new CtrModelContext(layout, options.Model));
         using optim.Optimizer optimizer = TrainingLoop.CreateOptimizer(model.parameters(), options);
         var batches = new List<CtrBatch>();
         var builder = new BatchBuilder(layout);
-        int[] order = EpochOrder(block.Count, options.Seed);
+        int[] order = EpochOrder(block.Count, options.Seed ?? 1);
         for (int start = 0; start < block.Count; start += options.BatchSize)
         {
             int count = Math.Min(options.BatchSize, block.Count - start);
@@ -174,7 +174,7 @@ public static class FeedingBenchmark
         set_num_threads(threads);
         var builder = new BatchBuilder(layout);
         var clock = Stopwatch.StartNew();
-        int[] order = EpochOrder(block.Count, options.Seed);
+        int[] order = EpochOrder(block.Count, options.Seed ?? 1);
         long rows = 0;
         for (int start = 0; start < block.Count; start += options.BatchSize)
         {

@@ -15,6 +15,9 @@ public sealed record TorchConfig(string Name, string Description, Func<TorchCtrT
 /// <summary>The settings tried to bring the default model within 0.02 AUC of LightGBM.</summary>
 public static class TorchConfigs
 {
+    // The benchmark's own network needs a name for the zip and the checkpoint fingerprint.
+    static TorchConfigs() => CtrModelRegistry.Register<DotInteractionModel>("dot-interaction");
+
     /// <summary>
     /// The setting the <c>trainer</c> verb uses unless told otherwise: the best of the 200k sweep (Adagrad lr 1e-2;
     /// Adagrad lr 3e-2 and Adagrad with 32-wide embeddings were within 0.001 test AUC, so the smallest change won).

@@ -69,7 +69,10 @@ public sealed partial class TorchCtrTrainer
         /// </summary>
         public IReadOnlyDictionary<string, string> SequenceWeights { get; init; } = ImmutableDictionary<string, string>.Empty;
 
-        /// <summary>The network: a <see cref="CtrModel"/> with a public constructor taking a <see cref="CtrModelContext"/>.</summary>
+        /// <summary>
+        /// The network: a <see cref="CtrModel"/> with a public constructor taking a <see cref="CtrModelContext"/>,
+        /// registered in <see cref="CtrModelRegistry"/> (the library's networks are).
+        /// </summary>
         public Type ModelType { get; init; } = typeof(DnnCtrModel);
 
         /// <summary>Network hyperparameters.</summary>
@@ -154,12 +157,22 @@ public sealed partial class TorchCtrTrainer
         /// </summary>
         public bool KeepOptimizerState { get; init; }
 
-        /// <summary>Seed of initialization, shuffling and dropout: a CPU run with one thread repeats exactly.</summary>
-        public int Seed { get; init; } = 1;
+        /// <summary>
+        /// Seed of initialization, shuffling and dropout: a CPU run with one thread repeats exactly. Null (the
+        /// default) takes the <c>MLContext</c>'s seed, so <c>new MLContext(seed: 1)</c> repeats and <c>new MLContext()</c>
+        /// varies. libtorch's random generator is process-wide: each fit seeds it
+        /// at its start and at every epoch, which other torch code in the process sees.
+        /// </summary>
+        public int? Seed { get; init; }
+
+        /// <summary>The seed after the trainer resolved it (never null inside the trainer).</summary>
+        internal int SeedValue => Seed ?? throw new InvalidOperationException("The trainer resolves Seed when it is created.");
 
         /// <summary>
-        /// libtorch intra-op threads, set for the process when training starts; null leaves libtorch's default (one
-        /// per core). Default 1: at CTR batch sizes (around 1,000 rows) one thread is as fast as two on a quiet
+        /// libtorch intra-op threads during a fit; null leaves libtorch's setting. libtorch's thread count is
+        /// process-wide: each fit sets it at its start and restores the previous count when it ends, so scoring and
+        /// other torch code keep the process's own setting (<c>torch.set_num_threads</c>); two fits at once in one
+        /// process share it. Default 1: at CTR batch sizes (around 1,000 rows) one thread is as fast as two on a quiet
         /// 2-core machine and many times faster on a busy one (benchmarks/results/threads.md).
         /// </summary>
         public int? Threads { get; init; } = 1;
@@ -206,6 +219,8 @@ public sealed partial class TorchCtrTrainer
             Check(ValidationFraction is null or (> 0 and < 1), nameof(ValidationFraction), $"ValidationFraction must be above 0 and below 1, got {ValidationFraction}.");
             Check(ValidationData is null || ValidationFraction is null, nameof(ValidationFraction), "Set ValidationData or ValidationFraction, not both.");
             Check(ValidationTimeColumnName is null || ValidationFraction is not null, nameof(ValidationTimeColumnName), "ValidationTimeColumnName needs ValidationFraction.");
+            Check(CtrModelRegistry.TryGetName(ModelType, out _), nameof(ModelType),
+                $"ModelType {ModelType} has no registered name, which the model zip stores: call CtrModelRegistry.Register<{ModelType.Name}>(\"a-short-name\") once per process, before training it and before loading its models.");
             Check(!Resume || CheckpointDirectory is not null, nameof(Resume), "Resume needs a CheckpointDirectory.");
             // Resuming nothing is not resuming: a misspelled or empty directory must not silently start over.
             Check(!Resume || Training.Checkpoint.Exists(CheckpointDirectory!), nameof(Resume),

@@ -1,10 +1,10 @@
 using System;
 using System.Collections.Generic;
-using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using Ctr.MLNet.Torch.Data;
+using Ctr.MLNet.Torch.Format;
 using Ctr.MLNet.Torch.Incremental;
 using Ctr.MLNet.Torch.Training;
 using Microsoft.ML;
@@ -35,7 +35,9 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         _host = env.Register(nameof(TorchCtrTrainer));
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _options = options;
+        // Without a seed of its own the trainer takes the MLContext's (every trainer of that context the same one, so a
+        // resumed or repeated fit matches), or a random one from an unseeded context.
+        _options = options with { Seed = options.Seed ?? (env as IHostEnvironmentInternal)?.Seed ?? _host.Rand.Next() };
     }
 
     /// <summary>Whether <paramref name="directory"/> holds a checkpoint that <see cref="Options.Resume"/> can continue.</summary>
@@ -66,9 +68,22 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             layout.CheckSchema(validationData.Schema);
             CheckLabel(validationData.Schema);
         }
+        // libtorch's thread count is process-wide: set for this fit only, and restored after it.
+        int previousThreads = get_num_threads();
         if (_options.Threads is int threads)
             set_num_threads(threads);
+        try
+        {
+            return FitWithSettings(trainData, validationData, warmStart, layout);
+        }
+        finally
+        {
+            set_num_threads(previousThreads);
+        }
+    }
 
+    private TorchCtrTransformer FitWithSettings(IDataView trainData, IDataView? validationData, WarmStart? warmStart, FeatureLayout layout)
+    {
         TrainingData train = TrainingData.Load(trainData, layout, _options.LabelColumnName, _options.MaxCacheBytes, _options.StreamingBlockRows,
             (rows, rate) => _options.Progress?.Report(new TrainingProgress(TrainingPhase.Reading, 0, _options.Epochs, rows, trainData.GetRowCount(), rate, 0, null)),
             _options.CancellationToken);
@@ -80,7 +95,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         TrainingData? valid = validationData is null ? null
             : TrainingData.Load(validationData, layout, _options.LabelColumnName, _options.MaxCacheBytes, _options.StreamingBlockRows, null, _options.CancellationToken);
 
-        manual_seed(_options.Seed);
+        manual_seed(_options.SeedValue);
         var context = new CtrModelContext(layout, _options.Model);
         CtrModel model = TorchCtrTransformer.CreateModel(_options.ModelType, context);
         try
@@ -132,27 +147,9 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
         {
             layout.Write(writer);
-            writer.Write(_options.ModelType.FullName ?? "");
-            // The dictionaries go in key order: an ImmutableDictionary enumerates in string-hash order, which
-            // differs from process to process, and a checkpoint must resume in another process.
-            writer.Write(System.Text.Json.JsonSerializer.Serialize(_options.Model with
-            {
-                EmbeddingDims = ImmutableDictionary<string, int>.Empty,
-                Parameters = ImmutableDictionary<string, string>.Empty,
-            }));
-            writer.Write(_options.Model.EmbeddingDims.Count);
-            foreach ((string name, int dim) in _options.Model.EmbeddingDims.OrderBy(p => p.Key, StringComparer.Ordinal))
-            {
-                writer.Write(name);
-                writer.Write(dim);
-            }
-            writer.Write(_options.Model.Parameters.Count);
-            foreach ((string name, string value) in _options.Model.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
-            {
-                writer.Write(name);
-                writer.Write(value);
-            }
-            writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.Seed}");
+            writer.Write(CtrModelRegistry.NameOf(_options.ModelType));
+            NetworkFormat.WriteOptions(writer, _options.Model);
+            writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.SeedValue}");
             warmStart?.WriteIdentity(writer);
         }
         return Convert.ToHexString(SHA256.HashData(stream.ToArray()));

@@ -4,9 +4,9 @@ using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
 using System.Reflection;
-using System.Text.Json;
 using Ctr.MLNet.Torch;
 using Ctr.MLNet.Torch.Data;
+using Ctr.MLNet.Torch.Format;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -30,13 +30,15 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "CTRTORCH",
-        verWrittenCur: 0x00010002, // Target attention pools as CtrModelOptions.Pooling (mean by default)
-        verReadableCur: 0x00010002,
+        //verWrittenCur: 0x00010002, // Target attention pools as CtrModelOptions.Pooling (mean by default)
+        verWrittenCur: 0x00010003, // Network by registered name, options as named typed fields (NetworkFormat)
+        verReadableCur: 0x00010003,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(TorchCtrTransformer).Assembly.FullName);
 
     private const uint VersionAttentionSummed = 0x00010001;
+    private const uint VersionJsonOptions = 0x00010002;
 
     private readonly CtrModel _model;
     private readonly Type _modelType;
@@ -62,6 +64,9 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
 
     /// <summary>The label column the network was trained on (for evaluating it later).</summary>
     public string LabelColumnName { get; }
+
+    /// <summary>The network's registered name (<see cref="CtrModelRegistry"/>), saved in the model zip.</summary>
+    public string NetworkName => CtrModelRegistry.NameOf(_modelType);
 
     /// <summary>The network's hyperparameters.</summary>
     public CtrModelOptions ModelOptions { get; }
@@ -144,13 +149,13 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     /// <inheritdoc/>
     protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
-    // Binary format
+    // Binary format (version 1.3)
     //   FeatureLayout (see FeatureLayout.Write)
-    //   string: model options as JSON
-    //   string: assembly-qualified name of the model type
+    //   string: network name (CtrModelRegistry)
+    //   network options (see NetworkFormat.WriteOptions)
     //   int: scoring batch size
     //   string: label column name
-    //   int: epochs, then per epoch: int epoch, 5 doubles (loss, auc, logloss, rows/s, lr)
+    //   training history (see NetworkFormat.WriteHistory)
     //   stream "TorchWeights": the module's state dict in TorchSharp's format
     //   stream "TorchOptimizerState" (optional, KeepOptimizerState): int length, the optimizer's state in TorchSharp's format
     /// <inheritdoc/>
@@ -159,20 +164,11 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         Layout.Write(ctx.Writer);
-        ctx.Writer.Write(JsonSerializer.Serialize(ModelOptions));
-        ctx.Writer.Write(_modelType.AssemblyQualifiedName!);
+        ctx.Writer.Write(NetworkName);
+        NetworkFormat.WriteOptions(ctx.Writer, ModelOptions);
         ctx.Writer.Write(_scoringBatchSize);
         ctx.Writer.Write(LabelColumnName);
-        ctx.Writer.Write(History.Length);
-        foreach (EpochMetrics m in History)
-        {
-            ctx.Writer.Write(m.Epoch);
-            ctx.Writer.Write(m.TrainLoss);
-            ctx.Writer.Write(m.ValidAuc);
-            ctx.Writer.Write(m.ValidLogLoss);
-            ctx.Writer.Write(m.TrainRowsPerSecond);
-            ctx.Writer.Write(m.LearningRate);
-        }
+        NetworkFormat.WriteHistory(ctx.Writer, History);
         ctx.SaveBinaryStream(WeightsStream, writer => _model.save(writer));
         if (OptimizerState is not null)
         {
@@ -189,22 +185,14 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         IHost host = env.Register(nameof(TorchCtrTransformer));
         ctx.CheckAtModel(GetVersionInfo());
         FeatureLayout layout = FeatureLayout.Read(ctx.Reader);
-        CtrModelOptions options = JsonSerializer.Deserialize<CtrModelOptions>(ctx.Reader.ReadString())
-            ?? throw new FormatException("The model file holds no network options; the file is corrupt.");
-        string typeName = ctx.Reader.ReadString();
-        Type modelType = Type.GetType(typeName, throwOnError: false)
-            ?? throw new FormatException($"The model file's network type '{typeName}' cannot be loaded: reference the assembly that defines it.");
-        // Version 1.1 summed target attention whatever Pooling said; keep scoring such a zip as it was trained.
-        if (ctx.Header.ModelVerWritten <= VersionAttentionSummed && modelType == typeof(TargetAttentionModel) && !options.Parameters.ContainsKey(TargetAttentionModel.PoolingParameter))
-            options = options with { Parameters = options.Parameters.SetItem(TargetAttentionModel.PoolingParameter, "sum") };
+        (Type modelType, CtrModelOptions options) = ctx.Header.ModelVerWritten <= VersionJsonOptions
+            ? ReadLegacyNetwork(ctx)
+            : (CtrModelRegistry.TypeOf(ctx.Reader.ReadString()), NetworkFormat.ReadOptions(ctx.Reader));
         int scoringBatchSize = ctx.Reader.ReadInt32();
         string labelColumnName = ctx.Reader.ReadString();
-        int epochs = ctx.Reader.ReadInt32();
-        if (scoringBatchSize < 1 || epochs < 0 || epochs > 100_000)
+        if (scoringBatchSize < 1)
             throw new FormatException("The model file's trainer section is corrupt.");
-        var history = new List<EpochMetrics>(epochs);
-        for (int i = 0; i < epochs; i++)
-            history.Add(new EpochMetrics(ctx.Reader.ReadInt32(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble()));
+        List<EpochMetrics> history = NetworkFormat.ReadHistory(ctx.Reader);
 
         // Build on the CPU, then load the weights (TorchSharp's save/load rules).
         CtrModel model = CreateModel(modelType, new CtrModelContext(layout, options));
@@ -227,6 +215,27 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
             throw;
         }
         return new TorchCtrTransformer(host, layout, options, modelType, model, history, scoringBatchSize, labelColumnName, optimizerState);
+    }
+
+    /// <summary>Versions 1.1 and 1.2: the options as JSON, the network as an assembly-qualified type name.</summary>
+    private static (Type, CtrModelOptions) ReadLegacyNetwork(ModelLoadContext ctx)
+    {
+        CtrModelOptions options = NetworkFormat.ReadLegacyJsonOptions(ctx.Reader.ReadString());
+        string typeName = ctx.Reader.ReadString();
+        // The library's networks by their names of that time, so that moving or renaming a class keeps these zips loading.
+        Type modelType = typeName[..(typeName.IndexOf(',') is int comma and >= 0 ? comma : typeName.Length)] switch
+        {
+            "Ctr.MLNet.Torch.DnnCtrModel" => CtrModelRegistry.TypeOf(CtrModelRegistry.Dnn),
+            "Ctr.MLNet.Torch.DeepFmModel" => CtrModelRegistry.TypeOf(CtrModelRegistry.DeepFm),
+            "Ctr.MLNet.Torch.DcnV2Model" => CtrModelRegistry.TypeOf(CtrModelRegistry.DcnV2),
+            "Ctr.MLNet.Torch.TargetAttentionModel" => CtrModelRegistry.TypeOf(CtrModelRegistry.TargetAttention),
+            _ => Type.GetType(typeName, throwOnError: false)
+                ?? throw new FormatException($"The model file's network type '{typeName}' cannot be loaded: reference the assembly that defines it."),
+        };
+        // Version 1.1 summed target attention whatever Pooling said; keep scoring such a zip as it was trained.
+        if (ctx.Header.ModelVerWritten <= VersionAttentionSummed && modelType == typeof(TargetAttentionModel) && !options.Parameters.ContainsKey(TargetAttentionModel.PoolingParameter))
+            options = options with { Parameters = options.Parameters.SetItem(TargetAttentionModel.PoolingParameter, "sum") };
+        return (modelType, options);
     }
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>

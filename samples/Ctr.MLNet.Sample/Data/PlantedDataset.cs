@@ -6,6 +6,7 @@ using System.Globalization;
 using System.IO;
 using System.Text;
 using System.Text.Json;
+using Ctr.MLNet.Torch;
 using nietras.SeparatedValues;
 
 namespace Ctr.MLNet.Sample.Data;
@@ -217,8 +218,8 @@ public static class PlantedDataset
             sum += p[i];
         }
         return new OracleMetrics(length, (double)clicks / length, sum / length,
-            CtrMetrics.Auc(p.AsSpan(start, length), labels), CtrMetrics.LogLoss(p.AsSpan(start, length), labels),
-            CtrMetrics.Auc(ignoringWeights.AsSpan(start, length), labels), CtrMetrics.Auc(withoutHistory.AsSpan(start, length), labels));
+            BinaryMetrics.Auc(labels, p.AsSpan(start, length)), BinaryMetrics.LogLoss(labels, p.AsSpan(start, length)),
+            BinaryMetrics.Auc(labels, ignoringWeights.AsSpan(start, length)), BinaryMetrics.Auc(labels, withoutHistory.AsSpan(start, length)));
     }
 
     /// <summary>Writes rows with Sep: header, ',' separated, invariant culture, '|' inside list fields, no quoting needed.</summary>

@@ -47,7 +47,7 @@ public sealed partial class TorchCtrTrainer
         Options options = trainer._options;
         var warmStart = new WarmStart(yesterday);
         FeatureLayout layout = warmStart.GrowLayout(schema);
-        manual_seed(options.Seed);
+        manual_seed(options.SeedValue);
         CtrModel model = TorchCtrTransformer.CreateModel(options.ModelType, new CtrModelContext(layout, options.Model));
         try
         {

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
+using Ctr.MLNet.Torch.Format;
 using Ctr.MLNet.Transforms;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,7 +42,7 @@ internal static class Checkpoint
     // Binary format
     //   string: magic, int: version, string: layout fingerprint
     //   int: epoch, long: step, double: best metric, int: best epoch, int: epochs without improvement
-    //   int: history count, then per epoch: int epoch, 5 doubles (loss, auc, logloss, rows/s, lr)
+    //   training history (see NetworkFormat.WriteHistory)
     //   module weights (TorchSharp format), optimizer state (TorchSharp format)
     //   bool: has best weights, [int length, bytes]
     //   32 bytes: SHA-256 of everything before (version 2 on)
@@ -58,16 +59,7 @@ internal static class Checkpoint
             writer.Write(state.BestMetric);
             writer.Write(state.BestEpoch);
             writer.Write(state.EpochsWithoutImprovement);
-            writer.Write(state.History.Count);
-            foreach (EpochMetrics m in state.History)
-            {
-                writer.Write(m.Epoch);
-                writer.Write(m.TrainLoss);
-                writer.Write(m.ValidAuc);
-                writer.Write(m.ValidLogLoss);
-                writer.Write(m.TrainRowsPerSecond);
-                writer.Write(m.LearningRate);
-            }
+            NetworkFormat.WriteHistory(writer, state.History);
             module.save(writer);
             optimizer.save_state_dict(writer);
             writer.Write(state.BestWeights is not null);
@@ -124,9 +116,7 @@ internal static class Checkpoint
                 BestEpoch = reader.ReadInt32(),
                 EpochsWithoutImprovement = reader.ReadInt32(),
             };
-            int history = reader.ReadInt32();
-            for (int i = 0; i < history; i++)
-                state.History.Add(new EpochMetrics(reader.ReadInt32(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()));
+            state.History.AddRange(NetworkFormat.ReadHistory(reader));
             module.load(reader);
             optimizer.load_state_dict(reader);
             if (reader.ReadBoolean())

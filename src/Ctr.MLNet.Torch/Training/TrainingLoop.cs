@@ -62,9 +62,9 @@ internal sealed class TrainingLoop
         for (int epoch = state.Epoch + 1; epoch <= _options.Epochs && !stopped; epoch++)
         {
             _model.train();
-            manual_seed(_options.Seed * 7919L + epoch);
+            manual_seed(_options.SeedValue * 7919L + epoch);
             // Not HashCode.Combine: it is randomized per process, and a seed must repeat across processes.
-            var random = new Random(unchecked(_options.Seed * 7919 + epoch));
+            var random = new Random(unchecked(_options.SeedValue * 7919 + epoch));
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
             long rows = 0, batches = 0;

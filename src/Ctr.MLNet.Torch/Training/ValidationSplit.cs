@@ -27,7 +27,7 @@ internal static class ValidationSplit
             return (train, null);
         return options.ValidationTimeColumnName is string time
             ? HoldOutLatest(env, train, fraction, time)
-            : HoldOutRandom(env, train, fraction, options.Seed);
+            : HoldOutRandom(env, train, fraction, options.SeedValue);
     }
 
     /// <summary>

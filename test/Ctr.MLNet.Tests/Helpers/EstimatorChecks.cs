@@ -34,6 +34,22 @@ internal static class EstimatorChecks
         return loaded;
     }
 
+    /// <summary>
+    /// Saves <paramref name="transformer"/> to a file, loads it in a new process (which never ran the fitting code)
+    /// and checks that it transforms <paramref name="data"/> to the same rows.
+    /// </summary>
+    public static void AssertSameOutputInNewProcess(ITransformer transformer, IDataView data)
+    {
+        var ml = new MLContext(seed: 1);
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "model.zip");
+        ml.Model.Save(transformer, data.Schema, path);
+
+        string[] loaded = ChildProcess.TransformInNewProcess(path, data, ml);
+
+        CollectionAssert.AreEqual(Rows(transformer.Transform(data)), loaded);
+    }
+
     /// <summary>Saves with the input schema and loads in a fresh MLContext.</summary>
     public static ITransformer SaveAndLoad(ITransformer transformer, DataViewSchema inputSchema)
     {
@@ -47,6 +63,8 @@ internal static class EstimatorChecks
 
     public static void AssertSchemaMatchesShape(SchemaShape promised, DataViewSchema actual)
     {
+        foreach (DataViewSchema.Column delivered in actual.Where(c => !c.IsHidden))
+            Assert.IsTrue(promised.TryFindColumn(delivered.Name, out _), $"column '{delivered.Name}' is delivered but was not promised");
         foreach (SchemaShape.Column column in promised)
         {
             DataViewSchema.Column? delivered = actual.GetColumnOrNull(column.Name);

@@ -17,9 +17,22 @@ internal static class ModelZip
     /// </summary>
     public static MemoryStream SaveAndPatch(ITransformer transformer, DataViewSchema inputSchema, string modelSignature, byte[] find, byte[] replace)
     {
-        Assert.AreEqual(find.Length, replace.Length, "a patch keeps every offset");
         var stream = new MemoryStream();
         new MLContext(seed: 1).Model.Save(transformer, inputSchema, stream);
+        return Patch(stream, modelSignature, find, replace);
+    }
+
+    /// <summary>A copy of the model zip <paramref name="path"/> patched as <see cref="SaveAndPatch"/> patches.</summary>
+    public static MemoryStream Patch(string path, string modelSignature, byte[] find, byte[] replace)
+    {
+        var stream = new MemoryStream();
+        stream.Write(File.ReadAllBytes(path));
+        return Patch(stream, modelSignature, find, replace);
+    }
+
+    private static MemoryStream Patch(MemoryStream stream, string modelSignature, byte[] find, byte[] replace)
+    {
+        Assert.AreEqual(find.Length, replace.Length, "a patch keeps every offset");
         // ML.NET packs the signature into a ulong whose byte order we do not depend on: look for either order.
         byte[] signature = System.Text.Encoding.ASCII.GetBytes(modelSignature);
         byte[] reversed = [.. signature.Reverse()];

@@ -7,6 +7,7 @@ using Ctr.MLNet.Sample;
 using Ctr.MLNet.Sample.Commands;
 using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Tests.Helpers;
+using Ctr.MLNet.Torch;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Ctr.MLNet.Tests.Samples;
@@ -40,14 +41,14 @@ public sealed class PlantedWorldTest
         PlantedRow[] rows = [.. sut.DrawRows(20_000)];
 
         bool[] clicks = [.. rows.Select(r => r.Click)];
-        double auc = CtrMetrics.Auc([.. rows.Select(r => r.Probability)], clicks);
+        double auc = BinaryMetrics.Auc(clicks, [.. rows.Select(r => r.Probability)]);
         double ctr = clicks.Average(c => c ? 1.0 : 0.0);
         Assert.IsTrue(auc is > 0.75 and < 0.82, $"oracle AUC {auc}");
         Assert.IsTrue(ctr is > 0.15 and < 0.25, $"CTR {ctr}");
         double baseRateLogLoss = -(ctr * Math.Log(ctr) + (1 - ctr) * Math.Log(1 - ctr));
-        Assert.IsTrue(CtrMetrics.LogLoss([.. rows.Select(r => r.Probability)], clicks) < baseRateLogLoss - 0.05);
-        double ignoringWeights = CtrMetrics.Auc([.. rows.Select(r => r.ProbabilityIgnoringWeights)], clicks);
-        double withoutHistory = CtrMetrics.Auc([.. rows.Select(r => r.ProbabilityWithoutHistory)], clicks);
+        Assert.IsTrue(BinaryMetrics.LogLoss(clicks, [.. rows.Select(r => r.Probability)]) < baseRateLogLoss - 0.05);
+        double ignoringWeights = BinaryMetrics.Auc(clicks, [.. rows.Select(r => r.ProbabilityIgnoringWeights)]);
+        double withoutHistory = BinaryMetrics.Auc(clicks, [.. rows.Select(r => r.ProbabilityWithoutHistory)]);
         Assert.IsTrue(auc > ignoringWeights + 0.004, $"weights should pay off: {auc} vs {ignoringWeights} without them");
         Assert.IsTrue(ignoringWeights > withoutHistory + 0.02, $"the history should pay off: {ignoringWeights} vs {withoutHistory} without it");
     }

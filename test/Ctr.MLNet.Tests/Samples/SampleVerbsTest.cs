@@ -8,6 +8,7 @@ using Ctr.MLNet.Sample;
 using Ctr.MLNet.Sample.Commands;
 using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Tests.Helpers;
+using Ctr.MLNet.Torch;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Ctr.MLNet.Tests.Samples;
@@ -53,6 +54,27 @@ public sealed class SampleVerbsTest
         Assert.AreEqual("probability", lines[0]);
         Assert.HasCount(testRows + 1, lines);
         Assert.IsTrue(lines.Skip(1).All(l => float.Parse(l, CultureInfo.InvariantCulture) is > 0f and < 1f));
+
+        // The field's metrics, by user and by a column the model does not read, equal the library's on the predictions.
+        string[][] rows = [.. File.ReadAllLines(test).Skip(1).Select(l => l.Split(','))];
+        int userColumn = Array.IndexOf(File.ReadLines(test).First().Split(','), "user_id");
+        File.WriteAllLines(Path.Combine(directory.Path, "paged.csv"), File.ReadAllLines(test).Select((l, i) => l + "," + (i == 0 ? "page" : (i % 7).ToString(CultureInfo.InvariantCulture))));
+        var (byUserCode, byUserOutput) = Invoke("evaluate", "--model", model, "--data", test, "--group-column", "user_id");
+        var (byPageCode, byPageOutput) = Invoke("evaluate", "--model", model, "--data", Path.Combine(directory.Path, "paged.csv"), "--group-column", "page");
+        Assert.AreEqual(0, byUserCode, byUserOutput);
+        Assert.AreEqual(0, byPageCode, byPageOutput);
+        float[] clicks = [.. rows.Select(r => float.Parse(r[0], CultureInfo.InvariantCulture))];
+        float[] probabilities = [.. lines.Skip(1).Select(l => float.Parse(l, CultureInfo.InvariantCulture))];
+        JsonElement byUser = LastJsonLine(byUserOutput), byPage = LastJsonLine(byPageOutput);
+        Assert.AreEqual(BinaryMetrics.GroupAuc(clicks, probabilities, rows.Select(r => r[userColumn]).ToArray().AsSpan()), byUser.GetProperty("gauc").GetDouble(), 1e-5);
+        Assert.AreEqual(BinaryMetrics.GroupAuc(clicks, probabilities, Enumerable.Range(1, rows.Length).Select(i => i % 7).ToArray().AsSpan()), byPage.GetProperty("gauc").GetDouble(), 1e-5);
+        Assert.AreEqual(BinaryMetrics.Calibration(clicks, probabilities), byUser.GetProperty("calibration").GetDouble(), 1e-5);
+        Assert.AreEqual(BinaryMetrics.ExpectedCalibrationError(clicks, probabilities), byUser.GetProperty("ece").GetDouble(), 1e-5);
+        Assert.AreEqual(BinaryMetrics.NormalizedEntropy(clicks, probabilities), byUser.GetProperty("normalized_entropy").GetDouble(), 1e-5);
+        Assert.AreEqual(JsonValueKind.Null, evaluated.GetProperty("gauc").ValueKind, "no --group-column, no gAUC");
+        var (missingCode, missingOutput) = Invoke("evaluate", "--model", model, "--data", test, "--group-column", "session");
+        Assert.AreEqual(1, missingCode);
+        StringAssert.Contains(missingOutput, $"--group-column 'session' is not a column of '{test}'");
     }
 
     [TestMethod]

@@ -20,6 +20,8 @@ namespace Ctr.MLNet.Tests.Torch;
 [TestClass]
 public sealed class IncrementalTrainingTest
 {
+    static IncrementalTrainingTest() => CtrModelRegistry.Register<RecordingModel>("test-recording");
+
     public TestContext TestContext { get; set; } = null!;
 
     /// <summary>One logged impression of a <see cref="PlantedWorld"/>, as the feature pipeline reads it.</summary>

@@ -352,6 +352,7 @@ public sealed class FeatureSpecInferenceTest
     }
 
     [TestMethod]
+    [TestCategory("OutsideData")]
     public void FeatureSpecInferenceTest_Criteo10k()
     {
         string path = CriteoPath();

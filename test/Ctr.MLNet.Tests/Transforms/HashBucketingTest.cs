@@ -70,6 +70,19 @@ public sealed class HashBucketingTest
     }
 
     [TestMethod]
+    public void HashBucketingTest_ModelZipGivesSameOutputInNewProcess()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView data = Load(ml, ("a", ["b", "a"]), ("b", []), ("c", ["c", "c", "x"]), ("", ["None"]));
+        var sut = ml.Ctr().Transforms.HashToBuckets(
+            new HashBucketingEstimator.ColumnOptions("ItemId", "Item") { Vocabulary = "item", MinCount = 2 },
+            new HashBucketingEstimator.ColumnOptions("HistoryIds", "History") { Vocabulary = "item", MinCount = 2 },
+            new HashBucketingEstimator.ColumnOptions("ItemBucket", "Item") { NumBuckets = 7 }).Fit(data);
+
+        EstimatorChecks.AssertSameOutputInNewProcess(sut, data);
+    }
+
+    [TestMethod]
     public void HashBucketingTest_WorkoutWithFixedBucketsAndNumericInput()
     {
         var ml = new MLContext(seed: 1);

@@ -58,6 +58,16 @@ public sealed class SequenceAggregatingTest
     private static float[] Numbers(string text) => [.. text.Split('|').Select(t => float.Parse(t, CultureInfo.InvariantCulture))];
 
     [TestMethod]
+    public void SequenceAggregatingTest_ModelZipGivesSameOutputInNewProcess()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView data = Load(ml, "12.5|3|0.7", "", "-4", "1|2|3|4|5|6");
+        var sut = ml.Ctr().Transforms.AggregateSequence("Stats", "Prices", maxLength: 4).Fit(data);
+
+        EstimatorChecks.AssertSameOutputInNewProcess(sut, data);
+    }
+
+    [TestMethod]
     public void SequenceAggregatingTest_Workout()
     {
         var ml = new MLContext(seed: 1);

@@ -43,6 +43,16 @@ public sealed class SequenceParsingTest
         [.. ml.Data.CreateEnumerable<Output>(sut.Fit(data).Transform(data), reuseRowObject: false)];
 
     [TestMethod]
+    public void SequenceParsingTest_ModelZipGivesSameOutputInNewProcess()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView data = Load(ml, ("a|b|c", "1|2|3"), ("", ""), ("c", "0.5"), ("x|y", "0.25|4"));
+        var sut = ml.Ctr().Transforms.ParseSequence("Items", "History", weightColumnName: "Dwell", maxLength: 2).Fit(data);
+
+        EstimatorChecks.AssertSameOutputInNewProcess(sut, data);
+    }
+
+    [TestMethod]
     public void SequenceParsingTest_Workout()
     {
         var ml = new MLContext(seed: 1);
