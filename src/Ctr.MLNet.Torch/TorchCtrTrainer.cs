@@ -143,6 +143,8 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
                 writer.Write(value);
             }
             writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.Seed}");
+            if (_options.EmbeddingL2 > 0)
+                writer.Write(_options.EmbeddingL2); // absent when off, so earlier checkpoints keep resuming
             warmStart?.WriteIdentity(writer);
         }
         return Convert.ToHexString(SHA256.HashData(stream.ToArray()));
