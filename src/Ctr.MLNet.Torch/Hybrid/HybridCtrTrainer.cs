@@ -83,7 +83,10 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         }
     }
 
-    private readonly MLContext _ml;
+    private readonly IHostEnvironment _env;
+    private readonly DataOperationsCatalog _data;
+    private readonly TransformsCatalog _transforms;
+    private readonly BinaryClassificationCatalog _binary;
     private readonly Options _options;
 
     internal HybridCtrTrainer(IHostEnvironment env, Options options)
@@ -91,7 +94,11 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         options.Network.Validate();
-        _ml = env as MLContext ?? throw new ArgumentException("The hybrid trainer needs the MLContext of its catalog.", nameof(env));
+        // The catalogs of the caller's environment (the MLContext behind the catalog), so every part logs and seeds there.
+        _env = env;
+        _data = new DataOperationsCatalog(env);
+        _transforms = new TransformsCatalog(env);
+        _binary = new BinaryClassificationCatalog(env);
         _options = options;
     }
 
@@ -99,7 +106,7 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
     public TransformerChain<ITransformer> Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var split = _ml.Data.TrainTestSplit(input, _options.HoldOutFraction, seed: _options.Network.Seed);
+        var split = _data.TrainTestSplit(input, _options.HoldOutFraction, seed: _options.Network.Seed);
         return Fit(split.TrainSet, split.TestSet);
     }
 
@@ -114,7 +121,7 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
 
         ITransformer treeFeatures = TreeFeatures(layout).Fit(trainData);
         IDataView treeTrain = WithTreeLabel(treeFeatures.Transform(trainData), trainData.Schema);
-        var fastTree = _ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+        var fastTree = _binary.Trainers.FastTree(new FastTreeBinaryTrainer.Options
         {
             LabelColumnName = TreeLabelColumnName,
             FeatureColumnName = TreeFeaturesColumnName,
@@ -127,13 +134,13 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
             Seed = network.Seed,
         });
         ITransformer trees = fastTree.Fit(treeTrain);
-        ITransformer keepTreeScore = _ml.Transforms.CopyColumns(TreeScoreColumnName, "Score").Fit(trees.Transform(treeFeatures.Transform(trainData.Take(_ml, 1))));
+        ITransformer keepTreeScore = _transforms.CopyColumns(TreeScoreColumnName, "Score").Fit(trees.Transform(treeFeatures.Transform(_data.TakeRows(trainData, 1))));
         var treePart = new TransformerChain<ITransformer>(treeFeatures, trees, keepTreeScore);
 
         Report("training the network");
-        TorchCtrTrainer trainer = _ml.BinaryClassification.Trainers.TorchCtr(network);
+        TorchCtrTrainer trainer = _binary.Trainers.TorchCtr(network);
         TorchCtrTransformer model = trainer.Fit(treePart.Transform(trainData), treePart.Transform(validationData));
-        ITransformer keepNetworkScore = _ml.Transforms.CopyColumns(NetworkScoreColumnName, "Score").Fit(model.Transform(treePart.Transform(validationData.Take(_ml, 1))));
+        ITransformer keepNetworkScore = _transforms.CopyColumns(NetworkScoreColumnName, "Score").Fit(model.Transform(treePart.Transform(_data.TakeRows(validationData, 1))));
 
         IDataView scored = keepNetworkScore.Transform(model.Transform(treePart.Transform(validationData)));
         float[] networkLogits = Read(scored, NetworkScoreColumnName), treeMargins = Read(scored, TreeScoreColumnName);
@@ -141,13 +148,13 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         LogitBlend blend = LogitBlend.Fit(networkLogits, treeMargins, labels);
         Report($"blend: network AUC {blend.NetworkValidAuc:F5}, trees {blend.TreesValidAuc:F5}, blend {blend.BlendValidAuc:F5} on the validation rows " +
             $"(logit = {blend.Intercept:F4} + {blend.NetworkWeight:F4}·network + {blend.TreeWeight:F4}·trees)");
-        var blender = new LogitBlendTransformer(_ml, NetworkScoreColumnName, TreeScoreColumnName, blend);
+        var blender = new LogitBlendTransformer(_env, NetworkScoreColumnName, TreeScoreColumnName, blend);
         return new TransformerChain<ITransformer>(treeFeatures, trees, keepTreeScore, model, keepNetworkScore, blender);
     }
 
     /// <summary>The input schema plus <c>Score</c>, <c>Probability</c> and <c>PredictedLabel</c>.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
-        _ml.BinaryClassification.Trainers.TorchCtr(_options.Network).GetOutputSchema(inputSchema);
+        _binary.Trainers.TorchCtr(_options.Network).GetOutputSchema(inputSchema);
 
     /// <summary>The trees' feature vector: numerics as they are, small vocabularies one-hot, large ones as their index.</summary>
     private IEstimator<ITransformer> TreeFeatures(FeatureLayout layout)
@@ -158,14 +165,14 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         {
             string output = "Ctr.Tree." + field.ColumnName;
             chain = layout.Tables[field.Table].Size <= _options.MaxOneHotSize
-                ? chain.Append(_ml.Transforms.Conversion.MapKeyToVector(output, field.ColumnName))
-                : chain.Append(_ml.Transforms.Conversion.ConvertType(output, field.ColumnName, DataKind.Single));
+                ? chain.Append(_transforms.Conversion.MapKeyToVector(output, field.ColumnName))
+                : chain.Append(_transforms.Conversion.ConvertType(output, field.ColumnName, DataKind.Single));
             parts.Add(output);
         }
         parts.AddRange(layout.Numeric.Select(n => n.ColumnName));
         if (parts.Count == 0)
             throw new ArgumentOutOfRangeException(nameof(layout), "The trees need at least one scalar categorical or numeric column; the schema has only sequences.");
-        return chain.Append(_ml.Transforms.Concatenate(TreeFeaturesColumnName, [.. parts]));
+        return chain.Append(_transforms.Concatenate(TreeFeaturesColumnName, [.. parts]));
     }
 
     /// <summary>FastTree takes a Boolean label; a 0/1 Single or Double label is converted beside it.</summary>
@@ -175,8 +182,8 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         DataViewSchema.Column column = schema.GetColumnOrNull(label)
             ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find label column '{label}'");
         return column.Type is BooleanDataViewType
-            ? _ml.Transforms.CopyColumns(TreeLabelColumnName, label).Fit(data).Transform(data)
-            : _ml.Transforms.Conversion.ConvertType(TreeLabelColumnName, label, DataKind.Boolean).Fit(data).Transform(data);
+            ? _transforms.CopyColumns(TreeLabelColumnName, label).Fit(data).Transform(data)
+            : _transforms.Conversion.ConvertType(TreeLabelColumnName, label, DataKind.Boolean).Fit(data).Transform(data);
     }
 
     private static float[] Read(IDataView data, string name) => [.. data.GetColumn<float>(name)];
@@ -190,10 +197,4 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
 
     private void Report(string message) =>
         _options.Network.Progress?.Report(new TrainingProgress(TrainingPhase.Reading, 0, _options.Network.Epochs, 0, null, 0, 0, null, message));
-}
-
-internal static class DataViewTake
-{
-    /// <summary>The first <paramref name="count"/> rows, to fit schema-only transformers cheaply.</summary>
-    public static IDataView Take(this IDataView data, MLContext ml, int count) => ml.Data.TakeRows(data, count);
 }
