@@ -166,7 +166,9 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
             string output = "Ctr.Tree." + field.ColumnName;
             chain = layout.Tables[field.Table].Size <= _options.MaxOneHotSize
                 ? chain.Append(_transforms.Conversion.MapKeyToVector(output, field.ColumnName))
-                : chain.Append(_transforms.Conversion.ConvertType(output, field.ColumnName, DataKind.Single));
+                // A key converts to its raw UInt32 index (never straight to Single), and that to Single.
+                : chain.Append(_transforms.Conversion.ConvertType(output, field.ColumnName, DataKind.UInt32))
+                    .Append(_transforms.Conversion.ConvertType(output, output, DataKind.Single));
             parts.Add(output);
         }
         parts.AddRange(layout.Numeric.Select(n => n.ColumnName));
