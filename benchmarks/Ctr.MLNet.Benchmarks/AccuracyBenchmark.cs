@@ -68,7 +68,7 @@ public static class AccuracyBenchmark
             "Every figure is the mean ± sample sd over the seeds. " +
             "Network: `new TorchCtrTrainer.Options()` (the library's defaults" + (networkConfig is null ? "" : $", then the benchmark setting `{networkConfig}`") + ") with the data set's label, numeric columns and embedding widths. " +
             $"Hybrid: `HybridCtrTrainer` with its defaults ({trees.NumberOfTrees} FastTree trees of {trees.NumberOfLeaves} leaves, learning rate {trees.TreeLearningRate}, " +
-            $"vocabularies up to {trees.MaxOneHotSize} entries one-hot, larger ones as their popularity rank) and that network; the blend's three weights are fitted on the validation rows. " +
+            $"vocabularies up to {trees.MaxOneHotSize} entries one-hot with categorical splits, larger ones and sequences left to the network) and that network; the blend's three weights are fitted on the validation rows. " +
             "The network-alone and FastTree-alone rows are the hybrid's own two parts scored on the test rows (the network is trained with exactly the options and data it would get alone: the trees' columns are not among its inputs); " +
             "log loss is n/a for the raw tree margin. " +
             $"LightGBM: as in `models` (one-hot ids with categorical splits, the history as a bag of ids, 31 leaves, lr 0.05, up to 1000 trees, early stopping 30 rounds, {lightGbmThreads} thread(s)). " +

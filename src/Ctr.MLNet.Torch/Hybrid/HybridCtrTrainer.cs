@@ -17,10 +17,9 @@ namespace Ctr.MLNet.Torch;
 /// <c>PredictionEngine</c> scores it, and its last columns are <c>Score</c>, <c>Probability</c>, <c>PredictedLabel</c>.
 /// </summary>
 /// <remarks>
-/// The trees read what the network reads: every numeric column, and every scalar categorical key column, one-hot
-/// with categorical splits when its vocabulary has at most <see cref="Options.MaxOneHotSize"/> entries, otherwise its
-/// index (vocabularies number terms most frequent first, so the index is a popularity rank). Sequences are the
-/// network's alone.
+/// The trees read every numeric column the network reads and every scalar categorical key column whose vocabulary has
+/// at most <see cref="Options.MaxOneHotSize"/> entries, one-hot with categorical splits. Larger vocabularies and
+/// sequences are the network's alone.
 /// </remarks>
 public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>>
 {
@@ -51,8 +50,11 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         /// <summary>Fewest training rows in a leaf.</summary>
         public int MinimumExampleCountPerLeaf { get; init; } = 50;
 
-        /// <summary>Categorical columns with at most this many vocabulary entries go to the trees one-hot; larger ones as their index.</summary>
-        public int MaxOneHotSize { get; init; } = 256;
+        /// <summary>
+        /// Categorical columns with at most this many vocabulary entries go to the trees one-hot (split as categories);
+        /// larger ones (user and item ids) are the network's alone, whose embeddings share strength across rare ids.
+        /// </summary>
+        public int MaxOneHotSize { get; init; } = 10_000;
 
         /// <summary>FastTree's threads; null for its default (one per core).</summary>
         public int? TreeThreads { get; init; } = 1;
@@ -156,24 +158,20 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
         _binary.Trainers.TorchCtr(_options.Network).GetOutputSchema(inputSchema);
 
-    /// <summary>The trees' feature vector: numerics as they are, small vocabularies one-hot, large ones as their index.</summary>
+    /// <summary>The trees' feature vector: numerics as they are, small vocabularies one-hot.</summary>
     private IEstimator<ITransformer> TreeFeatures(FeatureLayout layout)
     {
         var parts = new List<string>();
         IEstimator<ITransformer> chain = new EstimatorChain<ITransformer>();
-        foreach (CategoricalField field in layout.Categorical)
+        foreach (CategoricalField field in layout.Categorical.Where(f => layout.Tables[f.Table].Size <= _options.MaxOneHotSize))
         {
             string output = "Ctr.Tree." + field.ColumnName;
-            chain = layout.Tables[field.Table].Size <= _options.MaxOneHotSize
-                ? chain.Append(_transforms.Conversion.MapKeyToVector(output, field.ColumnName))
-                // A key converts to its raw UInt32 index (never straight to Single), and that to Single.
-                : chain.Append(_transforms.Conversion.ConvertType(output, field.ColumnName, DataKind.UInt32))
-                    .Append(_transforms.Conversion.ConvertType(output, output, DataKind.Single));
+            chain = chain.Append(_transforms.Conversion.MapKeyToVector(output, field.ColumnName));
             parts.Add(output);
         }
         parts.AddRange(layout.Numeric.Select(n => n.ColumnName));
         if (parts.Count == 0)
-            throw new ArgumentOutOfRangeException(nameof(layout), "The trees need at least one scalar categorical or numeric column; the schema has only sequences.");
+            throw new ArgumentOutOfRangeException(nameof(layout), $"The trees need a numeric column or a categorical one of at most {_options.MaxOneHotSize} entries (MaxOneHotSize); the schema has neither.");
         return chain.Append(_transforms.Concatenate(TreeFeaturesColumnName, [.. parts]));
     }
 
