@@ -112,6 +112,9 @@ public sealed class LogitBlendTransformer : RowToRowTransformerBase
         public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action? disposer)
         {
             disposer = null;
+            var getters = new Delegate[3];
+            if (!Enumerable.Range(0, 3).Any(activeOutput))
+                return getters; // the inputs are not active then, and asking for their getters would throw
             ValueGetter<float> network = input.GetGetter<float>(input.Schema[_network]);
             ValueGetter<float> trees = input.GetGetter<float>(input.Schema[_trees]);
             LogitBlend blend = _blend.Blend;
