@@ -31,7 +31,7 @@ public static class Program
               batched Transform rows/s (features + model, features only, model only); single-row latency p50/p99
           scale --train FILE [--max-cache-mb 64] [--epochs 1] [--threads 1]
               train streamed from a CSV on disk: peak RSS and rows/s (run once per file size)
-          ceiling [--rows 200000,1000000] [--seeds 1,2,3] [--prior-scale 1] [--learning-rate 0.02] [--batch-size 4096]
+          ceiling [--rows 200000,1000000] [--seeds 1,2,3] [--prior-scale 1] [--learning-rate 0.02] [--decay 0.7] [--batch-size 4096]
               the well-specified model (the generator's structure fitted by MAP) beside the oracle: the learnable ceiling
 
         every verb: [--name FILE] (results file name without .md) [--seed 1]

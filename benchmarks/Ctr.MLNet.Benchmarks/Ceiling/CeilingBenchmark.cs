@@ -25,6 +25,7 @@ public static class CeilingBenchmark
         {
             PriorScale = args.Double("prior-scale", 1.0),
             LearningRate = args.Double("learning-rate", new CeilingOptions().LearningRate),
+            LearningRateDecay = args.Double("decay", new CeilingOptions().LearningRateDecay),
             BatchSize = args.Int("batch-size", new CeilingOptions().BatchSize),
         };
         args.CheckAllUsed();
@@ -38,7 +39,7 @@ public static class CeilingBenchmark
             "price slope × (ln price − category mean), per-category age slope; v = category centroid + item offset. " +
             "Fitted by MAP (Gaussian priors at the generator's scales × prior scale) on the training rows only, from the logged fields alone; " +
             "ids not seen in training share an unknown row. " +
-            $"Adam, learning rate {Format.Number(options.LearningRate)}, batches of {options.BatchSize}, prior scale {Format.Number(options.PriorScale)}, " +
+            $"Adam, learning rate {Format.Number(options.LearningRate)} × {Format.Number(options.LearningRateDecay)} per epoch, batches of {options.BatchSize}, prior scale {Format.Number(options.PriorScale)}, " +
             $"early stopping on validation log loss (patience {options.Patience}, best epoch kept), 1 torch thread. " +
             "AUC and log loss (natural log) from `Ctr.MLNet.Torch.BinaryMetrics` on the test rows.");
 
