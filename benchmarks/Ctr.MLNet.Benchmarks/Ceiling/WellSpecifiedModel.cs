@@ -44,7 +44,10 @@ public sealed record CeilingOptions
     /// <summary>Device effects, hour cosines, age slopes.</summary>
     public double SmallEffectSd { get; init; } = 0.30;
 
-    /// <summary>Multiplies every prior sd above (1 = the generator's scales).</summary>
+    /// <summary>
+    /// Multiplies every prior sd above (1 = the generator's scales). Tried on the validation rows of seed 1 at 200k
+    /// (never on test): 0.5, 0.7, 1, 1.4, 1.5 — 1 had the lowest validation log loss.
+    /// </summary>
     public double PriorScale { get; init; } = 1.0;
 
     public int BatchSize { get; init; } = 4096;
