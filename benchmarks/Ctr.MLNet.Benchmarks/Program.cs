@@ -33,6 +33,8 @@ public static class Program
               batched Transform rows/s (features + model, features only, model only); single-row latency p50/p99
           scale --train FILE [--max-cache-mb 64] [--epochs 1] [--threads 1]
               train streamed from a CSV on disk: peak RSS and rows/s (run once per file size)
+          ceiling [--rows 200000,1000000] [--seeds 1,2,3] [--prior-scale 1] [--learning-rate 0.02] [--decay 0.7] [--batch-size 4096]
+              the well-specified model (the generator's structure fitted by MAP) beside the oracle: the learnable ceiling
 
         every verb: [--name FILE] (results file name without .md) [--seed 1]
         """;
@@ -86,6 +88,10 @@ public static class Program
                 case "scale":
                     report = new Report(name ?? "scale", "Scale: training streamed from a CSV on disk", argv);
                     ScaleBenchmark.Run(args, report);
+                    break;
+                case "ceiling":
+                    report = new Report(name ?? "ceiling", "Ceiling: the well-specified model vs the oracle on planted data", argv);
+                    Ceiling.CeilingBenchmark.Run(args, report);
                     break;
                 default:
                     Console.Error.WriteLine($"error: unknown verb '{verb}'.");
