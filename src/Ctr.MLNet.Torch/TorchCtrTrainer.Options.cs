@@ -187,6 +187,9 @@ public sealed partial class TorchCtrTrainer
             Check(typeof(CtrModel).IsAssignableFrom(ModelType) && ModelType.GetConstructor([typeof(CtrModelContext)]) is not null, nameof(ModelType),
                 $"ModelType {ModelType} must derive from CtrModel and have a public constructor taking a CtrModelContext.");
             Check(!Resume || CheckpointDirectory is not null, nameof(Resume), "Resume needs a CheckpointDirectory.");
+            // Resuming nothing is not resuming: a misspelled or empty directory must not silently start over.
+            Check(!Resume || Training.Checkpoint.Exists(CheckpointDirectory!), nameof(Resume),
+                $"Resume: there is no checkpoint in '{CheckpointDirectory}' (no {Training.Checkpoint.FileName}); check the directory, or leave Resume out to start over.");
             Model.Validate();
         }
     }

@@ -38,6 +38,9 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         _options = options;
     }
 
+    /// <summary>Whether <paramref name="directory"/> holds a checkpoint that <see cref="Options.Resume"/> can continue.</summary>
+    public static bool HasCheckpoint(string directory) => Checkpoint.Exists(directory);
+
     /// <summary>Trains without validation data: every epoch runs and the last weights are kept.</summary>
     public TorchCtrTransformer Fit(IDataView input) => Fit(input, validationData: null);
 

@@ -46,9 +46,12 @@ public sealed partial record FeatureSpec
             wanted.Add(new(Label, CsvColumnKind.Label, "the feature spec needs it as the label"));
         foreach (FeatureColumnSpec feature in Features)
         {
-            wanted.Add(new(feature.Name, feature.IsNumeric ? CsvColumnKind.Single : CsvColumnKind.Text, "the feature spec needs it"));
+            wanted.Add(new(feature.Name, feature.IsNumeric ? CsvColumnKind.Single : CsvColumnKind.Text, "the feature spec needs it")
+            {
+                ListSeparator = feature.IsList ? ListSeparator : null,
+            });
             if (feature.WeightCol is string weights)
-                wanted.Add(new(weights, CsvColumnKind.Text, $"the feature spec needs it as the weights of '{feature.Name}'"));
+                wanted.Add(new(weights, CsvColumnKind.Text, $"the feature spec needs it as the weights of '{feature.Name}'") { WeightsOf = feature.Name });
         }
         CsvDataSource data = CsvDataSource.Load(path, new CsvDataSource.Options { Columns = [.. wanted], BadRows = badRows });
         var loaded = wanted.Select(w => w.Name).ToHashSet();
