@@ -296,9 +296,9 @@ public static class TrainCommand
         {
             json.WriteStartObject();
             const string oneClass = "the validation rows hold one class only";
-            // With trees, valid_auc is the saved model's (the blend's); the network's own is network_valid_auc.
+            // With trees, valid_auc and valid_logloss are the saved model's (the blend's); the network's own AUC is network_valid_auc.
             CommandOptions.WriteMetric(json, "valid_auc", blend?.BlendValidAuc ?? best.ValidAuc, oneClass);
-            CommandOptions.WriteMetric(json, "valid_logloss", best.ValidLogLoss, "there are no validation rows");
+            CommandOptions.WriteMetric(json, "valid_logloss", blend?.BlendValidLogLoss ?? best.ValidLogLoss, "there are no validation rows");
             json.WriteNumber("trees", blend is null ? 0 : settings.Trees ?? new HybridCtrTrainer.Options().NumberOfTrees);
             if (blend is not null)
             {

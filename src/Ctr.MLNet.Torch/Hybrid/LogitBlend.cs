@@ -12,7 +12,9 @@ namespace Ctr.MLNet.Torch;
 /// <param name="NetworkValidAuc">The network alone on the rows the weights were fitted on.</param>
 /// <param name="TreesValidAuc">The trees alone on those rows.</param>
 /// <param name="BlendValidAuc">The blend on those rows.</param>
-public sealed record LogitBlend(double Intercept, double NetworkWeight, double TreeWeight, double NetworkValidAuc, double TreesValidAuc, double BlendValidAuc)
+/// <param name="BlendValidLogLoss">The blend's log loss (natural log) on those rows.</param>
+public sealed record LogitBlend(double Intercept, double NetworkWeight, double TreeWeight, double NetworkValidAuc, double TreesValidAuc, double BlendValidAuc,
+    double BlendValidLogLoss)
 {
     /// <summary>The blended logit of one row.</summary>
     public float Score(float networkLogit, float treeMargin) =>
@@ -68,15 +70,20 @@ public sealed record LogitBlend(double Intercept, double NetworkWeight, double T
             if (change < 1e-10)
                 break;
         }
-        var blend = new LogitBlend(w[0], w[1], w[2], double.NaN, double.NaN, double.NaN);
+        var blend = new LogitBlend(w[0], w[1], w[2], double.NaN, double.NaN, double.NaN, double.NaN);
         var blended = new float[n];
+        var probabilities = new float[n];
         for (int i = 0; i < n; i++)
+        {
             blended[i] = blend.Score(networkLogits[i], treeMargins[i]);
+            probabilities[i] = TorchCtrTransformer.Sigmoid(blended[i]);
+        }
         return blend with
         {
             NetworkValidAuc = BinaryMetrics.Auc(labels, networkLogits),
             TreesValidAuc = BinaryMetrics.Auc(labels, treeMargins),
             BlendValidAuc = BinaryMetrics.Auc(labels, blended),
+            BlendValidLogLoss = BinaryMetrics.LogLoss(labels, probabilities),
         };
     }
 

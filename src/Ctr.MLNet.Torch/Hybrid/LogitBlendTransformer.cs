@@ -50,7 +50,7 @@ public sealed class LogitBlendTransformer : RowToRowTransformerBase
     // Binary format
     //   string: network score column, string: tree score column
     //   3 doubles: intercept, network weight, tree weight
-    //   3 doubles: validation AUC of the network, the trees and the blend (NaN when unknown)
+    //   4 doubles: validation AUC of the network, the trees and the blend, and the blend's validation log loss (NaN when unknown)
     /// <inheritdoc/>
     protected override void SaveModel(ModelSaveContext ctx)
     {
@@ -64,6 +64,7 @@ public sealed class LogitBlendTransformer : RowToRowTransformerBase
         ctx.Writer.Write(Blend.NetworkValidAuc);
         ctx.Writer.Write(Blend.TreesValidAuc);
         ctx.Writer.Write(Blend.BlendValidAuc);
+        ctx.Writer.Write(Blend.BlendValidLogLoss);
     }
 
     private static LogitBlendTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
@@ -71,7 +72,7 @@ public sealed class LogitBlendTransformer : RowToRowTransformerBase
         ctx.CheckAtModel(GetVersionInfo());
         string network = ctx.Reader.ReadString(), trees = ctx.Reader.ReadString();
         var blend = new LogitBlend(ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(),
-            ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble());
+            ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble());
         if (!double.IsFinite(blend.Intercept) || !double.IsFinite(blend.NetworkWeight) || !double.IsFinite(blend.TreeWeight))
             throw new FormatException("The model file's logit blend weights are not finite; the file is corrupt.");
         return new LogitBlendTransformer(env, network, trees, blend);
