@@ -19,5 +19,6 @@ public static class Program
         PredictCommand.Create(),
         ServeCommand.Create(),
         DemoCommand.Create(),
+        ImportAmazonCommand.Create(),
     };
 }

@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text;
-using System.Collections.Immutable;
 using System.Text.Json;
 using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Sample.Models;
@@ -116,28 +115,10 @@ public static class TrainCommand
         if (LargeEmbeddingWarning(features.GetOutputSchema(trainData.Schema), spec) is string warning)
             error.WriteLine(warning);
         Type modelType = ModelTypes.Get(settings.ModelType ?? ModelTypes.Default);
-        var modelOptions = new TorchCtrTrainer.Options().Model with { EmbeddingDims = spec.EmbeddingDims.ToImmutableDictionary() };
         if (modelType == typeof(DeepFmModel) && spec.EmbeddingDims.Values.Distinct().Count() > 1)
-        {
-            // The factorization machine takes dot products between fields, so every field gets the spec's widest embedding.
-            int width = spec.EmbeddingDims.Values.Max();
-            modelOptions = modelOptions with { EmbeddingDim = width, EmbeddingDims = ImmutableDictionary<string, int>.Empty };
-            output.WriteLine($"note: deepfm gives every field one embedding width, the spec's widest emb_dim: {width}");
-        }
-        var options = new TorchCtrTrainer.Options
-        {
-            LabelColumnName = spec.Label,
-            NumericColumnNames = spec.NumericColumnNames,
-            ModelType = modelType,
-            Model = modelOptions,
-            Epochs = settings.Epochs,
-            BatchSize = settings.BatchSize,
-            Threads = settings.Threads ?? new TorchCtrTrainer.Options().Threads,
-            Seed = settings.Seed,
-            CheckpointDirectory = settings.CheckpointDirectory,
-            Resume = settings.Resume,
-            Progress = ConsoleProgress.For(output),
-        };
+            output.WriteLine($"note: deepfm gives every field one embedding width, the spec's widest emb_dim: {spec.EmbeddingDims.Values.Max()}");
+        // The label, embedding widths and DeepFM's one width come from the spec; the inputs are found from the schema.
+        var options = spec.TrainerOptions(TrainingOptions(settings, output) with { ModelType = modelType });
         int trees = settings.Trees ?? new HybridCtrTrainer.Options().NumberOfTrees;
         if (trees == 0)
         {
@@ -273,21 +254,23 @@ public static class TrainCommand
         CheckValidation(validData, label, settings.ValidPath);
 
         output.WriteLine($"refitting the feature pipeline of {settings.InitModelPath} on {settings.TrainPath} and continuing its network");
-        var options = new TorchCtrTrainer.Options
-        {
-            Epochs = settings.Epochs,
-            BatchSize = settings.BatchSize,
-            Threads = settings.Threads,
-            Seed = settings.Seed,
-            CheckpointDirectory = settings.CheckpointDirectory,
-            Resume = settings.Resume,
-            KeepOptimizerState = true,
-            Progress = ConsoleProgress.For(output),
-        };
+        var options = TrainingOptions(settings, output) with { KeepOptimizerState = true };
         TransformerChain<ITransformer> pipeline = IncrementalTraining.Continue(ml, yesterday.Model, trainData, validData, options);
         using var network = (TorchCtrTransformer)pipeline.LastTransformer;
         return Finish(ml, settings, pipeline, network, null, trainData, validData, output, error, clock);
     }
+
+    /// <summary>The training settings of both runs, cold and <c>--init-model</c>, in one place so that they cannot drift apart.</summary>
+    private static TorchCtrTrainer.Options TrainingOptions(TrainSettings settings, TextWriter output) => new()
+    {
+        Epochs = settings.Epochs,
+        BatchSize = settings.BatchSize,
+        Threads = settings.Threads ?? new TorchCtrTrainer.Options().Threads,
+        Seed = settings.Seed,
+        CheckpointDirectory = settings.CheckpointDirectory,
+        Resume = settings.Resume,
+        Progress = ConsoleProgress.For(output),
+    };
 
     private static string SummaryJson(TrainSettings settings, TorchCtrTransformer network, LogitBlend? blend, EpochMetrics best, long badRowsSkipped, double seconds)
     {

@@ -44,7 +44,7 @@ public sealed partial record FeatureSpec
         var wanted = new List<CsvDataSource.Column>();
         if (hasLabel)
             wanted.Add(new(Label, CsvColumnKind.Label, "the feature spec needs it as the label"));
-        foreach (FeatureColumnSpec feature in Features)
+        foreach (FeatureColumnSpec feature in Features.Where(f => f.Cross is null))
         {
             wanted.Add(new(feature.Name, feature.IsNumeric ? CsvColumnKind.Single : CsvColumnKind.Text, "the feature spec needs it")
             {

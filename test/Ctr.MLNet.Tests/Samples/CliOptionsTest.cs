@@ -26,6 +26,7 @@ public sealed class CliOptionsTest
         ["predict", "--model", "m.zip", "--data", "d.csv", "--out", "p.csv", "--bad-rows", "skip"],
         ["serve", "--model", "ctr=m.zip", "--model", "b=n.zip", "--urls", "http://127.0.0.1:5080", "--max-body-bytes", "4096", "--max-rows", "10"],
         ["demo", "--rows", "500", "--out", "out/d", "--seed", "5"],
+        ["import-amazon", "--reviews", "r.json", "--meta", "m.json", "--out", "a.csv", "--negatives", "2", "--max-history", "20", "--seed", "6"],
     ];
 
     [TestMethod]
