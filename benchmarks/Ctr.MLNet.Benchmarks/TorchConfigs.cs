@@ -23,7 +23,7 @@ public static class TorchConfigs
 
     /// <summary>
     /// What every setting starts from: the library's options with the optimizer pinned to Adam lr 1e-3, the library
-    /// default when the sweep ran (the library has since made Adagrad lr 1e-2 and EmbeddingL2 1000 its defaults), so the sweep reproduces.
+    /// default when the sweep ran (the library has since made Adagrad lr 1e-2 its default), so the sweep reproduces.
     /// </summary>
     public static TorchCtrTrainer.Options Base => new() { LabelColumnName = "Label", Optimizer = CtrOptimizer.Adam, LearningRate = 1e-3, EmbeddingL2 = 0 };
 
@@ -34,7 +34,7 @@ public static class TorchConfigs
     public static readonly IReadOnlyList<TorchConfig> All =
     [
         new("defaults", "the library defaults when the sweep ran: Adam lr 1e-3, batch 1024, emb 16, MLP 256-128-64 + BN, dropout 0.1, mean pooling, no weight decay", o => o),
-        new("library", "the library's current default options, whatever they are (Adagrad lr 1e-2 since 2026-11-28, EmbeddingL2 1000 since 2026-12-05)",
+        new("library", "the library's current default options, whatever they are (Adagrad lr 1e-2 since 2026-11-28)",
             o => o with { Optimizer = new TorchCtrTrainer.Options().Optimizer, LearningRate = new TorchCtrTrainer.Options().LearningRate, EmbeddingL2 = new TorchCtrTrainer.Options().EmbeddingL2 }),
         new("adamw-wd1e-2", "AdamW, weight decay 1e-2", o => o with { Optimizer = CtrOptimizer.AdamW, WeightDecay = 1e-2 }),
         new("adamw-wd1e-1", "AdamW, weight decay 1e-1", o => o with { Optimizer = CtrOptimizer.AdamW, WeightDecay = 1e-1 }),

@@ -97,11 +97,12 @@ public sealed partial class TorchCtrTrainer
         /// Gaussian prior on every embedding row, as a MAP fit has it: each step adds
         /// <c>EmbeddingL2 · Σ‖W‖² / training rows</c> over all embedding tables to the batch's mean loss, so over an
         /// epoch every row, rare or frequent, is pulled toward zero by the same prior (1 / (2σ²) of its weights).
-        /// Rare ids then stay near zero instead of memorizing their few clicks. 0 turns it off. Default 1000: on planted
-        /// data at 200k rows it lifted test AUC from 0.664 to 0.676 and moved the best epoch from 1 to 3
-        /// (benchmarks/results/sweep-embl2*.md, accuracy.md).
+        /// Rare ids then stay near zero instead of memorizing their few clicks. 0 (the default) turns it off. On planted
+        /// data at 200k rows, 1000 lifted test AUC from 0.664 to 0.676 and moved the best epoch from 1 to 3
+        /// (benchmarks/results/sweep-embl2*.md), but it slows learning: short or small runs (a few hundred steps) learn
+        /// far less, so it is not the default.
         /// </summary>
-        public double EmbeddingL2 { get; init; } = 1000;
+        public double EmbeddingL2 { get; init; }
 
         /// <summary>Momentum of SGD.</summary>
         public double Momentum { get; init; } = 0.9;
