@@ -77,7 +77,7 @@ public static class AccuracyBenchmark
 
         if (criteo)
             Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads);
-        foreach (int rows in sizes)
+        foreach (int rows in sizes.Where(r => r > 0))
             Planted(report, rows, seeds, models, network, trees, lightGbmThreads);
     }
 
