@@ -18,18 +18,26 @@ public static class ModelFiles
         ml.Ctr().Model.Save(model, inputSchema, path);
 
     /// <summary>Loads a model zip; a file that cannot be loaded gives one <see cref="InvalidOperationException"/> naming the file and the cause.</summary>
-    public static LoadedModel Load(MLContext ml, string path)
+    public static LoadedModel Load(MLContext ml, string path) => Load(ml, path, bytes: null);
+
+    /// <summary>Loads a model zip from <paramref name="bytes"/> already read from <paramref name="path"/> (named in errors), or from the file when null.</summary>
+    public static LoadedModel Load(MLContext ml, string path, byte[]? bytes)
     {
-        InputFiles.RequireFile(path, "Model");
+        if (bytes is null)
+            InputFiles.RequireFile(path, "Model");
         ITransformer model;
         DataViewSchema inputSchema;
         try
         {
-            model = ml.Ctr().Model.Load(path, out inputSchema);
+            model = bytes is null ? ml.Ctr().Model.Load(path, out inputSchema) : ml.Ctr().Model.Load(new MemoryStream(bytes, writable: false), out inputSchema);
         }
         catch (FormatException e)
         {
-            throw new InvalidOperationException(e.Message, e);
+            // The stream loader calls its input "The model"; name the file as the path loader does.
+            string message = bytes is not null && e.Message.StartsWith("The model ", StringComparison.Ordinal)
+                ? $"Model file '{path}' {e.Message["The model ".Length..]}"
+                : e.Message;
+            throw new InvalidOperationException(message, e);
         }
         TorchCtrTransformer network = Last<TorchCtrTransformer>(model)
             ?? throw new InvalidOperationException($"Model file '{path}' holds no trained CTR network; it was not written by the train verb.");

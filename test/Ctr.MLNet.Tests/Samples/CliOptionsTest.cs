@@ -24,7 +24,8 @@ public sealed class CliOptionsTest
         ["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip", "--init-model", "y.zip", "--list-separator", "|"],
         ["evaluate", "--model", "m.zip", "--data", "d.csv", "--bad-rows", "error"],
         ["predict", "--model", "m.zip", "--data", "d.csv", "--out", "p.csv", "--bad-rows", "skip"],
-        ["serve", "--model", "ctr=m.zip", "--model", "b=n.zip", "--urls", "http://127.0.0.1:5080", "--max-body-bytes", "4096", "--max-rows", "10"],
+        ["serve", "--model", "ctr=m.zip", "--model", "b=n.zip", "--urls", "http://127.0.0.1:5080", "--max-body-bytes", "4096", "--max-rows", "10",
+            "--max-batch-rows", "64", "--max-batch-wait-ms", "0.5", "--scoring-threads", "2", "--reload-interval-ms", "500", "--request-log"],
         ["demo", "--rows", "500", "--out", "out/d", "--seed", "5"],
         ["import-amazon", "--reviews", "r.json", "--meta", "m.json", "--out", "a.csv", "--negatives", "2", "--max-history", "20", "--seed", "6"],
     ];
