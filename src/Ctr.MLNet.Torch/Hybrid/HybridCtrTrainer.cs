@@ -119,6 +119,9 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         ArgumentNullException.ThrowIfNull(validationData);
         TorchCtrTrainer.Options network = _options.Network;
         FeatureLayout layout = FeatureLayout.FromSchema(trainData.Schema, network.CategoricalColumnNames, network.NumericColumnNames, network.SequenceWeights, network.LabelColumnName);
+        // The network's inputs are fixed now, from the schema it was given: the trees' columns added below (one-hot
+        // vectors and a probability, both marked normalized) must not become network inputs.
+        network = network with { NumericColumnNames = [.. layout.Numeric.Select(n => n.ColumnName)] };
         Report("fitting the trees");
 
         ITransformer treeFeatures = TreeFeatures(layout).Fit(trainData);
