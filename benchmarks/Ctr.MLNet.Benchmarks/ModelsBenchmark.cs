@@ -181,21 +181,26 @@ public static class ModelsBenchmark
         }
         if (lightGbm)
         {
-            IDataView raw = LoadCriteoRaw(ml, path);
-            IDataView rawTrain = ml.Data.TakeRows(raw, fitRows);
-            IDataView rawValid = ml.Data.SkipRows(ml.Data.TakeRows(raw, CriteoTrainRows), fitRows);
-            IDataView rawTest = ml.Data.SkipRows(raw, CriteoTrainRows);
-            float[] rawLabels = ModelRuns.ReadLabels(rawTest, "Label");
-            if (!rawLabels.AsSpan().SequenceEqual(labels))
-                throw new InvalidOperationException("The LightGBM loader's test labels differ from the spec loader's.");
-            comparison.SetLightGbm(ModelRuns.LightGbm(ml, "ML.NET LightGBM", CriteoLightGbmFeatures(ml), ModelRuns.LightGbmOptions(lightGbmThreads, seed),
-                rawTrain, rawValid, rawTest, labels, fitRows), $"{lightGbmThreads} threads");
+            comparison.SetLightGbm(CriteoLightGbm(ml, path, fitRows, CriteoTrainRows, labels, lightGbmThreads, seed), $"{lightGbmThreads} threads");
             report.Partial(comparison.Render());
         }
         report.Table(comparison.Render());
         report.Table(comparison.Epochs());
         report.Paragraph(comparison.Verdict("Criteo 10k", null));
         report.Paragraph($"Criteo done in {clock.Elapsed.TotalMinutes:0.0} min.");
+    }
+
+    /// <summary>LightGBM on the criteo sample: the first <paramref name="fitRows"/> rows train, up to <paramref name="trainRows"/> validate, the rest test.</summary>
+    public static ModelResult CriteoLightGbm(MLContext ml, string path, int fitRows, int trainRows, float[] labels, int threads, int seed)
+    {
+        IDataView raw = LoadCriteoRaw(ml, path);
+        IDataView rawTrain = ml.Data.TakeRows(raw, fitRows);
+        IDataView rawValid = ml.Data.SkipRows(ml.Data.TakeRows(raw, trainRows), fitRows);
+        IDataView rawTest = ml.Data.SkipRows(raw, trainRows);
+        float[] rawLabels = ModelRuns.ReadLabels(rawTest, "Label");
+        if (!rawLabels.AsSpan().SequenceEqual(labels))
+            throw new InvalidOperationException("The LightGBM loader's test labels differ from the spec loader's.");
+        return ModelRuns.LightGbm(ml, "ML.NET LightGBM", CriteoLightGbmFeatures(ml), ModelRuns.LightGbmOptions(threads, seed), rawTrain, rawValid, rawTest, labels, fitRows);
     }
 
     private static string[] CriteoNumeric => [.. Enumerable.Range(1, 13).Select(i => $"I{i}")];

@@ -25,6 +25,8 @@ public static class Program
               training-step rows/s of the default model per batch size and torch thread count
           models [--rows 200000,1000000] [--no-criteo] [--criteo PATH] [--no-lightgbm] [--lightgbm-threads 2]
               the model zoo (DNN, DeepFM, DCN-v2, target attention) vs LightGBM (vs the oracle) on criteo 10k and planted data
+          accuracy [--rows 200000,1000000 (0: none)] [--seeds 1,2,3] [--no-criteo] [--criteo PATH] [--models hybrid,lightgbm,ceiling] [--network-config NAME] [--trees 100] [--leaves 31] [--max-onehot 10000] [--lightgbm-threads 1]
+              the default network, the network + FastTree hybrid and its parts, LightGBM, the well-specified ceiling and the oracle; mean ± sd over seeds
           feeding [--rows 200000] [--threads 1,2] [--rounds 3]
               full trainer epoch rows/s beside the same model stepping on batches prebuilt as tensors (feeding overhead)
           scoring [--rows 100000] [--train-rows 200000] [--repeats 5] [--calls 20000] [--warmup 2000] [--threads 1] [--sections batched,single,breakdown,compute]
@@ -33,6 +35,8 @@ public static class Program
               a predict request's stages inside serve, one thread: JSON → view, scoring (per-request Transform vs prepared scorer), answer → JSON
           scale --train FILE [--max-cache-mb 64] [--epochs 1] [--threads 1]
               train streamed from a CSV on disk: peak RSS and rows/s (run once per file size)
+          ceiling [--rows 200000,1000000] [--seeds 1,2,3] [--prior-scale 1] [--learning-rate 0.02] [--decay 0.7] [--batch-size 4096]
+              the well-specified model (the generator's structure fitted by MAP) beside the oracle: the learnable ceiling
 
         every verb: [--name FILE] (results file name without .md) [--seed 1]
         """;
@@ -71,6 +75,10 @@ public static class Program
                     report = new Report(name ?? "models", "Models: the model zoo vs LightGBM vs oracle", argv);
                     ModelsBenchmark.Run(args, report);
                     break;
+                case "accuracy":
+                    report = new Report(name ?? "accuracy", "Accuracy: network, network + trees, LightGBM, ceiling, oracle", argv);
+                    AccuracyBenchmark.Run(args, report);
+                    break;
                 case "feeding":
                     report = new Report(name ?? "feeding", "Training: feeding overhead (full trainer vs prebuilt tensors)", argv);
                     FeedingBenchmark.Run(args, report);
@@ -86,6 +94,10 @@ public static class Program
                 case "scale":
                     report = new Report(name ?? "scale", "Scale: training streamed from a CSV on disk", argv);
                     ScaleBenchmark.Run(args, report);
+                    break;
+                case "ceiling":
+                    report = new Report(name ?? "ceiling", "Ceiling: the well-specified model vs the oracle on planted data", argv);
+                    Ceiling.CeilingBenchmark.Run(args, report);
                     break;
                 default:
                     Console.Error.WriteLine($"error: unknown verb '{verb}'.");

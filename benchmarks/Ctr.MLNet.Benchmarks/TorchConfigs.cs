@@ -28,14 +28,17 @@ public static class TorchConfigs
     /// What every setting starts from: the library's options with the optimizer pinned to Adam lr 1e-3, the library
     /// default when the sweep ran (the library has since made Adagrad lr 1e-2 its default), so the sweep reproduces.
     /// </summary>
-    public static TorchCtrTrainer.Options Base => new() { LabelColumnName = "Label", Optimizer = CtrOptimizer.Adam, LearningRate = 1e-3 };
+    public static TorchCtrTrainer.Options Base => new() { LabelColumnName = "Label", Optimizer = CtrOptimizer.Adam, LearningRate = 1e-3, EmbeddingL2 = 0 };
 
     private static CtrModelOptions M(TorchCtrTrainer.Options o) => o.Model;
+
+    private static TorchCtrTrainer.Options Adagrad(TorchCtrTrainer.Options o) => o with { Optimizer = CtrOptimizer.Adagrad, LearningRate = 1e-2 };
 
     public static readonly IReadOnlyList<TorchConfig> All =
     [
         new("defaults", "the library defaults when the sweep ran: Adam lr 1e-3, batch 1024, emb 16, MLP 256-128-64 + BN, dropout 0.1, mean pooling, no weight decay", o => o),
-        new("library", "the library's current default options, whatever they are (Adagrad lr 1e-2 since 2026-11-28)", o => o with { Optimizer = new TorchCtrTrainer.Options().Optimizer, LearningRate = new TorchCtrTrainer.Options().LearningRate }),
+        new("library", "the library's current default options, whatever they are (Adagrad lr 1e-2 since 2026-11-28)",
+            o => o with { Optimizer = new TorchCtrTrainer.Options().Optimizer, LearningRate = new TorchCtrTrainer.Options().LearningRate, EmbeddingL2 = new TorchCtrTrainer.Options().EmbeddingL2 }),
         new("adamw-wd1e-2", "AdamW, weight decay 1e-2", o => o with { Optimizer = CtrOptimizer.AdamW, WeightDecay = 1e-2 }),
         new("adamw-wd1e-1", "AdamW, weight decay 1e-1", o => o with { Optimizer = CtrOptimizer.AdamW, WeightDecay = 1e-1 }),
         new("adam-l2-1e-5", "Adam, L2 weight decay 1e-5", o => o with { WeightDecay = 1e-5 }),
@@ -67,6 +70,23 @@ public static class TorchConfigs
         new("attention-adagrad", "library model zoo: TargetAttentionModel (its defaults) with Adagrad lr 1e-2", o => o with { ModelType = typeof(TargetAttentionModel), Optimizer = CtrOptimizer.Adagrad, LearningRate = 1e-2 }),
         new("mincount5", "user/item vocabulary MinCount 5 (more rows share the OOV embedding)", o => o, IdMinCount: 5),
         new("mincount1", "user/item vocabulary MinCount 1", o => o, IdMinCount: 1),
+        new("embl2-1", "Adagrad lr 1e-2, EmbeddingL2 1", o => Adagrad(o) with { EmbeddingL2 = 1 }),
+        new("embl2-3", "Adagrad lr 1e-2, EmbeddingL2 3", o => Adagrad(o) with { EmbeddingL2 = 3 }),
+        new("embl2-10", "Adagrad lr 1e-2, EmbeddingL2 10", o => Adagrad(o) with { EmbeddingL2 = 10 }),
+        new("embl2-30", "Adagrad lr 1e-2, EmbeddingL2 30", o => Adagrad(o) with { EmbeddingL2 = 30 }),
+        new("embl2-100", "Adagrad lr 1e-2, EmbeddingL2 100", o => Adagrad(o) with { EmbeddingL2 = 100 }),
+        new("embl2-300", "Adagrad lr 1e-2, EmbeddingL2 300", o => Adagrad(o) with { EmbeddingL2 = 300 }),
+        new("embl2-1000", "Adagrad lr 1e-2, EmbeddingL2 1000", o => Adagrad(o) with { EmbeddingL2 = 1000 }),
+        new("embl2-3000", "Adagrad lr 1e-2, EmbeddingL2 3000", o => Adagrad(o) with { EmbeddingL2 = 3000 }),
+        new("embl2-10000", "Adagrad lr 1e-2, EmbeddingL2 10000", o => Adagrad(o) with { EmbeddingL2 = 10000 }),
+        new("deepfm-embl2-1000", "DeepFM, Adagrad lr 1e-2, EmbeddingL2 1000", o => Adagrad(o) with { ModelType = typeof(DeepFmModel), EmbeddingL2 = 1000 }),
+        new("embl2-1000-wd", "Adagrad lr 1e-2, EmbeddingL2 1000, weight decay 1e-5", o => Adagrad(o) with { EmbeddingL2 = 1000, WeightDecay = 1e-5 }),
+        new("embl2-1000-lr3e-2", "Adagrad lr 3e-2, EmbeddingL2 1000", o => o with { Optimizer = CtrOptimizer.Adagrad, LearningRate = 3e-2, EmbeddingL2 = 1000 }),
+        new("embl2-3000-lr3e-2", "Adagrad lr 3e-2, EmbeddingL2 3000", o => o with { Optimizer = CtrOptimizer.Adagrad, LearningRate = 3e-2, EmbeddingL2 = 3000 }),
+        new("embl2-3000-lr5e-2", "Adagrad lr 5e-2, EmbeddingL2 3000", o => o with { Optimizer = CtrOptimizer.Adagrad, LearningRate = 5e-2, EmbeddingL2 = 3000 }),
+        new("embl2-10-m1", "Adagrad lr 1e-2, EmbeddingL2 10, id MinCount 1", o => Adagrad(o) with { EmbeddingL2 = 10 }, IdMinCount: 1),
+        new("deepfm-embl2-10", "DeepFM, Adagrad lr 1e-2, EmbeddingL2 10", o => Adagrad(o) with { ModelType = typeof(DeepFmModel), EmbeddingL2 = 10 }),
+        new("dcnv2-embl2-10", "DCN-v2, Adagrad lr 1e-2, EmbeddingL2 10", o => Adagrad(o) with { ModelType = typeof(DcnV2Model), EmbeddingL2 = 10 }),
     ];
 
     public static TorchConfig Get(string name) =>

@@ -29,6 +29,12 @@ public static class CtrTrainersCatalog
             BatchSize = batchSize,
         });
 
+    /// <summary>A network and a FastTree ensemble on the same features, blended on validation rows (<see cref="HybridCtrTrainer"/>).</summary>
+    /// <param name="catalog">The binary-classification trainers catalog.</param>
+    /// <param name="options">The network's and the trees' options.</param>
+    public static HybridCtrTrainer TorchCtrWithTrees(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, HybridCtrTrainer.Options options) =>
+        new(Environment(catalog), options);
+
     // ML.NET keeps the catalog's environment internal; it is the MLContext.
     private static IHostEnvironment Environment(BinaryClassificationCatalog.BinaryClassificationTrainers catalog) =>
         ((IInternalCatalog)catalog).Environment;

@@ -150,6 +150,8 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             writer.Write(CtrModelRegistry.NameOf(_options.ModelType));
             NetworkFormat.WriteOptions(writer, _options.Model);
             writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.SeedValue}");
+            if (_options.EmbeddingL2 > 0)
+                writer.Write(_options.EmbeddingL2); // absent when off, so earlier checkpoints keep resuming
             warmStart?.WriteIdentity(writer);
         }
         return Convert.ToHexString(SHA256.HashData(stream.ToArray()));

@@ -44,11 +44,23 @@ public static class TrainCommand
             HelpName = "TYPE",
         }, v => v is null || ModelTypes.TryGet(v, out _) ? null : $"--model-type must be one of {string.Join(", ", ModelTypes.Names)}, got '{v}'.");
         Option<BadRowPolicy> badRows = CommandOptions.BadRows();
+        Option<int> trees = CommandOptions.Check(new Option<int>("--trees")
+        {
+            Description = "FastTree trees trained beside the network and blended with it on the validation rows (0: the network alone; with --init-model, 0).",
+            DefaultValueFactory = _ => new HybridCtrTrainer.Options().NumberOfTrees,
+            HelpName = "N",
+        }, v => v >= 0 ? null : $"--trees must be at least 0, got {v}.");
+        Option<double> embeddingL2 = CommandOptions.Check(new Option<double>("--embedding-l2")
+        {
+            Description = "Gaussian prior on the embedding rows (EmbeddingL2; 0 = off). 1000 curbs id memorization on large data but slows short runs.",
+            DefaultValueFactory = _ => new TorchCtrTrainer.Options().EmbeddingL2,
+            HelpName = "L2",
+        }, v => v >= 0 && double.IsFinite(v) ? null : $"--embedding-l2 must be a finite number ≥ 0, got {v}.");
         Option<string?> initModel = new("--init-model") { Description = "Continue this model zip on the new data: refit its feature pipeline (vocabularies grow), keep its trained weights (--spec is not used).", HelpName = "YESTERDAY.zip" };
 
         var command = new Command("train", "Train a CTR model on a CSV file and save the whole pipeline as one model zip.")
         {
-            train, valid, model, spec, printSpec, label, listSeparator, modelType, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows,
+            train, valid, model, spec, printSpec, label, listSeparator, modelType, trees, embeddingL2, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows,
         };
         command.SetAction(parse => CommandOptions.Run(parse, output =>
         {
@@ -59,6 +71,8 @@ public static class TrainCommand
                 Label = parse.GetValue(label),
                 ListSeparator = parse.GetValue(listSeparator),
                 ModelType = parse.GetValue(modelType),
+                Trees = parse.GetResult(trees) is { Implicit: false } ? parse.GetValue(trees) : null,
+                EmbeddingL2 = parse.GetValue(embeddingL2),
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),
                 Threads = parse.GetValue(threads),
@@ -112,21 +126,30 @@ public static class TrainCommand
             output.WriteLine($"note: deepfm gives every field one embedding width, the spec's widest emb_dim: {spec.EmbeddingDims.Values.Max()}");
         // The label, embedding widths and DeepFM's one width come from the spec; the inputs are found from the schema.
         var options = spec.TrainerOptions(TrainingOptions(settings, output) with { ModelType = modelType });
-        using TorchCtrTransformer network = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(trainData), features.Transform(validData));
-        return Finish(ml, settings, new TransformerChain<ITransformer>(features, network), network, trainData, validData, output, error, clock);
+        int trees = settings.Trees ?? new HybridCtrTrainer.Options().NumberOfTrees;
+        if (trees == 0)
+        {
+            using TorchCtrTransformer network = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(trainData), features.Transform(validData));
+            return Finish(ml, settings, new TransformerChain<ITransformer>(features, network), network, null, trainData, validData, output, error, clock);
+        }
+        TransformerChain<ITransformer> hybrid = ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { Network = options, NumberOfTrees = trees })
+            .Fit(features.Transform(trainData), features.Transform(validData));
+        using TorchCtrTransformer hybridNetwork = hybrid.OfType<TorchCtrTransformer>().Single();
+        return Finish(ml, settings, new TransformerChain<ITransformer>(features, hybrid), hybridNetwork, hybrid.OfType<LogitBlendTransformer>().Single().Blend,
+            trainData, validData, output, error, clock);
     }
 
     /// <summary>
     /// Everything that can fail (the plot, the summary) comes before the zip replaces the old one; after it only
     /// lines are printed, so a run that replaced the model always exits 0.
     /// </summary>
-    private static int Finish(MLContext ml, TrainSettings settings, TransformerChain<ITransformer> pipeline, TorchCtrTransformer network,
+    private static int Finish(MLContext ml, TrainSettings settings, TransformerChain<ITransformer> pipeline, TorchCtrTransformer network, LogitBlend? blend,
         CsvDataSource trainData, CsvDataSource validData, TextWriter output, TextWriter error, Stopwatch clock)
     {
         EpochMetrics best = network.History.Where(h => !double.IsNaN(h.ValidAuc)).DefaultIfEmpty(network.History[^1]).MaxBy(h => h.ValidAuc)!;
         string? plotted = settings.PlotPath is null ? null : TrainingCurves.Save(network.History, settings.PlotPath);
         long badRowsSkipped = CommandOptions.ReportBadRows(TextWriter.Null, trainData, validData);
-        string summary = SummaryJson(settings, network, best, badRowsSkipped, clock.Elapsed.TotalSeconds);
+        string summary = SummaryJson(settings, network, blend, best, badRowsSkipped, clock.Elapsed.TotalSeconds);
         ModelFiles.Save(ml, pipeline, trainData.Schema, settings.ModelPath);
 
         output.WriteLine($"saved {Path.GetFullPath(settings.ModelPath)}");
@@ -219,12 +242,16 @@ public static class TrainCommand
             throw new ArgumentException("--print-spec has no spec to print with --init-model: the model's own pipeline is refit.");
         if (settings.SpecPath is not null)
             output.WriteLine("note: --spec is not used with --init-model; the model's own pipeline is refit");
+        if (settings.Trees is > 0)
+            throw new ArgumentException("--trees is not used with --init-model: day-by-day training continues a network alone. Leave --trees out.");
         var clock = Stopwatch.StartNew();
         var ml = new MLContext(seed: settings.Seed);
         LoadedModel yesterday = ModelFiles.Load(ml, settings.InitModelPath!);
         using TorchCtrTransformer previous = yesterday.Network;
         if (settings.ModelType is not null && ModelTypes.Get(settings.ModelType) != previous.Model.GetType())
             throw new ArgumentException($"--model-type {settings.ModelType} differs from the network of {settings.InitModelPath} ({ModelTypes.NameOf(previous.Model.GetType())}); --init-model continues that network, so leave --model-type out.");
+        if (yesterday.Blend is not null)
+            throw new ArgumentException($"{settings.InitModelPath} blends its network with trees, and --init-model continues a network alone; train day 1 with --trees 0 to continue it day by day.");
         string[] required = [.. yesterday.InputSchema.Select(c => c.Name)];
         string label = previous.LabelColumnName;
         CsvDataSource trainData = CsvInput.Load(ml, settings.TrainPath, yesterday.InputSchema, required, out var ignored, settings.BadRows, label, yesterday.Model);
@@ -237,13 +264,14 @@ public static class TrainCommand
         var options = TrainingOptions(settings, output) with { KeepOptimizerState = true };
         TransformerChain<ITransformer> pipeline = IncrementalTraining.Continue(ml, yesterday.Model, trainData, validData, options);
         using var network = (TorchCtrTransformer)pipeline.LastTransformer;
-        return Finish(ml, settings, pipeline, network, trainData, validData, output, error, clock);
+        return Finish(ml, settings, pipeline, network, null, trainData, validData, output, error, clock);
     }
 
     /// <summary>The training settings of both runs, cold and <c>--init-model</c>, in one place so that they cannot drift apart.</summary>
     private static TorchCtrTrainer.Options TrainingOptions(TrainSettings settings, TextWriter output) => new()
     {
         Epochs = settings.Epochs,
+        EmbeddingL2 = settings.EmbeddingL2,
         BatchSize = settings.BatchSize,
         Threads = settings.Threads ?? new TorchCtrTrainer.Options().Threads,
         Seed = settings.Seed,
@@ -252,15 +280,22 @@ public static class TrainCommand
         Progress = ConsoleProgress.For(output),
     };
 
-    private static string SummaryJson(TrainSettings settings, TorchCtrTransformer network, EpochMetrics best, long badRowsSkipped, double seconds)
+    private static string SummaryJson(TrainSettings settings, TorchCtrTransformer network, LogitBlend? blend, EpochMetrics best, long badRowsSkipped, double seconds)
     {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
             const string oneClass = "the validation rows hold one class only";
-            CommandOptions.WriteMetric(json, "valid_auc", best.ValidAuc, oneClass);
-            CommandOptions.WriteMetric(json, "valid_logloss", best.ValidLogLoss, "there are no validation rows");
+            // With trees, valid_auc and valid_logloss are the saved model's (the blend's); the network's own AUC is network_valid_auc.
+            CommandOptions.WriteMetric(json, "valid_auc", blend?.BlendValidAuc ?? best.ValidAuc, oneClass);
+            CommandOptions.WriteMetric(json, "valid_logloss", blend?.BlendValidLogLoss ?? best.ValidLogLoss, "there are no validation rows");
+            json.WriteNumber("trees", blend is null ? 0 : settings.Trees ?? new HybridCtrTrainer.Options().NumberOfTrees);
+            if (blend is not null)
+            {
+                CommandOptions.WriteMetric(json, "network_valid_auc", blend.NetworkValidAuc, oneClass);
+                CommandOptions.WriteMetric(json, "trees_valid_auc", blend.TreesValidAuc, oneClass);
+            }
             CommandOptions.WriteMetric(json, "train_rows_per_s", Math.Round(network.History.Average(h => h.TrainRowsPerSecond)), "no training step ran");
             json.WriteNumber("epochs", network.History.Length);
             json.WriteNumber("best_epoch", best.Epoch);
@@ -318,6 +353,12 @@ public sealed record TrainSettings(string TrainPath, string ValidPath, string Mo
 
     /// <summary>What to do with a row of the training or validation file that cannot be read.</summary>
     public BadRowPolicy BadRows { get; init; } = BadRowPolicy.Error;
+
+    /// <summary>Gaussian prior on the embedding rows (<see cref="TorchCtrTrainer.Options.EmbeddingL2"/>).</summary>
+    public double EmbeddingL2 { get; init; } = new TorchCtrTrainer.Options().EmbeddingL2;
+
+    /// <summary>FastTree trees blended with the network; null for the default (0 with <see cref="InitModelPath"/>).</summary>
+    public int? Trees { get; init; }
 
     /// <summary>Yesterday's model zip to continue (incremental training), or null to train from scratch.</summary>
     public string? InitModelPath { get; init; }

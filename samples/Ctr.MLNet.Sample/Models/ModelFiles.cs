@@ -39,11 +39,18 @@ public static class ModelFiles
                 : e.Message;
             throw new InvalidOperationException(message, e);
         }
-        TorchCtrTransformer? network = (model as TransformerChain<ITransformer>)?.LastOrDefault() as TorchCtrTransformer ?? model as TorchCtrTransformer;
-        if (network is null)
-            throw new InvalidOperationException($"Model file '{path}' holds no trained CTR network; it was not written by the train verb.");
-        return new LoadedModel(model, inputSchema, network);
+        TorchCtrTransformer network = Last<TorchCtrTransformer>(model)
+            ?? throw new InvalidOperationException($"Model file '{path}' holds no trained CTR network; it was not written by the train verb.");
+        return new LoadedModel(model, inputSchema, network, Last<LogitBlendTransformer>(model)?.Blend);
     }
+
+    /// <summary>The last <typeparamref name="T"/> in <paramref name="model"/>, looking inside nested chains (a hybrid is a chain in the chain).</summary>
+    private static T? Last<T>(ITransformer model) where T : class, ITransformer => model switch
+    {
+        T found => found,
+        TransformerChain<ITransformer> chain => chain.Reverse().Select(Last<T>).FirstOrDefault(t => t is not null),
+        _ => null,
+    };
 }
 
 /// <summary>What scoring with a loaded model must never hand on.</summary>
@@ -68,5 +75,6 @@ public static class Probabilities
 /// <summary>A loaded pipeline, the schema it was trained on, and its network.</summary>
 /// <param name="Model">The whole pipeline.</param>
 /// <param name="InputSchema">The columns the pipeline reads.</param>
-/// <param name="Network">The trained network at its end.</param>
-public sealed record LoadedModel(ITransformer Model, DataViewSchema InputSchema, TorchCtrTransformer Network);
+/// <param name="Network">The trained network at its end (inside the hybrid, for a model with trees).</param>
+/// <param name="Blend">The blend of network and trees, for a model trained with trees; otherwise null.</param>
+public sealed record LoadedModel(ITransformer Model, DataViewSchema InputSchema, TorchCtrTransformer Network, LogitBlend? Blend = null);

@@ -109,6 +109,32 @@ public sealed class SampleVerbsTest
     }
 
     [TestMethod]
+    public void SampleVerbsTest_TrainWithTreesSavesTheBlendAndZeroTreesTheNetworkAlone()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 3000, Seed: 3));
+        string train = Path.Combine(directory.Path, "train.csv"), test = Path.Combine(directory.Path, "test.csv");
+        string hybrid = Path.Combine(directory.Path, "hybrid.zip"), network = Path.Combine(directory.Path, "network.zip");
+
+        var (code, output) = Invoke("train", "--train", train, "--valid", test, "--model", hybrid, "--trees", "20", "--epochs", "1", "--batch-size", "256");
+        var (evaluateCode, evaluateOutput) = Invoke("evaluate", "--model", hybrid, "--data", test);
+        var (networkCode, networkOutput) = Invoke("train", "--train", train, "--valid", test, "--model", network, "--trees", "0", "--epochs", "1", "--batch-size", "256");
+        var (warmCode, warmOutput) = Invoke("train", "--train", train, "--valid", test, "--model", Path.Combine(directory.Path, "day2.zip"), "--init-model", hybrid);
+
+        Assert.AreEqual(0, code, output);
+        Assert.AreEqual(0, evaluateCode, evaluateOutput);
+        JsonElement summary = LastJsonLine(output);
+        Assert.AreEqual(20, summary.GetProperty("trees").GetInt32());
+        Assert.AreEqual(summary.GetProperty("valid_auc").GetDouble(), LastJsonLine(evaluateOutput).GetProperty("auc").GetDouble(), 1e-6, "the zip scores as the blend did");
+        Assert.IsTrue(summary.TryGetProperty("network_valid_auc", out _) && summary.TryGetProperty("trees_valid_auc", out _), output);
+        Assert.AreEqual(0, networkCode, networkOutput);
+        Assert.AreEqual(0, LastJsonLine(networkOutput).GetProperty("trees").GetInt32());
+        Assert.IsFalse(LastJsonLine(networkOutput).TryGetProperty("network_valid_auc", out _));
+        Assert.AreEqual(1, warmCode);
+        StringAssert.Contains(warmOutput, "blends its network with trees");
+    }
+
+    [TestMethod]
     public void SampleVerbsTest_PrintSpecShowsTheInferredSpecAsJson()
     {
         using var directory = new TemporaryDirectory();

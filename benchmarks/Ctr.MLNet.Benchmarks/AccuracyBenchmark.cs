@@ -1,0 +1,231 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Ctr.MLNet.Benchmarks.Ceiling;
+using Ctr.MLNet.Benchmarks.Harness;
+using Ctr.MLNet.Benchmarks.Planted;
+using Ctr.MLNet.Torch;
+using Ctr.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Ctr.MLNet.Benchmarks;
+
+/// <summary>
+/// <c>accuracy</c>: the library's default network, the network + FastTree hybrid, ML.NET LightGBM and the parts of the
+/// hybrid, over several seeds, on planted data (with the oracle and, where given, the well-specified ceiling) and on the
+/// criteo sample; test AUC and log loss as mean ± sd, and each model's captured lift.
+/// </summary>
+public static class AccuracyBenchmark
+{
+    private const double ValidFraction = 0.1;
+    private const double TestFraction = 0.2;
+    private const int CriteoTrainRows = 8_000;
+
+    /// <summary>One model's test metrics for one seed.</summary>
+    private sealed record Score(double Auc, double LogLoss, double FitSeconds);
+
+    /// <summary>Which rows the table has, in order.</summary>
+    private static readonly string[] RowOrder =
+    [
+        "Hybrid: network + FastTree, blended (`train --trees`)",
+        "Network alone (library default)",
+        "FastTree alone (the hybrid's trees: no history)",
+        "ML.NET LightGBM (one-hot ids + history bag)",
+        "Well-specified model (ceiling)",
+        "Oracle (planted probabilities)",
+    ];
+
+    public static void Run(Args args, Report report)
+    {
+        int[] sizes = args.Ints("rows", [200_000, 1_000_000]);
+        int[] seeds = args.Ints("seeds", [1, 2, 3]);
+        bool criteo = !args.Flag("no-criteo");
+        string criteoPath = args.String("criteo", Path.GetFullPath(Path.Combine(Report.RepositoryRoot(), "..", "shared", "data", "criteo-10k", "criteo_10k.csv")));
+        string[] models = args.String("models", "hybrid,lightgbm,ceiling").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string? networkConfig = args.OptionalString("network-config");
+        int lightGbmThreads = args.Int("lightgbm-threads", 1);
+        var trees = new HybridCtrTrainer.Options();
+        trees = trees with
+        {
+            NumberOfTrees = args.Int("trees", trees.NumberOfTrees),
+            NumberOfLeaves = args.Int("leaves", trees.NumberOfLeaves),
+            MaxOneHotSize = args.Int("max-onehot", trees.MaxOneHotSize),
+        };
+        args.CheckAllUsed();
+        foreach (string m in models)
+        {
+            if (m is not ("hybrid" or "lightgbm" or "ceiling"))
+                throw new ArgumentException($"Unknown model '{m}'; known: hybrid, lightgbm, ceiling.");
+        }
+
+        Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network = networkConfig is null ? o => o : TorchConfigs.Get(networkConfig).Apply;
+        report.Paragraph(
+            $"Seeds {string.Join(", ", seeds)}: on planted data the seed picks the world and the draw (so each seed is another data set) and the trainers' seeds; on criteo the data is fixed and the seed is the trainers'. " +
+            "Every figure is the mean ± sample sd over the seeds. " +
+            "Network: `new TorchCtrTrainer.Options()` (the library's defaults" + (networkConfig is null ? "" : $", then the benchmark setting `{networkConfig}`") + ") with the data set's label, numeric columns and embedding widths. " +
+            $"Hybrid: `HybridCtrTrainer` with its defaults ({trees.NumberOfTrees} FastTree trees of {trees.NumberOfLeaves} leaves, learning rate {trees.TreeLearningRate}, " +
+            $"vocabularies up to {trees.MaxOneHotSize} entries one-hot with categorical splits, larger ones and sequences left to the network) and that network; the blend's three weights are fitted on the validation rows. " +
+            "The network-alone and FastTree-alone rows are the hybrid's own two parts scored on the test rows (the network is trained with exactly the options and data it would get alone: the trees' columns are not among its inputs); " +
+            "log loss is n/a for the raw tree margin. " +
+            $"LightGBM: as in `models` (one-hot ids with categorical splits, the history as a bag of ids, 31 leaves, lr 0.05, up to 1000 trees, early stopping 30 rounds, {lightGbmThreads} thread(s)). " +
+            "Captured lift = (AUC − 0.5) / (ceiling AUC − 0.5), the ceiling being the well-specified model of the same seed.");
+
+        if (criteo)
+            Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads);
+        foreach (int rows in sizes.Where(r => r > 0))
+            Planted(report, rows, seeds, models, network, trees, lightGbmThreads);
+    }
+
+    private static void Planted(Report report, int rows, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
+        HybridCtrTrainer.Options trees, int lightGbmThreads)
+    {
+        report.Heading($"Planted data, {Format.Count(rows)} training rows");
+        var results = new Dictionary<string, List<Score>>();
+        var ceilings = new List<double>();
+        foreach (int seed in seeds)
+        {
+            var clock = Stopwatch.StartNew();
+            PlantedSplit split = PlantedSplit.Draw(seed, rows, (int)Math.Round(rows * TestFraction), ValidFraction);
+            var ml = new MLContext(seed: seed);
+            IDataView train = ml.Data.LoadFromEnumerable(split.Train), valid = ml.Data.LoadFromEnumerable(split.Valid), test = ml.Data.LoadFromEnumerable(split.Test);
+            float[] labels = [.. split.Test.Select(r => r.Label ? 1f : 0f)];
+            float[] truth = [.. split.Test.Select(r => r.TrueProbability)];
+            Add(results, RowOrder[5], new Score(BinaryMetrics.Auc(labels, truth), BinaryMetrics.LogLoss(labels, truth), double.NaN));
+            Console.Error.WriteLine($"planted {rows} seed {seed}: drawn in {clock.Elapsed.TotalSeconds:0.0} s");
+
+            if (models.Contains("hybrid"))
+            {
+                ITransformer features = Pipelines.Features(ml).Fit(train);
+                TorchCtrTrainer.Options options = network(new TorchCtrTrainer.Options { LabelColumnName = "Label", NumericColumnNames = Pipelines.NumericColumns, Seed = seed });
+                Hybrid(ml, results, features, options, trees, train, valid, test, labels);
+            }
+            if (models.Contains("lightgbm"))
+            {
+                ModelResult l = ModelRuns.LightGbm(ml, "ML.NET LightGBM", Pipelines.LightGbmFeatures(ml), ModelRuns.LightGbmOptions(lightGbmThreads, seed), train, valid, test, labels, split.Train.Count);
+                Add(results, RowOrder[3], new Score(l.Auc, l.LogLoss, l.FitSeconds));
+            }
+            if (models.Contains("ceiling"))
+            {
+                TorchThreads.Set(1);
+                CeilingResult c = WellSpecifiedModel.FitAndScore(split.Train, split.Valid, split.Test, seed);
+                Add(results, RowOrder[4], new Score(BinaryMetrics.Auc(labels, c.Probabilities), BinaryMetrics.LogLoss(labels, c.Probabilities), c.FitSeconds));
+                ceilings.Add(BinaryMetrics.Auc(labels, c.Probabilities));
+            }
+            report.Partial(Render(results, ceilings));
+        }
+        report.Table(Render(results, ceilings));
+    }
+
+    private static void Criteo(Report report, string path, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
+        HybridCtrTrainer.Options trees, int lightGbmThreads)
+    {
+        report.Heading("Criteo 10k sample, time-ordered split");
+        if (!File.Exists(path))
+            throw new ArgumentException($"The criteo sample is not at '{path}'; pass --criteo PATH or --no-criteo.");
+        report.Paragraph($"The first {CriteoTrainRows - CriteoTrainRows / 10:N0} rows train, the next {CriteoTrainRows / 10:N0} validate, the last 2,000 test; the spec is inferred on the first {CriteoTrainRows:N0} rows (as in `models`).");
+        var results = new Dictionary<string, List<Score>>();
+        int validRows = CriteoTrainRows / 10, fitRows = CriteoTrainRows - validRows;
+        FeatureSpec spec = FeatureSpecInference.FromCsv(path, sampleRows: CriteoTrainRows);
+        foreach (int seed in seeds)
+        {
+            var ml = new MLContext(seed: seed);
+            IDataView all = spec.LoadCsv(ml, path);
+            IDataView train = ml.Data.TakeRows(all, fitRows);
+            IDataView valid = ml.Data.SkipRows(ml.Data.TakeRows(all, CriteoTrainRows), fitRows);
+            IDataView test = ml.Data.SkipRows(all, CriteoTrainRows);
+            float[] labels = ModelRuns.ReadLabels(test, spec.Label);
+            if (models.Contains("hybrid"))
+            {
+                ITransformer features = spec.BuildPipeline(ml).Fit(train);
+                TorchCtrTrainer.Options options = network(new TorchCtrTrainer.Options
+                {
+                    LabelColumnName = spec.Label,
+                    NumericColumnNames = spec.NumericColumnNames,
+                    Seed = seed,
+                });
+                options = options with { Model = options.Model with { EmbeddingDims = spec.EmbeddingDims.ToImmutableDictionary() } };
+                Hybrid(ml, results, features, options, trees, train, valid, test, labels);
+            }
+            if (models.Contains("lightgbm"))
+            {
+                ModelResult l = ModelsBenchmark.CriteoLightGbm(ml, path, fitRows, CriteoTrainRows, labels, lightGbmThreads, seed);
+                Add(results, RowOrder[3], new Score(l.Auc, l.LogLoss, l.FitSeconds));
+            }
+            report.Partial(Render(results, []));
+        }
+        report.Table(Render(results, []));
+    }
+
+    /// <summary>Fits the hybrid on the featurized rows and scores the raw test rows: the blend, and each part alone.</summary>
+    private static void Hybrid(MLContext ml, Dictionary<string, List<Score>> results, ITransformer features, TorchCtrTrainer.Options network, HybridCtrTrainer.Options trees,
+        IDataView train, IDataView valid, IDataView test, float[] labels)
+    {
+        var options = trees with { Network = network with { Progress = new ConsoleProgress() } };
+        HybridCtrTrainer trainer = ml.BinaryClassification.Trainers.TorchCtrWithTrees(options);
+        var clock = Stopwatch.StartNew();
+        TransformerChain<ITransformer> hybrid = trainer.Fit(features.Transform(train), features.Transform(valid));
+        double seconds = clock.Elapsed.TotalSeconds;
+        IDataView scored = hybrid.Transform(features.Transform(test));
+        float[] probability = [.. scored.GetColumn<float>("Probability")];
+        float[] networkLogit = [.. scored.GetColumn<float>(HybridCtrTrainer.NetworkScoreColumnName)];
+        float[] treeMargin = [.. scored.GetColumn<float>(HybridCtrTrainer.TreeScoreColumnName)];
+        float[] networkProbability = [.. networkLogit.Select(TorchCtrTransformer.Sigmoid)];
+        Add(results, RowOrder[0], new Score(BinaryMetrics.Auc(labels, probability), BinaryMetrics.LogLoss(labels, probability), seconds));
+        Add(results, RowOrder[1], new Score(BinaryMetrics.Auc(labels, networkProbability), BinaryMetrics.LogLoss(labels, networkProbability), double.NaN));
+        Add(results, RowOrder[2], new Score(BinaryMetrics.Auc(labels, treeMargin), double.NaN, double.NaN));
+        foreach (ITransformer part in hybrid)
+            (part as IDisposable)?.Dispose();
+    }
+
+    private static void Add(Dictionary<string, List<Score>> results, string name, Score score)
+    {
+        if (!results.TryGetValue(name, out List<Score>? list))
+            results[name] = list = [];
+        list.Add(score);
+        Console.Error.WriteLine($"  {name}: AUC {score.Auc:F4}, log loss {score.LogLoss:F4}");
+    }
+
+    private static Table Render(Dictionary<string, List<Score>> results, List<double> ceilings)
+    {
+        var table = new Table("Model", "Test AUC", "Test log loss", "AUC − LightGBM", "Captured lift", "Fit time (s)", "Seeds");
+        double? lightGbm = results.TryGetValue(RowOrder[3], out var l) ? l.Average(s => s.Auc) : null;
+        double? ceiling = ceilings.Count > 0 ? ceilings.Average() : null;
+        foreach (string name in RowOrder)
+        {
+            if (!results.TryGetValue(name, out List<Score>? scores))
+                continue;
+            double auc = scores.Average(s => s.Auc);
+            table.Add(name, MeanSd(scores.Select(s => s.Auc)), MeanSd(scores.Select(s => s.LogLoss)),
+                lightGbm is double g && name != RowOrder[3] ? Signed(auc - g) : "",
+                ceiling is double c ? ((auc - 0.5) / (c - 0.5)).ToString("0.000", CultureInfo.InvariantCulture) : "",
+                MeanSd(scores.Select(s => s.FitSeconds), "0.0"), scores.Count.ToString(CultureInfo.InvariantCulture));
+        }
+        return table;
+    }
+
+    private static string MeanSd(IEnumerable<double> values, string format = "0.0000")
+    {
+        double[] v = [.. values];
+        if (v.Any(double.IsNaN))
+            return "n/a";
+        double mean = v.Average();
+        double sd = v.Length < 2 ? 0 : Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
+        return v.Length < 2 ? mean.ToString(format, CultureInfo.InvariantCulture) : $"{mean.ToString(format, CultureInfo.InvariantCulture)} ± {sd.ToString(format, CultureInfo.InvariantCulture)}";
+    }
+
+    private static string Signed(double value) => value.ToString("+0.0000;−0.0000", CultureInfo.InvariantCulture);
+
+    private sealed class ConsoleProgress : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            if (value.Phase == TrainingPhase.EpochEnd || value.Message is not null)
+                Console.Error.WriteLine($"    {value.Message}");
+        }
+    }
+}

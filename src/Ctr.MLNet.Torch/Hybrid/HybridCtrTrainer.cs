@@ -1,0 +1,206 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers.FastTree;
+using Microsoft.ML.Transforms;
+
+namespace Ctr.MLNet.Torch;
+
+/// <summary>
+/// A network and a FastTree ensemble trained on the same features, their logits blended by a logistic regression
+/// fitted on validation rows. Trees and networks err differently (trees cut numeric features and their interactions
+/// sharply; the network shares strength across ids through embeddings), so the blend beats either. Everything the
+/// fit returns is a <see cref="TransformerChain{T}"/> of ML.NET transformers: it saves into one model zip,
+/// <c>PredictionEngine</c> scores it, and its last columns are <c>Score</c>, <c>Probability</c>, <c>PredictedLabel</c>.
+/// </summary>
+/// <remarks>
+/// The trees read every numeric column the network reads and every scalar categorical key column whose vocabulary has
+/// at most <see cref="Options.MaxOneHotSize"/> entries, one-hot with categorical splits. Larger vocabularies and
+/// sequences are the network's alone.
+/// </remarks>
+public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>>
+{
+    /// <summary>The tree ensemble's margin, kept beside the network's <c>Score</c> for the blend.</summary>
+    public const string TreeScoreColumnName = "Ctr.TreeScore";
+
+    /// <summary>The network's logit, copied before the blend replaces <c>Score</c>.</summary>
+    public const string NetworkScoreColumnName = "Ctr.NetworkScore";
+
+    private const string TreeFeaturesColumnName = "Ctr.TreeFeatures";
+    private const string TreeLabelColumnName = "Ctr.TreeLabel";
+
+    /// <summary>What the hybrid is told: the network's options and the trees'.</summary>
+    public sealed record Options
+    {
+        /// <summary>The network and its training loop (label, numeric columns, epochs, ...).</summary>
+        public TorchCtrTrainer.Options Network { get; init; } = new();
+
+        /// <summary>Boosted trees.</summary>
+        public int NumberOfTrees { get; init; } = 100;
+
+        /// <summary>Leaves per tree.</summary>
+        public int NumberOfLeaves { get; init; } = 31;
+
+        /// <summary>Shrinkage of each tree.</summary>
+        public double TreeLearningRate { get; init; } = 0.1;
+
+        /// <summary>Fewest training rows in a leaf.</summary>
+        public int MinimumExampleCountPerLeaf { get; init; } = 50;
+
+        /// <summary>
+        /// Categorical columns with at most this many vocabulary entries go to the trees one-hot (split as categories);
+        /// larger ones (user and item ids) are the network's alone, whose embeddings share strength across rare ids.
+        /// </summary>
+        public int MaxOneHotSize { get; init; } = 10_000;
+
+        /// <summary>FastTree's threads; null for its default (one per core).</summary>
+        public int? TreeThreads { get; init; } = 1;
+
+        /// <summary>
+        /// Without validation data (<c>Fit(train)</c>, as in a pipeline), this share of the training rows is held out,
+        /// seeded by <see cref="TorchCtrTrainer.Options.Seed"/>, for early stopping and for fitting the blend.
+        /// </summary>
+        public double HoldOutFraction { get; init; } = 0.1;
+
+        internal void Validate()
+        {
+            ArgumentNullException.ThrowIfNull(Network);
+            if (NumberOfTrees < 1)
+                throw new ArgumentOutOfRangeException(nameof(NumberOfTrees), $"NumberOfTrees must be at least 1, got {NumberOfTrees}.");
+            if (NumberOfLeaves < 2)
+                throw new ArgumentOutOfRangeException(nameof(NumberOfLeaves), $"NumberOfLeaves must be at least 2, got {NumberOfLeaves}.");
+            if (!(TreeLearningRate > 0) || !double.IsFinite(TreeLearningRate))
+                throw new ArgumentOutOfRangeException(nameof(TreeLearningRate), $"TreeLearningRate must be positive, got {TreeLearningRate}.");
+            if (MinimumExampleCountPerLeaf < 1)
+                throw new ArgumentOutOfRangeException(nameof(MinimumExampleCountPerLeaf), $"MinimumExampleCountPerLeaf must be at least 1, got {MinimumExampleCountPerLeaf}.");
+            if (MaxOneHotSize < 0)
+                throw new ArgumentOutOfRangeException(nameof(MaxOneHotSize), $"MaxOneHotSize must not be negative, got {MaxOneHotSize}.");
+            if (TreeThreads is < 1)
+                throw new ArgumentOutOfRangeException(nameof(TreeThreads), $"TreeThreads must be at least 1, got {TreeThreads}.");
+            if (HoldOutFraction is <= 0 or >= 1)
+                throw new ArgumentOutOfRangeException(nameof(HoldOutFraction), $"HoldOutFraction must be in (0, 1), got {HoldOutFraction}.");
+        }
+    }
+
+    private readonly IHostEnvironment _env;
+    private readonly int _seed;
+    private readonly DataOperationsCatalog _data;
+    private readonly TransformsCatalog _transforms;
+    private readonly BinaryClassificationCatalog _binary;
+    private readonly Options _options;
+
+    internal HybridCtrTrainer(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        options.Network.Validate();
+        // The catalogs of the caller's environment (the MLContext behind the catalog), so every part logs and seeds there.
+        _env = env;
+        // One seed for the hold-out, the trees and the network: the options' own, else the MLContext's (as TorchCtrTrainer does).
+        _seed = options.Network.Seed ?? (env as IHostEnvironmentInternal)?.Seed ?? env.Register(nameof(HybridCtrTrainer)).Rand.Next();
+        _data = new DataOperationsCatalog(env);
+        _transforms = new TransformsCatalog(env);
+        _binary = new BinaryClassificationCatalog(env);
+        _options = options;
+    }
+
+    /// <summary>Trains on all but a seeded hold-out of <paramref name="input"/>, which early-stops the network and fits the blend.</summary>
+    public TransformerChain<ITransformer> Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var split = _data.TrainTestSplit(input, _options.HoldOutFraction, seed: _seed);
+        return Fit(split.TrainSet, split.TestSet);
+    }
+
+    /// <summary>Trains the trees and the network on <paramref name="trainData"/>; <paramref name="validationData"/> early-stops the network and fits the blend.</summary>
+    public TransformerChain<ITransformer> Fit(IDataView trainData, IDataView validationData)
+    {
+        ArgumentNullException.ThrowIfNull(trainData);
+        ArgumentNullException.ThrowIfNull(validationData);
+        TorchCtrTrainer.Options network = _options.Network with { Seed = _seed };
+        FeatureLayout layout = FeatureLayout.FromSchema(trainData.Schema, network.CategoricalColumnNames, network.NumericColumnNames, network.SequenceWeights, network.LabelColumnName);
+        // The network's inputs are fixed now, from the schema it was given: the trees' columns added below (one-hot
+        // vectors and a probability, both marked normalized) must not become network inputs.
+        network = network with { NumericColumnNames = [.. layout.Numeric.Select(n => n.ColumnName)] };
+        Report("fitting the trees");
+
+        ITransformer treeFeatures = TreeFeatures(layout).Fit(trainData);
+        IDataView treeTrain = WithTreeLabel(treeFeatures.Transform(trainData), trainData.Schema);
+        var fastTree = _binary.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+        {
+            LabelColumnName = TreeLabelColumnName,
+            FeatureColumnName = TreeFeaturesColumnName,
+            NumberOfTrees = _options.NumberOfTrees,
+            NumberOfLeaves = _options.NumberOfLeaves,
+            LearningRate = _options.TreeLearningRate,
+            MinimumExampleCountPerLeaf = _options.MinimumExampleCountPerLeaf,
+            CategoricalSplit = true,
+            NumberOfThreads = _options.TreeThreads,
+            Seed = _seed,
+        });
+        ITransformer trees = fastTree.Fit(treeTrain);
+        ITransformer keepTreeScore = _transforms.CopyColumns(TreeScoreColumnName, "Score").Fit(trees.Transform(treeFeatures.Transform(_data.TakeRows(trainData, 1))));
+        var treePart = new TransformerChain<ITransformer>(treeFeatures, trees, keepTreeScore);
+
+        Report("training the network");
+        TorchCtrTrainer trainer = _binary.Trainers.TorchCtr(network);
+        TorchCtrTransformer model = trainer.Fit(treePart.Transform(trainData), treePart.Transform(validationData));
+        ITransformer keepNetworkScore = _transforms.CopyColumns(NetworkScoreColumnName, "Score").Fit(model.Transform(treePart.Transform(_data.TakeRows(validationData, 1))));
+
+        IDataView scored = keepNetworkScore.Transform(model.Transform(treePart.Transform(validationData)));
+        float[] networkLogits = Read(scored, NetworkScoreColumnName), treeMargins = Read(scored, TreeScoreColumnName);
+        float[] labels = ReadLabels(scored, network.LabelColumnName);
+        LogitBlend blend = LogitBlend.Fit(networkLogits, treeMargins, labels);
+        Report($"blend: network AUC {blend.NetworkValidAuc:F5}, trees {blend.TreesValidAuc:F5}, blend {blend.BlendValidAuc:F5} on the validation rows " +
+            $"(logit = {blend.Intercept:F4} + {blend.NetworkWeight:F4}·network + {blend.TreeWeight:F4}·trees)");
+        var blender = new LogitBlendTransformer(_env, NetworkScoreColumnName, TreeScoreColumnName, blend);
+        return new TransformerChain<ITransformer>(treeFeatures, trees, keepTreeScore, model, keepNetworkScore, blender);
+    }
+
+    /// <summary>The input schema plus <c>Score</c>, <c>Probability</c> and <c>PredictedLabel</c>.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
+        _binary.Trainers.TorchCtr(_options.Network).GetOutputSchema(inputSchema);
+
+    /// <summary>The trees' feature vector: numerics as they are, small vocabularies one-hot.</summary>
+    private IEstimator<ITransformer> TreeFeatures(FeatureLayout layout)
+    {
+        var parts = new List<string>();
+        IEstimator<ITransformer> chain = new EstimatorChain<ITransformer>();
+        foreach (CategoricalField field in layout.Categorical.Where(f => layout.Tables[f.Table].Size <= _options.MaxOneHotSize))
+        {
+            string output = "Ctr.Tree." + field.ColumnName;
+            chain = chain.Append(_transforms.Conversion.MapKeyToVector(output, field.ColumnName));
+            parts.Add(output);
+        }
+        parts.AddRange(layout.Numeric.Select(n => n.ColumnName));
+        if (parts.Count == 0)
+            throw new ArgumentOutOfRangeException(nameof(layout), $"The trees need a numeric column or a categorical one of at most {_options.MaxOneHotSize} entries (MaxOneHotSize); the schema has neither.");
+        return chain.Append(_transforms.Concatenate(TreeFeaturesColumnName, [.. parts]));
+    }
+
+    /// <summary>FastTree takes a Boolean label; a 0/1 Single or Double label is converted beside it.</summary>
+    private IDataView WithTreeLabel(IDataView data, DataViewSchema schema)
+    {
+        string label = _options.Network.LabelColumnName;
+        DataViewSchema.Column column = schema.GetColumnOrNull(label)
+            ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find label column '{label}'");
+        return column.Type is BooleanDataViewType
+            ? _transforms.CopyColumns(TreeLabelColumnName, label).Fit(data).Transform(data)
+            : _transforms.Conversion.ConvertType(TreeLabelColumnName, label, DataKind.Boolean).Fit(data).Transform(data);
+    }
+
+    private static float[] Read(IDataView data, string name) => [.. data.GetColumn<float>(name)];
+
+    private static float[] ReadLabels(IDataView data, string name) => data.Schema[name].Type switch
+    {
+        BooleanDataViewType => [.. data.GetColumn<bool>(name).Select(b => b ? 1f : 0f)],
+        NumberDataViewType t when t == NumberDataViewType.Double => [.. data.GetColumn<double>(name).Select(v => (float)v)],
+        _ => Read(data, name),
+    };
+
+    private void Report(string message) =>
+        _options.Network.Progress?.Report(new TrainingProgress(TrainingPhase.Reading, 0, _options.Network.Epochs, 0, null, 0, 0, null, message));
+}

@@ -1,0 +1,175 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Ctr.MLNet.Tests.Helpers;
+using Ctr.MLNet.Torch;
+using Ctr.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Ctr.MLNet.Tests.Torch;
+
+[TestClass]
+public sealed class HybridCtrTrainerTest
+{
+    public sealed class Row
+    {
+        public bool Label { get; set; }
+
+        public string User { get; set; } = "";
+
+        public string Item { get; set; } = "";
+
+        public float X1 { get; set; }
+
+        public float X2 { get; set; }
+    }
+
+    public sealed class Prediction
+    {
+        public float Probability { get; set; }
+
+        public float Score { get; set; }
+
+        public bool PredictedLabel { get; set; }
+    }
+
+    /// <summary>
+    /// Item and user effects (an embedding's job) plus a sharp threshold interaction of two numbers: +2.5 on the logit
+    /// when X1 &gt; 0.5 and X2 &lt; −0.2 (a tree's job: two cuts; a small MLP trained briefly only approximates it).
+    /// </summary>
+    private static List<Row> Generate(int count, int seed)
+    {
+        var random = new Random(seed);
+        var world = new Random(4242);
+        double[] item = [.. Enumerable.Range(0, 300).Select(_ => world.NextDouble() * 2 - 1)];
+        double[] user = [.. Enumerable.Range(0, 500).Select(_ => world.NextDouble() * 2 - 1)];
+        var rows = new List<Row>(count);
+        for (int i = 0; i < count; i++)
+        {
+            int u = random.Next(user.Length), v = random.Next(item.Length);
+            float x1 = (float)(random.NextDouble() * 2 - 1), x2 = (float)(random.NextDouble() * 2 - 1);
+            double logit = -1.2 + 1.2 * item[v] + 1.0 * user[u] + (x1 > 0.5 && x2 < -0.2 ? 2.5 : 0);
+            rows.Add(new Row { Label = random.NextDouble() < 1 / (1 + Math.Exp(-logit)), User = $"u{u}", Item = $"i{v}", X1 = x1, X2 = x2 });
+        }
+        return rows;
+    }
+
+    private static readonly List<Row> Train = Generate(12_000, seed: 1);
+    private static readonly List<Row> Valid = Generate(3_000, seed: 2);
+    private static readonly List<Row> Test = Generate(3_000, seed: 3);
+
+    private static IEstimator<ITransformer> Features(MLContext ml) =>
+        ml.Ctr().Transforms.MapToVocabulary(
+                new VocabularyEstimator.ColumnOptions("UserId", "User"),
+                new VocabularyEstimator.ColumnOptions("ItemId", "Item"))
+            .Append(ml.Transforms.Concatenate("Numbers", "X1", "X2"));
+
+    private static HybridCtrTrainer.Options Quick() => new()
+    {
+        Network = new TorchCtrTrainer.Options
+        {
+            NumericColumnNames = ["Numbers"],
+            Epochs = 2,
+            BatchSize = 256,
+            Threads = 1,
+            Model = new CtrModelOptions { HiddenUnits = [16], EmbeddingDim = 8 },
+        },
+        NumberOfTrees = 40,
+        NumberOfLeaves = 8,
+        MinimumExampleCountPerLeaf = 20,
+    };
+
+    private static float[] Column(IDataView data, string name) => [.. data.GetColumn<float>(name)];
+
+    [TestMethod]
+    public void HybridCtrTrainerTest_TreesAddAThresholdInteractionTheNetworkMisses()
+    {
+        var ml = new MLContext(seed: 1);
+        ITransformer features = Features(ml).Fit(ml.Data.LoadFromEnumerable(Train));
+        IDataView train = features.Transform(ml.Data.LoadFromEnumerable(Train));
+        IDataView valid = features.Transform(ml.Data.LoadFromEnumerable(Valid));
+        IDataView test = features.Transform(ml.Data.LoadFromEnumerable(Test));
+
+        TransformerChain<ITransformer> sut = ml.BinaryClassification.Trainers.TorchCtrWithTrees(Quick()).Fit(train, valid);
+
+        IDataView scored = sut.Transform(test);
+        float[] labels = [.. Test.Select(r => r.Label ? 1f : 0f)];
+        double blend = BinaryMetrics.Auc(labels, Column(scored, "Probability"));
+        double network = BinaryMetrics.Auc(labels, Column(scored, HybridCtrTrainer.NetworkScoreColumnName));
+        double trees = BinaryMetrics.Auc(labels, Column(scored, HybridCtrTrainer.TreeScoreColumnName));
+        string figures = $"blend {blend:F4}, network {network:F4}, trees {trees:F4}";
+        Assert.IsGreaterThan(network + 0.01, blend, figures);
+        Assert.IsGreaterThan(trees + 0.01, blend, figures);
+        LogitBlend weights = ((LogitBlendTransformer)sut.LastTransformer).Blend;
+        Assert.IsGreaterThan(0.0, weights.NetworkWeight, "both parts count");
+        Assert.IsGreaterThan(0.0, weights.TreeWeight, "both parts count");
+        var metrics = ml.BinaryClassification.Evaluate(scored);
+        Assert.AreEqual(blend, metrics.AreaUnderRocCurve, 1e-6, "ML.NET's evaluator reads the blended columns");
+    }
+
+    [TestMethod]
+    public void HybridCtrTrainerTest_OneZipLoadsInANewProcessAndPredictionEngineEqualsTransform()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(4000)), test = ml.Data.LoadFromEnumerable(Test.Take(300));
+        var pipeline = Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtrWithTrees(Quick() with { Network = Quick().Network with { Epochs = 1 }, NumberOfTrees = 10 }));
+        var model = pipeline.Fit(train); // in a pipeline: a seeded hold-out early-stops and fits the blend
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "hybrid.zip");
+        ml.Model.Save(model, train.Schema, path);
+
+        ITransformer loaded = new MLContext(seed: 5).Model.Load(path, out _);
+
+        float[] expected = Column(model.Transform(test), "Probability");
+        CollectionAssert.AreEqual(expected, Column(loaded.Transform(test), "Probability"), "a new MLContext");
+        CollectionAssert.AreEqual(EstimatorChecks.Rows(model.Transform(test)), ChildProcess.TransformInNewProcess(path, test, ml), "a new process");
+        var engine = new MLContext().Model.CreatePredictionEngine<Row, Prediction>(loaded);
+        List<Row> rows = [.. Test.Take(300)];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            Prediction p = engine.Predict(rows[i]);
+            Assert.AreEqual(expected[i], p.Probability, 1e-6f, $"row {i}");
+            Assert.AreEqual(p.Score > 0, p.PredictedLabel, $"row {i}");
+        }
+    }
+
+    [TestMethod]
+    public void HybridCtrTrainerTest_RejectsBadOptionsNamingThem()
+    {
+        var ml = new MLContext();
+        var sut = Errors.Find<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { NumberOfTrees = 0 }));
+        StringAssert.Contains(sut.Message, "NumberOfTrees");
+        sut = Errors.Find<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { HoldOutFraction = 1 }));
+        StringAssert.Contains(sut.Message, "HoldOutFraction");
+    }
+
+    [TestMethod]
+    public void LogitBlendTest_RecoversPlantedWeightsAndRefusesOneClass()
+    {
+        var random = new Random(3);
+        int n = 40_000;
+        var network = new float[n];
+        var trees = new float[n];
+        var labels = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            network[i] = (float)(random.NextDouble() * 4 - 2);
+            trees[i] = (float)(random.NextDouble() * 4 - 2);
+            double logit = -0.7 + 0.8 * network[i] + 1.3 * trees[i];
+            labels[i] = random.NextDouble() < 1 / (1 + Math.Exp(-logit)) ? 1 : 0;
+        }
+
+        LogitBlend sut = LogitBlend.Fit(network, trees, labels);
+
+        Assert.AreEqual(-0.7, sut.Intercept, 0.06);
+        Assert.AreEqual(0.8, sut.NetworkWeight, 0.05);
+        Assert.AreEqual(1.3, sut.TreeWeight, 0.06);
+        Assert.IsGreaterThan(Math.Max(sut.NetworkValidAuc, sut.TreesValidAuc), sut.BlendValidAuc);
+        Assert.AreEqual((float)(sut.Intercept + sut.NetworkWeight * 0.5 + sut.TreeWeight * -1), sut.Score(0.5f, -1f), 1e-6f);
+        var error = Errors.Find<ArgumentException>(() => LogitBlend.Fit([1f, 2f], [0f, 1f], [1f, 1f]));
+        StringAssert.Contains(error.Message, "both classes");
+    }
+}
