@@ -21,7 +21,7 @@ public static class EvaluateCommand
     public static Command Create()
     {
         Option<string> model = new("--model") { Description = "Model zip written by train.", Required = true, HelpName = "ZIP" };
-        Option<string> data = new("--data") { Description = "Labelled CSV with the training file's columns.", Required = true, HelpName = "FILE" };
+        Option<string> data = new("--data") { Description = "Labelled data with the training file's columns: CSV, .parquet or a folder of Parquet files.", Required = true, HelpName = "FILE|DIR" };
         Option<BadRowPolicy> badRows = CommandOptions.BadRows();
         var command = new Command("evaluate", "Score a labelled CSV with a saved model and print AUC and log loss (natural log).") { model, data, badRows };
         command.SetAction(parse => CommandOptions.Run(parse, output =>
@@ -41,7 +41,7 @@ public static class EvaluateCommand
         var ml = new MLContext(seed: 1);
         LoadedModel loaded = ModelFiles.Load(ml, modelPath);
         string label = loaded.Network.LabelColumnName;
-        CsvDataSource data = CsvInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name), out _, badRows, label);
+        IFileDataSource data = DataInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name), out _, badRows, label);
 
         var clock = Stopwatch.StartNew();
         IDataView scored = loaded.Model.Transform(data);

@@ -21,8 +21,8 @@ public static class TrainCommand
     /// <summary>The verb with its options.</summary>
     public static Command Create()
     {
-        Option<string> train = new("--train") { Description = "Training CSV (header row, comma-separated, empty field = missing).", Required = true, HelpName = "FILE" };
-        Option<string> valid = new("--valid") { Description = "Validation CSV, scored after every epoch for early stopping.", Required = true, HelpName = "FILE" };
+        Option<string> train = new("--train") { Description = $"Training data: {DataInput.Description}.", Required = true, HelpName = "FILE|DIR" };
+        Option<string> valid = new("--valid") { Description = "Validation data (CSV, .parquet or folder), scored after every epoch for early stopping.", Required = true, HelpName = "FILE|DIR" };
         Option<string> model = new("--model") { Description = "Model zip to write (replaced only once training succeeds).", Required = true, HelpName = "OUT.zip" };
         Option<string?> spec = new("--spec") { Description = "Feature spec JSON; inferred from the training file when absent.", HelpName = "spec.json" };
         Option<bool> printSpec = new("--print-spec") { Description = "Print the feature spec (given or inferred) as JSON and stop." };
@@ -89,7 +89,7 @@ public static class TrainCommand
         var clock = Stopwatch.StartNew();
         FeatureSpec spec = settings.SpecPath is not null
             ? FeatureSpec.FromJson(ReadText(settings.SpecPath))
-            : FeatureSpecInference.FromCsv(RequireFile(settings.TrainPath), settings.Label, settings.ListSeparator, badRows: settings.BadRows);
+            : DataInput.InferSpec(settings.TrainPath, settings.Label, settings.ListSeparator, settings.BadRows);
         if (settings.PrintSpec)
         {
             output.WriteLine(spec.ToJson());
@@ -97,8 +97,8 @@ public static class TrainCommand
         }
 
         var ml = new MLContext(seed: settings.Seed);
-        CsvDataSource trainData = spec.LoadCsv(ml, RequireFile(settings.TrainPath), out CsvColumns trainColumns, badRows: settings.BadRows);
-        CsvDataSource validData = spec.LoadCsv(ml, RequireFile(settings.ValidPath), badRows: settings.BadRows);
+        IFileDataSource trainData = DataInput.Load(ml, spec, settings.TrainPath, out CsvColumns trainColumns, settings.BadRows);
+        IFileDataSource validData = DataInput.Load(ml, spec, settings.ValidPath, out _, settings.BadRows);
         if (trainColumns.Ignored.Length > 0)
             output.WriteLine($"note: ignoring column(s) the spec does not use: {string.Join(", ", trainColumns.Ignored)}");
 
@@ -158,8 +158,8 @@ public static class TrainCommand
             throw new ArgumentException($"--model-type {settings.ModelType} differs from the network of {settings.InitModelPath} ({ModelTypes.NameOf(previous.Model.GetType())}); --init-model continues that network, so leave --model-type out.");
         string[] required = [.. yesterday.InputSchema.Select(c => c.Name)];
         string label = previous.LabelColumnName;
-        CsvDataSource trainData = CsvInput.Load(ml, RequireFile(settings.TrainPath), yesterday.InputSchema, required, out var ignored, settings.BadRows, label);
-        CsvDataSource validData = CsvInput.Load(ml, RequireFile(settings.ValidPath), yesterday.InputSchema, required, out _, settings.BadRows, label);
+        IFileDataSource trainData = DataInput.Load(ml, settings.TrainPath, yesterday.InputSchema, required, out var ignored, settings.BadRows, label);
+        IFileDataSource validData = DataInput.Load(ml, settings.ValidPath, yesterday.InputSchema, required, out _, settings.BadRows, label);
         if (ignored.Count > 0)
             output.WriteLine($"note: ignoring column(s) the model does not use: {string.Join(", ", ignored)}");
 
@@ -207,9 +207,6 @@ public static class TrainCommand
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
-
-    private static string RequireFile(string path) =>
-        File.Exists(path) ? path : throw new InvalidOperationException($"Data file '{path}' does not exist.");
 
     private static string ReadText(string path) =>
         File.Exists(path) ? File.ReadAllText(path) : throw new InvalidOperationException($"Spec file '{path}' does not exist.");
