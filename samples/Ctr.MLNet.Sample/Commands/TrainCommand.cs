@@ -45,11 +45,12 @@ public static class TrainCommand
             HelpName = "TYPE",
         }, v => v is null || ModelTypes.TryGet(v, out _) ? null : $"--model-type must be one of {string.Join(", ", ModelTypes.Names)}, got '{v}'.");
         Option<BadRowPolicy> badRows = CommandOptions.BadRows();
+        Option<string?> stats = new("--stats") { Description = "Build the fitted feature pipeline from this merge-stats file (and take its spec) instead of fitting it on --train.", HelpName = "merged.bin" };
         Option<string?> initModel = new("--init-model") { Description = "Continue this model zip on the new data: refit its feature pipeline (vocabularies grow), keep its trained weights (--spec is not used).", HelpName = "YESTERDAY.zip" };
 
         var command = new Command("train", "Train a CTR model on a CSV file and save the whole pipeline as one model zip.")
         {
-            train, valid, model, spec, printSpec, label, listSeparator, modelType, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows,
+            train, valid, model, spec, printSpec, label, listSeparator, modelType, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows, stats,
         };
         command.SetAction(parse => CommandOptions.Run(parse, output =>
         {
@@ -69,6 +70,7 @@ public static class TrainCommand
                 PlotPath = parse.GetValue(plot),
                 InitModelPath = parse.GetValue(initModel),
                 BadRows = parse.GetValue(badRows),
+                StatsPath = parse.GetValue(stats),
             };
             if (settings.Resume && settings.CheckpointDirectory is null)
                 throw new ArgumentException("--resume needs --checkpoint-dir.");
@@ -87,7 +89,11 @@ public static class TrainCommand
         if (settings.InitModelPath is not null)
             return RunIncremental(settings, output, error);
         var clock = Stopwatch.StartNew();
-        FeatureSpec spec = settings.SpecPath is not null
+        FeatureStatistics? statistics = settings.StatsPath is null ? null : FeatureStatistics.Load(settings.StatsPath);
+        if (statistics is not null && settings.SpecPath is not null && !FeatureSpec.FromJson(ReadText(settings.SpecPath)).Equals(statistics.Spec))
+            throw new ArgumentException($"--spec {settings.SpecPath} differs from the spec the statistics in {settings.StatsPath} were fitted with; leave --spec out (the statistics carry theirs).");
+        FeatureSpec spec = statistics is not null ? statistics.Spec
+            : settings.SpecPath is not null
             ? FeatureSpec.FromJson(ReadText(settings.SpecPath))
             : DataInput.InferSpec(settings.TrainPath, settings.Label, settings.ListSeparator, settings.BadRows);
         if (settings.PrintSpec)
@@ -102,8 +108,8 @@ public static class TrainCommand
         if (trainColumns.Ignored.Length > 0)
             output.WriteLine($"note: ignoring column(s) the spec does not use: {string.Join(", ", trainColumns.Ignored)}");
 
-        output.WriteLine($"fitting the feature pipeline on {settings.TrainPath}");
-        ITransformer features = spec.BuildPipeline(ml).Fit(trainData);
+        output.WriteLine(statistics is null ? $"fitting the feature pipeline on {settings.TrainPath}" : $"building the feature pipeline from the statistics of {statistics.Shards} shard(s) in {settings.StatsPath}");
+        ITransformer features = statistics?.BuildPipeline(ml) ?? spec.BuildPipeline(ml).Fit(trainData);
         Type modelType = ModelTypes.Get(settings.ModelType ?? ModelTypes.Default);
         var modelOptions = new TorchCtrTrainer.Options().Model with { EmbeddingDims = spec.EmbeddingDims.ToImmutableDictionary() };
         if (modelType == typeof(DeepFmModel) && spec.EmbeddingDims.Values.Distinct().Count() > 1)
@@ -148,6 +154,8 @@ public static class TrainCommand
     {
         if (settings.PrintSpec)
             throw new ArgumentException("--print-spec has no spec to print with --init-model: the model's own pipeline is refit.");
+        if (settings.StatsPath is not null)
+            throw new ArgumentException("--stats builds a new feature pipeline; --init-model refits the model's own, so give one of them.");
         if (settings.SpecPath is not null)
             output.WriteLine("note: --spec is not used with --init-model; the model's own pipeline is refit");
         var clock = Stopwatch.StartNew();
@@ -256,6 +264,9 @@ public sealed record TrainSettings(string TrainPath, string ValidPath, string Mo
 
     /// <summary>What to do with a row of the training or validation file that cannot be read.</summary>
     public BadRowPolicy BadRows { get; init; } = BadRowPolicy.Error;
+
+    /// <summary>A merge-stats file whose spec and statistics give the fitted feature pipeline, or null to fit it on the training data.</summary>
+    public string? StatsPath { get; init; }
 
     /// <summary>Yesterday's model zip to continue (incremental training), or null to train from scratch.</summary>
     public string? InitModelPath { get; init; }
