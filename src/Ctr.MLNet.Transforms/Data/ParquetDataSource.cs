@@ -45,9 +45,10 @@ public sealed partial class ParquetDataSource : IFileDataSource
     private readonly ImmutableArray<Part> _parts;
     private FileReadSummary? _summary;
 
-    private ParquetDataSource(string path, Options options, ImmutableArray<string> header, ImmutableArray<Part> parts, DataViewType[] types)
+    private ParquetDataSource(string path, Options options, ImmutableArray<string> header, ImmutableArray<Part> parts, DataViewType[] types, ImmutableArray<string> partitionKeys)
     {
         Path = path;
+        PartitionKeys = partitionKeys;
         Settings = options;
         Header = header;
         _parts = parts;
@@ -101,7 +102,7 @@ public sealed partial class ParquetDataSource : IFileDataSource
         var types = new DataViewType[columns.Length];
         for (int i = 0; i < columns.Length; i++)
             types[i] = TypeOf(columns[i], shapes[i] == true, parts[0].Sources[i], parts[0].File);
-        return new ParquetDataSource(path, options, header, parts.MoveToImmutable(), types);
+        return new ParquetDataSource(path, options, header, parts.MoveToImmutable(), types, [.. files[0].Keys.Select(k => k.Key)]);
     }
 
     private static ParquetSchema ReadSchema(string file)
@@ -223,6 +224,9 @@ public sealed partial class ParquetDataSource : IFileDataSource
 
     /// <summary>The top-level column names of the first file, then its partition keys.</summary>
     public ImmutableArray<string> Header { get; }
+
+    /// <summary>The Hive partition keys of the folder's files (the last names of <see cref="Header"/>), or none.</summary>
+    public ImmutableArray<string> PartitionKeys { get; }
 
     /// <summary>The files read, in reading order.</summary>
     public ImmutableArray<string> Files => [.. _parts.Select(p => p.File)];

@@ -138,7 +138,8 @@ public static partial class FeatureSpecInference
     /// <paramref name="sampleRows"/> rows with the rules of <see cref="FeatureSpecInference"/> applied to each value's
     /// text, as <see cref="ParquetColumnKind.Text"/> reads it; a list column counts as its elements joined by
     /// <paramref name="listSeparator"/>, so a <c>list&lt;string&gt;</c> becomes a list feature and a
-    /// <c>list&lt;float&gt;</c> of the same lengths its <c>weight_col</c>.
+    /// <c>list&lt;float&gt;</c> of the same lengths its <c>weight_col</c>. Partition keys are left out (a <c>date=</c>
+    /// folder names a shard, and its values never recur in later data); name one in the spec to use it.
     /// </summary>
     /// <param name="path">A <c>.parquet</c> file or a folder.</param>
     /// <param name="label">Label column; null to look for click, clicked, label or y.</param>
@@ -150,22 +151,23 @@ public static partial class FeatureSpecInference
     public static FeatureSpec FromParquet(string path, string? label = null, char listSeparator = SequenceParsingEstimator.Defaults.Separator, int sampleRows = DefaultSampleRows)
     {
         CheckArguments(listSeparator, sampleRows);
-        ParquetDataSource header = ParquetDataSource.Load(path, new ParquetDataSource.Options());
-        int labelIndex = FindLabel(header.Header, label, $"the columns of '{path}'");
-        ColumnProfile?[] profiles = CreateProfiles(header.Header, labelIndex, listSeparator, sampleRows, $"the columns of '{path}'");
+        ParquetDataSource files = ParquetDataSource.Load(path, new ParquetDataSource.Options());
+        ImmutableArray<string> names = files.Header.RemoveRange(files.Header.Length - files.PartitionKeys.Length, files.PartitionKeys.Length);
+        int labelIndex = FindLabel(names, label, $"the columns of '{path}'");
+        ColumnProfile?[] profiles = CreateProfiles(names, labelIndex, listSeparator, sampleRows, $"the columns of '{path}'");
         ParquetDataSource data = ParquetDataSource.Load(path, new ParquetDataSource.Options
         {
-            Columns = [.. header.Header.Where((_, i) => i != labelIndex).Select(n => new ParquetDataSource.Column(n, ParquetColumnKind.Text))],
+            Columns = [.. names.Where((_, i) => i != labelIndex).Select(n => new ParquetDataSource.Column(n, ParquetColumnKind.Text))],
         });
         using DataViewRowCursor cursor = data.GetRowCursor(data.Schema);
         TextGetter[] getters = [.. data.Schema.Select(c => CreateTextGetter(cursor, c, listSeparator))];
-        int[] profileOf = [.. Enumerable.Range(0, header.Header.Length).Where(i => i != labelIndex)];
+        int[] profileOf = [.. Enumerable.Range(0, names.Length).Where(i => i != labelIndex)];
         for (int rows = 0; rows < sampleRows && cursor.MoveNext(); rows++)
         {
             for (int c = 0; c < getters.Length; c++)
                 profiles[profileOf[c]]!.Add(getters[c]());
         }
-        return Infer(header.Header[labelIndex], profiles, listSeparator);
+        return Infer(names[labelIndex], profiles, listSeparator);
     }
 
     /// <summary>
