@@ -31,6 +31,8 @@ public static class Program
               batched Transform rows/s (features + model, features only, model only); single-row latency p50/p99
           scale --train FILE [--max-cache-mb 64] [--epochs 1] [--threads 1]
               train streamed from a CSV on disk: peak RSS and rows/s (run once per file size)
+          data [--rows 5000000] [--repeats 3] [--row-group-rows 100000] [--dir DIR]
+              planted rows read as CSV and as Parquet (rows/s, peak RSS); 4 shards fitted in 2 processes + merge vs one process
 
         every verb: [--name FILE] (results file name without .md) [--seed 1]
         """;
@@ -80,6 +82,10 @@ public static class Program
                 case "scale":
                     report = new Report(name ?? "scale", "Scale: training streamed from a CSV on disk", argv);
                     ScaleBenchmark.Run(args, report);
+                    break;
+                case "data":
+                    report = new Report(name ?? $"data-{Format.RowsLabel(args.Int("rows", 5_000_000))}", "Data: Parquet vs CSV reading, sharded feature fitting", argv);
+                    DataBenchmark.Run(args, report);
                     break;
                 default:
                     Console.Error.WriteLine($"error: unknown verb '{verb}'.");
