@@ -46,6 +46,12 @@ public static class Program
         }
         string verb = argv[0];
         var args = new Args(argv.Skip(1));
+        if (verb == "data-read")
+        {
+            // The data verb's child process: one read, no report.
+            DataBenchmark.ReadOnce(args);
+            return 0;
+        }
         try
         {
             string? name = args.OptionalString("name");

@@ -11,19 +11,26 @@ namespace Ctr.MLNet.Transforms;
 /// </summary>
 internal sealed class ParquetColumnValues
 {
+    // Text is copied into chunks below the large object heap's threshold: a row group's text costs young-generation
+    // allocations only, and the memory handed out stays valid for as long as a consumer keeps it.
+    private const int TextChunkLength = 32 * 1024;
+
+    private char[] _chunk = [];
+    private int _chunkUsed;
+
     private ParquetColumnValues(int rows, int elements)
     {
         Rows = rows;
         Present = new bool[elements];
     }
 
-    public int Rows { get; }
+    public int Rows { get; private set; }
 
     /// <summary>List columns: the elements of row r are [Offsets[r], Offsets[r + 1]); null for scalar columns.</summary>
     public int[]? Offsets { get; private set; }
 
-    /// <summary>False for a null element (or a null row of a scalar column).</summary>
-    public bool[] Present { get; }
+    /// <summary>False for a null element (or a null row of a scalar column); longer than the elements when reused.</summary>
+    public bool[] Present { get; private set; }
 
     /// <summary>String columns; the characters are this object's own, valid after the row group is gone.</summary>
     public ReadOnlyMemory<char>[]? Texts { get; private set; }
@@ -44,8 +51,9 @@ internal sealed class ParquetColumnValues
         return values;
     }
 
-    /// <summary>Reads and decodes <paramref name="field"/> of <paramref name="group"/>.</summary>
-    public static ParquetColumnValues Read(ParquetRowGroupReader group, DataField field, bool isList)
+    /// <summary>Reads and decodes <paramref name="field"/> of <paramref name="group"/>, into <paramref name="reuse"/>'s
+    /// arrays when given (the previous row group's values of the same column, no longer read).</summary>
+    public static ParquetColumnValues Read(ParquetRowGroupReader group, DataField field, bool isList, ParquetColumnValues? reuse = null)
     {
         int rows = checked((int)group.RowCount);
         using RawColumnData raw = group.ReadRawColumnDataBaseAsync(field).GetAwaiter().GetResult();
@@ -60,7 +68,7 @@ internal sealed class ParquetColumnValues
         int[]? offsets = null;
         if (isList)
         {
-            offsets = new int[rows + 1];
+            offsets = reuse?.Offsets is int[] previous && previous.Length >= rows + 1 ? previous : new int[rows + 1];
             int row = -1;
             for (int i = 0; i < entries; i++)
             {
@@ -83,50 +91,60 @@ internal sealed class ParquetColumnValues
             elements = rows;
         }
 
-        var values = new ParquetColumnValues(rows, elements) { Offsets = offsets };
+        ParquetColumnValues values = reuse ?? new ParquetColumnValues(rows, elements);
+        values.Rows = rows;
+        values.Offsets = offsets;
+        values.Present = Ensure(values.Present, elements);
+        // A column may change its physical type from file to file: only the array of this chunk's kind is kept.
+        (ReadOnlyMemory<char>[]? oldTexts, long[]? oldIntegers, double[]? oldNumbers, bool[]? oldBooleans) = (values.Texts, values.Integers, values.Numbers, values.Booleans);
+        (values.Texts, values.Integers, values.Numbers, values.Booleans) = (null, null, null, null);
         // Which entries hold a value, in element order: the dense values are handed out in that order.
         int e = 0;
+        bool[] presence = values.Present;
         for (int i = 0; i < entries; i++)
         {
             int level = definitions.IsEmpty ? present : definitions[i];
             if (level < exists)
                 continue;
-            values.Present[e++] = level == present;
+            presence[e++] = level == present;
         }
         switch (raw)
         {
             case RawColumnData<ReadOnlyMemory<char>> texts:
-                values.Texts = CopyTexts(texts.Values, values.Present);
+                values.Texts = values.CopyTexts(texts.Values, presence, elements, oldTexts);
                 break;
             case RawColumnData<bool> booleans:
-                values.Booleans = Spread(booleans.Values, values.Present);
+                values.Booleans = Spread(booleans.Values, presence, elements, oldBooleans, static v => v);
                 break;
             case RawColumnData<float> floats:
-                values.Numbers = Spread(floats.Values, values.Present, static v => (double)v);
+                values.Numbers = Spread(floats.Values, presence, elements, oldNumbers, static v => (double)v);
                 break;
             case RawColumnData<double> doubles:
-                values.Numbers = Spread(doubles.Values, values.Present);
+                values.Numbers = Spread(doubles.Values, presence, elements, oldNumbers, static v => v);
+                break;
+            case RawColumnData<decimal> decimals:
+                values.Numbers = Spread(decimals.Values, presence, elements, oldNumbers, static v => (double)v);
                 break;
             case RawColumnData<long> longs:
-                values.Integers = Spread(longs.Values, values.Present);
+                values.Integers = Spread(longs.Values, presence, elements, oldIntegers, static v => v);
                 break;
             case RawColumnData<int> ints:
-                values.Integers = Spread(ints.Values, values.Present, static v => (long)v);
+                values.Integers = Spread(ints.Values, presence, elements, oldIntegers, static v => (long)v);
                 break;
             case RawColumnData<short> shorts:
-                values.Integers = Spread(shorts.Values, values.Present, static v => (long)v);
+                values.Integers = Spread(shorts.Values, presence, elements, oldIntegers, static v => (long)v);
                 break;
             case RawColumnData<sbyte> sbytes:
-                values.Integers = Spread(sbytes.Values, values.Present, static v => (long)v);
+                values.Integers = Spread(sbytes.Values, presence, elements, oldIntegers, static v => (long)v);
                 break;
             case RawColumnData<byte> bytes:
-                values.Integers = Spread(bytes.Values, values.Present, static v => (long)v);
+                values.Integers = Spread(bytes.Values, presence, elements, oldIntegers, static v => (long)v);
                 break;
             case RawColumnData<ushort> ushorts:
-                values.Integers = Spread(ushorts.Values, values.Present, static v => (long)v);
+                values.Integers = Spread(ushorts.Values, presence, elements, oldIntegers, static v => (long)v);
                 break;
             case RawColumnData<uint> uints:
-                values.Integers = Spread(uints.Values, values.Present, static v => (long)v);
+                values.Integers = Spread(uints.Values, presence, elements, oldIntegers, static v => (long)v);
                 break;
             default:
                 throw new FormatException($"values of type {field.ClrType.Name} cannot be read");
@@ -136,27 +154,17 @@ internal sealed class ParquetColumnValues
 
     /// <summary>Whether <see cref="Read"/> can decode a field of this CLR type.</summary>
     public static bool IsSupported(Type type) =>
-        type == typeof(ReadOnlyMemory<char>) || type == typeof(string) || type == typeof(bool) || type == typeof(float) || type == typeof(double)
+        type == typeof(ReadOnlyMemory<char>) || type == typeof(string) || type == typeof(bool) || type == typeof(float) || type == typeof(double) || type == typeof(decimal)
         || type == typeof(long) || type == typeof(int) || type == typeof(short) || type == typeof(sbyte) || type == typeof(byte)
         || type == typeof(ushort) || type == typeof(uint);
 
-    private static T[] Spread<T>(ReadOnlySpan<T> dense, bool[] present)
-    {
-        var result = new T[present.Length];
-        int d = 0;
-        for (int e = 0; e < present.Length; e++)
-        {
-            if (present[e])
-                result[e] = dense[d++];
-        }
-        return result;
-    }
+    private static T[] Ensure<T>(T[]? array, int length) => array is not null && array.Length >= length ? array : new T[length];
 
-    private static TOut[] Spread<TIn, TOut>(ReadOnlySpan<TIn> dense, bool[] present, Func<TIn, TOut> convert)
+    private static TOut[] Spread<TIn, TOut>(ReadOnlySpan<TIn> dense, bool[] present, int elements, TOut[]? reuse, Func<TIn, TOut> convert)
     {
-        var result = new TOut[present.Length];
+        TOut[] result = Ensure(reuse, elements);
         int d = 0;
-        for (int e = 0; e < present.Length; e++)
+        for (int e = 0; e < elements; e++)
         {
             if (present[e])
                 result[e] = convert(dense[d++]);
@@ -165,25 +173,26 @@ internal sealed class ParquetColumnValues
     }
 
     // The reader's strings live in pooled buffers that the next read reuses; the view hands out memory that stays valid.
-    private static ReadOnlyMemory<char>[] CopyTexts(ReadOnlySpan<ReadOnlyMemory<char>> dense, bool[] present)
+    private ReadOnlyMemory<char>[] CopyTexts(ReadOnlySpan<ReadOnlyMemory<char>> dense, bool[] present, int elements, ReadOnlyMemory<char>[]? reuse)
     {
-        int length = 0, count = 0;
-        foreach (bool p in present)
-        {
-            if (p)
-                length += dense[count++].Length;
-        }
-        var chars = new char[length];
-        var result = new ReadOnlyMemory<char>[present.Length];
-        int d = 0, used = 0;
-        for (int e = 0; e < present.Length; e++)
+        ReadOnlyMemory<char>[] result = Ensure(reuse, elements);
+        int d = 0;
+        for (int e = 0; e < elements; e++)
         {
             if (!present[e])
+            {
+                result[e] = default;
                 continue;
+            }
             ReadOnlySpan<char> text = dense[d++].Span;
-            text.CopyTo(chars.AsSpan(used));
-            result[e] = new ReadOnlyMemory<char>(chars, used, text.Length);
-            used += text.Length;
+            if (_chunk.Length - _chunkUsed < text.Length)
+            {
+                _chunk = new char[Math.Max(TextChunkLength, text.Length)];
+                _chunkUsed = 0;
+            }
+            text.CopyTo(_chunk.AsSpan(_chunkUsed));
+            result[e] = new ReadOnlyMemory<char>(_chunk, _chunkUsed, text.Length);
+            _chunkUsed += text.Length;
         }
         return result;
     }

@@ -157,7 +157,7 @@ public sealed partial class ParquetDataSource
                 }
                 try
                 {
-                    _group[i] = ParquetColumnValues.Read(group, source.Field!, source.IsList);
+                    _group[i] = ParquetColumnValues.Read(group, source.Field!, source.IsList, _group[i]);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {

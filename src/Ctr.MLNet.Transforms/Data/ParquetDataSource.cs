@@ -24,7 +24,7 @@ namespace Ctr.MLNet.Transforms;
 /// Every loaded column is checked on every pass, so all passes see the same rows.
 /// </para>
 /// <para>
-/// Types (see <see cref="ParquetColumnKind"/>): strings, integers, floats, doubles and booleans; a null is a missing
+/// Types (see <see cref="ParquetColumnKind"/>): strings, integers, floats, doubles, decimals (as doubles) and booleans; a null is a missing
 /// value (NaN, an empty text, an empty list), except in a label or Boolean column, where it makes the row bad; a
 /// <c>list&lt;string&gt;</c> (or of integers) loads as a vector of Text and a <c>list&lt;float&gt;</c> (or double) as
 /// a vector of Single, which <c>ParseSequence</c> takes as the elements and weights of a sequence directly.
@@ -177,7 +177,7 @@ public sealed partial class ParquetDataSource : IFileDataSource
         if (data is null || !ParquetColumnValues.IsSupported(data.ClrType))
         {
             string type = data?.ClrType.Name ?? field.SchemaType.ToString();
-            CtrThrow.ArgumentOutOfRange(nameof(column), $"{file}: column '{column.Name}' is of type {type}, which cannot be loaded; export it as a string, integer, float, double or boolean column, or a list of strings or numbers.");
+            CtrThrow.ArgumentOutOfRange(nameof(column), $"{file}: column '{column.Name}' is of type {type}, which cannot be loaded; export it as a string, integer, float, double, decimal or boolean column, or a list of strings or numbers.");
         }
         return new Source(data, isList, false, null);
     }

@@ -70,6 +70,8 @@ public static class ParquetTestFiles
             Typed<double>(group, field, values);
         else if (type == typeof(bool))
             Typed<bool>(group, field, values);
+        else if (type == typeof(decimal))
+            Typed<decimal>(group, field, values);
         else
             throw new NotSupportedException(type.Name);
     }

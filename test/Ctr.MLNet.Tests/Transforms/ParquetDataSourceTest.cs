@@ -28,6 +28,7 @@ public sealed class ParquetDataSourceTest
             new("flag", ParquetColumnKind.Boolean),
             new("tags", ParquetColumnKind.Text),
             new("dwell", ParquetColumnKind.Weights),
+            new("cost", ParquetColumnKind.Single),
         ],
     };
 
@@ -43,7 +44,8 @@ public sealed class ParquetDataSourceTest
             new Column(new DataField<bool>("flag"), [true, false, true, false, true]),
             new Column(List<string>("tags"), [new[] { "a", "b" }, null, new[] { "c" }, Array.Empty<string>(), new[] { "d", "e", "f" }]),
             new Column(List<float>("dwell"), [new[] { 1.5f, 2f }, null, new[] { 3f }, Array.Empty<float>(), new[] { 4f, 5f, 6f }]),
-            new Column(new DataField<string>("unused"), ["x", "x", "x", "x", "x"]));
+            new Column(new DataField<string>("unused"), ["x", "x", "x", "x", "x"]),
+            new Column(new DecimalDataField("cost", 10, 2, isNullable: true), [12.25m, null, 0m, 1m, -3.5m]));
         return path;
     }
 
@@ -86,14 +88,14 @@ public sealed class ParquetDataSourceTest
         Assert.AreEqual(new VectorDataViewType(TextDataViewType.Instance), sut.Schema["tags"].Type);
         Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single), sut.Schema["dwell"].Type);
         Assert.IsNull(sut.Schema.GetColumnOrNull("unused"), "columns not asked for are not loaded");
-        CollectionAssert.AreEqual(new[] { "click", "user", "uid", "price", "ratio", "flag", "tags", "dwell", "unused" }, sut.Header.ToArray());
+        CollectionAssert.AreEqual(new[] { "click", "user", "uid", "price", "ratio", "flag", "tags", "dwell", "unused", "cost" }, sut.Header.ToArray());
 
         List<object[]> rows = ReadAll(sut);
         Assert.HasCount(5, rows);
-        CollectionAssert.AreEqual(new object[] { 1f, "u1", "9007199254740993", 2.5f, 0.5f, true, "a|b", "1.5|2" }, rows[0], "int64 ids keep every digit as text");
-        CollectionAssert.AreEqual(new object[] { 0f, "", "2", float.NaN, 1f, false, "", "" }, rows[1], "a null is missing: empty text, NaN, an empty list");
+        CollectionAssert.AreEqual(new object[] { 1f, "u1", "9007199254740993", 2.5f, 0.5f, true, "a|b", "1.5|2", 12.25f }, rows[0], "int64 ids keep every digit as text");
+        CollectionAssert.AreEqual(new object[] { 0f, "", "2", float.NaN, 1f, false, "", "", float.NaN }, rows[1], "a null is missing: empty text, NaN, an empty list");
         Assert.IsTrue(float.IsNaN((float)rows[2][3]), "a stored NaN is missing too");
-        CollectionAssert.AreEqual(new object[] { 1f, "ü5", "5", -0.125f, 4f, true, "d|e|f", "4|5|6" }, rows[4]);
+        CollectionAssert.AreEqual(new object[] { 1f, "ü5", "5", -0.125f, 4f, true, "d|e|f", "4|5|6", -3.5f }, rows[4]);
         Assert.AreEqual(5, sut.Summary!.Rows);
         CollectionAssert.AreEqual(rows.SelectMany(r => r.Select(v => v.ToString())).ToArray(), ReadAll(sut).SelectMany(r => r.Select(v => v.ToString())).ToArray(),
             "a second cursor reads the same rows: the view is re-readable");
