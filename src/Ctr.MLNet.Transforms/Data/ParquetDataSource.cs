@@ -109,7 +109,8 @@ public sealed partial class ParquetDataSource : IFileDataSource
     {
         try
         {
-            return ParquetReader.ReadSchemaAsync(file).GetAwaiter().GetResult();
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.None);
+            return ParquetReader.ReadSchemaAsync(stream).GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is IOException or ParquetException or InvalidDataException or NotSupportedException or InvalidOperationException or ArgumentException or IndexOutOfRangeException)
         {
