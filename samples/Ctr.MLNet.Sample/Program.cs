@@ -21,5 +21,6 @@ public static class Program
         PredictCommand.Create(),
         ServeCommand.Create(),
         DemoCommand.Create(),
+        ImportAmazonCommand.Create(),
     };
 }

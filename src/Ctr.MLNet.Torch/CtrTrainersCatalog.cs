@@ -16,7 +16,7 @@ public static class CtrTrainersCatalog
     /// <summary>A TorchSharp CTR trainer with the common options.</summary>
     /// <param name="catalog">The binary-classification trainers catalog.</param>
     /// <param name="labelColumnName">Label column (Boolean, or 0/1 Single).</param>
-    /// <param name="numericColumnNames">Float columns fed as they are.</param>
+    /// <param name="numericColumnNames">Float columns fed as they are; null for every normalized column of the schema.</param>
     /// <param name="epochs">Passes over the data.</param>
     /// <param name="batchSize">Rows per step.</param>
     public static TorchCtrTrainer TorchCtr(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, string labelColumnName = "Label",
@@ -24,7 +24,7 @@ public static class CtrTrainersCatalog
         new(Environment(catalog), new TorchCtrTrainer.Options
         {
             LabelColumnName = labelColumnName,
-            NumericColumnNames = numericColumnNames ?? [],
+            NumericColumnNames = numericColumnNames,
             Epochs = epochs,
             BatchSize = batchSize,
         });

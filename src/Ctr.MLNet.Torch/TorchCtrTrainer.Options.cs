@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Threading;
+using Microsoft.ML;
 
 namespace Ctr.MLNet.Torch;
 
@@ -55,8 +56,12 @@ public sealed partial class TorchCtrTrainer
         /// <summary>Categorical key columns to use; null for every visible column our categorical transforms produced.</summary>
         public IReadOnlyList<string>? CategoricalColumnNames { get; init; }
 
-        /// <summary>Float columns (scalars or fixed-size vectors) fed to the network as they are.</summary>
-        public IReadOnlyList<string> NumericColumnNames { get; init; } = [];
+        /// <summary>
+        /// Float columns (scalars or fixed-size vectors) fed to the network as they are; null (the default) for every
+        /// visible Single column a normalizer made (annotated <c>IsNormalized</c>: <c>Normalize</c> and ML.NET's own
+        /// normalizers), found from the schema like the categorical ones. <c>[]</c> for none.
+        /// </summary>
+        public IReadOnlyList<string>? NumericColumnNames { get; init; }
 
         /// <summary>
         /// Sequence id column → float vector column holding one weight per id. Not needed for sequences parsed
@@ -108,6 +113,27 @@ public sealed partial class TorchCtrTrainer
 
         /// <summary>Metric for early stopping and best weights.</summary>
         public EarlyStoppingMetric EarlyStoppingMetric { get; init; } = EarlyStoppingMetric.Auc;
+
+        /// <summary>
+        /// Validation data in its <b>raw</b> form, with the columns of the raw training data: when the trainer is the last
+        /// step of a pipeline, <c>pipeline.Fit(train)</c> runs it through the fitted transforms before the trainer and
+        /// scores it after every epoch (early stopping, best weights). Null for none; not with <see cref="ValidationFraction"/>
+        /// or with validation data passed to <see cref="TorchCtrTrainer.Fit(IDataView, IDataView)"/>.
+        /// </summary>
+        public IDataView? ValidationData { get; init; }
+
+        /// <summary>
+        /// Hold out this fraction of the training rows (above 0, below 1) as validation data: random rows drawn with
+        /// <see cref="Seed"/>, or the latest rows by <see cref="ValidationTimeColumnName"/>. The held-out rows are not trained
+        /// on; the transforms before the trainer were fit on every row. Null for none.
+        /// </summary>
+        public double? ValidationFraction { get; init; }
+
+        /// <summary>
+        /// With <see cref="ValidationFraction"/>: a Single or Double column (e.g. a Unix time) whose largest values are
+        /// held out, so validation looks at the latest rows like tomorrow's traffic. Null holds out random rows.
+        /// </summary>
+        public string? ValidationTimeColumnName { get; init; }
 
         /// <summary>Stop after this many epochs without improvement; null to always run every epoch.</summary>
         public int? Patience { get; init; } = 2;
@@ -177,7 +203,13 @@ public sealed partial class TorchCtrTrainer
             Check(ScoringBatchSize >= 1, nameof(ScoringBatchSize), $"ScoringBatchSize must be at least 1, got {ScoringBatchSize}.");
             Check(typeof(CtrModel).IsAssignableFrom(ModelType) && ModelType.GetConstructor([typeof(CtrModelContext)]) is not null, nameof(ModelType),
                 $"ModelType {ModelType} must derive from CtrModel and have a public constructor taking a CtrModelContext.");
+            Check(ValidationFraction is null or (> 0 and < 1), nameof(ValidationFraction), $"ValidationFraction must be above 0 and below 1, got {ValidationFraction}.");
+            Check(ValidationData is null || ValidationFraction is null, nameof(ValidationFraction), "Set ValidationData or ValidationFraction, not both.");
+            Check(ValidationTimeColumnName is null || ValidationFraction is not null, nameof(ValidationTimeColumnName), "ValidationTimeColumnName needs ValidationFraction.");
             Check(!Resume || CheckpointDirectory is not null, nameof(Resume), "Resume needs a CheckpointDirectory.");
+            // Resuming nothing is not resuming: a misspelled or empty directory must not silently start over.
+            Check(!Resume || Training.Checkpoint.Exists(CheckpointDirectory!), nameof(Resume),
+                $"Resume: there is no checkpoint in '{CheckpointDirectory}' (no {Training.Checkpoint.FileName}); check the directory, or leave Resume out to start over.");
             Model.Validate();
         }
     }

@@ -22,7 +22,7 @@ namespace Ctr.MLNet.Torch;
 /// <remarks>
 /// Inputs come from the schema: every key column our categorical transforms produced (scalars get an
 /// embedding, variable-length vectors are pooled; columns sharing a vocabulary share a table), plus the numeric
-/// columns named in <see cref="Options.NumericColumnNames"/>. Training data is read once into compact arrays
+/// columns a normalizer made (or those named in <see cref="Options.NumericColumnNames"/>). Training data is read once into compact arrays
 /// when it fits in <see cref="Options.MaxCacheBytes"/>, otherwise streamed every epoch.
 /// </remarks>
 public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
@@ -38,16 +38,26 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         _options = options;
     }
 
-    /// <summary>Trains without validation data: every epoch runs and the last weights are kept.</summary>
+    /// <summary>Whether <paramref name="directory"/> holds a checkpoint that <see cref="Options.Resume"/> can continue.</summary>
+    public static bool HasCheckpoint(string directory) => Checkpoint.Exists(directory);
+
+    /// <summary>
+    /// Trains, validating on what <see cref="Options.ValidationData"/> or <see cref="Options.ValidationFraction"/> give
+    /// (the way to early-stop inside <c>pipeline.Fit(train)</c>); without them every epoch runs and the last weights are kept.
+    /// </summary>
     public TorchCtrTransformer Fit(IDataView input) => Fit(input, validationData: null);
 
-    /// <summary>Trains, scoring <paramref name="validationData"/> after every epoch for early stopping and best weights.</summary>
+    /// <summary>
+    /// Trains, scoring <paramref name="validationData"/> (already through the same transforms as <paramref name="trainData"/>)
+    /// after every epoch for early stopping and best weights.
+    /// </summary>
     public TorchCtrTransformer Fit(IDataView trainData, IDataView? validationData) => Fit(trainData, validationData, warmStart: null);
 
     /// <summary>Trains from scratch, or from <paramref name="warmStart"/>'s network grown to the layout of <paramref name="trainData"/>.</summary>
     private TorchCtrTransformer Fit(IDataView trainData, IDataView? validationData, WarmStart? warmStart)
     {
         _host.CheckValue(trainData, nameof(trainData));
+        (trainData, validationData) = ValidationSplit.Apply(_host, trainData, validationData, _options);
         FeatureLayout layout = warmStart?.GrowLayout(trainData.Schema)
             ?? FeatureLayout.FromSchema(trainData.Schema, _options.CategoricalColumnNames, _options.NumericColumnNames, _options.SequenceWeights, _options.LabelColumnName);
         CheckLabel(trainData.Schema);
@@ -95,7 +105,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find label column '{_options.LabelColumnName}'");
         if (label.Kind != SchemaShape.Column.VectorKind.Scalar || !FeatureReader.IsLabelType(label.ItemType))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Schema mismatch for label column '{_options.LabelColumnName}': expected Boolean, Single or Double, got {label.GetTypeString()}");
-        foreach (string name in _options.NumericColumnNames.Concat(_options.CategoricalColumnNames ?? []))
+        foreach (string name in (_options.NumericColumnNames ?? []).Concat(_options.CategoricalColumnNames ?? []))
         {
             if (!inputSchema.TryFindColumn(name, out _))
                 throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find input column '{name}'");

@@ -1,8 +1,17 @@
 using System;
-using System.Collections.Generic;
+using System.CommandLine;
+using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Threading.Tasks;
+using Ctr.MLNet.Sample;
+using Ctr.MLNet.Sample.Commands;
+using Ctr.MLNet.Sample.Serving;
 using Ctr.MLNet.Tests.Helpers;
 using Ctr.MLNet.Torch;
 using Ctr.MLNet.Transforms;
@@ -12,108 +21,117 @@ using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Ctr.MLNet.Tests;
 
-/// <summary>Keeps README.md's C# example compiling and running: the block in the README must equal <see cref="QuickExample"/>'s body.</summary>
+/// <summary>
+/// Keeps README.md's examples honest. The "Quick example" is a whole Program.cs: <see cref="Packaging.PackagedConsumerTest"/>
+/// compiles exactly that block against the packed packages and runs it. Every JSON spec loads and trains here, and every
+/// curl body is posted to a server holding the model the README names.
+/// </summary>
 [TestClass]
 public sealed class ReadMeTest
 {
-    public sealed class Input
+    /// <summary>The C# block of the README's "Quick example" section.</summary>
+    public static string QuickExample(string readme)
     {
-        public bool click { get; set; }
-
-        public string item_id { get; set; } = "";
-
-        public string user_id { get; set; } = "";
-
-        public string hist_item_ids { get; set; } = "";
-
-        public string hist_weights { get; set; } = "";
-
-        public float price { get; set; }
-    }
-
-    public sealed class Prediction
-    {
-        public float Probability { get; set; }
-    }
-
-    private static float QuickExample(List<Input> rows, string directory)
-    {
-        Directory.SetCurrentDirectory(directory);
-        // README example start
-        var ml = new MLContext(seed: 1);
-        IDataView train = ml.Data.LoadFromEnumerable(rows);   // or spec.LoadCsv(ml, "train.csv")
-
-        var pipeline = ml.Ctr().Transforms.ParseSequence("HistoryTokens", "hist_item_ids", weightColumnName: "hist_weights", maxLength: 40)
-            .Append(ml.Ctr().Transforms.MapToVocabulary(
-                new VocabularyEstimator.ColumnOptions("ItemId", "item_id") { Vocabulary = "item", MinCount = 2 },
-                new VocabularyEstimator.ColumnOptions("HistoryIds", "HistoryTokens") { Vocabulary = "item", MinCount = 2 }))
-            .Append(ml.Ctr().Transforms.HashToBuckets("UserBucket", "user_id", numBuckets: 100_003))
-            .Append(ml.Ctr().Transforms.Normalize("Price", "price", log1p: true))
-            .Append(ml.BinaryClassification.Trainers.TorchCtr(new TorchCtrTrainer.Options
-            {
-                LabelColumnName = "click",
-                NumericColumnNames = ["Price"],
-                Epochs = 3,
-            }));
-
-        var model = pipeline.Fit(train);
-        ml.Model.Save(model, train.Schema, "model.zip");
-
-        // Any other process:
-        ITransformer loaded = new MLContext().Model.Load("model.zip", out _);
-        var engine = new MLContext().Model.CreatePredictionEngine<Input, Prediction>(loaded);
-        float p = engine.Predict(new Input { item_id = "i42", user_id = "u7", hist_item_ids = "i3|i9", hist_weights = "12|3.5", price = 9.99f }).Probability;
-        // README example end
-        (loaded as IDisposable)?.Dispose();
-        return p;
+        Match section = Regex.Match(readme.Replace("\r", ""), "## Quick example\n(.*?)\n## ", RegexOptions.Singleline);
+        Assert.IsTrue(section.Success, "README.md has no '## Quick example' section");
+        Match code = Regex.Match(section.Groups[1].Value, "```csharp\n(.*?)```", RegexOptions.Singleline);
+        Assert.IsTrue(code.Success, "README.md's Quick example has no csharp block");
+        return code.Groups[1].Value;
     }
 
     [TestMethod]
-    public void ReadMeTest_ExampleIsTheTestedCode()
+    public void ReadMeTest_QuickExampleIsAWholeProgram()
     {
-        string readme = File.ReadAllText(FindUp("README.md"));
-        string source = File.ReadAllText(FindUp(Path.Combine("test", "Ctr.MLNet.Tests", "ReadMeTest.cs")));
+        string sut = QuickExample(File.ReadAllText(FindUp("README.md")));
 
-        string inReadme = Regex.Match(readme, "```csharp\n(.*?)```", RegexOptions.Singleline).Groups[1].Value;
-        string tested = Regex.Match(source, "// README example start\n(.*?)        // README example end", RegexOptions.Singleline).Groups[1].Value;
-
-        Assert.AreEqual(Dedent(tested), Dedent(inReadme), "README.md's C# example must be ReadMeTest.QuickExample's body");
+        StringAssert.Contains(sut, "using Ctr.MLNet.Torch;");
+        StringAssert.Contains(sut, "CreatePredictionEngine<Input, Prediction>");
+        StringAssert.Contains(sut, "public sealed class Input");
+        string readme = File.ReadAllText(FindUp("README.md")).Replace("\r", "");
+        Assert.HasCount(1, Regex.Matches(readme, "```csharp\n"), "every C# block must run in a test; only the Quick example is compiled (PackagedConsumerTest)");
     }
 
     [TestMethod]
-    public void ReadMeTest_ExampleRuns()
+    public void ReadMeTest_EveryJsonSpecLoadsAndTrains()
     {
-        var rows = PlantedClicks.Generate(3000, seed: 4).Select(r => new Input
-        {
-            click = r.Label,
-            item_id = r.Item,
-            user_id = r.User,
-            hist_item_ids = string.Join("|", r.History),
-            hist_weights = string.Join("|", r.HistoryWeights.Select(w => w.ToString(System.Globalization.CultureInfo.InvariantCulture))),
-            price = r.Price,
-        }).ToList();
+        string readme = File.ReadAllText(FindUp("README.md")).Replace("\r", "");
+        string[] specs = [.. Regex.Matches(readme, "```json\n(.*?)```", RegexOptions.Singleline).Select(m => m.Groups[1].Value)];
+        Assert.IsNotEmpty(specs, "README.md shows a feature spec");
         using var directory = new TemporaryDirectory();
-        string current = Directory.GetCurrentDirectory();
+        foreach (string json in specs)
+        {
+            FeatureSpec sut = FeatureSpec.FromJson(json);
+
+            var ml = new MLContext(seed: 1);
+            IDataView train = sut.LoadCsv(ml, WriteCsvFor(sut, Path.Combine(directory.Path, "spec.csv"), rows: 600));
+            using TransformerChain<TorchCtrTransformer> model = sut.BuildTrainingPipeline(ml, new TorchCtrTrainer.Options { Epochs = 1, BatchSize = 128, ValidationFraction = 0.2 }).Fit(train);
+            Assert.IsFalse(double.IsNaN(model.LastTransformer.History[0].ValidAuc), json);
+        }
+    }
+
+    [TestMethod]
+    public async Task ReadMeTest_EveryCurlBodyGets200FromTheQuickstartModel()
+    {
+        string readme = File.ReadAllText(FindUp("README.md")).Replace("\r", "");
+        string serving = Regex.Match(readme, "## Serving\n(.*?)\n## ", RegexOptions.Singleline).Groups[1].Value;
+        StringAssert.Contains(serving, "serve --model ctr=out/quickstart/model.zip", "the test serves the model the README names");
+        MatchCollection posts = Regex.Matches(serving, @"curl -s -X POST http://127\.0\.0\.1:5080(\S+) [^\n]*\\\n\s*-d '([^']*)'");
+        Assert.HasCount(Regex.Matches(serving, "curl -s -X POST").Count, posts, "every POST example is understood by this test");
+        Assert.IsNotEmpty(posts);
+        using var directory = new TemporaryDirectory();
+        string quickstart = Path.Combine(directory.Path, "quickstart");
+        var log = new StringWriter();
+        int code = Program.CreateRootCommand().Parse(["quickstart", "--rows", "2000", "--epochs", "1", "--out", quickstart]).Invoke(new InvocationConfiguration { Output = log, Error = log });
+        Assert.AreEqual(0, code, log.ToString());
+
+        ServeHandle server = await ServeCommand.StartAsync(new ServeSettings([new ModelSource("ctr", Path.Combine(quickstart, "model.zip"))], "http://127.0.0.1:0"), new StringWriter());
         try
         {
-            float sut = QuickExample(rows, directory.Path);
+            using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            Assert.AreEqual(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
+            foreach (Match post in posts)
+            {
+                string path = post.Groups[1].Value, body = post.Groups[2].Value;
+                using HttpResponseMessage response = await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+                string answer = await response.Content.ReadAsStringAsync();
 
-            Assert.IsTrue(sut is > 0f and < 1f, $"probability {sut}");
+                Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, $"{path} {body}: {answer}");
+                using JsonDocument json = JsonDocument.Parse(answer);
+                Assert.IsTrue(json.RootElement.GetProperty("probabilities").EnumerateArray().All(p => p.GetSingle() is > 0f and < 1f), answer);
+            }
         }
         finally
         {
-            Directory.SetCurrentDirectory(current);
+            await server.StopAsync();
         }
     }
 
-    private static string Dedent(string code)
+    /// <summary>A CSV with every column <paramref name="spec"/> reads: ids, lists with weights, numbers, a learnable label.</summary>
+    private static string WriteCsvFor(FeatureSpec spec, string path, int rows)
     {
-        string[] lines = code.Replace("\r", "").TrimEnd().Split('\n');
-        int indent = lines.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
-        return string.Join("\n", lines.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
+        string[] weights = [.. spec.Features.Where(f => f.WeightCol is not null).Select(f => f.WeightCol!)];
+        string[] header = [spec.Label, .. spec.Features.Select(f => f.Name), .. weights];
+        var random = new Random(3);
+        var csv = new StringBuilder(string.Join(',', header)).Append('\n');
+        for (int row = 0; row < rows; row++)
+        {
+            int signal = random.Next(10);
+            var fields = new System.Collections.Generic.List<string> { random.Next(10) < 2 + signal / 2 ? "1" : "0" };
+            foreach (FeatureColumnSpec feature in spec.Features)
+            {
+                fields.Add(feature.IsNumeric ? (signal * 10 + random.NextDouble()).ToString("R", CultureInfo.InvariantCulture)
+                    : feature.IsList ? string.Join(spec.ListSeparator, Enumerable.Range(0, 3).Select(i => $"v{(signal + i) % 12}"))
+                    : $"v{signal}");
+            }
+            foreach (string _ in weights)
+                fields.Add(string.Join(spec.ListSeparator, Enumerable.Range(0, 3).Select(i => (i + 1).ToString(CultureInfo.InvariantCulture))));
+            csv.Append(string.Join(',', fields)).Append('\n');
+        }
+        File.WriteAllText(path, csv.ToString());
+        return path;
     }
 
-    private static string FindUp(string relative)
+    public static string FindUp(string relative)
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {

@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using Ctr.MLNet.Transforms;
 
 namespace Ctr.MLNet.Sample.Commands;
@@ -21,15 +22,72 @@ internal static class CommandOptions
         new Option<string>("--out") { Description = description, Required = true, HelpName = "DIR" },
         value => string.IsNullOrWhiteSpace(value) ? "--out must not be empty." : null);
 
+    /// <summary>
+    /// A one-character option. System.CommandLine 2.0 has no parser for <see cref="char"/> (every value, the default
+    /// included, failed to parse), so this one reads the single token itself.
+    /// </summary>
+    public static Option<char> Character(string name, string description, char defaultValue) => new(name)
+    {
+        Description = description,
+        HelpName = "C",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result =>
+        {
+            string value = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (value.Length == 1)
+                return value[0];
+            result.AddError($"{name} must be one character, got '{Printable(value)}'.");
+            return defaultValue;
+        },
+    };
+
+    /// <summary>
+    /// Writes a metric, rounded to 6 decimals; an undefined one (NaN) is <c>null</c>, with <c>NAME_undefined</c> giving
+    /// <paramref name="reason"/>, since JSON has no NaN.
+    /// </summary>
+    public static void WriteMetric(System.Text.Json.Utf8JsonWriter json, string name, double value, string reason)
+    {
+        if (double.IsFinite(value))
+        {
+            json.WriteNumber(name, Math.Round(value, 6));
+            return;
+        }
+        json.WriteNull(name);
+        json.WriteString($"{name}_undefined", reason);
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> with control characters (a NUL byte of a binary file, an escape sequence) written as
+    /// <c>\uXXXX</c>, so an error message never sends them raw to a terminal.
+    /// </summary>
+    public static string Printable(string text)
+    {
+        if (!text.AsSpan().ContainsAny(s_controls))
+            return text;
+        var builder = new System.Text.StringBuilder(text.Length + 16);
+        foreach (char c in text)
+        {
+            if (char.IsControl(c) && c is not '\n')
+                builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
+            else
+                builder.Append(c);
+        }
+        return builder.ToString();
+    }
+
+    private static readonly System.Buffers.SearchValues<char> s_controls = System.Buffers.SearchValues.Create(
+        [.. Enumerable.Range(0, 32).Where(c => c != '\n').Select(c => (char)c), .. Enumerable.Range(0x7F, 0x21).Select(c => (char)c)]);
+
     /// <summary>How the hint of a bad-row error tells the user to skip such rows.</summary>
     public const string SkipHint = "pass --bad-rows skip";
 
     /// <summary><c>--bad-rows error|skip</c> of the verbs that read CSV files.</summary>
     public static Option<BadRowPolicy> BadRows() => new("--bad-rows")
     {
-        Description = "What to do with a row that cannot be read (wrong field count, broken quoting, not UTF-8, a field over 1 MiB, text or "
-            + "NaN/Infinity in a numeric column, a label other than 0/1): 'error' (the default) stops, naming its file, line and column; 'skip' "
-            + "leaves it out, counts it and reports the first one. An empty field is a missing value, not a bad row.",
+        Description = "What to do with a row that cannot be read (wrong field count, broken quoting, not UTF-8, a field over 1 MiB or a line "
+            + "over 8 Mi characters, text or NaN/Infinity in a numeric column, a label other than 0/1, list weights that are not one finite "
+            + "number of 0 or more per list element): 'error' (the default) stops, naming its file, line and column; 'skip' leaves it out, "
+            + "counts it and reports the first one. An empty field is a missing value, not a bad row.",
         // No DefaultValueFactory: the default is Error, and help would print it capitalized.
         HelpName = "error|skip",
         CustomParser = result =>
@@ -56,7 +114,7 @@ internal static class CommandOptions
         {
             if (!seen.Add(Path.GetFullPath(source.Path)) || source.ReadSummary is not { BadRowsSkipped: > 0 } summary)
                 continue;
-            error.WriteLine($"warning: skipped {summary.BadRowsSkipped} bad row(s) of {source.Path}; the first: {summary.FirstBadRow}");
+            error.WriteLine(Printable($"warning: skipped {summary.BadRowsSkipped} bad row(s) of {source.Path}; the first: {summary.FirstBadRow}"));
             total += summary.BadRowsSkipped;
         }
         return total;
@@ -97,15 +155,15 @@ internal static class CommandOptions
         catch (Exception e) when (Find<DataBadRowException>(e) is DataBadRowException bad)
         {
             // ML.NET may wrap what a cursor throws; the bad row is what the user needs to see.
-            error.WriteLine($"error: {bad.Describe(SkipHint)}");
+            error.WriteLine(Printable($"error: {bad.Describe(SkipHint)}"));
         }
         catch (ArgumentException e)
         {
-            error.WriteLine($"error: {WithoutParameterName(e)}");
+            error.WriteLine(Printable($"error: {WithoutParameterName(e)}"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or FormatException)
         {
-            error.WriteLine($"error: {e.Message}");
+            error.WriteLine(Printable($"error: {e.Message}"));
         }
         return 1;
     }

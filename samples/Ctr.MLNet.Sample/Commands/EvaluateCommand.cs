@@ -41,20 +41,23 @@ public static class EvaluateCommand
         var ml = new MLContext(seed: 1);
         LoadedModel loaded = ModelFiles.Load(ml, modelPath);
         string label = loaded.Network.LabelColumnName;
-        IFileDataSource data = DataInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name), out _, badRows, label);
+        IFileDataSource data = DataInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name), out _, badRows, label, loaded.Model);
 
         var clock = Stopwatch.StartNew();
         IDataView scored = loaded.Model.Transform(data);
         float[] labels = [.. LabelValues(scored, label)];
-        float[] probabilities = [.. scored.GetColumn<float>("Probability")];
+        float[] probabilities = Probabilities.RequireFinite([.. scored.GetColumn<float>("Probability")], modelPath);
         double seconds = clock.Elapsed.TotalSeconds;
         long badRowsSkipped = CommandOptions.ReportBadRows(error ?? TextWriter.Null, data);
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            json.WriteNumber("auc", Math.Round(BinaryMetrics.Auc(labels, probabilities), 6));
-            json.WriteNumber("logloss", Math.Round(BinaryMetrics.LogLoss(labels, probabilities), 6));
+            int clicks = labels.Count(l => l == 1f);
+            string noRows = "the file has no data rows";
+            CommandOptions.WriteMetric(json, "auc", BinaryMetrics.Auc(labels, probabilities),
+                labels.Length == 0 ? noRows : $"all {labels.Length} rows have label {(clicks == 0 ? 0 : 1)}; AUC needs rows of both classes");
+            CommandOptions.WriteMetric(json, "logloss", BinaryMetrics.LogLoss(labels, probabilities), noRows);
             json.WriteNumber("rows", labels.Length);
             json.WriteNumber("rows_per_s", Math.Round(labels.Length / Math.Max(seconds, 1e-9)));
             json.WriteNumber("bad_rows_skipped", badRowsSkipped);

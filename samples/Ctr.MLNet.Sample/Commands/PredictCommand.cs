@@ -38,12 +38,14 @@ public static class PredictCommand
     /// </summary>
     public static (int Rows, long BadRowsSkipped) Run(string modelPath, string dataPath, string outputPath, BadRowPolicy badRows = BadRowPolicy.Error, TextWriter? error = null)
     {
+        InputFiles.RequireFile(dataPath, "Data");
+        InputFiles.RequireWritable(outputPath, "--out", ("--data", dataPath), ("--model", modelPath));
         var ml = new MLContext(seed: 1);
         LoadedModel loaded = ModelFiles.Load(ml, modelPath);
         string label = loaded.Network.LabelColumnName;
-        IFileDataSource data = DataInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name).Where(n => n != label), out _, badRows);
+        IFileDataSource data = DataInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name).Where(n => n != label), out _, badRows, model: loaded.Model);
         // Skipped rows are known once the file is read through, so the probabilities wait in memory (4 bytes a row).
-        float[] probabilities = [.. loaded.Model.Transform(data).GetColumn<float>("Probability")];
+        float[] probabilities = Probabilities.RequireFinite([.. loaded.Model.Transform(data).GetColumn<float>("Probability")], modelPath);
         long skipped = CommandOptions.ReportBadRows(error ?? TextWriter.Null, data);
         ImmutableArray<long> gaps = data.ReadSummary?.SkippedRows ?? [];
         AtomicFile.Write(outputPath, stream =>

@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text;
-using System.Collections.Immutable;
 using System.Text.Json;
 using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Sample.Models;
@@ -27,7 +26,7 @@ public static class TrainCommand
         Option<string?> spec = new("--spec") { Description = "Feature spec JSON; inferred from the training file when absent.", HelpName = "spec.json" };
         Option<bool> printSpec = new("--print-spec") { Description = "Print the feature spec (given or inferred) as JSON and stop." };
         Option<string?> label = new("--label") { Description = "Label column; found by name (click, clicked, label, y) when absent.", HelpName = "NAME" };
-        Option<char> listSeparator = new("--list-separator") { Description = "Separator of list columns.", DefaultValueFactory = _ => '|', HelpName = "C" };
+        Option<char> listSeparator = CommandOptions.Character("--list-separator", "Separator of list columns (for spec inference; a --spec file gives its own).", '|');
         Option<int> epochs = CommandOptions.Check(new Option<int>("--epochs") { Description = "Most epochs to train (early stopping may end sooner).", DefaultValueFactory = _ => new TorchCtrTrainer.Options().Epochs, HelpName = "N" },
             v => v >= 1 ? null : $"--epochs must be at least 1, got {v}.");
         Option<int> batchSize = CommandOptions.Check(new Option<int>("--batch-size") { Description = "Rows per training step.", DefaultValueFactory = _ => new TorchCtrTrainer.Options().BatchSize, HelpName = "B" },
@@ -86,15 +85,16 @@ public static class TrainCommand
     public static int Run(TrainSettings settings, TextWriter output, TextWriter? error = null)
     {
         error ??= output;
+        CheckPaths(settings);
         if (settings.InitModelPath is not null)
             return RunIncremental(settings, output, error);
         var clock = Stopwatch.StartNew();
         FeatureStatistics? statistics = settings.StatsPath is null ? null : FeatureStatistics.Load(settings.StatsPath);
-        if (statistics is not null && settings.SpecPath is not null && !FeatureSpec.FromJson(ReadText(settings.SpecPath)).Equals(statistics.Spec))
+        if (statistics is not null && settings.SpecPath is not null && !FeatureSpec.FromJson(File.ReadAllText(settings.SpecPath)).Equals(statistics.Spec))
             throw new ArgumentException($"--spec {settings.SpecPath} differs from the spec the statistics in {settings.StatsPath} were fitted with; leave --spec out (the statistics carry theirs).");
         FeatureSpec spec = statistics is not null ? statistics.Spec
             : settings.SpecPath is not null
-            ? FeatureSpec.FromJson(ReadText(settings.SpecPath))
+            ? FeatureSpec.FromJson(File.ReadAllText(settings.SpecPath))
             : DataInput.InferSpec(settings.TrainPath, settings.Label, settings.ListSeparator, settings.BadRows);
         if (settings.PrintSpec)
         {
@@ -107,43 +107,114 @@ public static class TrainCommand
         IFileDataSource validData = DataInput.Load(ml, spec, settings.ValidPath, out _, settings.BadRows);
         if (trainColumns.Ignored.Length > 0)
             output.WriteLine($"note: ignoring column(s) the spec does not use: {string.Join(", ", trainColumns.Ignored)}");
+        CheckValidation(validData, spec.Label, settings.ValidPath);
 
         output.WriteLine(statistics is null ? $"fitting the feature pipeline on {settings.TrainPath}" : $"building the feature pipeline from the statistics of {statistics.Shards} shard(s) in {settings.StatsPath}");
         ITransformer features = statistics?.BuildPipeline(ml) ?? spec.BuildPipeline(ml).Fit(trainData);
+        if (LargeEmbeddingWarning(features.GetOutputSchema(trainData.Schema), spec) is string warning)
+            error.WriteLine(warning);
         Type modelType = ModelTypes.Get(settings.ModelType ?? ModelTypes.Default);
-        var modelOptions = new TorchCtrTrainer.Options().Model with { EmbeddingDims = spec.EmbeddingDims.ToImmutableDictionary() };
         if (modelType == typeof(DeepFmModel) && spec.EmbeddingDims.Values.Distinct().Count() > 1)
-        {
-            // The factorization machine takes dot products between fields, so every field gets the spec's widest embedding.
-            int width = spec.EmbeddingDims.Values.Max();
-            modelOptions = modelOptions with { EmbeddingDim = width, EmbeddingDims = ImmutableDictionary<string, int>.Empty };
-            output.WriteLine($"note: deepfm gives every field one embedding width, the spec's widest emb_dim: {width}");
-        }
-        var options = new TorchCtrTrainer.Options
-        {
-            LabelColumnName = spec.Label,
-            NumericColumnNames = spec.NumericColumnNames,
-            ModelType = modelType,
-            Model = modelOptions,
-            Epochs = settings.Epochs,
-            BatchSize = settings.BatchSize,
-            Threads = settings.Threads ?? new TorchCtrTrainer.Options().Threads,
-            Seed = settings.Seed,
-            CheckpointDirectory = settings.CheckpointDirectory,
-            Resume = settings.Resume,
-            Progress = ConsoleProgress.For(output),
-        };
+            output.WriteLine($"note: deepfm gives every field one embedding width, the spec's widest emb_dim: {spec.EmbeddingDims.Values.Max()}");
+        // The label, embedding widths and DeepFM's one width come from the spec; the inputs are found from the schema.
+        var options = spec.TrainerOptions(TrainingOptions(settings, output) with { ModelType = modelType });
         using TorchCtrTransformer network = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(trainData), features.Transform(validData));
-        var pipeline = new TransformerChain<ITransformer>(features, network);
+        return Finish(ml, settings, new TransformerChain<ITransformer>(features, network), network, trainData, validData, output, error, clock);
+    }
+
+    /// <summary>
+    /// Everything that can fail (the plot, the summary) comes before the zip replaces the old one; after it only
+    /// lines are printed, so a run that replaced the model always exits 0.
+    /// </summary>
+    private static int Finish(MLContext ml, TrainSettings settings, TransformerChain<ITransformer> pipeline, TorchCtrTransformer network,
+        IFileDataSource trainData, IFileDataSource validData, TextWriter output, TextWriter error, Stopwatch clock)
+    {
+        EpochMetrics best = network.History.Where(h => !double.IsNaN(h.ValidAuc)).DefaultIfEmpty(network.History[^1]).MaxBy(h => h.ValidAuc)!;
+        string? plotted = settings.PlotPath is null ? null : TrainingCurves.Save(network.History, settings.PlotPath);
+        long badRowsSkipped = CommandOptions.ReportBadRows(TextWriter.Null, trainData, validData);
+        string summary = SummaryJson(settings, network, best, badRowsSkipped, clock.Elapsed.TotalSeconds);
         ModelFiles.Save(ml, pipeline, trainData.Schema, settings.ModelPath);
 
-        EpochMetrics best = network.History.Where(h => !double.IsNaN(h.ValidAuc)).DefaultIfEmpty(network.History[^1]).MaxBy(h => h.ValidAuc)!;
         output.WriteLine($"saved {Path.GetFullPath(settings.ModelPath)}");
-        if (settings.PlotPath is not null)
-            output.WriteLine($"plotted {TrainingCurves.Save(network.History, settings.PlotPath)}");
-        long badRowsSkipped = CommandOptions.ReportBadRows(error, trainData, validData);
-        output.WriteLine(SummaryJson(settings, network, best, badRowsSkipped, clock.Elapsed.TotalSeconds));
+        if (plotted is not null)
+            output.WriteLine($"plotted {plotted}");
+        CommandOptions.ReportBadRows(error, trainData, validData);
+        output.WriteLine(summary);
         return 0;
+    }
+
+    /// <summary>The paths are files that can be read, and the outputs can be written without overwriting an input.</summary>
+    private static void CheckPaths(TrainSettings settings)
+    {
+        InputFiles.RequireFile(settings.TrainPath, "Data");
+        InputFiles.RequireFile(settings.ValidPath, "Data");
+        if (settings.SpecPath is not null && settings.InitModelPath is null) // --init-model does not read it
+            InputFiles.RequireFile(settings.SpecPath, "Spec");
+        if (settings.InitModelPath is not null)
+            InputFiles.RequireFile(settings.InitModelPath, "Model");
+        if (settings.StatsPath is not null && settings.InitModelPath is null)
+            InputFiles.RequireFile(settings.StatsPath, "Statistics");
+        if (settings.PrintSpec)
+            return;
+        (string, string?)[] inputs = [("--train", settings.TrainPath), ("--valid", settings.ValidPath), ("--spec", settings.SpecPath), ("--init-model", settings.InitModelPath), ("--stats", settings.StatsPath)];
+        InputFiles.RequireWritable(settings.ModelPath, "--model", inputs);
+        if (settings.PlotPath is not null)
+            InputFiles.RequireWritable(settings.PlotPath, "--plot", [.. inputs, ("--model", settings.ModelPath)]);
+        if (settings.CheckpointDirectory is string checkpoints)
+        {
+            if (settings.Resume && !TorchCtrTrainer.HasCheckpoint(checkpoints))
+            {
+                throw new InvalidOperationException(Directory.Exists(checkpoints)
+                    ? $"--resume: there is no checkpoint in '{checkpoints}'; check the directory, or leave --resume out to start over."
+                    : $"--resume: the checkpoint directory '{checkpoints}' does not exist; check its name, or leave --resume out to start over.");
+            }
+            InputFiles.RequireWritable(Path.Combine(checkpoints, "checkpoint.ctr"), "--checkpoint-dir");
+        }
+    }
+
+    /// <summary>
+    /// Reads the validation file once before training: bad rows show now, not after the first epoch, and the file must
+    /// have rows of both classes, since AUC (which picks the best epoch) is undefined otherwise.
+    /// </summary>
+    private static void CheckValidation(IFileDataSource validData, string label, string path)
+    {
+        DataViewSchema.Column column = validData.Schema[label];
+        float[] labels = column.Type.RawType == typeof(bool)
+            ? [.. validData.GetColumn<bool>(column).Select(b => b ? 1f : 0f)]
+            : [.. validData.GetColumn<float>(column)];
+        if (labels.Length == 0)
+            throw new InvalidOperationException($"Validation file '{path}' has no data rows{Skipped(validData)}; give it rows of both classes to pick the best epoch by.");
+        int clicks = labels.Count(l => l == 1f);
+        if (clicks == 0 || clicks == labels.Length)
+        {
+            throw new InvalidOperationException($"Validation file '{path}': all {labels.Length} rows have label {(clicks == 0 ? 0 : 1)}{Skipped(validData)}; "
+                + "AUC, which picks the best epoch, is undefined with one class. Give a validation file with clicks and non-clicks.");
+        }
+    }
+
+    private static string Skipped(IFileDataSource data) =>
+        data.ReadSummary is { BadRowsSkipped: > 0 } summary ? $" ({summary.BadRowsSkipped} bad row(s) skipped)" : "";
+
+    /// <summary>Above this many bytes of embedding weights, train warns before it starts: the zip will be at least this big.</summary>
+    public const long LargeEmbeddingBytes = 256L << 20;
+
+    /// <summary>
+    /// The warning train prints before training when the embedding tables of the fitted features (<paramref name="schema"/>)
+    /// hold more than <see cref="LargeEmbeddingBytes"/> of weights at the spec's <c>emb_dim</c>; null when they do not.
+    /// </summary>
+    public static string? LargeEmbeddingWarning(DataViewSchema schema, FeatureSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(spec);
+        long bytes = 0;
+        foreach ((string name, int dim) in spec.EmbeddingDims)
+        {
+            DataViewType? type = schema.GetColumnOrNull(name)?.Type;
+            if ((type is VectorDataViewType vector ? vector.ItemType : type) is KeyDataViewType key)
+                bytes += (long)key.Count * dim * sizeof(float);
+        }
+        return bytes <= LargeEmbeddingBytes ? null
+            : $"warning: the embedding tables hold {bytes / (1 << 20):N0} MB of weights (over {LargeEmbeddingBytes >> 20} MB): the model zip will be at least that big. Lower emb_dim in the spec if that is not intended.";
     }
 
     /// <summary>
@@ -166,35 +237,30 @@ public static class TrainCommand
             throw new ArgumentException($"--model-type {settings.ModelType} differs from the network of {settings.InitModelPath} ({ModelTypes.NameOf(previous.Model.GetType())}); --init-model continues that network, so leave --model-type out.");
         string[] required = [.. yesterday.InputSchema.Select(c => c.Name)];
         string label = previous.LabelColumnName;
-        IFileDataSource trainData = DataInput.Load(ml, settings.TrainPath, yesterday.InputSchema, required, out var ignored, settings.BadRows, label);
-        IFileDataSource validData = DataInput.Load(ml, settings.ValidPath, yesterday.InputSchema, required, out _, settings.BadRows, label);
+        IFileDataSource trainData = DataInput.Load(ml, settings.TrainPath, yesterday.InputSchema, required, out var ignored, settings.BadRows, label, yesterday.Model);
+        IFileDataSource validData = DataInput.Load(ml, settings.ValidPath, yesterday.InputSchema, required, out _, settings.BadRows, label, yesterday.Model);
         if (ignored.Count > 0)
             output.WriteLine($"note: ignoring column(s) the model does not use: {string.Join(", ", ignored)}");
+        CheckValidation(validData, label, settings.ValidPath);
 
         output.WriteLine($"refitting the feature pipeline of {settings.InitModelPath} on {settings.TrainPath} and continuing its network");
-        var options = new TorchCtrTrainer.Options
-        {
-            Epochs = settings.Epochs,
-            BatchSize = settings.BatchSize,
-            Threads = settings.Threads,
-            Seed = settings.Seed,
-            CheckpointDirectory = settings.CheckpointDirectory,
-            Resume = settings.Resume,
-            KeepOptimizerState = true,
-            Progress = ConsoleProgress.For(output),
-        };
+        var options = TrainingOptions(settings, output) with { KeepOptimizerState = true };
         TransformerChain<ITransformer> pipeline = IncrementalTraining.Continue(ml, yesterday.Model, trainData, validData, options);
         using var network = (TorchCtrTransformer)pipeline.LastTransformer;
-        ModelFiles.Save(ml, pipeline, trainData.Schema, settings.ModelPath);
-
-        EpochMetrics best = network.History.Where(h => !double.IsNaN(h.ValidAuc)).DefaultIfEmpty(network.History[^1]).MaxBy(h => h.ValidAuc)!;
-        output.WriteLine($"saved {Path.GetFullPath(settings.ModelPath)}");
-        if (settings.PlotPath is not null)
-            output.WriteLine($"plotted {TrainingCurves.Save(network.History, settings.PlotPath)}");
-        long badRowsSkipped = CommandOptions.ReportBadRows(error, trainData, validData);
-        output.WriteLine(SummaryJson(settings, network, best, badRowsSkipped, clock.Elapsed.TotalSeconds));
-        return 0;
+        return Finish(ml, settings, pipeline, network, trainData, validData, output, error, clock);
     }
+
+    /// <summary>The training settings of both runs, cold and <c>--init-model</c>, in one place so that they cannot drift apart.</summary>
+    private static TorchCtrTrainer.Options TrainingOptions(TrainSettings settings, TextWriter output) => new()
+    {
+        Epochs = settings.Epochs,
+        BatchSize = settings.BatchSize,
+        Threads = settings.Threads ?? new TorchCtrTrainer.Options().Threads,
+        Seed = settings.Seed,
+        CheckpointDirectory = settings.CheckpointDirectory,
+        Resume = settings.Resume,
+        Progress = ConsoleProgress.For(output),
+    };
 
     private static string SummaryJson(TrainSettings settings, TorchCtrTransformer network, EpochMetrics best, long badRowsSkipped, double seconds)
     {
@@ -202,9 +268,10 @@ public static class TrainCommand
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            json.WriteNumber("valid_auc", Math.Round(best.ValidAuc, 6));
-            json.WriteNumber("valid_logloss", Math.Round(best.ValidLogLoss, 6));
-            json.WriteNumber("train_rows_per_s", Math.Round(network.History.Average(h => h.TrainRowsPerSecond)));
+            const string oneClass = "the validation rows hold one class only";
+            CommandOptions.WriteMetric(json, "valid_auc", best.ValidAuc, oneClass);
+            CommandOptions.WriteMetric(json, "valid_logloss", best.ValidLogLoss, "there are no validation rows");
+            CommandOptions.WriteMetric(json, "train_rows_per_s", Math.Round(network.History.Average(h => h.TrainRowsPerSecond)), "no training step ran");
             json.WriteNumber("epochs", network.History.Length);
             json.WriteNumber("best_epoch", best.Epoch);
             json.WriteString("model_type", ModelTypes.NameOf(network.Model.GetType()));
@@ -215,9 +282,6 @@ public static class TrainCommand
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
-
-    private static string ReadText(string path) =>
-        File.Exists(path) ? File.ReadAllText(path) : throw new InvalidOperationException($"Spec file '{path}' does not exist.");
 }
 
 /// <summary>What <see cref="TrainCommand.Run"/> needs.</summary>

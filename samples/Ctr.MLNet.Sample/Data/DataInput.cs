@@ -28,13 +28,14 @@ public static class DataInput
     /// <summary>
     /// Loads the <paramref name="required"/> columns of a saved model's <paramref name="inputSchema"/> from
     /// <paramref name="path"/>, by name; see <see cref="CsvInput.Load"/>. From Parquet a list column gives a vector,
-    /// from CSV delimited text: the model's sequence parsing takes either.
+    /// from CSV delimited text: the model's sequence parsing takes either. <paramref name="model"/> gives CSV list and
+    /// weight columns their checks (see <see cref="CsvInput.Load"/>).
     /// </summary>
     public static IFileDataSource Load(MLContext ml, string path, DataViewSchema inputSchema, IEnumerable<string> required, out IReadOnlyList<string> ignored,
-        BadRowPolicy badRows = BadRowPolicy.Error, string? label = null)
+        BadRowPolicy badRows = BadRowPolicy.Error, string? label = null, ITransformer? model = null)
     {
         if (!ParquetDataSource.IsParquet(path))
-            return CsvInput.Load(ml, Require(path), inputSchema, required, out ignored, badRows, label);
+            return CsvInput.Load(ml, path, inputSchema, required, out ignored, badRows, label, model);
         ArgumentNullException.ThrowIfNull(ml);
         var needed = required.ToHashSet();
         var columns = new List<ParquetDataSource.Column>();
@@ -57,6 +58,5 @@ public static class DataInput
         return data;
     }
 
-    private static string Require(string path) =>
-        File.Exists(path) || Directory.Exists(path) ? path : throw new InvalidOperationException($"Data file '{path}' does not exist.");
+    private static string Require(string path) => InputFiles.RequireFile(path, "Data");
 }

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
+using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Torch;
 using Ctr.MLNet.Transforms;
 using Microsoft.ML;
@@ -17,24 +18,50 @@ public static class ModelFiles
         ml.Ctr().Model.Save(model, inputSchema, path);
 
     /// <summary>Loads a model zip; a file that cannot be loaded gives one <see cref="InvalidOperationException"/> naming the file and the cause.</summary>
-    public static LoadedModel Load(MLContext ml, string path)
+    public static LoadedModel Load(MLContext ml, string path) => Load(ml, path, bytes: null);
+
+    /// <summary>Loads a model zip from <paramref name="bytes"/> already read from <paramref name="path"/> (named in errors), or from the file when null.</summary>
+    public static LoadedModel Load(MLContext ml, string path, byte[]? bytes)
     {
-        if (!File.Exists(path))
-            throw new InvalidOperationException($"Model file '{path}' does not exist.");
+        if (bytes is null)
+            InputFiles.RequireFile(path, "Model");
         ITransformer model;
         DataViewSchema inputSchema;
         try
         {
-            model = ml.Ctr().Model.Load(path, out inputSchema);
+            model = bytes is null ? ml.Ctr().Model.Load(path, out inputSchema) : ml.Ctr().Model.Load(new MemoryStream(bytes, writable: false), out inputSchema);
         }
         catch (FormatException e)
         {
-            throw new InvalidOperationException(e.Message, e);
+            // The stream loader calls its input "The model"; name the file as the path loader does.
+            string message = bytes is not null && e.Message.StartsWith("The model ", StringComparison.Ordinal)
+                ? $"Model file '{path}' {e.Message["The model ".Length..]}"
+                : e.Message;
+            throw new InvalidOperationException(message, e);
         }
         TorchCtrTransformer? network = (model as TransformerChain<ITransformer>)?.LastOrDefault() as TorchCtrTransformer ?? model as TorchCtrTransformer;
         if (network is null)
             throw new InvalidOperationException($"Model file '{path}' holds no trained CTR network; it was not written by the train verb.");
         return new LoadedModel(model, inputSchema, network);
+    }
+}
+
+/// <summary>What scoring with a loaded model must never hand on.</summary>
+public static class Probabilities
+{
+    /// <summary>
+    /// Throws when a probability is not finite: train never saves such a model, so the zip is damaged in a way its
+    /// checksums missed, or was made elsewhere; a NaN written as a prediction would pass for an answer.
+    /// </summary>
+    public static float[] RequireFinite(float[] probabilities, string modelPath)
+    {
+        int bad = Array.FindIndex(probabilities, p => !float.IsFinite(p));
+        if (bad >= 0)
+        {
+            throw new InvalidOperationException($"Model file '{modelPath}' gives data row {bad + 1} (counting rows read) the probability {probabilities[bad]}; "
+                + "its weights are not finite, so nothing was written. Retrain the model, or use an earlier zip.");
+        }
+        return probabilities;
     }
 }
 

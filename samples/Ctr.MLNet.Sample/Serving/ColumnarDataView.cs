@@ -18,8 +18,10 @@ public sealed class ColumnarDataView : IDataView
 
     /// <summary>
     /// Creates the view. <paramref name="columns"/> holds one array per column of <paramref name="schema"/>, in order:
-    /// <c>ReadOnlyMemory&lt;char&gt;[]</c> for text, <c>float[]</c> for Single, <c>double[]</c> for Double,
-    /// <c>bool[]</c> for Boolean and <c>VBuffer&lt;T&gt;[]</c> for vectors of those.
+    /// <c>ReadOnlyMemory&lt;char&gt;[]</c> or <c>string[]</c> for text, <c>float[]</c> for Single, <c>double[]</c> for
+    /// Double, <c>bool[]</c> for Boolean, and for vectors either <c>VBuffer&lt;T&gt;[]</c> or one array per row:
+    /// <c>string[][]</c> for a text vector (a list column of a served model), <c>float[][]</c> for a Single vector (its
+    /// weights). A null row of a variable-length vector is an empty vector; a null string is an empty (missing) text.
     /// </summary>
     public ColumnarDataView(DataViewSchema schema, IReadOnlyList<Array> columns)
     {
@@ -27,17 +29,84 @@ public sealed class ColumnarDataView : IDataView
         ArgumentNullException.ThrowIfNull(columns);
         if (columns.Count != schema.Count)
             throw new ArgumentException($"The schema has {schema.Count} columns but {columns.Count} arrays were given.", nameof(columns));
+        var arrays = new Array[columns.Count];
         for (int i = 0; i < columns.Count; i++)
         {
-            Type expected = schema[i].Type.RawType.MakeArrayType();
-            if (columns[i].GetType() != expected)
-                throw new ArgumentException($"Column '{schema[i].Name}' is {schema[i].Type}; its values must be a {expected.Name}, not a {columns[i].GetType().Name}.", nameof(columns));
+            ArgumentNullException.ThrowIfNull(columns[i], $"{nameof(columns)}[{i}]");
+            arrays[i] = Normalize(schema[i], columns[i]);
         }
-        _rows = columns.Count == 0 ? 0 : columns[0].Length;
-        if (columns.Any(c => c.Length != _rows))
+        _rows = arrays.Length == 0 ? 0 : arrays[0].Length;
+        if (arrays.Any(c => c.Length != _rows))
             throw new ArgumentException("Every column must have the same number of values.", nameof(columns));
         Schema = schema;
-        _columns = [.. columns];
+        _columns = arrays;
+    }
+
+    /// <summary>The values of a column in the form the cursors read: per-row arrays become <see cref="VBuffer{T}"/>s, strings become memory.</summary>
+    private static Array Normalize(DataViewSchema.Column column, Array values)
+    {
+        Type expected = column.Type.RawType.MakeArrayType();
+        if (values.GetType() == expected)
+            return values;
+        int size = column.Type is VectorDataViewType vector ? vector.Size : 0;
+        switch (values)
+        {
+            case string?[] texts when column.Type is TextDataViewType:
+                return texts.Select(t => (t ?? "").AsMemory()).ToArray();
+            case string?[]?[] lists when column.Type is VectorDataViewType { ItemType: TextDataViewType }:
+                return lists.Select((row, r) => Vector(column, r, size, row?.Select(t => (t ?? "").AsMemory()).ToArray())).ToArray();
+            case float[]?[] lists when column.Type is VectorDataViewType v && v.ItemType.RawType == typeof(float):
+                return lists.Select((row, r) => Vector(column, r, size, row is null ? null : (float[])row.Clone())).ToArray();
+            default:
+                string perRow = column.Type is VectorDataViewType { ItemType: TextDataViewType } ? " or a string[][] (one array per row)"
+                    : column.Type is VectorDataViewType w && w.ItemType.RawType == typeof(float) ? " or a float[][] (one array per row)"
+                    : column.Type is TextDataViewType ? " or a string[]" : "";
+                throw new ArgumentException($"Column '{column.Name}' is {column.Type}; its values must be a {expected.Name}{perRow}, not a {values.GetType().Name}.", "columns");
+        }
+    }
+
+    private static VBuffer<T> Vector<T>(DataViewSchema.Column column, int row, int size, T[]? values)
+    {
+        values ??= [];
+        if (size > 0 && values.Length != size)
+            throw new ArgumentException($"Column '{column.Name}' holds vectors of {size} values; row {row + 1} has {values.Length}.", "columns");
+        return new VBuffer<T>(values.Length, values);
+    }
+
+    /// <summary>The number of rows.</summary>
+    public int RowCount => _rows;
+
+    /// <summary>The values of one column, in the form the cursors read (shared, not copied: do not change them).</summary>
+    public Array GetColumnValues(int column) => _columns[column];
+
+    /// <summary>
+    /// The rows of several views with the same schema, one after another, in one view: what the server scores in one
+    /// pass when requests arrive together.
+    /// </summary>
+    public static ColumnarDataView Concat(IReadOnlyList<ColumnarDataView> views)
+    {
+        ArgumentNullException.ThrowIfNull(views);
+        if (views.Count == 0)
+            throw new ArgumentException("At least one view is needed.", nameof(views));
+        if (views.Count == 1)
+            return views[0];
+        DataViewSchema schema = views[0].Schema;
+        int rows = views.Sum(v => v._rows);
+        var columns = new Array[schema.Count];
+        for (int c = 0; c < columns.Length; c++)
+        {
+            Array column = Array.CreateInstance(views[0]._columns[c].GetType().GetElementType()!, rows);
+            int at = 0;
+            foreach (ColumnarDataView view in views)
+            {
+                if (!ReferenceEquals(view.Schema, schema))
+                    throw new ArgumentException("Every view must have the same schema.", nameof(views));
+                Array.Copy(view._columns[c], 0, column, at, view._rows);
+                at += view._rows;
+            }
+            columns[c] = column;
+        }
+        return new ColumnarDataView(schema, columns);
     }
 
     /// <inheritdoc/>

@@ -24,10 +24,12 @@ namespace Ctr.MLNet.Sample.Serving;
 /// The HTTP server of the <c>serve</c> verb, an ASP.NET Core minimal API:
 /// <list type="bullet">
 /// <item><description><c>POST /{name}/predict</c>: <c>{"features": {...}}</c> or <c>{"rows": [...]}</c> (see
-/// <see cref="RequestReader"/>) → <c>{"probabilities": [...]}</c> in input order, the whole request scored with one
-/// <c>Transform</c>;</description></item>
+/// <see cref="RequestReader"/>) → <c>{"probabilities": [...], "prediction": [...]}</c> in input order, scored by the
+/// <see cref="ScoringBatcher"/> together with other requests that arrive at the same time;</description></item>
 /// <item><description><c>GET /{name}/health</c> → <c>{"status":"ok","model":name,"columns":[...],...}</c>;</description></item>
-/// <item><description><c>GET /health</c> → <c>{"status":"ok","models":[...]}</c>.</description></item>
+/// <item><description><c>GET /health</c> → <c>{"status":"ok","models":[...]}</c>;</description></item>
+/// <item><description><c>GET /models</c> → name, path, SHA-256, load time, columns and last reload error of each model;</description></item>
+/// <item><description><c>GET /metrics</c> → Prometheus text (<see cref="ServeMetrics"/>).</description></item>
 /// </list>
 /// Every error is a JSON <c>{"error": "..."}</c>: a bad request is a 4xx naming the problem (unknown model 404,
 /// malformed or wrong-shaped body 400, too many rows or too large a body 413), never a 500.
@@ -48,34 +50,48 @@ public static class ModelServer
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
         settings.Validate();
-        var models = new Dictionary<string, ServedModel>(StringComparer.Ordinal);
+        // Scoring threads run batches side by side, one core each; a forward pass that also forks torch's intra-op
+        // threads oversubscribes the cores (on 2 shared cores it was many times slower).
+        TorchSharp.torch.set_num_threads(1);
+        TextWriter synchronizedLog = TextWriter.Synchronized(log);
+        var metrics = new ServeMetrics();
+        var slots = new Dictionary<string, ModelSlot>(StringComparer.Ordinal);
         WebApplication? app = null;
+        ScoringBatcher? batcher = null;
         try
         {
             foreach (ModelSource source in settings.Models)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 ServedModel model = ServedModel.Load(source.Name, source.Path);
-                models.Add(source.Name, model);
+                slots.Add(source.Name, new ModelSlot(model, line => { synchronizedLog.WriteLine(line); synchronizedLog.Flush(); }, metrics));
                 log.WriteLine(model.Describe());
             }
-            app = Build(settings, models);
+            batcher = new ScoringBatcher(settings.MaxBatchRows, settings.MaxBatchWait, settings.ScoringThreads)
+            {
+                BatchScored = (model, rows) => metrics.Batch(model.Name, rows),
+            };
+            app = Build(settings, slots, batcher, metrics);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             string[] addresses = [.. app.Urls];
-            log.WriteLine($"listening on {string.Join(", ", addresses)} (max body {settings.MaxBodyBytes} bytes, max {settings.MaxRows} rows per request)");
-            return new ServeHandle(app, models, addresses);
+            log.WriteLine($"listening on {string.Join(", ", addresses)} (max body {settings.MaxBodyBytes} bytes, max {settings.MaxRows} rows per request; "
+                + $"batches of up to {settings.MaxBatchRows} rows, waiting up to {settings.MaxBatchWait.TotalMilliseconds:0.###} ms, {settings.ScoringThreads} scoring threads; "
+                + (settings.ReloadInterval > TimeSpan.Zero ? $"model files checked every {settings.ReloadInterval.TotalSeconds:0.###} s)" : "model files not watched)"));
+            log.Flush();
+            return new ServeHandle(app, slots, batcher, addresses, settings.ReloadInterval);
         }
         catch
         {
             if (app is not null)
                 await app.DisposeAsync().ConfigureAwait(false);
-            foreach (ServedModel model in models.Values)
-                model.Dispose();
+            batcher?.Dispose();
+            foreach (ModelSlot slot in slots.Values)
+                slot.Dispose();
             throw;
         }
     }
 
-    private static WebApplication Build(ServeSettings settings, IReadOnlyDictionary<string, ServedModel> models)
+    private static WebApplication Build(ServeSettings settings, IReadOnlyDictionary<string, ModelSlot> slots, ScoringBatcher batcher, ServeMetrics metrics)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -86,29 +102,38 @@ public static class ModelServer
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        if (settings.RequestLog)
+            builder.Logging.AddFilter(RequestLogCategory, LogLevel.Information);
         // A failed start (e.g. the port is taken) reaches the caller as an exception; the host's own stack trace is noise.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        var badRequests = new BadRequestBodies();
+        builder.Logging.AddProvider(badRequests);
+        builder.Logging.AddFilter<BadRequestBodies>(BadRequestBodies.KestrelCategory, LogLevel.Debug);
         builder.WebHost.ConfigureKestrel(options =>
         {
             options.AddServerHeader = false;
             options.Limits.MaxRequestBodySize = settings.MaxBodyBytes;
+            options.ConfigureEndpointDefaults(listen => listen.Use(badRequests.Wrap));
         });
 
         WebApplication app = builder.Build();
         app.Urls.Clear();
         foreach (string url in settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             app.Urls.Add(url);
-        ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ModelServer).FullName!);
+        ILoggerFactory loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        ILogger logger = loggers.CreateLogger(typeof(ModelServer).FullName!);
+        ILogger? requestLog = settings.RequestLog ? loggers.CreateLogger(RequestLogCategory) : null;
 
         // Bodiless 4xx/5xx from routing or Kestrel (no such endpoint, wrong method) get a JSON error too.
         app.UseStatusCodePages(context => NoEndpointAsync(context.HttpContext));
         app.Use((context, next) => ErrorsAsync(context, next, logger));
 
-        string[] names = [.. models.Keys];
-        app.MapGet("/health", (RequestDelegate)(context => WriteJsonAsync(context, StatusCodes.Status200OK, json =>
+        string[] names = [.. slots.Keys];
+        string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];
+        app.MapMethods("/health", getOrHead, (RequestDelegate)(context => WriteJsonAsync(context, StatusCodes.Status200OK, json =>
         {
             json.WriteString("status", "ok");
             json.WriteStartArray("models");
@@ -116,9 +141,9 @@ public static class ModelServer
                 json.WriteStringValue(name);
             json.WriteEndArray();
         })));
-        app.MapGet("/{name}/health", (RequestDelegate)(context =>
+        app.MapMethods("/{name}/health", getOrHead, (RequestDelegate)(context =>
         {
-            ServedModel model = Find(models, context);
+            ServedModel model = Find(slots, context).Current;
             return WriteJsonAsync(context, StatusCodes.Status200OK, json =>
             {
                 json.WriteString("status", "ok");
@@ -134,34 +159,138 @@ public static class ModelServer
                 json.WriteString("label", model.LabelColumnName);
             });
         }));
-        app.MapPost("/{name}/predict", (RequestDelegate)(context => PredictAsync(context, models, settings)));
+        app.MapMethods("/models", getOrHead, (RequestDelegate)(context => WriteJsonAsync(context, StatusCodes.Status200OK, json => WriteModels(json, slots.Values))));
+        app.MapMethods("/metrics", getOrHead, (RequestDelegate)(async context =>
+        {
+            var text = new MemoryStream();
+            await metrics.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
+            context.Response.ContentType = ServeMetrics.ContentType;
+            context.Response.ContentLength = text.Length;
+            await context.Response.Body.WriteAsync(text.GetBuffer().AsMemory(0, (int)text.Length), context.RequestAborted).ConfigureAwait(false);
+        }));
+        app.MapPost("/{name}/predict", (RequestDelegate)(context => PredictAsync(context, slots, settings, batcher, metrics, requestLog)));
         return app;
     }
 
-    private static async Task PredictAsync(HttpContext context, IReadOnlyDictionary<string, ServedModel> models, ServeSettings settings)
+    private const string RequestLogCategory = "Ctr.MLNet.Sample.Serving.Requests";
+
+    private static void WriteModels(Utf8JsonWriter json, IEnumerable<ModelSlot> slots)
     {
-        ServedModel model = Find(models, context);
-        ReadOnlyMemory<byte> body = await ReadBodyAsync(context, settings.MaxBodyBytes).ConfigureAwait(false);
-        ColumnarDataView input = RequestReader.Read(body, model, settings);
-        float[] probabilities = input.GetRowCount() > 0 ? Score(model, input) : [];
-        int bad = Array.FindIndex(probabilities, p => !float.IsFinite(p));
-        if (bad >= 0)
-            throw new RequestException(StatusCodes.Status422UnprocessableEntity, $"The model gave a non-finite probability for row {bad + 1}; check that row's values.");
-        await WriteJsonAsync(context, StatusCodes.Status200OK, json =>
+        json.WriteStartArray("models");
+        foreach (ModelSlot slot in slots)
         {
-            json.WriteStartArray("probabilities");
-            foreach (float probability in probabilities)
-                json.WriteNumberValue(probability);
+            ServedModel model = slot.Current;
+            json.WriteStartObject();
+            json.WriteString("name", model.Name);
+            json.WriteString("path", model.Path);
+            json.WriteString("sha256", model.Sha256);
+            json.WriteString("loaded_at", model.LoadedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteNumber("load_seconds", Math.Round(model.LoadTime.TotalSeconds, 4));
+            json.WriteNumber("swaps", slot.Swaps);
+            json.WriteString("label", model.LabelColumnName);
+            json.WriteStartArray("columns");
+            foreach (ServedColumn column in model.RequiredColumns)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", column.Name);
+                json.WriteString("type", column.TypeName);
+                json.WriteEndObject();
+            }
             json.WriteEndArray();
-        }).ConfigureAwait(false);
+            if (slot.LastError is var (message, at))
+            {
+                json.WriteStartObject("last_error");
+                json.WriteString("message", message);
+                json.WriteString("at", at.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+                json.WriteEndObject();
+            }
+            else
+            {
+                json.WriteNull("last_error");
+            }
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
     }
 
-    /// <summary>Scores a request; the pipeline's own input errors (our transforms throw these with a row number) are the client's.</summary>
-    private static float[] Score(ServedModel model, ColumnarDataView input)
+    private static async Task PredictAsync(HttpContext context, IReadOnlyDictionary<string, ModelSlot> slots, ServeSettings settings,
+        ScoringBatcher batcher, ServeMetrics metrics, ILogger? requestLog)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        string label = "unknown";
+        int status = StatusCodes.Status500InternalServerError, rows = 0;
+        try
+        {
+            ModelSlot slot = Find(slots, context);
+            label = slot.Name;
+            ServedModel model = slot.Acquire();
+            batcher.Arriving();
+            bool arrived = false;
+            try
+            {
+                ReadOnlyMemory<byte> body = await ReadBodyAsync(context, settings.MaxBodyBytes).ConfigureAwait(false);
+                ColumnarDataView input = RequestReader.Read(body, model, settings);
+                rows = input.RowCount;
+                batcher.Arrived();
+                arrived = true;
+                float[] probabilities = rows > 0 ? await ScoreAsync(batcher, model, input).ConfigureAwait(false) : [];
+                int bad = Array.FindIndex(probabilities, p => !float.IsFinite(p));
+                if (bad >= 0)
+                    throw new RequestException(StatusCodes.Status422UnprocessableEntity, $"The model gave a non-finite probability for row {bad + 1}; check that row's values.");
+                await WriteJsonAsync(context, StatusCodes.Status200OK, json =>
+                {
+                    // "prediction" is the Python reference's key: its clients read that one, ours read "probabilities".
+                    foreach (string key in (ReadOnlySpan<string>)["probabilities", "prediction"])
+                    {
+                        json.WriteStartArray(key);
+                        foreach (float probability in probabilities)
+                            json.WriteNumberValue(probability);
+                        json.WriteEndArray();
+                    }
+                }).ConfigureAwait(false);
+                status = StatusCodes.Status200OK;
+            }
+            finally
+            {
+                if (!arrived)
+                    batcher.Arrived();
+                model.ReleaseLease();
+            }
+        }
+        catch (RequestException e)
+        {
+            status = e.StatusCode;
+            throw;
+        }
+        catch (BadHttpRequestException e)
+        {
+            status = e.StatusCode;
+            throw;
+        }
+        catch (ObjectDisposedException)
+        {
+            status = StatusCodes.Status503ServiceUnavailable;
+            throw;
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            status = 499; // the client closed the connection before the answer (nginx's code for it)
+            throw;
+        }
+        finally
+        {
+            TimeSpan elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            metrics.Request(label, status, elapsed);
+            requestLog?.LogInformation("predict model={Model} status={Status} rows={Rows} ms={Milliseconds:F3}", label, status, rows, elapsed.TotalMilliseconds);
+        }
+    }
+
+    /// <summary>Scores a request in a batch; the pipeline's own input errors (our transforms throw these with a row number) are the client's.</summary>
+    private static async Task<float[]> ScoreAsync(ScoringBatcher batcher, ServedModel model, ColumnarDataView input)
     {
         try
         {
-            return model.Score(input);
+            return await batcher.ScoreAsync(model, input).ConfigureAwait(false);
         }
         catch (Exception e) when (InputError(e) is Exception cause)
         {
@@ -182,13 +311,13 @@ public static class ModelServer
         return found;
     }
 
-    private static ServedModel Find(IReadOnlyDictionary<string, ServedModel> models, HttpContext context)
+    private static ModelSlot Find(IReadOnlyDictionary<string, ModelSlot> slots, HttpContext context)
     {
         string name = context.Request.RouteValues["name"] as string ?? "";
-        if (models.TryGetValue(name, out ServedModel? model))
-            return model;
+        if (slots.TryGetValue(name, out ModelSlot? slot))
+            return slot;
         string shown = name.Length <= 100 ? name : name[..100] + "...";
-        throw new RequestException(StatusCodes.Status404NotFound, $"Unknown model '{shown}'; this server has: {string.Join(", ", models.Keys)}.");
+        throw new RequestException(StatusCodes.Status404NotFound, $"Unknown model '{shown}'; this server has: {string.Join(", ", slots.Keys)}.");
     }
 
     /// <summary>
@@ -287,8 +416,8 @@ public static class ModelServer
         string route = $"{context.Request.Method} {context.Request.Path}";
         string message = status switch
         {
-            StatusCodes.Status404NotFound => $"No endpoint {route}; the endpoints are GET /health, GET /{{model}}/health and POST /{{model}}/predict.",
-            StatusCodes.Status405MethodNotAllowed => $"{route} is not allowed; use GET for /health and /{{model}}/health, POST for /{{model}}/predict.",
+            StatusCodes.Status404NotFound => $"No endpoint {route}; the endpoints are GET /health, GET /models, GET /metrics, GET /{{model}}/health and POST /{{model}}/predict.",
+            StatusCodes.Status405MethodNotAllowed => $"{route} is not allowed; use GET (or HEAD) for /health, /models, /metrics and /{{model}}/health, POST for /{{model}}/predict.",
             _ => $"{ReasonPhrases.GetReasonPhrase(status)} ({route}).",
         };
         return WriteErrorAsync(context, status, message);
@@ -328,13 +457,18 @@ public static class ModelServer
 public sealed class ServeHandle : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly ScoringBatcher _batcher;
+    private readonly CancellationTokenSource _watching = new();
+    private readonly Task[] _watchers;
     private int _stopped;
 
-    internal ServeHandle(WebApplication app, IReadOnlyDictionary<string, ServedModel> models, IReadOnlyList<string> addresses)
+    internal ServeHandle(WebApplication app, IReadOnlyDictionary<string, ModelSlot> slots, ScoringBatcher batcher, IReadOnlyList<string> addresses, TimeSpan reloadInterval)
     {
         _app = app;
-        Models = models;
+        _batcher = batcher;
+        Slots = slots;
         Addresses = addresses;
+        _watchers = reloadInterval > TimeSpan.Zero ? [.. slots.Values.Select(s => s.WatchAsync(reloadInterval, _watching.Token))] : [];
     }
 
     /// <summary>The bound addresses (with the real port when the settings asked for port 0).</summary>
@@ -343,8 +477,11 @@ public sealed class ServeHandle : IAsyncDisposable
     /// <summary>The first bound address, for clients.</summary>
     public Uri BaseAddress => new(Addresses[0].TrimEnd('/') + "/");
 
-    /// <summary>The served models by name.</summary>
-    public IReadOnlyDictionary<string, ServedModel> Models { get; }
+    /// <summary>The served models by name, with their files and hot-swap state.</summary>
+    public IReadOnlyDictionary<string, ModelSlot> Slots { get; }
+
+    /// <summary>The model serving now under each name.</summary>
+    public IReadOnlyDictionary<string, ServedModel> Models => Slots.ToDictionary(p => p.Key, p => p.Value.Current);
 
     /// <summary>Completes when the server is asked to stop (Ctrl+C, SIGTERM, or <see cref="StopAsync"/>).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default)
@@ -355,7 +492,10 @@ public sealed class ServeHandle : IAsyncDisposable
         return stopping.Task;
     }
 
-    /// <summary>Stops listening, lets requests in flight finish, and frees the models.</summary>
+    /// <summary>
+    /// Stops accepting connections, lets requests in flight finish (up to 10 s), scores what is queued, then frees
+    /// the models.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
@@ -367,8 +507,12 @@ public sealed class ServeHandle : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync().ConfigureAwait(false);
-            foreach (ServedModel model in Models.Values)
-                model.Dispose();
+            await _watching.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(_watchers).ConfigureAwait(false);
+            _batcher.Dispose();
+            foreach (ModelSlot slot in Slots.Values)
+                slot.Dispose();
+            _watching.Dispose();
         }
     }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -28,8 +29,11 @@ public sealed class RequestException : Exception
 /// <c>{"rows": [{"col": v, ...}, ...]}</c>. Every input column but the label must be given (in the row form: by at
 /// least one row; a row that lacks a key has a missing value there); unknown keys are ignored. Values: text columns
 /// take strings (a number is taken as its JSON text; null is the empty, missing value, as an empty CSV field),
-/// numeric columns take numbers or null (missing, NaN; numbers beyond the Single range become ±∞, which the
-/// pipeline's normalizer treats as missing). Anything else is a <see cref="RequestException"/> naming the column and row.
+/// numeric columns take numbers or null (missing, NaN); a number beyond the column's float range is refused, as the
+/// CSV reader refuses it. List columns take a JSON array of ids (strings, or numbers taken as their text) and their
+/// weight columns an array of numbers; the delimited string of the CSV works too, and <c>[]</c>, <c>""</c> or null is
+/// an empty list. In array form an id holding the separator is one id. Every list must have as many weights as ids.
+/// Anything else is a <see cref="RequestException"/> naming the column, row and, in a list, the element.
 /// </summary>
 public static class RequestReader
 {
@@ -92,7 +96,7 @@ public static class RequestReader
                 return Enumerable.Repeat(double.NaN, rows).ToArray();
             case ServedValueKind.Boolean:
                 return new bool[rows];
-            case ServedValueKind.TextVector:
+            case ServedValueKind.TextVector or ServedValueKind.List:
                 var texts = new VBuffer<ReadOnlyMemory<char>>[rows];
                 texts.AsSpan().Fill(MissingTextVector(column));
                 return texts;
@@ -150,6 +154,7 @@ public static class RequestReader
                 row++;
             }
         }
+        CheckWeightCounts(model, arrays, rows, (row, column) => $"features.{column}[{row}]");
         return new ColumnarDataView(model.Schema, arrays);
     }
 
@@ -190,6 +195,7 @@ public static class RequestReader
         }
         if (rows > 0)
             CheckMissing(model, model.Columns.Select((c, i) => !c.IsLabel && !seen[i]).ToArray(), extra, "any row");
+        CheckWeightCounts(model, arrays, rows, (row, column) => $"rows[{row}].{column}");
         return new ColumnarDataView(model.Schema, arrays);
     }
 
@@ -213,6 +219,24 @@ public static class RequestReader
         throw new RequestException(400, $"Missing column{(names.Length > 1 ? "s" : "")} {list} in {where}; model '{model.Name}' needs: {needed}.{hints}");
     }
 
+    /// <summary>Each list with a weight column must have one weight per id, row by row.</summary>
+    private static void CheckWeightCounts(ServedModel model, Array[] arrays, int rows, Func<int, string, string> path)
+    {
+        for (int c = 0; c < arrays.Length; c++)
+        {
+            ServedColumn list = model.Columns[c];
+            if (list.Kind != ServedValueKind.List || list.Partner is null || model.IndexOf(list.Partner) is not (>= 0 and int w))
+                continue;
+            var ids = (VBuffer<ReadOnlyMemory<char>>[])arrays[c];
+            var weights = (VBuffer<float>[])arrays[w];
+            for (int row = 0; row < rows; row++)
+            {
+                if (ids[row].Length != weights[row].Length)
+                    throw new RequestException(400, $"Column '{list.Partner}', row {row + 1} ({path(row, list.Partner)}): {weights[row].Length} weight{(weights[row].Length == 1 ? "" : "s")} for {ids[row].Length} id{(ids[row].Length == 1 ? "" : "s")} in column '{list.Name}' ({path(row, list.Name)}); give exactly one weight per id.");
+            }
+        }
+    }
+
     private static void Set(Array values, ServedColumn column, int row, JsonElement value, string path)
     {
         switch (column.Kind)
@@ -220,10 +244,16 @@ public static class RequestReader
             case ServedValueKind.Text:
                 ((ReadOnlyMemory<char>[])values)[row] = Text(value, column, row, path);
                 break;
+            case ServedValueKind.List:
+                ((VBuffer<ReadOnlyMemory<char>>[])values)[row] = List(value, column, row, path);
+                break;
+            case ServedValueKind.ListWeights:
+                ((VBuffer<float>[])values)[row] = Weights(value, column, row, path);
+                break;
             case ServedValueKind.Single:
                 ((float[])values)[row] = value.ValueKind switch
                 {
-                    JsonValueKind.Number => Single(value),
+                    JsonValueKind.Number => Single(value, column, row, path),
                     JsonValueKind.Null => float.NaN,
                     _ => throw WrongType(column, row, path, value),
                 };
@@ -231,7 +261,7 @@ public static class RequestReader
             case ServedValueKind.Double:
                 ((double[])values)[row] = value.ValueKind switch
                 {
-                    JsonValueKind.Number => Double(value),
+                    JsonValueKind.Number => Double(value, column, row, path),
                     JsonValueKind.Null => double.NaN,
                     _ => throw WrongType(column, row, path, value),
                 };
@@ -254,7 +284,7 @@ public static class RequestReader
                     ? MissingSingleVector(column)
                     : new VBuffer<float>(CheckVector(value, column, row, path), [.. value.EnumerateArray().Select((e, i) => e.ValueKind switch
                     {
-                        JsonValueKind.Number => Single(e),
+                        JsonValueKind.Number => Single(e, column, row, $"{path}[{i}]"),
                         JsonValueKind.Null => float.NaN,
                         _ => throw WrongType(column, row, $"{path}[{i}]", e),
                     })]);
@@ -294,18 +324,118 @@ public static class RequestReader
         }
     }
 
-    private static float Single(JsonElement value)
+    /// <summary>
+    /// A list: an array of ids (strings, or numbers as their text), or the delimited string split as the model's
+    /// <c>ParseSequence</c> splits it (an empty or blank string is no ids; an empty piece between separators is an id).
+    /// </summary>
+    private static VBuffer<ReadOnlyMemory<char>> List(JsonElement value, ServedColumn column, int row, string path)
     {
-        if (value.TryGetSingle(out float single))
-            return single;
-        if (value.TryGetDouble(out double number))
-            return (float)number;
-        return value.GetRawText().StartsWith('-') ? float.NegativeInfinity : float.PositiveInfinity;
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Null:
+                return new VBuffer<ReadOnlyMemory<char>>(0, []);
+            case JsonValueKind.String or JsonValueKind.Number:
+                ReadOnlyMemory<char>[] pieces = Split(Text(value, column, row, path), column.Separator);
+                return new VBuffer<ReadOnlyMemory<char>>(pieces.Length, pieces);
+            case JsonValueKind.Array:
+                var ids = new ReadOnlyMemory<char>[value.GetArrayLength()];
+                int i = 0;
+                foreach (JsonElement element in value.EnumerateArray())
+                {
+                    if (element.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
+                        throw ElementError(column, row, i, $"{path}[{i}]", $"expected an id (a string, or a number taken as its text), got {Describe(element)}");
+                    ids[i] = Text(element, column, row, $"{path}[{i}]");
+                    i++;
+                }
+                return new VBuffer<ReadOnlyMemory<char>>(ids.Length, ids);
+            default:
+                throw WrongType(column, row, path, value);
+        }
     }
 
-    private static double Double(JsonElement value) =>
-        value.TryGetDouble(out double number) ? number
-        : value.GetRawText().StartsWith('-') ? double.NegativeInfinity : double.PositiveInfinity;
+    /// <summary>The weights of a list: an array of numbers, one number, or the delimited string of numbers.</summary>
+    private static VBuffer<float> Weights(JsonElement value, ServedColumn column, int row, string path)
+    {
+        float[] weights;
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Null:
+                return new VBuffer<float>(0, []);
+            case JsonValueKind.Number:
+                weights = [Weight(value, column, row, 0, path)];
+                break;
+            case JsonValueKind.String:
+                ReadOnlyMemory<char>[] pieces = Split(Text(value, column, row, path), column.Separator);
+                weights = new float[pieces.Length];
+                for (int i = 0; i < pieces.Length; i++)
+                {
+                    ReadOnlySpan<char> text = pieces[i].Span.Trim();
+                    if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out weights[i]))
+                        throw ElementError(column, row, i, path, $"'{Shorten(text.ToString())}' is not a number");
+                    CheckWeight(weights[i], $"'{Shorten(text.ToString())}'", double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double wide) && double.IsFinite(wide), column, row, i, path);
+                }
+                break;
+            case JsonValueKind.Array:
+                weights = new float[value.GetArrayLength()];
+                int index = 0;
+                foreach (JsonElement element in value.EnumerateArray())
+                {
+                    if (element.ValueKind != JsonValueKind.Number)
+                        throw ElementError(column, row, index, $"{path}[{index}]", $"expected a weight (a number), got {Describe(element)}");
+                    weights[index] = Weight(element, column, row, index, $"{path}[{index}]");
+                    index++;
+                }
+                break;
+            default:
+                throw WrongType(column, row, path, value);
+        }
+        return new VBuffer<float>(weights.Length, weights);
+    }
+
+    private static float Weight(JsonElement value, ServedColumn column, int row, int element, string path)
+    {
+        bool parsed = value.TryGetSingle(out float weight);
+        CheckWeight(parsed ? weight : float.PositiveInfinity, Shorten(value.GetRawText()), true, column, row, element, path);
+        return weight;
+    }
+
+    private static void CheckWeight(float weight, string shown, bool isNumber, ServedColumn column, int row, int element, string path)
+    {
+        if (!float.IsFinite(weight))
+            throw ElementError(column, row, element, path, isNumber ? $"{shown} is too large for a 32-bit float" : $"{shown} is not a finite number");
+        if (weight < 0)
+            throw ElementError(column, row, element, path, $"{shown} is negative; weights must be finite and not negative");
+    }
+
+    /// <summary>Splits as <c>ParseSequence</c> does: a blank string has no pieces; otherwise every separator ends one.</summary>
+    private static ReadOnlyMemory<char>[] Split(ReadOnlyMemory<char> text, char separator)
+    {
+        if (text.Span.IsWhiteSpace())
+            return [];
+        var pieces = new ReadOnlyMemory<char>[text.Span.Count(separator) + 1];
+        int start = 0, count = 0;
+        ReadOnlySpan<char> span = text.Span;
+        for (int i = 0; i <= span.Length; i++)
+        {
+            if (i < span.Length && span[i] != separator)
+                continue;
+            pieces[count++] = text[start..i];
+            start = i + 1;
+        }
+        return pieces;
+    }
+
+    private static float Single(JsonElement value, ServedColumn column, int row, string path) =>
+        value.TryGetSingle(out float single) && float.IsFinite(single) ? single : throw OutOfRange(column, row, path, value, "32-bit", "3.4e38");
+
+    private static double Double(JsonElement value, ServedColumn column, int row, string path) =>
+        value.TryGetDouble(out double number) && double.IsFinite(number) ? number : throw OutOfRange(column, row, path, value, "64-bit", "1.7e308");
+
+    private static RequestException OutOfRange(ServedColumn column, int row, string path, JsonElement value, string width, string limit) =>
+        new(400, $"Column '{column.Name}', row {row + 1} ({path}): {Shorten(value.GetRawText())} is too large for a {width} float (at most ±{limit}); send a smaller number, or null for a missing value.");
+
+    private static RequestException ElementError(ServedColumn column, int row, int element, string path, string problem) =>
+        new(400, $"Column '{column.Name}', row {row + 1}, element {element + 1} ({path}): {problem}.");
 
     private static VBuffer<ReadOnlyMemory<char>> MissingTextVector(ServedColumn column) =>
         new(column.VectorSize, 0, [], []);

@@ -4,23 +4,27 @@ using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Sample.Models;
+using Ctr.MLNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace Ctr.MLNet.Sample.Serving;
 
 /// <summary>
-/// One model the server answers for: loaded once at start-up, then shared by every request. Scoring is safe to
-/// call from many threads at once: each call builds its own data view and cursors over one immutable transformer
-/// chain (the network's forward pass runs under a thread-local no-grad and dispose scope), which the serving tests
-/// check with concurrent requests against offline scores.
+/// One loaded model zip the server answers for, shared by every request. Scoring is safe to call from many threads
+/// at once: a view with <see cref="Schema"/> is scored through a pool of <see cref="PreparedScorer"/>s (the chain
+/// bound once per pooled scorer, not per call); any other view through a fresh <c>Transform</c>. The network's
+/// forward pass runs under a thread-local inference and dispose scope; the serving tests check concurrent answers
+/// against offline scores.
 /// </summary>
 public sealed class ServedModel : IDisposable
 {
     private readonly LoadedModel _loaded;
     private readonly Dictionary<string, int> _columnIndex;
-    private int _users = 1; // the owner plus every Score in flight: the network is freed when it drops to 0
+    private readonly System.Collections.Concurrent.ConcurrentBag<PreparedScorer> _scorers = [];
+    private int _users = 1; // the owner plus every lease and Score in flight: the network is freed when it drops to 0
     private int _disposed;
 
     private ServedModel(string name, string path, LoadedModel loaded, ImmutableArray<ServedColumn> columns, DataViewSchema schema)
@@ -39,6 +43,15 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>The model zip's full path.</summary>
     public string Path { get; }
+
+    /// <summary>SHA-256 of the zip that was loaded, lower-case hex.</summary>
+    public string Sha256 { get; private init; } = "";
+
+    /// <summary>When the zip finished loading (UTC).</summary>
+    public DateTimeOffset LoadedAt { get; private init; }
+
+    /// <summary>How long loading took, checks included.</summary>
+    public TimeSpan LoadTime { get; private init; }
 
     /// <summary>The columns of the view built for a request, in the model's input-schema order.</summary>
     public ImmutableArray<ServedColumn> Columns { get; }
@@ -62,8 +75,27 @@ public sealed class ServedModel : IDisposable
     /// <exception cref="InvalidOperationException">The file does not load or cannot be served; the message names it.</exception>
     public static ServedModel Load(string name, string path)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         string full = System.IO.Path.GetFullPath(path);
-        LoadedModel loaded = ModelFiles.Load(new MLContext(seed: 1), full);
+        if (Directory.Exists(full))
+            throw new InvalidOperationException($"Model file '{full}' is a directory; give the model zip written by train (a training checkpoint directory cannot be served: it lacks the fitted feature pipeline).");
+        // The hash is of the bytes that were loaded: read once, hashed and loaded from memory, so a file replaced
+        // meanwhile cannot make the two disagree.
+        InputFiles.RequireFile(full, "Model"); // exists, is a file, and is not a pipe
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException(File.Exists(full) ? $"Model file '{full}' cannot be read: {e.Message}" : $"Model file '{full}' does not exist.", e);
+        }
+        // The trainer's checkpoint begins with its magic string (length-prefixed, as BinaryWriter writes it).
+        if (bytes.Length > 1 && bytes.AsSpan(1).StartsWith("Ctr.MLNet checkpoint"u8))
+            throw new InvalidOperationException($"Model file '{full}' is a training checkpoint, not a model zip. A checkpoint holds the network's weights and the optimizer's state, but not the fitted feature pipeline (vocabularies, normalizer statistics) that turns a request into the network's inputs; serve the zip that train writes (--model).");
+        string sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        LoadedModel loaded = ModelFiles.Load(new MLContext(seed: 1), full, bytes);
         var columns = new List<ServedColumn>();
         var schema = new DataViewSchema.Builder();
         try
@@ -75,7 +107,12 @@ public sealed class ServedModel : IDisposable
             Free(loaded);
             throw;
         }
-        var model = new ServedModel(name, full, loaded, [.. columns], schema.ToSchema());
+        var model = new ServedModel(name, full, loaded, [.. columns], schema.ToSchema())
+        {
+            Sha256 = sha256,
+            LoadedAt = DateTimeOffset.UtcNow,
+            LoadTime = System.Diagnostics.Stopwatch.GetElapsedTime(started),
+        };
         try
         {
             float[] probabilities = model.Score(model.MissingRows(1));
@@ -94,11 +131,26 @@ public sealed class ServedModel : IDisposable
     private static void CollectColumns(LoadedModel loaded, string path, List<ServedColumn> columns, DataViewSchema.Builder schema)
     {
         string label = loaded.Network.LabelColumnName;
+        // Text columns the model splits into lists are carried as lists, so requests can send JSON arrays.
+        var lists = new Dictionary<string, ServedColumn>(StringComparer.Ordinal);
+        foreach (SequenceParsingEstimator.ColumnOptions sequence in Flatten(loaded.Model).OfType<SequenceParsingTransformer>().SelectMany(t => t.Columns))
+        {
+            if (loaded.InputSchema.GetColumnOrNull(sequence.InputColumnName)?.Type is TextDataViewType)
+                lists.TryAdd(sequence.InputColumnName, ServedColumn.ListOf(sequence));
+            if (sequence.WeightColumnName is not null && loaded.InputSchema.GetColumnOrNull(sequence.WeightColumnName)?.Type is TextDataViewType)
+                lists.TryAdd(sequence.WeightColumnName, ServedColumn.WeightsOf(sequence));
+        }
         foreach (DataViewSchema.Column column in loaded.InputSchema)
         {
             if (column.IsHidden)
                 continue;
             ServedColumn served;
+            if (lists.TryGetValue(column.Name, out ServedColumn? list) && column.Name != label)
+            {
+                columns.Add(list);
+                schema.AddColumn(column.Name, list.Type);
+                continue;
+            }
             try
             {
                 served = ServedColumn.From(column, label, path);
@@ -112,17 +164,30 @@ public sealed class ServedModel : IDisposable
         }
     }
 
-    /// <summary>Scores a view with <see cref="Schema"/> in one <c>Transform</c>; one probability per row, in order.</summary>
+    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
+        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
+
+    /// <summary>
+    /// Scores a view with the columns of <see cref="Schema"/>; one probability per row, in order. A
+    /// <see cref="ColumnarDataView"/> built over <see cref="Schema"/> itself takes the prepared path.
+    /// </summary>
     public float[] Score(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if (Interlocked.Increment(ref _users) <= 1)
-        {
-            Interlocked.Decrement(ref _users);
+        if (!TryAcquire())
             throw new ObjectDisposedException(nameof(ServedModel), $"Model '{Name}' has been unloaded.");
-        }
         try
         {
+            if (input is ColumnarDataView rows && ReferenceEquals(rows.Schema, Schema))
+            {
+                var probabilities = new float[rows.RowCount];
+                if (rows.RowCount == 0)
+                    return probabilities;
+                PreparedScorer scorer = _scorers.TryTake(out PreparedScorer? pooled) ? pooled : new PreparedScorer(_loaded.Model, Schema);
+                scorer.Score(rows, probabilities);
+                _scorers.Add(scorer); // only a scorer that finished cleanly goes back
+                return probabilities;
+            }
             IDataView scored = _loaded.Model.Transform(input);
             return [.. scored.GetColumn<float>(scored.Schema["Probability"])];
         }
@@ -131,6 +196,26 @@ public sealed class ServedModel : IDisposable
             Release();
         }
     }
+
+    /// <summary>
+    /// Keeps the network alive until <see cref="ReleaseLease"/>, even if the model is unloaded meanwhile (a request in
+    /// flight during a swap finishes on the model it started with). False once the model is unloaded.
+    /// </summary>
+    public bool TryAcquire()
+    {
+        int users = Volatile.Read(ref _users);
+        while (users > 0 && Volatile.Read(ref _disposed) == 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _users, users + 1, users);
+            if (seen == users)
+                return true;
+            users = seen;
+        }
+        return false;
+    }
+
+    /// <summary>Ends a lease taken with <see cref="TryAcquire"/>.</summary>
+    public void ReleaseLease() => Release();
 
     /// <summary>A view of <paramref name="rows"/> rows with every value missing.</summary>
     public ColumnarDataView MissingRows(int rows) =>
@@ -209,6 +294,36 @@ public sealed record ServeSettings(IReadOnlyList<ModelSource> Models, string Url
     /// <summary>Deepest JSON nesting accepted: 400 above it.</summary>
     public int MaxJsonDepth { get; init; } = DefaultMaxJsonDepth;
 
+    /// <summary>Default <see cref="MaxBatchRows"/>.</summary>
+    public const int DefaultMaxBatchRows = 256;
+
+    /// <summary>Default <see cref="MaxBatchWait"/>: 0.25 ms.</summary>
+    public static readonly TimeSpan DefaultMaxBatchWait = TimeSpan.FromMicroseconds(250);
+
+    /// <summary>Default <see cref="ReloadInterval"/>: 2 s.</summary>
+    public static readonly TimeSpan DefaultReloadInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Most rows scored in one pass when requests for a model arrive together (dynamic micro-batching); 1 scores
+    /// every request alone. A request with more rows is scored on its own.
+    /// </summary>
+    public int MaxBatchRows { get; init; } = DefaultMaxBatchRows;
+
+    /// <summary>
+    /// Longest a scoring thread waits for more requests to join a batch, and only while requests are being read; 0
+    /// batches just what is already queued.
+    /// </summary>
+    public TimeSpan MaxBatchWait { get; init; } = DefaultMaxBatchWait;
+
+    /// <summary>Threads that score batches (default: one per core).</summary>
+    public int ScoringThreads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>How often each model file is checked for a replacement (hot swap); zero turns the check off.</summary>
+    public TimeSpan ReloadInterval { get; init; } = DefaultReloadInterval;
+
+    /// <summary>Log one line per predict request (model, status, rows, milliseconds); off by default.</summary>
+    public bool RequestLog { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
     public void Validate()
     {
@@ -226,6 +341,14 @@ public sealed record ServeSettings(IReadOnlyList<ModelSource> Models, string Url
             throw new ArgumentException($"--max-body-bytes must be between 1 and {1 << 30} (1 GiB), got {MaxBodyBytes}.");
         if (MaxRows < 1)
             throw new ArgumentException($"--max-rows must be at least 1, got {MaxRows}.");
+        if (MaxBatchRows < 1)
+            throw new ArgumentException($"--max-batch-rows must be at least 1, got {MaxBatchRows}.");
+        if (MaxBatchWait < TimeSpan.Zero || MaxBatchWait > TimeSpan.FromSeconds(1))
+            throw new ArgumentException($"--max-batch-wait-ms must be between 0 and 1000, got {MaxBatchWait.TotalMilliseconds}.");
+        if (ScoringThreads is < 1 or > 256)
+            throw new ArgumentException($"--scoring-threads must be between 1 and 256, got {ScoringThreads}.");
+        if (ReloadInterval < TimeSpan.Zero)
+            throw new ArgumentException($"--reload-interval-ms must not be negative, got {ReloadInterval.TotalMilliseconds}.");
         if (MaxJsonDepth < 4)
             throw new ArgumentException($"The JSON depth limit must be at least 4, got {MaxJsonDepth}.");
         if (string.IsNullOrWhiteSpace(Urls))

@@ -51,6 +51,18 @@ internal sealed class FeatureBlock
         }
     }
 
+    /// <summary>Bytes the rows so far fill (not the arrays' spare capacity): what a cache of these rows costs.</summary>
+    public long UsedBytes
+    {
+        get
+        {
+            long bytes = (long)Count * (_categoricalWidth + _numericWidth + 1) * sizeof(int);
+            foreach (SequenceColumn sequence in Sequences)
+                bytes += (Count + 1L) * sizeof(int) + (long)sequence.Offsets[Count] * (sequence.Weights is null ? sizeof(int) : sizeof(int) + sizeof(float));
+            return bytes;
+        }
+    }
+
     /// <summary>Makes room for one more row and returns its index; the caller fills every field.</summary>
     public int AddRow()
     {

@@ -54,14 +54,17 @@ internal sealed class TrainingData
             }
             reader.Append(block);
             rows++;
+            // Checked often enough that a small limit holds on small data too; too large to keep: count the rest and stream every epoch.
+            if ((rows & 0x3FF) == 0 && block.UsedBytes > maxCacheBytes)
+                block = null;
             if ((rows & 0xFFFF) == 0)
             {
                 cancellation.ThrowIfCancellationRequested();
                 progress?.Invoke(rows, rows / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
-                if (block.ApproximateBytes > maxCacheBytes)
-                    block = null; // Too large to keep: count the rest and stream every epoch.
             }
         }
+        if (block is not null && block.UsedBytes > maxCacheBytes)
+            block = null;
         progress?.Invoke(rows, rows / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
         return new TrainingData(data, layout, labelColumn, blockRows, block, rows);
     }

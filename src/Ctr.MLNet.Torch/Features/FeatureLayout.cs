@@ -68,10 +68,11 @@ public sealed class FeatureLayout
 
     /// <summary>
     /// Reads the layout from <paramref name="schema"/>: every visible key column with categorical annotations
-    /// (or only <paramref name="categoricalColumns"/> when given) plus the named numeric columns.
+    /// (or only <paramref name="categoricalColumns"/> when given) plus the named numeric columns, or every visible
+    /// normalized column when <paramref name="numericColumns"/> is null.
     /// </summary>
     internal static FeatureLayout FromSchema(DataViewSchema schema, IReadOnlyCollection<string>? categoricalColumns,
-        IReadOnlyCollection<string> numericColumns, IReadOnlyDictionary<string, string> sequenceWeights, string labelColumn)
+        IReadOnlyCollection<string>? numericColumns, IReadOnlyDictionary<string, string> sequenceWeights, string labelColumn)
     {
         var tables = new List<EmbeddingTable>();
         var categorical = ImmutableArray.CreateBuilder<CategoricalField>();
@@ -115,13 +116,14 @@ public sealed class FeatureLayout
             throw new ArgumentOutOfRangeException(nameof(sequenceWeights), $"SequenceWeights names '{unknown}', which is not a sequence column the trainer uses.");
 
         var numeric = ImmutableArray.CreateBuilder<NumericField>();
+        numericColumns ??= [.. schema.Where(c => !c.IsHidden && c.Name != labelColumn && IsNormalized(c)).Select(c => c.Name)];
         foreach (string name in numericColumns)
         {
             DataViewType type = RequireType(schema, name, t => IsSingle(t) || t is VectorDataViewType { Size: > 0 } v && IsSingle(v.ItemType), "Single or a fixed-size vector of Single");
             numeric.Add(new NumericField(name, type is VectorDataViewType vector ? vector.Size : 1));
         }
         if (categorical.Count + sequences.Count + numeric.Count == 0)
-            throw new ArgumentOutOfRangeException(nameof(schema), "The trainer found no feature columns: map categorical columns with MapToVocabulary or HashToBuckets, or name numeric columns in NumericColumnNames.");
+            throw new ArgumentOutOfRangeException(nameof(schema), "The trainer found no feature columns: map categorical columns with MapToVocabulary or HashToBuckets, or normalize numeric columns (or name them in NumericColumnNames).");
         return new FeatureLayout([.. tables], categorical.ToImmutable(), sequences.ToImmutable(), numeric.ToImmutable());
     }
 
@@ -151,6 +153,15 @@ public sealed class FeatureLayout
 
     private static ulong? KeyCount(DataViewType type) =>
         (type is VectorDataViewType v ? v.ItemType : type) is KeyDataViewType key && key.RawType == typeof(uint) ? key.Count : null;
+
+    private static bool IsNormalized(DataViewSchema.Column column)
+    {
+        if (column.Annotations.Schema.GetColumnOrNull(AnnotationUtils.Kinds.IsNormalized) is not { Type: BooleanDataViewType })
+            return false;
+        bool normalized = false;
+        column.Annotations.GetValue(AnnotationUtils.Kinds.IsNormalized, ref normalized);
+        return normalized;
+    }
 
     private static bool IsSingle(DataViewType type) => type is NumberDataViewType && type.RawType == typeof(float);
 

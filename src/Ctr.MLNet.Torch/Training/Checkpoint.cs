@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Security.Cryptography;
 using Ctr.MLNet.Transforms;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -34,7 +35,8 @@ internal static class Checkpoint
 {
     public const string FileName = "checkpoint.ctr";
     private const string Magic = "Ctr.MLNet checkpoint";
-    private const int Version = 1;
+    private const int Version = 2; // 2: SHA-256 of the contents at the end
+    private const int ChecksumLength = 32;
 
     // Binary format
     //   string: magic, int: version, string: layout fingerprint
@@ -42,11 +44,12 @@ internal static class Checkpoint
     //   int: history count, then per epoch: int epoch, 5 doubles (loss, auc, logloss, rows/s, lr)
     //   module weights (TorchSharp format), optimizer state (TorchSharp format)
     //   bool: has best weights, [int length, bytes]
+    //   32 bytes: SHA-256 of everything before (version 2 on)
     public static void Write(string directory, string fingerprint, TrainingState state, nn.Module module, OptimizerHelper optimizer)
     {
-        AtomicFile.Write(Path.Combine(directory, FileName), stream =>
+        var contents = new MemoryStream();
+        using (var writer = new BinaryWriter(contents, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
             writer.Write(Magic);
             writer.Write(Version);
             writer.Write(fingerprint);
@@ -73,6 +76,12 @@ internal static class Checkpoint
                 writer.Write(state.BestWeights.Length);
                 writer.Write(state.BestWeights);
             }
+        }
+        byte[] checksum = SHA256.HashData(contents.GetBuffer().AsSpan(0, (int)contents.Length));
+        AtomicFile.Write(Path.Combine(directory, FileName), stream =>
+        {
+            stream.Write(contents.GetBuffer().AsSpan(0, (int)contents.Length));
+            stream.Write(checksum);
         });
     }
 
@@ -83,10 +92,28 @@ internal static class Checkpoint
         string path = Path.Combine(directory, FileName);
         try
         {
-            using var stream = File.OpenRead(path);
+            byte[] bytes = File.ReadAllBytes(path);
+            using var stream = new MemoryStream(bytes);
             using var reader = new BinaryReader(stream);
-            if (reader.ReadString() != Magic || reader.ReadInt32() != Version)
-                throw new FormatException($"'{path}' is not a Ctr.MLNet checkpoint of version {Version}.");
+            int version;
+            try
+            {
+                if (reader.ReadString() != Magic || (version = reader.ReadInt32()) is < 1 or > Version)
+                    throw new FormatException($"'{path}' is not a Ctr.MLNet checkpoint of version {Version}; delete it to start over.");
+            }
+            catch (IOException e) when (e is not EndOfStreamException)
+            {
+                throw new FormatException($"'{path}' is not a Ctr.MLNet checkpoint; delete it to start over.", e);
+            }
+            if (version >= 2)
+            {
+                // Like a zip's CRC: a flipped bit in the weights would otherwise resume into a model that predicts NaN.
+                if (bytes.Length < ChecksumLength
+                    || !SHA256.HashData(bytes.AsSpan(0, bytes.Length - ChecksumLength)).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - ChecksumLength)))
+                {
+                    throw new FormatException($"Checkpoint '{path}' is corrupt: its SHA-256 checksum does not match its contents (damaged or truncated after it was written). Delete it to start over, or restore it from a backup.");
+                }
+            }
             if (reader.ReadString() != fingerprint)
                 throw new InvalidOperationException($"Checkpoint '{path}' was written for different features or model settings; resume with the same pipeline and options, or point CheckpointDirectory elsewhere.");
             var state = new TrainingState

@@ -55,6 +55,7 @@ internal sealed class TrainingLoop
                 scheduler?.step();
             Report(TrainingPhase.EpochEnd, state.Epoch, 0, null, 0, 0, $"resumed after epoch {state.Epoch} (step {state.Step})");
         }
+        int resumedEpoch = state.Epoch;
         bool stopped = state.Epoch > 0 && ShouldStop(state);
         var builder = new BatchBuilder(_layout);
 
@@ -141,6 +142,9 @@ internal sealed class TrainingLoop
             OptimizerState = SaveOptimizer(optimizer);
         }
         _model.eval();
+        // A run resumed after its last epoch validates nothing above; the weights it ends with are checked all the same.
+        if (valid is not null && state.Epoch == resumedEpoch)
+            Validate(valid, builder, state.Epoch);
         return state.History;
     }
 
@@ -169,6 +173,13 @@ internal sealed class TrainingLoop
                     done += count;
                 }
             }
+        }
+        int bad = Array.FindIndex(probabilities, p => !float.IsFinite(p));
+        if (bad >= 0)
+        {
+            throw new InvalidOperationException(
+                $"After epoch {epoch} the model gives validation row {bad + 1} the probability {probabilities[bad]}; a model that yields non-finite probabilities is never saved. "
+                + "Lower LearningRate, set GradientClipNorm, or check the features for extreme values; if training resumed, the checkpoint may be damaged: delete it to start over.");
         }
         Report(TrainingPhase.Validating, epoch, done, valid.RowCount, 0, 0, null);
         return (BinaryMetrics.Auc(labels, probabilities), BinaryMetrics.LogLoss(labels, probabilities));

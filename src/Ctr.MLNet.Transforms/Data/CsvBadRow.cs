@@ -23,8 +23,8 @@ public enum BadRowPolicy
 /// <param name="ColumnName">The header's name for that position; null past the header's last column.</param>
 /// <param name="Problem">What is wrong, e.g. <c>'abc' is not a number</c>.</param>
 /// <param name="Fix">What to do about it, e.g. <c>fix the value or leave it empty for a missing value</c>.</param>
-/// <param name="Skippable">False when <see cref="BadRowPolicy.Skip"/> cannot skip the row either: a quote that never
-/// closes within the read limit leaves no way to tell where the row ends.</param>
+/// <param name="Skippable">False when <see cref="BadRowPolicy.Skip"/> cannot skip the row either: the header row, when
+/// it runs on past the row length limit. A data row that does is skipped as its first line alone.</param>
 public sealed record CsvBadRow(string Path, long Line, int Column, string? ColumnName, string Problem, string Fix, bool Skippable = true)
 {
     /// <summary>"train.csv line 17, column 'price' (3)".</summary>
@@ -36,7 +36,7 @@ public sealed record CsvBadRow(string Path, long Line, int Column, string? Colum
     /// <param name="skipHint">How the caller skips bad rows, e.g. <c>pass --bad-rows skip</c>.</param>
     public string Describe(string skipHint) => Skippable
         ? $"{Location}: {Problem}; {Fix}, or {skipHint} to skip such rows."
-        : $"{Location}: {Problem}; {Fix}. Such a row cannot be skipped: where it ends is unknown.";
+        : $"{Location}: {Problem}; {Fix}. The header row cannot be skipped.";
 
     /// <summary>Location and problem, without the advice: the short form for a summary line.</summary>
     public override string ToString() => $"{Location}: {Problem}";

@@ -24,6 +24,7 @@ public sealed partial class CsvDataSource
         private readonly CsvDataSource _parent;
         private readonly bool[] _active;
         private readonly int[] _checkOrder;
+        private readonly int[] _weightsOf;
         private readonly float[] _numbers;
         private readonly bool[] _booleans;
         private readonly ReadOnlyMemory<char>[] _texts;
@@ -51,6 +52,8 @@ public sealed partial class CsvDataSource
                 _checkOrder[i] = i;
             Array.Sort(_checkOrder, (a, b) => parent._fileIndexes[a].CompareTo(parent._fileIndexes[b]));
             _hasText = Array.IndexOf(parent._kinds, CsvColumnKind.Text) >= 0;
+            ImmutableArray<Column> columns = parent.Settings.Columns;
+            _weightsOf = [.. columns.Select(c => c.WeightsOf is string list ? columns.IndexOf(columns.First(l => l.Name == list)) : -1)];
             _countPass = parent.Summary is null;
             _reader = CsvRowReader.Open(parent.Path, parent.Settings.MaxFieldLength);
             if (!_reader.Header.SequenceEqual(parent.Header))
@@ -106,6 +109,8 @@ public sealed partial class CsvDataSource
                 {
                     case CsvColumnKind.Text:
                         textLength += text.Length;
+                        if (_weightsOf[i] >= 0 && CheckWeights(text, field, row, _weightsOf[i]) is CsvBadRow badWeights)
+                            return badWeights;
                         break;
                     case CsvColumnKind.Single:
                         if (ParseSingle(text, field, out _numbers[i]) is CsvBadRow badNumber)
@@ -162,6 +167,46 @@ public sealed partial class CsvDataSource
                     ? $"'{Shorten(trimmed)}' is too large for a 32-bit float"
                     : $"'{Shorten(trimmed)}' is not a finite number";
                 return _reader!.BadRow(field, problem, "leave the field empty for a missing value, or fix the value");
+            }
+            return null;
+        }
+
+        /// <summary>The checks <c>ParseSequence</c> and the network make of a weights column, made where the row is known.</summary>
+        private CsvBadRow? CheckWeights(ReadOnlySpan<char> text, int field, SepReader.Row row, int listColumn)
+        {
+            Column list = _parent.Settings.Columns[listColumn];
+            char separator = list.ListSeparator!.Value;
+            ReadOnlySpan<char> elements = row[_parent._fileIndexes[listColumn]].Span;
+            int elementCount = elements.IsWhiteSpace() ? 0 : elements.Count(separator) + 1;
+            int weightCount = text.IsWhiteSpace() ? 0 : text.Count(separator) + 1;
+            string fix = $"give each element of '{list.Name}' one weight, a finite number of 0 or more, separated by '{separator}'";
+            if (weightCount != elementCount)
+            {
+                return _reader!.BadRow(field, string.Create(CultureInfo.InvariantCulture,
+                    $"the row has {weightCount} weight(s) for the {elementCount} element(s) of '{list.Name}'"), fix + " (an empty field is an empty list)");
+            }
+            if (weightCount == 0)
+                return null;
+            double sum = 0;
+            int index = 0;
+            foreach (Range range in text.Split(separator))
+            {
+                index++;
+                ReadOnlySpan<char> weight = text[range].Trim();
+                string which = string.Create(CultureInfo.InvariantCulture, $"weight {index} ('{Shorten(weight)}')");
+                if (!float.TryParse(weight, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+                    return _reader!.BadRow(field, $"{which} is not a number", fix);
+                if (!float.IsFinite(value))
+                    return _reader!.BadRow(field, $"{which} is not a finite 32-bit float", fix);
+                if (value < 0)
+                    return _reader!.BadRow(field, $"{which} is negative", fix);
+                sum += value;
+            }
+            // Mean pooling divides by this sum in Single: past its range the history would silently become zeros.
+            if (sum > float.MaxValue)
+            {
+                return _reader!.BadRow(field, string.Create(CultureInfo.InvariantCulture, $"the weights add up to {sum:G3}, beyond the range of a 32-bit float"),
+                    "scale them down (a weighted mean does not change when every weight is divided by the same number)");
             }
             return null;
         }

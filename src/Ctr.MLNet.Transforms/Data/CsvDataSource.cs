@@ -19,7 +19,9 @@ namespace Ctr.MLNet.Transforms;
 /// Nothing is held in memory: every cursor reads the file from the start, so training can make as many passes as
 /// it needs. Blank lines are skipped. A data row is <i>bad</i> when it has bytes that are not UTF-8, a stray or
 /// unclosed quote, another field count than the header, a field longer than <see cref="Options.MaxFieldLength"/>,
-/// or a value its column cannot hold (text or "NaN"/"Infinity" in a Single column, a label other than 0 or 1).
+/// a row running on past 8 Mi characters (left out, with Skip, as its first line alone), a value its column cannot
+/// hold (text or "NaN"/"Infinity" in a Single column, a label other than 0 or 1), or weights that do not fit their
+/// list (see <see cref="Column.WeightsOf"/>).
 /// Every loaded column is checked on every pass, whichever columns a cursor reads, so all passes see the same rows.
 /// </para>
 /// <para>
@@ -132,7 +134,21 @@ public sealed partial class CsvDataSource : IFileDataSource
     /// <param name="Name">Its header name.</param>
     /// <param name="Kind">How its fields are read.</param>
     /// <param name="Purpose">Why it is needed, for the error when the header lacks it (e.g. "it is the label").</param>
-    public sealed record Column(string Name, CsvColumnKind Kind, string? Purpose = null);
+    public sealed record Column(string Name, CsvColumnKind Kind, string? Purpose = null)
+    {
+        /// <summary>
+        /// A Text column that is a list (<c>"i3|i9|i1"</c>) split on this separator; null for a scalar. An empty field
+        /// is an empty list, and an empty element (<c>"i3||i1"</c>) is a missing element, kept in its place.
+        /// </summary>
+        public char? ListSeparator { get; init; }
+
+        /// <summary>
+        /// A Text column that holds the weights of the list column of this name, split on its separator: a row is bad
+        /// unless it has one weight for each element, every weight a finite number of 0 or more, adding up to at most
+        /// <see cref="float.MaxValue"/>.
+        /// </summary>
+        public string? WeightsOf { get; init; }
+    }
 
     /// <summary>Options of <see cref="Load"/>.</summary>
     public sealed record Options
@@ -173,6 +189,13 @@ public sealed partial class CsvDataSource : IFileDataSource
                     CtrThrow.ArgumentOutOfRange(nameof(Columns), $"Column '{column.Name}' has an unknown kind {column.Kind}.");
                 if (!names.Add(column.Name))
                     CtrThrow.ArgumentOutOfRange(nameof(Columns), $"Column '{column.Name}' is listed twice.");
+                if ((column.ListSeparator is not null || column.WeightsOf is not null) && column.Kind != CsvColumnKind.Text)
+                    CtrThrow.ArgumentOutOfRange(nameof(Columns), $"Column '{column.Name}' is a list or weights column, so its kind must be Text, not {column.Kind}.");
+            }
+            foreach (Column column in Columns)
+            {
+                if (column.WeightsOf is string list && !Columns.Any(c => c.Name == list && c.ListSeparator is not null))
+                    CtrThrow.ArgumentOutOfRange(nameof(Columns), $"Column '{column.Name}' holds the weights of '{list}', which is not a loaded list column (one with a ListSeparator).");
             }
         }
     }

@@ -20,31 +20,40 @@ internal sealed class CsvRowReader : IDisposable
     // unknown; U+FFFF is a noncharacter no text file means to hold, so rows that contain it are the bad ones.
     internal const char InvalidByteMark = '\uFFFF';
 
-    private readonly SepReader _reader;
-    private readonly RunawayGuard _guard;
+    /// <summary>
+    /// Longest row, in characters: half of Sep's own 16 Mi-character buffer limit, so this reader always stops a
+    /// runaway row first (Sep's buffer also holds the read-ahead that follows the previous row).
+    /// </summary>
+    internal const int MaxRowLength = 1 << 23;
+
+    private readonly Encoding _encoding;
     private readonly MarkingFallback _fallback;
     private readonly int _maxFieldLength;
+    private SepReader _reader;
+    private RunawayGuard _guard;
     private long _dataRows;
     private long _headerLine;
     private long _nextLine = 1;
+    // Added to Sep's line numbers once reading resumed after a runaway row (see ResumeAfter).
+    private long _lineOffset;
 
     private CsvRowReader(string path, int maxFieldLength)
     {
         Path = path;
         _maxFieldLength = maxFieldLength;
         _fallback = new MarkingFallback();
-        var encoding = (Encoding)new UTF8Encoding(encoderShouldEmitUTF8Identifier: true).Clone(); // its preamble makes StreamReader skip a BOM
-        encoding.DecoderFallback = _fallback;
-        _guard = new RunawayGuard(OpenText(path, encoding)) { Limit = RunawayLimit(16) };
+        _encoding = (Encoding)new UTF8Encoding(encoderShouldEmitUTF8Identifier: true).Clone(); // its preamble makes StreamReader skip a BOM
+        _encoding.DecoderFallback = _fallback;
+        _guard = new RunawayGuard(OpenText(path, _encoding)) { Limit = RunawayLimit(16) };
         try
         {
             // Sep reads its first row here already.
-            _reader = Sep.New(CsvFeatureData.Separator).Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true }).From(_guard);
+            _reader = OpenSep(_guard);
         }
         catch (RunawayRowException)
         {
             _guard.Dispose();
-            throw new CsvBadRowException(RunawayRow());
+            throw new CsvBadRowException(RunawayRow() with { Skippable = false });
         }
         catch
         {
@@ -53,12 +62,18 @@ internal sealed class CsvRowReader : IDisposable
         }
     }
 
+    private static SepReader OpenSep(TextReader text) =>
+        Sep.New(CsvFeatureData.Separator).Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true }).From(text);
+
     private static StreamReader OpenText(string path, Encoding encoding) =>
-        new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), encoding, detectEncodingFromByteOrderMarks: false, 1 << 16);
+        new(OpenBytes(path), encoding, detectEncodingFromByteOrderMarks: false, 1 << 16);
+
+    private static FileStream OpenBytes(string path) => new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
 
     // Sep holds a row whole, so a quote that never closes would make it read the rest of the file into memory. No
-    // good row is this long (every field is within the limit), so reading this much without a row ending stops it.
-    private long RunawayLimit(int columns) => 2L * (columns + 1) * _maxFieldLength + (1 << 16);
+    // good row is this long (every field is within the limit, and no real CTR row nears MaxRowLength), so reading this
+    // much without a row ending stops it.
+    private long RunawayLimit(int columns) => Math.Min(2L * (columns + 1) * _maxFieldLength + (1 << 16), MaxRowLength);
 
     /// <summary>The file, as given.</summary>
     public string Path { get; }
@@ -70,7 +85,7 @@ internal sealed class CsvRowReader : IDisposable
     public SepReader.Row Current => _reader.Current;
 
     /// <summary>1-based line where the current row starts.</summary>
-    public long Line => _reader.Current.LineNumberFrom;
+    public long Line => _reader.Current.LineNumberFrom + _lineOffset;
 
     /// <summary>0-based index of the current row among the data rows (blank lines are not rows).</summary>
     public long RowIndex => _dataRows - 1;
@@ -98,7 +113,16 @@ internal sealed class CsvRowReader : IDisposable
 
     private void ReadHeader()
     {
-        if (!MoveToNonBlank())
+        bool any;
+        try
+        {
+            any = MoveToNonBlank();
+        }
+        catch (RunawayRowException)
+        {
+            throw new CsvBadRowException(RunawayRow() with { Skippable = false });
+        }
+        if (!any)
             CtrThrow.Format($"{Path} line 1: the file is empty; expected a header row with the column names, separated by '{CsvFeatureData.Separator}'.");
         SepReader.Row row = _reader.Current;
         var names = ImmutableArray.CreateBuilder<string>(row.ColCount);
@@ -124,18 +148,10 @@ internal sealed class CsvRowReader : IDisposable
 
     private bool Next()
     {
-        bool more;
-        try
-        {
-            more = _reader.MoveNext();
-        }
-        catch (RunawayRowException)
-        {
-            throw new CsvBadRowException(RunawayRow());
-        }
+        bool more = _reader.MoveNext();
         if (more)
         {
-            _nextLine = _reader.Current.LineNumberToExcl;
+            _nextLine = _reader.Current.LineNumberToExcl + _lineOffset;
             _guard.RowDone();
         }
         return more;
@@ -143,14 +159,67 @@ internal sealed class CsvRowReader : IDisposable
 
     /// <summary>
     /// The row that ran past the limit starts on the line after the last row; find its misplaced quote by reading
-    /// that one line again (at most the limit's worth of it).
+    /// that one line again (at most the limit's worth of it). Without a misplaced quote it is one overlong line.
     /// </summary>
     private CsvBadRow RunawayRow()
     {
-        string line = ReadPhysicalLine(_nextLine, (int)Math.Min(_guard.Limit, 1 << 24));
-        (int field, string problem) = FindQuoteProblem(line) ?? (0, "the row has no misplaced quote on its first line");
-        return new CsvBadRow(Path, _nextLine, field + 1, !Header.IsDefault && field < Header.Length ? Header[field] : null,
-            string.Create(CultureInfo.InvariantCulture, $"{problem}, and the row runs on past {_guard.Limit:N0} characters"), QuoteFix, Skippable: false);
+        string line = ReadPhysicalLine(_nextLine, (int)Math.Min(_guard.Limit, MaxRowLength));
+        string? column(int field) => !Header.IsDefault && field < Header.Length ? Header[field] : null;
+        if (FindQuoteProblem(line) is (int field, string problem))
+        {
+            return new CsvBadRow(Path, _nextLine, field + 1, column(field),
+                string.Create(CultureInfo.InvariantCulture, $"{problem}, and the row runs on past {_guard.Limit:N0} characters"), QuoteFix);
+        }
+        int fields = line.AsSpan().Count(CsvFeatureData.Separator) + 1;
+        return new CsvBadRow(Path, _nextLine, fields, column(fields - 1),
+            string.Create(CultureInfo.InvariantCulture, $"the line runs on past {_guard.Limit:N0} characters"),
+            "shorten the line (so long a line is usually binary data or a missing line break)");
+    }
+
+    /// <summary>
+    /// Reads on from the line after <paramref name="line"/>: a runaway row is left out as its first line alone, since
+    /// no row can be told to end anywhere else.
+    /// </summary>
+    private void ResumeAfter(long line)
+    {
+        _reader.Dispose();
+        FileStream bytes = OpenBytes(Path);
+        try
+        {
+            // A line feed byte is never part of another UTF-8 character.
+            var buffer = new byte[1 << 16];
+            long newlines = 0, position = 0;
+            while (newlines < line)
+            {
+                int read = bytes.Read(buffer);
+                if (read == 0)
+                    break;
+                int at = 0;
+                while (newlines < line)
+                {
+                    int found = buffer.AsSpan(at, read - at).IndexOf((byte)'\n');
+                    if (found < 0)
+                    {
+                        at = read;
+                        break;
+                    }
+                    at += found + 1;
+                    newlines++;
+                }
+                position += at;
+            }
+            bytes.Position = position;
+        }
+        catch
+        {
+            bytes.Dispose();
+            throw;
+        }
+        // Sep numbers its first row oddly; a blank first line takes that number, and line 2 is the line after.
+        _guard = new RunawayGuard(new StreamReader(bytes, _encoding, detectEncodingFromByteOrderMarks: false, 1 << 16), leadingNewline: true) { Limit = RunawayLimit(Header.Length) };
+        _lineOffset = line - 1;
+        _nextLine = line + 1;
+        _reader = OpenSep(_guard);
     }
 
     private string ReadPhysicalLine(long line, int maxLength)
@@ -181,12 +250,23 @@ internal sealed class CsvRowReader : IDisposable
     }
 
     /// <summary>Moves to the next non-blank data row; <paramref name="bad"/> is its first structural problem, or null.</summary>
+    /// <remarks>A row that runs on past the row length limit is bad, and reading goes on at the line after its first.</remarks>
     public bool MoveNext(out CsvBadRow? bad)
     {
-        if (!MoveToNonBlank())
+        try
         {
-            bad = null;
-            return false;
+            if (!MoveToNonBlank())
+            {
+                bad = null;
+                return false;
+            }
+        }
+        catch (RunawayRowException)
+        {
+            _dataRows++;
+            bad = RunawayRow();
+            ResumeAfter(bad.Line);
+            return true;
         }
         _dataRows++;
         bad = Check(_reader.Current);
@@ -287,7 +367,7 @@ internal sealed class CsvRowReader : IDisposable
     private string Joined()
     {
         // A quote that runs to the end of the file takes the file's last line break with it; that is no line of its own.
-        long from = Line, to = _reader.Current.LineNumberToExcl - (_reader.Current.Span.EndsWith('\n') ? 2 : 1);
+        long from = Line, to = _reader.Current.LineNumberToExcl + _lineOffset - (_reader.Current.Span.EndsWith('\n') ? 2 : 1);
         return to > from ? string.Create(CultureInfo.InvariantCulture, $" (the quote joined lines {from} to {to} into this one row)") : "";
     }
 
@@ -298,26 +378,41 @@ internal sealed class CsvRowReader : IDisposable
     private sealed class RunawayRowException : Exception;
 
     /// <summary>Counts the characters Sep reads while no row comes out, and stops it past <see cref="Limit"/>.</summary>
-    private sealed class RunawayGuard(TextReader inner) : TextReader
+    private sealed class RunawayGuard(TextReader inner, bool leadingNewline = false) : TextReader
     {
         private long _sinceRow;
+        private bool _leadingNewline = leadingNewline;
 
         public long Limit { get; set; } = long.MaxValue;
 
         public void RowDone() => _sinceRow = 0;
 
-        public override int Read(Span<char> buffer) => Count(inner.Read(buffer));
+        public override int Read(Span<char> buffer)
+        {
+            if (_leadingNewline && buffer.Length > 0)
+            {
+                _leadingNewline = false;
+                buffer[0] = '\n';
+                return 1;
+            }
+            return Count(inner.Read(buffer));
+        }
 
-        public override int Read(char[] buffer, int index, int count) => Count(inner.Read(buffer, index, count));
+        public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
 
         public override int Read()
         {
+            if (_leadingNewline)
+            {
+                _leadingNewline = false;
+                return '\n';
+            }
             int c = inner.Read();
             Count(c < 0 ? 0 : 1);
             return c;
         }
 
-        public override int Peek() => inner.Peek();
+        public override int Peek() => _leadingNewline ? '\n' : inner.Peek();
 
         private int Count(int read)
         {

@@ -6,7 +6,7 @@ namespace Ctr.MLNet.Transforms;
 /// One input column of a <see cref="FeatureSpec"/>: how it is typed and which transforms it goes through.
 /// The JSON names follow Python CTR tools (FuxiCTR, DeepCTR): <c>name</c>, <c>dtype</c>, <c>islist</c>,
 /// <c>maxlen</c>, <c>weight_col</c>, <c>share_vocab</c>, <c>min_freq</c>, <c>max_vocab</c>, <c>hash_buckets</c>,
-/// <c>fold_case</c>, <c>emb_dim</c>, <c>norm</c>, <c>log1p</c>, <c>clip</c>, <c>fill</c>, <c>buckets</c>.
+/// <c>fold_case</c>, <c>emb_dim</c>, <c>norm</c>, <c>log1p</c>, <c>clip</c>, <c>fill</c>, <c>buckets</c>, <c>cross</c>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -118,6 +118,14 @@ public sealed record FeatureColumnSpec(
     /// </summary>
     [JsonPropertyName("buckets")]
     public int? Buckets { get; init; }
+
+    /// <summary>
+    /// Two or more scalar categorical features of the spec whose values this feature crosses (<c>CrossFeatures</c>):
+    /// the feature is computed, not read from the data, and gets its own vocabulary (or hash buckets with
+    /// <see cref="HashBuckets"/>) of the value combinations. Categorical only; null for a plain feature.
+    /// </summary>
+    [JsonPropertyName("cross")]
+    public System.Collections.Generic.IReadOnlyList<string>? Cross { get; init; }
 
     /// <summary>Whether <see cref="Dtype"/> is <see cref="Categorical"/>.</summary>
     [JsonIgnore]

@@ -44,11 +44,14 @@ public sealed partial record FeatureSpec
         var wanted = new List<CsvDataSource.Column>();
         if (hasLabel)
             wanted.Add(new(Label, CsvColumnKind.Label, "the feature spec needs it as the label"));
-        foreach (FeatureColumnSpec feature in Features)
+        foreach (FeatureColumnSpec feature in Features.Where(f => f.Cross is null))
         {
-            wanted.Add(new(feature.Name, feature.IsNumeric ? CsvColumnKind.Single : CsvColumnKind.Text, "the feature spec needs it"));
+            wanted.Add(new(feature.Name, feature.IsNumeric ? CsvColumnKind.Single : CsvColumnKind.Text, "the feature spec needs it")
+            {
+                ListSeparator = feature.IsList ? ListSeparator : null,
+            });
             if (feature.WeightCol is string weights)
-                wanted.Add(new(weights, CsvColumnKind.Text, $"the feature spec needs it as the weights of '{feature.Name}'"));
+                wanted.Add(new(weights, CsvColumnKind.Text, $"the feature spec needs it as the weights of '{feature.Name}'") { WeightsOf = feature.Name });
         }
         CsvDataSource data = CsvDataSource.Load(path, new CsvDataSource.Options { Columns = [.. wanted], BadRows = badRows });
         var loaded = wanted.Select(w => w.Name).ToHashSet();

@@ -15,6 +15,7 @@ public sealed partial record FeatureSpec
     /// <list type="number">
     /// <item><description>list features: one <c>ParseSequence</c> (separator <see cref="ListSeparator"/>, <c>maxlen</c>),
     /// each <c>weight_col</c> parsed in place into a float vector and paired with its list;</description></item>
+    /// <item><description>crossed features (<c>cross</c>): one <c>CrossFeatures</c> joining the raw values of their parts;</description></item>
     /// <item><description>categorical features: one <c>MapToVocabulary</c> for those with a vocabulary and one
     /// <c>HashToBuckets</c> for those with <c>hash_buckets</c>; a feature with <c>share_vocab</c> joins its target's
     /// vocabulary (one index space, one embedding table) under the target's settings;</description></item>
@@ -59,6 +60,11 @@ public sealed partial record FeatureSpec
         })];
         if (lists.Length > 0)
             estimators.Add(transforms.ParseSequence(lists));
+
+        // Crosses join the raw values, so they come before the vocabularies map their parts in place.
+        FeatureCrossingEstimator.ColumnOptions[] crosses = [.. Features.Where(f => f.Cross is not null).Select(f => new FeatureCrossingEstimator.ColumnOptions(f.Name, [.. f.Cross!]))];
+        if (crosses.Length > 0)
+            estimators.Add(transforms.CrossFeatures(crosses));
 
         var vocabularies = new List<VocabularyEstimator.ColumnOptions>();
         var hashed = new List<HashBucketingEstimator.ColumnOptions>();

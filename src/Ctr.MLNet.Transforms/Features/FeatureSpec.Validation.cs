@@ -59,6 +59,8 @@ public sealed partial record FeatureSpec
         {
             if (feature.ShareVocab is string target)
                 ValidateSharing(feature, target, byName);
+            if (feature.Cross is not null)
+                ValidateCross(feature, byName);
         }
     }
 
@@ -149,6 +151,8 @@ public sealed partial record FeatureSpec
             yield return "hash_buckets";
         if (f.FoldCase)
             yield return "fold_case";
+        if (f.Cross is not null)
+            yield return "cross";
     }
 
     private static void ValidateSharing(FeatureColumnSpec f, string target, Dictionary<string, FeatureColumnSpec> byName)
@@ -172,6 +176,28 @@ public sealed partial record FeatureSpec
             Fail(f, $"fold_case is true but the shared vocabulary of '{target}' keeps case; set fold_case on '{target}' instead.");
         if (f.EmbDim is not null && owner.EmbDim is not null && f.EmbDim != owner.EmbDim)
             Fail(f, $"emb_dim is {f.EmbDim} but the shared vocabulary of '{target}' has emb_dim {owner.EmbDim}; one vocabulary has one embedding width.");
+    }
+
+    private static void ValidateCross(FeatureColumnSpec f, Dictionary<string, FeatureColumnSpec> byName)
+    {
+        IReadOnlyList<string> parts = f.Cross!;
+        if (!f.IsCategorical)
+            Fail(f, "cross applies to categorical features only.");
+        if (f.IsList || f.WeightCol is not null || f.ShareVocab is not null)
+            Fail(f, "cross makes one value per row; it does not go with islist, weight_col or share_vocab.");
+        if (parts.Count < 2)
+            Fail(f, $"cross must name two or more features, got {parts.Count}.");
+        if (parts.Distinct(StringComparer.Ordinal).Count() != parts.Count)
+            Fail(f, "cross names a feature twice.");
+        foreach (string part in parts)
+        {
+            if (part == f.Name)
+                Fail(f, "cross cannot name the feature itself.");
+            if (!byName.TryGetValue(part ?? "", out FeatureColumnSpec? source))
+                Fail(f, $"cross names '{part}', which is not a feature of the spec.");
+            if (!source.IsCategorical || source.IsList || source.Cross is not null)
+                Fail(f, $"cross names '{part}', which is not a plain categorical feature (one value per row, read from the data).");
+        }
     }
 
     private static string Show(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "null";

@@ -86,7 +86,7 @@ public sealed partial record FeatureSpec(
     /// <param name="other">The spec to compare with.</param>
     public bool Equals(FeatureSpec? other) =>
         other is not null && Label == other.Label && ListSeparator == other.ListSeparator
-        && (Features.IsDefault ? other.Features.IsDefault : !other.Features.IsDefault && Features.SequenceEqual(other.Features));
+        && (Features.IsDefault ? other.Features.IsDefault : !other.Features.IsDefault && Features.SequenceEqual(other.Features, FeatureComparer.Instance));
 
     /// <summary>A hash consistent with <see cref="Equals(FeatureSpec?)"/>.</summary>
     public override int GetHashCode()
@@ -97,7 +97,7 @@ public sealed partial record FeatureSpec(
         if (!Features.IsDefault)
         {
             foreach (FeatureColumnSpec feature in Features)
-                hash.Add(feature);
+                hash.Add(feature, FeatureComparer.Instance);
         }
         return hash.ToHashCode();
     }
@@ -105,6 +105,26 @@ public sealed partial record FeatureSpec(
     /// <summary>The label and the feature names, e.g. <c>FeatureSpec { Label = click, Features = [item_id, price] }</c>.</summary>
     public override string ToString() =>
         $"FeatureSpec {{ Label = {Label}, Features = [{(Features.IsDefault ? "" : string.Join(", ", Features.Select(f => f?.Name)))}] }}";
+
+    /// <summary>Features field by field, the <c>cross</c> list by its names rather than by reference.</summary>
+    private sealed class FeatureComparer : System.Collections.Generic.IEqualityComparer<FeatureColumnSpec>
+    {
+        public static readonly FeatureComparer Instance = new();
+
+        public bool Equals(FeatureColumnSpec? x, FeatureColumnSpec? y) =>
+            x is null || y is null ? x is null && y is null
+            : (x with { Cross = null }).Equals(y with { Cross = null })
+                && (x.Cross is null ? y.Cross is null : y.Cross is not null && x.Cross.SequenceEqual(y.Cross));
+
+        public int GetHashCode(FeatureColumnSpec obj)
+        {
+            var hash = new HashCode();
+            hash.Add(obj with { Cross = null });
+            foreach (string name in obj.Cross ?? [])
+                hash.Add(name);
+            return hash.ToHashCode();
+        }
+    }
 
     private static void WriteMinFreqOfCategoricalsOnly(JsonTypeInfo info)
     {

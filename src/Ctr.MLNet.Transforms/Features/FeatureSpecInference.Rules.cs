@@ -97,12 +97,12 @@ public static partial class FeatureSpecInference
                     });
                     break;
                 case Kind.Categorical:
-                    features.Add(Categorical(column.Name, VocabularyCardinality(columns, i, sharers.GetValueOrDefault(i))));
+                    features.Add(Categorical(column.Name, VocabularyCardinality(columns, i, sharers.GetValueOrDefault(i))) with { FoldCase = HasCaseVariants(column.Values) });
                     break;
                 default:
                     FeatureColumnSpec list = shareOf.TryGetValue(i, out int owner)
                         ? new FeatureColumnSpec(column.Name, FeatureColumnSpec.Categorical) { ShareVocab = columns[owner].Name, MinFreq = minFreqOf[owner] }
-                        : Categorical(column.Name, column.ElementCounts.LongCount());
+                        : Categorical(column.Name, column.ElementCounts.LongCount()) with { FoldCase = HasCaseVariants(column.ElementCounts.Select(e => e.Key)) };
                     features.Add(list with
                     {
                         IsList = true,
@@ -164,6 +164,20 @@ public static partial class FeatureSpecInference
     }
 
     private static int MinFreqFor(long distinct) => distinct > MinFreqAbove ? 2 : 1;
+
+    /// <summary>At least 2 and at least 1% of the distinct values equal another one but for case.</summary>
+    private static bool HasCaseVariants(IEnumerable<string> distinct)
+    {
+        var spellings = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        long total = 0;
+        foreach (string value in distinct)
+        {
+            total++;
+            spellings[value] = spellings.GetValueOrDefault(value) + 1;
+        }
+        long variants = spellings.Values.Where(n => n > 1).Sum(n => (long)n);
+        return variants >= 2 && AtLeast(variants, CaseVariantPercent, total);
+    }
 
     private static FeatureColumnSpec Categorical(string name, long distinct) => new(name, FeatureColumnSpec.Categorical)
     {

@@ -58,9 +58,12 @@ namespace Ctr.MLNet.Transforms;
 /// <c>min_freq</c> 2 when D &gt; 1000, else 1; <c>emb_dim</c> = clamp(2·⌈log2(D + 1)⌉, 4, 32)
 /// (<see cref="EmbeddingDimFor"/>); <c>hash_buckets</c> 0 (sized from the data at fit time) when D &gt; 200,000. A list
 /// sharing a vocabulary repeats its owner's <c>min_freq</c> and has no <c>emb_dim</c> of its own.</description></item>
+/// <item><description><b>Case</b>: a scalar categorical column, or a list sharing no vocabulary, gets <c>fold_case</c> when at
+/// least 2 and at least 1% of its distinct sampled values (for a list: elements) equal another one but for case
+/// ("Mobile" and "mobile"): one spelling of a value, not two ids. A vocabulary owner looks at its own values.</description></item>
 /// </list>
-/// Features keep the order of the header. Nothing else is inferred: no <c>max_vocab</c>, <c>clip</c>, <c>buckets</c>,
-/// <c>fold_case</c> or <c>maxlen</c>.
+/// Features keep the order of the header. Nothing else is inferred: no <c>max_vocab</c>, <c>clip</c>, <c>buckets</c>
+/// or <c>maxlen</c>.
 /// </remarks>
 public static partial class FeatureSpecInference
 {
@@ -84,6 +87,7 @@ public static partial class FeatureSpecInference
     internal const int WeightNumericPercent = 98;
     internal const int WeightAgreementPercent = 99;
     internal const int ShareVocabPercent = 50;
+    internal const int CaseVariantPercent = 1;
     internal const double ShareVocabMinimumCoverage = 0.05;
     internal const long MinFreqAbove = 1000;
     internal const long HashAbove = 200_000;

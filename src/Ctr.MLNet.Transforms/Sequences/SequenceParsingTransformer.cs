@@ -37,6 +37,9 @@ public sealed class SequenceParsingTransformer : OneToOneTransformerBase
         _columns = columns;
     }
 
+    /// <summary>The columns parsed: input, separator, maximum length, weights.</summary>
+    public ImmutableArray<SequenceParsingEstimator.ColumnOptions> Columns => _columns;
+
     internal static void CheckInputColumns(DataViewSchema schema, string input, string? weights)
     {
         Check(schema, input, t => t is TextDataViewType || t is VectorDataViewType { ItemType: TextDataViewType }, ElementTypes);

@@ -126,7 +126,8 @@ public sealed class CrashTest
         for (int attempt = 0; attempt < Attempts && caught == 0; attempt++)
         {
             byte[]? before = File.Exists(checkpoint) ? File.ReadAllBytes(checkpoint) : null;
-            var (killed, temporaryLeft, exitCode, output) = KillWhenCreated(TrainArguments(model, checkpoints, resume: true), checkpoints, pid => $"checkpoint.ctr.{pid}.tmp");
+            // --resume with no checkpoint is an error, so a run after a start-over starts afresh.
+            var (killed, temporaryLeft, exitCode, output) = KillWhenCreated(TrainArguments(model, checkpoints, resume: before is not null), checkpoints, pid => $"checkpoint.ctr.{pid}.tmp");
 
             if (before is not null)
                 StringAssert.Contains(output, "resumed after epoch", "the checkpoint the previous kill left loads");

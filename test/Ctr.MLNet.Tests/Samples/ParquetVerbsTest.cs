@@ -33,6 +33,23 @@ public sealed class ParquetVerbsTest
     private static readonly string[] Quick = ["--epochs", "1", "--batch-size", "256", "--threads", "1"];
 
     [TestMethod]
+    public void ParquetVerbsTest_DataFolderPassesThePathChecksOnlyWithParquetFilesInIt()
+    {
+        using var directory = new TemporaryDirectory();
+        string folder = Path.Combine(directory.Path, "export");
+        Directory.CreateDirectory(Path.Combine(folder, "day=1"));
+        File.WriteAllText(Path.Combine(folder, "_SUCCESS"), "");
+
+        var empty = Assert.ThrowsExactly<InvalidOperationException>(() => InputFiles.RequireFile(folder, "Data"));
+        StringAssert.Contains(empty.Message, $"Data file '{folder}' is a directory with no Parquet file in it");
+        File.WriteAllText(Path.Combine(folder, "day=1", "part-0.parquet"), "");
+        Assert.AreEqual(folder, InputFiles.RequireFile(folder, "Data"));
+        // Only data may be a folder: a model or spec is one file.
+        var model = Assert.ThrowsExactly<InvalidOperationException>(() => InputFiles.RequireFile(folder, "Model"));
+        StringAssert.Contains(model.Message, "is a directory; give the path of a file in it");
+    }
+
+    [TestMethod]
     public void ParquetVerbsTest_FitStatsOnShardsThenMergeStatsThenTrainWithStatsEqualsTrainingOnTheUnion()
     {
         using var directory = new TemporaryDirectory();

@@ -389,6 +389,31 @@ public sealed class FeatureSpecInferenceTest
     }
 
     /// <summary>The shared Criteo sample, found by walking up from the test binaries to the folder holding shared/data/criteo-10k.</summary>
+    [TestMethod]
+    public void FeatureSpecInferenceTest_CaseVariantsTurnOnFoldCase()
+    {
+        using var dir = new TemporaryDirectory();
+        string[] devices = ["Mobile", "mobile", "desktop", "tablet"];
+        // 400 distinct ids of which 2 differ only in case (0.5%): chance, not a casing problem.
+        var rows = Enumerable.Range(0, 800).Select(i => new[]
+        {
+            $"{i % 2}",
+            devices[i % devices.Length],
+            i == 1 ? "Id0" : $"id{i % 400}",
+            $"Tag{i % 5}|tag{i % 3}",
+            $"t{i % 9}|t{i % 4}",
+        });
+        string path = WriteCsv(dir, ["click", "device", "user", "tags", "plain_tags"], rows);
+
+        FeatureSpec sut = FeatureSpecInference.FromCsv(path);
+
+        Assert.IsTrue(Feature(sut, "device").FoldCase, "Mobile and mobile are one device");
+        Assert.IsFalse(Feature(sut, "user").FoldCase, "one case pair among 400 ids");
+        Assert.IsTrue(Feature(sut, "tags").FoldCase, "list elements too");
+        Assert.IsFalse(Feature(sut, "plain_tags").FoldCase);
+        Assert.AreEqual(sut, FeatureSpec.FromJson(sut.ToJson()), "fold_case round-trips");
+    }
+
     private static string CriteoPath()
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -1,0 +1,69 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
+using System.Linq;
+using Ctr.MLNet.Sample;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Ctr.MLNet.Tests.Samples;
+
+/// <summary>Every option of every verb goes through the real System.CommandLine parser at least once, with a value.</summary>
+[TestClass]
+public sealed class CliOptionsTest
+{
+    // One command line or more per verb; together they give every option (parsing only: no file is read).
+    private static readonly string[][] CommandLines =
+    [
+        ["quickstart", "--rows", "2000", "--out", "out/q", "--seed", "3", "--epochs", "2", "--threads", "1"],
+        ["generate", "--rows", "100", "--seed", "2", "--out", "out/g", "--day", "1", "--test-fraction", "0.3"],
+        ["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip", "--spec", "s.json", "--print-spec", "--label", "y", "--list-separator", ";",
+            "--model-type", "deepfm", "--epochs", "3", "--batch-size", "64", "--threads", "2", "--seed", "4", "--checkpoint-dir", "ck", "--resume",
+            "--plot", "c.png", "--bad-rows", "skip"],
+        ["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip", "--init-model", "y.zip", "--list-separator", "|"],
+        ["train", "--train", "shards", "--valid", "v.parquet", "--model", "m.zip", "--stats", "merged.bin"],
+        ["fit-stats", "--spec", "s.json", "--data", "shards/part-0.parquet", "--out", "s0.bin", "--bad-rows", "skip"],
+        ["merge-stats", "s0.bin", "s1.bin", "--out", "merged.bin"],
+        ["evaluate", "--model", "m.zip", "--data", "d.csv", "--bad-rows", "error"],
+        ["predict", "--model", "m.zip", "--data", "d.csv", "--out", "p.csv", "--bad-rows", "skip"],
+        ["serve", "--model", "ctr=m.zip", "--model", "b=n.zip", "--urls", "http://127.0.0.1:5080", "--max-body-bytes", "4096", "--max-rows", "10",
+            "--max-batch-rows", "64", "--max-batch-wait-ms", "0.5", "--scoring-threads", "2", "--reload-interval-ms", "500", "--request-log"],
+        ["demo", "--rows", "500", "--out", "out/d", "--seed", "5"],
+        ["import-amazon", "--reviews", "r.json", "--meta", "m.json", "--out", "a.csv", "--negatives", "2", "--max-history", "20", "--seed", "6"],
+    ];
+
+    [TestMethod]
+    public void CliOptionsTest_EveryOptionOfEveryVerbParses()
+    {
+        RootCommand root = Program.CreateRootCommand();
+        ParseResult[] parsed = [.. CommandLines.Select(args => root.Parse(args))];
+
+        for (int i = 0; i < parsed.Length; i++)
+            Assert.IsEmpty(parsed[i].Errors, $"{string.Join(' ', CommandLines[i])}: {string.Join("; ", parsed[i].Errors.Select(e => e.Message))}");
+        var missing = new List<string>();
+        foreach (Command verb in root.Subcommands)
+        {
+            foreach (Option option in verb.Options.Where(o => o is not HelpOption and not VersionOption))
+            {
+                if (!parsed.Any(p => p.CommandResult.Command == verb && p.GetResult(option) is OptionResult { Implicit: false }))
+                    missing.Add($"{verb.Name} {option.Name}");
+            }
+        }
+        Assert.IsEmpty(missing, $"options no command line above gives: {string.Join(", ", missing)}");
+    }
+
+    [TestMethod]
+    public void CliOptionsTest_ListSeparatorTakesOneCharacter()
+    {
+        RootCommand root = Program.CreateRootCommand();
+        Command train = root.Subcommands.Single(c => c.Name == "train");
+        var option = (Option<char>)train.Options.Single(o => o.Name == "--list-separator");
+        string[] required = ["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip"];
+
+        Assert.AreEqual(';', root.Parse([.. required, "--list-separator", ";"]).GetValue(option));
+        Assert.AreEqual('|', root.Parse(required).GetValue(option), "the default");
+        ParseResult tooLong = root.Parse([.. required, "--list-separator", "||"]);
+        Assert.AreEqual("--list-separator must be one character, got '||'.", tooLong.Errors.Single().Message);
+    }
+}
