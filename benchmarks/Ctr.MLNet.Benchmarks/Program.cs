@@ -37,6 +37,8 @@ public static class Program
               train streamed from a CSV on disk: peak RSS and rows/s (run once per file size)
           ceiling [--rows 200000,1000000] [--seeds 1,2,3] [--prior-scale 1] [--learning-rate 0.02] [--decay 0.7] [--batch-size 4096]
               the well-specified model (the generator's structure fitted by MAP) beside the oracle: the learnable ceiling
+          data [--rows 5000000] [--repeats 3] [--row-group-rows 100000] [--dir DIR]
+              planted rows read as CSV and as Parquet (rows/s, peak RSS); 4 shards fitted in 2 processes + merge vs one process
 
         every verb: [--name FILE] (results file name without .md) [--seed 1]
         """;
@@ -50,6 +52,12 @@ public static class Program
         }
         string verb = argv[0];
         var args = new Args(argv.Skip(1));
+        if (verb == "data-read")
+        {
+            // The data verb's child process: one read, no report.
+            DataBenchmark.ReadOnce(args);
+            return 0;
+        }
         try
         {
             string? name = args.OptionalString("name");
@@ -98,6 +106,10 @@ public static class Program
                 case "ceiling":
                     report = new Report(name ?? "ceiling", "Ceiling: the well-specified model vs the oracle on planted data", argv);
                     Ceiling.CeilingBenchmark.Run(args, report);
+                    break;
+                case "data":
+                    report = new Report(name ?? $"data-{Format.RowsLabel(args.Int("rows", 5_000_000))}", "Data: Parquet vs CSV reading, sharded feature fitting", argv);
+                    DataBenchmark.Run(args, report);
                     break;
                 default:
                     Console.Error.WriteLine($"error: unknown verb '{verb}'.");

@@ -15,6 +15,8 @@ public static class Program
         QuickstartCommand.Create(),
         GenerateCommand.Create(),
         TrainCommand.Create(),
+        StatsCommands.CreateFit(),
+        StatsCommands.CreateMerge(),
         EvaluateCommand.Create(),
         PredictCommand.Create(),
         ServeCommand.Create(),

@@ -106,13 +106,13 @@ internal static class CommandOptions
     /// Writes one line per file that had rows skipped (count and the first one) to <paramref name="error"/> and
     /// returns the total, each file counted once however many times it was read.
     /// </summary>
-    public static long ReportBadRows(TextWriter error, params IEnumerable<CsvDataSource> sources)
+    public static long ReportBadRows(TextWriter error, params IEnumerable<IFileDataSource> sources)
     {
         long total = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (CsvDataSource source in sources)
+        foreach (IFileDataSource source in sources)
         {
-            if (!seen.Add(Path.GetFullPath(source.Path)) || source.Summary is not { BadRowsSkipped: > 0 } summary)
+            if (!seen.Add(Path.GetFullPath(source.Path)) || source.ReadSummary is not { BadRowsSkipped: > 0 } summary)
                 continue;
             error.WriteLine(Printable($"warning: skipped {summary.BadRowsSkipped} bad row(s) of {source.Path}; the first: {summary.FirstBadRow}"));
             total += summary.BadRowsSkipped;
@@ -152,10 +152,10 @@ internal static class CommandOptions
         {
             return action(output);
         }
-        catch (Exception e) when (Find<CsvBadRowException>(e) is CsvBadRowException bad)
+        catch (Exception e) when (Find<DataBadRowException>(e) is DataBadRowException bad)
         {
             // ML.NET may wrap what a cursor throws; the bad row is what the user needs to see.
-            error.WriteLine(Printable($"error: {bad.BadRow.Describe(SkipHint)}"));
+            error.WriteLine(Printable($"error: {bad.Describe(SkipHint)}"));
         }
         catch (ArgumentException e)
         {

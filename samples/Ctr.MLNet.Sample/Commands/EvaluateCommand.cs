@@ -21,7 +21,7 @@ public static class EvaluateCommand
     public static Command Create()
     {
         Option<string> model = new("--model") { Description = "Model zip written by train.", Required = true, HelpName = "ZIP" };
-        Option<string> data = new("--data") { Description = "Labelled CSV with the training file's columns.", Required = true, HelpName = "FILE" };
+        Option<string> data = new("--data") { Description = "Labelled data with the training file's columns: CSV, .parquet or a folder of Parquet files.", Required = true, HelpName = "FILE|DIR" };
         Option<string?> groupColumn = new("--group-column") { Description = "Column identifying the user (or other group) for gAUC, e.g. user_id.", HelpName = "NAME" };
         Option<BadRowPolicy> badRows = CommandOptions.BadRows();
         var command = new Command("evaluate", "Score a labelled CSV with a saved model and print AUC, log loss (natural log), gAUC, calibration, ECE and normalized entropy.") { model, data, groupColumn, badRows };
@@ -43,10 +43,11 @@ public static class EvaluateCommand
         var ml = new MLContext(seed: 1);
         LoadedModel loaded = ModelFiles.Load(ml, modelPath);
         string label = loaded.Network.LabelColumnName;
-        if (groupColumn is not null && File.Exists(dataPath) && !CsvFeatureData.ReadHeader(dataPath).Contains(groupColumn))
+        // The header check reads CSV; a Parquet file or folder names its columns in its schema, checked when it loads.
+        if (groupColumn is not null && File.Exists(dataPath) && !ParquetDataSource.IsParquet(dataPath) && !CsvFeatureData.ReadHeader(dataPath).Contains(groupColumn))
             throw new InvalidOperationException($"--group-column '{groupColumn}' is not a column of '{dataPath}'; name one of its header's columns, e.g. the user id.");
         DataViewSchema inputSchema = WithGroupColumn(loaded.InputSchema, groupColumn);
-        CsvDataSource data = CsvInput.Load(ml, dataPath, inputSchema, inputSchema.Select(c => c.Name), out _, badRows, label, loaded.Model);
+        IFileDataSource data = DataInput.Load(ml, dataPath, inputSchema, inputSchema.Select(c => c.Name), out _, badRows, label, loaded.Model);
 
         var clock = Stopwatch.StartNew();
         IDataView scored = loaded.Model.Transform(data);

@@ -19,7 +19,7 @@ public static class PredictCommand
     public static Command Create()
     {
         Option<string> model = new("--model") { Description = "Model zip written by train.", Required = true, HelpName = "ZIP" };
-        Option<string> data = new("--data") { Description = "CSV with the training file's feature columns (the label may be absent).", Required = true, HelpName = "FILE" };
+        Option<string> data = new("--data") { Description = "Data with the training file's feature columns (the label may be absent): CSV, .parquet or a folder of Parquet files.", Required = true, HelpName = "FILE|DIR" };
         Option<string> output = new("--out") { Description = "File to write: a 'probability' header, then one probability per input row (an empty line for a row skipped with --bad-rows skip, so the lines stay aligned with the input).", Required = true, HelpName = "FILE" };
         Option<BadRowPolicy> badRows = CommandOptions.BadRows();
         var command = new Command("predict", "Write one click probability per row of a CSV file, in the same order.") { model, data, output, badRows };
@@ -43,11 +43,11 @@ public static class PredictCommand
         var ml = new MLContext(seed: 1);
         LoadedModel loaded = ModelFiles.Load(ml, modelPath);
         string label = loaded.Network.LabelColumnName;
-        CsvDataSource data = CsvInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name).Where(n => n != label), out _, badRows, model: loaded.Model);
+        IFileDataSource data = DataInput.Load(ml, dataPath, loaded.InputSchema, loaded.InputSchema.Select(c => c.Name).Where(n => n != label), out _, badRows, model: loaded.Model);
         // Skipped rows are known once the file is read through, so the probabilities wait in memory (4 bytes a row).
         float[] probabilities = Probabilities.RequireFinite([.. loaded.Model.Transform(data).GetColumn<float>("Probability")], modelPath);
         long skipped = CommandOptions.ReportBadRows(error ?? TextWriter.Null, data);
-        ImmutableArray<long> gaps = data.Summary?.SkippedRows ?? [];
+        ImmutableArray<long> gaps = data.ReadSummary?.SkippedRows ?? [];
         AtomicFile.Write(outputPath, stream =>
         {
             using var writer = new StreamWriter(stream, leaveOpen: true);

@@ -20,8 +20,8 @@ public static class TrainCommand
     /// <summary>The verb with its options.</summary>
     public static Command Create()
     {
-        Option<string> train = new("--train") { Description = "Training CSV (header row, comma-separated, empty field = missing).", Required = true, HelpName = "FILE" };
-        Option<string> valid = new("--valid") { Description = "Validation CSV, scored after every epoch for early stopping.", Required = true, HelpName = "FILE" };
+        Option<string> train = new("--train") { Description = $"Training data: {DataInput.Description}.", Required = true, HelpName = "FILE|DIR" };
+        Option<string> valid = new("--valid") { Description = "Validation data (CSV, .parquet or folder), scored after every epoch for early stopping.", Required = true, HelpName = "FILE|DIR" };
         Option<string> model = new("--model") { Description = "Model zip to write (replaced only once training succeeds).", Required = true, HelpName = "OUT.zip" };
         Option<string?> spec = new("--spec") { Description = "Feature spec JSON; inferred from the training file when absent.", HelpName = "spec.json" };
         Option<bool> printSpec = new("--print-spec") { Description = "Print the feature spec (given or inferred) as JSON and stop." };
@@ -56,11 +56,12 @@ public static class TrainCommand
             DefaultValueFactory = _ => new TorchCtrTrainer.Options().EmbeddingL2,
             HelpName = "L2",
         }, v => v >= 0 && double.IsFinite(v) ? null : $"--embedding-l2 must be a finite number ≥ 0, got {v}.");
+        Option<string?> stats = new("--stats") { Description = "Build the fitted feature pipeline from this merge-stats file (and take its spec) instead of fitting it on --train.", HelpName = "merged.bin" };
         Option<string?> initModel = new("--init-model") { Description = "Continue this model zip on the new data: refit its feature pipeline (vocabularies grow), keep its trained weights (--spec is not used).", HelpName = "YESTERDAY.zip" };
 
         var command = new Command("train", "Train a CTR model on a CSV file and save the whole pipeline as one model zip.")
         {
-            train, valid, model, spec, printSpec, label, listSeparator, modelType, trees, embeddingL2, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows,
+            train, valid, model, spec, printSpec, label, listSeparator, modelType, trees, embeddingL2, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows, stats,
         };
         command.SetAction(parse => CommandOptions.Run(parse, output =>
         {
@@ -82,6 +83,7 @@ public static class TrainCommand
                 PlotPath = parse.GetValue(plot),
                 InitModelPath = parse.GetValue(initModel),
                 BadRows = parse.GetValue(badRows),
+                StatsPath = parse.GetValue(stats),
             };
             if (settings.Resume && settings.CheckpointDirectory is null)
                 throw new ArgumentException("--resume needs --checkpoint-dir.");
@@ -101,9 +103,13 @@ public static class TrainCommand
         if (settings.InitModelPath is not null)
             return RunIncremental(settings, output, error);
         var clock = Stopwatch.StartNew();
-        FeatureSpec spec = settings.SpecPath is not null
+        FeatureStatistics? statistics = settings.StatsPath is null ? null : FeatureStatistics.Load(settings.StatsPath);
+        if (statistics is not null && settings.SpecPath is not null && !FeatureSpec.FromJson(File.ReadAllText(settings.SpecPath)).Equals(statistics.Spec))
+            throw new ArgumentException($"--spec {settings.SpecPath} differs from the spec the statistics in {settings.StatsPath} were fitted with; leave --spec out (the statistics carry theirs).");
+        FeatureSpec spec = statistics is not null ? statistics.Spec
+            : settings.SpecPath is not null
             ? FeatureSpec.FromJson(File.ReadAllText(settings.SpecPath))
-            : FeatureSpecInference.FromCsv(settings.TrainPath, settings.Label, settings.ListSeparator, badRows: settings.BadRows);
+            : DataInput.InferSpec(settings.TrainPath, settings.Label, settings.ListSeparator, settings.BadRows);
         if (settings.PrintSpec)
         {
             output.WriteLine(spec.ToJson());
@@ -111,14 +117,14 @@ public static class TrainCommand
         }
 
         var ml = new MLContext(seed: settings.Seed);
-        CsvDataSource trainData = spec.LoadCsv(ml, settings.TrainPath, out CsvColumns trainColumns, badRows: settings.BadRows);
-        CsvDataSource validData = spec.LoadCsv(ml, settings.ValidPath, badRows: settings.BadRows);
+        IFileDataSource trainData = DataInput.Load(ml, spec, settings.TrainPath, out CsvColumns trainColumns, settings.BadRows);
+        IFileDataSource validData = DataInput.Load(ml, spec, settings.ValidPath, out _, settings.BadRows);
         if (trainColumns.Ignored.Length > 0)
             output.WriteLine($"note: ignoring column(s) the spec does not use: {string.Join(", ", trainColumns.Ignored)}");
         CheckValidation(validData, spec.Label, settings.ValidPath);
 
-        output.WriteLine($"fitting the feature pipeline on {settings.TrainPath}");
-        ITransformer features = spec.BuildPipeline(ml).Fit(trainData);
+        output.WriteLine(statistics is null ? $"fitting the feature pipeline on {settings.TrainPath}" : $"building the feature pipeline from the statistics of {statistics.Shards} shard(s) in {settings.StatsPath}");
+        ITransformer features = statistics?.BuildPipeline(ml) ?? spec.BuildPipeline(ml).Fit(trainData);
         if (LargeEmbeddingWarning(features.GetOutputSchema(trainData.Schema), spec) is string warning)
             error.WriteLine(warning);
         Type modelType = ModelTypes.Get(settings.ModelType ?? ModelTypes.Default);
@@ -144,7 +150,7 @@ public static class TrainCommand
     /// lines are printed, so a run that replaced the model always exits 0.
     /// </summary>
     private static int Finish(MLContext ml, TrainSettings settings, TransformerChain<ITransformer> pipeline, TorchCtrTransformer network, LogitBlend? blend,
-        CsvDataSource trainData, CsvDataSource validData, TextWriter output, TextWriter error, Stopwatch clock)
+        IFileDataSource trainData, IFileDataSource validData, TextWriter output, TextWriter error, Stopwatch clock)
     {
         EpochMetrics best = network.History.Where(h => !double.IsNaN(h.ValidAuc)).DefaultIfEmpty(network.History[^1]).MaxBy(h => h.ValidAuc)!;
         string? plotted = settings.PlotPath is null ? null : TrainingCurves.Save(network.History, settings.PlotPath);
@@ -169,9 +175,11 @@ public static class TrainCommand
             InputFiles.RequireFile(settings.SpecPath, "Spec");
         if (settings.InitModelPath is not null)
             InputFiles.RequireFile(settings.InitModelPath, "Model");
+        if (settings.StatsPath is not null && settings.InitModelPath is null)
+            InputFiles.RequireFile(settings.StatsPath, "Statistics");
         if (settings.PrintSpec)
             return;
-        (string, string?)[] inputs = [("--train", settings.TrainPath), ("--valid", settings.ValidPath), ("--spec", settings.SpecPath), ("--init-model", settings.InitModelPath)];
+        (string, string?)[] inputs = [("--train", settings.TrainPath), ("--valid", settings.ValidPath), ("--spec", settings.SpecPath), ("--init-model", settings.InitModelPath), ("--stats", settings.StatsPath)];
         InputFiles.RequireWritable(settings.ModelPath, "--model", inputs);
         if (settings.PlotPath is not null)
             InputFiles.RequireWritable(settings.PlotPath, "--plot", [.. inputs, ("--model", settings.ModelPath)]);
@@ -191,7 +199,7 @@ public static class TrainCommand
     /// Reads the validation file once before training: bad rows show now, not after the first epoch, and the file must
     /// have rows of both classes, since AUC (which picks the best epoch) is undefined otherwise.
     /// </summary>
-    private static void CheckValidation(CsvDataSource validData, string label, string path)
+    private static void CheckValidation(IFileDataSource validData, string label, string path)
     {
         DataViewSchema.Column column = validData.Schema[label];
         float[] labels = column.Type.RawType == typeof(bool)
@@ -207,8 +215,8 @@ public static class TrainCommand
         }
     }
 
-    private static string Skipped(CsvDataSource data) =>
-        data.Summary is { BadRowsSkipped: > 0 } summary ? $" ({summary.BadRowsSkipped} bad row(s) skipped)" : "";
+    private static string Skipped(IFileDataSource data) =>
+        data.ReadSummary is { BadRowsSkipped: > 0 } summary ? $" ({summary.BadRowsSkipped} bad row(s) skipped)" : "";
 
     /// <summary>Above this many bytes of embedding weights, train warns before it starts: the zip will be at least this big.</summary>
     public const long LargeEmbeddingBytes = 256L << 20;
@@ -240,6 +248,8 @@ public static class TrainCommand
     {
         if (settings.PrintSpec)
             throw new ArgumentException("--print-spec has no spec to print with --init-model: the model's own pipeline is refit.");
+        if (settings.StatsPath is not null)
+            throw new ArgumentException("--stats builds a new feature pipeline; --init-model refits the model's own, so give one of them.");
         if (settings.SpecPath is not null)
             output.WriteLine("note: --spec is not used with --init-model; the model's own pipeline is refit");
         if (settings.Trees is > 0)
@@ -254,8 +264,8 @@ public static class TrainCommand
             throw new ArgumentException($"{settings.InitModelPath} blends its network with trees, and --init-model continues a network alone; train day 1 with --trees 0 to continue it day by day.");
         string[] required = [.. yesterday.InputSchema.Select(c => c.Name)];
         string label = previous.LabelColumnName;
-        CsvDataSource trainData = CsvInput.Load(ml, settings.TrainPath, yesterday.InputSchema, required, out var ignored, settings.BadRows, label, yesterday.Model);
-        CsvDataSource validData = CsvInput.Load(ml, settings.ValidPath, yesterday.InputSchema, required, out _, settings.BadRows, label, yesterday.Model);
+        IFileDataSource trainData = DataInput.Load(ml, settings.TrainPath, yesterday.InputSchema, required, out var ignored, settings.BadRows, label, yesterday.Model);
+        IFileDataSource validData = DataInput.Load(ml, settings.ValidPath, yesterday.InputSchema, required, out _, settings.BadRows, label, yesterday.Model);
         if (ignored.Count > 0)
             output.WriteLine($"note: ignoring column(s) the model does not use: {string.Join(", ", ignored)}");
         CheckValidation(validData, label, settings.ValidPath);
@@ -359,6 +369,9 @@ public sealed record TrainSettings(string TrainPath, string ValidPath, string Mo
 
     /// <summary>FastTree trees blended with the network; null for the default (0 with <see cref="InitModelPath"/>).</summary>
     public int? Trees { get; init; }
+
+    /// <summary>A merge-stats file whose spec and statistics give the fitted feature pipeline, or null to fit it on the training data.</summary>
+    public string? StatsPath { get; init; }
 
     /// <summary>Yesterday's model zip to continue (incremental training), or null to train from scratch.</summary>
     public string? InitModelPath { get; init; }

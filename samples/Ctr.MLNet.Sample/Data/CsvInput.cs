@@ -45,7 +45,8 @@ public static class CsvInput
         {
             if (!needed.Contains(column.Name))
                 continue;
-            CsvColumnKind kind = column.Type is TextDataViewType ? CsvColumnKind.Text
+            // A model trained on Parquet reads lists as vectors; from CSV they come as delimited text, which its sequence parsing splits.
+            CsvColumnKind kind = column.Type is TextDataViewType or VectorDataViewType ? CsvColumnKind.Text
                 : column.Type.RawType == typeof(float) ? (column.Name == label ? CsvColumnKind.Label : CsvColumnKind.Single)
                 : column.Type.RawType == typeof(bool) ? CsvColumnKind.Boolean
                 : throw new InvalidOperationException($"The model reads column '{column.Name}' as {column.Type}, which a CSV file cannot give.");

@@ -1,5 +1,7 @@
 using System;
 using System.IO;
+using System.Linq;
+using Ctr.MLNet.Transforms;
 
 namespace Ctr.MLNet.Sample.Data;
 
@@ -7,7 +9,7 @@ namespace Ctr.MLNet.Sample.Data;
 public static class InputFiles
 {
     /// <summary>
-    /// Returns <paramref name="path"/> when it is a regular file; otherwise an <see cref="InvalidOperationException"/>
+    /// Returns <paramref name="path"/> when it is a regular file (or, for data, a folder of Parquet files); otherwise an <see cref="InvalidOperationException"/>
     /// saying what it is instead: missing, a directory, or a stream (a pipe such as <c>/dev/stdin</c> or <c>&lt;(...)</c>,
     /// a device), which the verbs cannot read since they read a file more than once.
     /// </summary>
@@ -16,7 +18,14 @@ public static class InputFiles
     public static string RequireFile(string path, string what)
     {
         if (Directory.Exists(path))
-            throw new InvalidOperationException($"{what} file '{path}' is a directory; give the path of a file in it.");
+        {
+            // A folder of Parquet partitions reads as one data set; its files are checked when they are opened.
+            if (what == "Data" && ParquetDataSource.IsParquet(path) && Directory.EnumerateFiles(path, "*.parquet", SearchOption.AllDirectories).Any())
+                return path;
+            throw new InvalidOperationException(what == "Data"
+                ? $"{what} file '{path}' is a directory with no Parquet file in it; give a CSV or .parquet file, or a folder of Parquet files."
+                : $"{what} file '{path}' is a directory; give the path of a file in it.");
+        }
         if (!File.Exists(path))
             throw new InvalidOperationException($"{what} file '{path}' does not exist.");
         bool seekable;

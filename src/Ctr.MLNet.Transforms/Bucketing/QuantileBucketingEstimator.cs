@@ -108,6 +108,15 @@ public sealed class QuantileBucketingEstimator : IEstimator<QuantileBucketingTra
     public QuantileBucketingTransformer Fit(IDataView input)
     {
         _host.CheckValue(input, nameof(input));
+        return FromSamples(Sample(input));
+    }
+
+    /// <summary>The input columns, in the order of <see cref="Sample"/>.</summary>
+    internal string[] InputColumns => [.. _columns.Select(c => c.InputColumnName)];
+
+    /// <summary>One pass: a uniform sample of every column (a shard's, to merge with <see cref="ReservoirSample.Merge"/>).</summary>
+    internal ReservoirSample[] Sample(IDataView input)
+    {
         DataViewSchema.Column[] columns = [.. _columns.Select(c => ScalarNumericColumn.Check(input.Schema, c.InputColumnName))];
         ReservoirSample[] samples = [.. _columns.Select(c => new ReservoirSample(c.MaxSamples, c.Seed))];
         using (DataViewRowCursor cursor = input.GetRowCursor(columns))
@@ -123,6 +132,15 @@ public sealed class QuantileBucketingEstimator : IEstimator<QuantileBucketingTra
                 }
             }
         }
+        return samples;
+    }
+
+    /// <summary>Capacity and seed of each column's sample.</summary>
+    internal (int Capacity, int Seed)[] SampleSettings => [.. _columns.Select(c => (c.MaxSamples, c.Seed))];
+
+    /// <summary>The transformer of a sample per column (in <see cref="InputColumns"/> order).</summary>
+    internal QuantileBucketingTransformer FromSamples(ReservoirSample[] samples)
+    {
         ImmutableArray<QuantileBuckets> buckets = [.. _columns.Select((c, i) => new QuantileBuckets(c.NumBuckets, samples[i].Boundaries(c.NumBuckets)))];
         return new QuantileBucketingTransformer(_host, [.. _columns.Select(c => (c.OutputColumnName, c.InputColumnName))], buckets);
     }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Linq;
 
 namespace Ctr.MLNet.Transforms;
 
@@ -19,6 +20,64 @@ internal sealed class ReservoirSample
     {
         _capacity = capacity;
         _random = new Random(seed);
+    }
+
+    /// <summary>A sample of <paramref name="seen"/> values that holds <paramref name="values"/> (read from a file or merged).</summary>
+    internal ReservoirSample(int capacity, int seed, long seen, IEnumerable<double> values)
+        : this(capacity, seed)
+    {
+        _values.AddRange(values);
+        _seen = seen;
+    }
+
+    /// <summary>The most values held.</summary>
+    public int Capacity => _capacity;
+
+    /// <summary>The values held, in no particular order.</summary>
+    public IReadOnlyList<double> Values => _values;
+
+    /// <summary>
+    /// A uniform sample of the union of the samples' streams, as if one sample had seen them all: when all the
+    /// values seen fit the capacity it holds every one of them (so the boundaries are those of one fit on the
+    /// union, exactly); otherwise it draws <c>capacity</c> values without replacement from the union by its weights —
+    /// the number from each part follows the multivariate hypergeometric law of the parts' sizes (seen, not held),
+    /// and that many are taken uniformly from the part's sample. Seeded by <paramref name="seed"/>, so a merge in the
+    /// same order gives the same sample.
+    /// </summary>
+    public static ReservoirSample Merge(IReadOnlyList<ReservoirSample> parts, int capacity, int seed)
+    {
+        long total = 0;
+        foreach (ReservoirSample part in parts)
+            total += part._seen;
+        if (total <= capacity)
+            return new ReservoirSample(capacity, seed, total, parts.SelectMany(p => p._values));
+        var random = new Random(seed);
+        long[] remaining = [.. parts.Select(p => p._seen)];
+        var taken = new int[parts.Count];
+        long left = total;
+        for (int draw = 0; draw < capacity; draw++)
+        {
+            long pick = random.NextInt64(left);
+            int part = 0;
+            while (pick >= remaining[part])
+                pick -= remaining[part++];
+            remaining[part]--;
+            taken[part]++;
+            left--;
+        }
+        var values = new List<double>(capacity);
+        for (int p = 0; p < parts.Count; p++)
+        {
+            // Every part's sample holds min(capacity, seen) ≥ taken values: a partial shuffle picks them uniformly.
+            double[] pool = [.. parts[p]._values];
+            for (int i = 0; i < taken[p]; i++)
+            {
+                int j = i + random.Next(pool.Length - i);
+                (pool[i], pool[j]) = (pool[j], pool[i]);
+                values.Add(pool[i]);
+            }
+        }
+        return new ReservoirSample(capacity, seed, total, values);
     }
 
     /// <summary>Finite values seen so far.</summary>

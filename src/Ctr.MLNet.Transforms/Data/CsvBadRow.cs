@@ -42,8 +42,21 @@ public sealed record CsvBadRow(string Path, long Line, int Column, string? Colum
     public override string ToString() => $"{Location}: {Problem}";
 }
 
+/// <summary>A bad row of a data file (CSV or Parquet) read with <see cref="BadRowPolicy.Error"/>.</summary>
+public abstract class DataBadRowException : FormatException
+{
+    /// <summary>Creates the exception with its full message.</summary>
+    protected DataBadRowException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>The full error (location, problem, fix), with <paramref name="skipHint"/> as the caller's way to skip such rows.</summary>
+    public abstract string Describe(string skipHint);
+}
+
 /// <summary>A bad row of a CSV file read with <see cref="BadRowPolicy.Error"/>.</summary>
-public sealed class CsvBadRowException : FormatException
+public sealed class CsvBadRowException : DataBadRowException
 {
     /// <summary>The hint of <see cref="Exception.Message"/>: the library's own way to skip bad rows.</summary>
     public const string DefaultSkipHint = "set BadRowPolicy.Skip";
@@ -54,4 +67,7 @@ public sealed class CsvBadRowException : FormatException
 
     /// <summary>Where and why.</summary>
     public CsvBadRow BadRow { get; }
+
+    /// <inheritdoc/>
+    public override string Describe(string skipHint) => BadRow.Describe(skipHint);
 }

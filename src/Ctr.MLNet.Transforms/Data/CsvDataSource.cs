@@ -30,7 +30,7 @@ namespace Ctr.MLNet.Transforms;
 /// and the first bad row are in <see cref="Summary"/> once a cursor has read the whole file.
 /// </para>
 /// </remarks>
-public sealed partial class CsvDataSource : IDataView
+public sealed partial class CsvDataSource : IFileDataSource
 {
     private readonly int[] _fileIndexes;
     private readonly CsvColumnKind[] _kinds;
@@ -100,6 +100,10 @@ public sealed partial class CsvDataSource : IDataView
     /// until a cursor has reached the end. Later passes read the same rows and do not count again.
     /// </summary>
     public CsvReadSummary? Summary => Volatile.Read(ref _summary);
+
+    /// <inheritdoc/>
+    FileReadSummary? IFileDataSource.ReadSummary =>
+        Summary is { } summary ? new FileReadSummary(summary.Rows, summary.BadRowsSkipped, summary.FirstBadRow?.ToString(), summary.SkippedRows) : null;
 
     /// <inheritdoc/>
     public bool CanShuffle => false;

@@ -37,6 +37,15 @@ public sealed partial record FeatureSpec
     /// <exception cref="System.ArgumentOutOfRangeException">The spec is invalid (see <see cref="Validate"/>).</exception>
     public IEstimator<ITransformer> BuildPipeline(MLContext mlContext)
     {
+        EstimatorChain<ITransformer> chain = new();
+        foreach (IEstimator<ITransformer> estimator in BuildEstimators(mlContext))
+            chain = chain.Append(estimator);
+        return chain;
+    }
+
+    /// <summary>The estimators of <see cref="BuildPipeline"/>, in order (what <see cref="FeatureStatistics"/> fits piece by piece).</summary>
+    internal List<IEstimator<ITransformer>> BuildEstimators(MLContext mlContext)
+    {
         System.ArgumentNullException.ThrowIfNull(mlContext);
         Validate();
         CtrCatalog.TransformsCatalog transforms = mlContext.Ctr().Transforms;
@@ -101,11 +110,7 @@ public sealed partial record FeatureSpec
             .Select(f => new QuantileBucketingEstimator.ColumnOptions(f.Name) { NumBuckets = f.Buckets!.Value })];
         if (bucketized.Length > 0)
             estimators.Add(transforms.BucketizeByQuantile(bucketized));
-
-        EstimatorChain<ITransformer> chain = new();
-        foreach (IEstimator<ITransformer> estimator in estimators)
-            chain = chain.Append(estimator);
-        return chain;
+        return estimators;
     }
 
     /// <summary>

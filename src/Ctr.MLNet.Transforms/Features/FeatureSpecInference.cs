@@ -138,6 +138,78 @@ public static partial class FeatureSpecInference
     }
 
     /// <summary>
+    /// Infers a spec from a Parquet file or a folder of them (partition keys included), looking at its first
+    /// <paramref name="sampleRows"/> rows with the rules of <see cref="FeatureSpecInference"/> applied to each value's
+    /// text, as <see cref="ParquetColumnKind.Text"/> reads it; a list column counts as its elements joined by
+    /// <paramref name="listSeparator"/>, so a <c>list&lt;string&gt;</c> becomes a list feature and a
+    /// <c>list&lt;float&gt;</c> of the same lengths its <c>weight_col</c>. Partition keys are left out (a <c>date=</c>
+    /// folder names a shard, and its values never recur in later data); name one in the spec to use it.
+    /// </summary>
+    /// <param name="path">A <c>.parquet</c> file or a folder.</param>
+    /// <param name="label">Label column; null to look for click, clicked, label or y.</param>
+    /// <param name="listSeparator">Separator of list values in string columns (becomes <see cref="FeatureSpec.ListSeparator"/>).</param>
+    /// <param name="sampleRows">Number of rows to look at, 1 or more.</param>
+    /// <exception cref="FormatException">A file is not Parquet, or a folder holds none.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The label is not a column (or none of the usual names is), a
+    /// column has a type that cannot be loaded, or an argument is out of range.</exception>
+    public static FeatureSpec FromParquet(string path, string? label = null, char listSeparator = SequenceParsingEstimator.Defaults.Separator, int sampleRows = DefaultSampleRows)
+    {
+        CheckArguments(listSeparator, sampleRows);
+        ParquetDataSource files = ParquetDataSource.Load(path, new ParquetDataSource.Options());
+        ImmutableArray<string> names = files.Header.RemoveRange(files.Header.Length - files.PartitionKeys.Length, files.PartitionKeys.Length);
+        int labelIndex = FindLabel(names, label, $"the columns of '{path}'");
+        ColumnProfile?[] profiles = CreateProfiles(names, labelIndex, listSeparator, sampleRows, $"the columns of '{path}'");
+        ParquetDataSource data = ParquetDataSource.Load(path, new ParquetDataSource.Options
+        {
+            Columns = [.. names.Where((_, i) => i != labelIndex).Select(n => new ParquetDataSource.Column(n, ParquetColumnKind.Text))],
+        });
+        using DataViewRowCursor cursor = data.GetRowCursor(data.Schema);
+        TextGetter[] getters = [.. data.Schema.Select(c => CreateTextGetter(cursor, c, listSeparator))];
+        int[] profileOf = [.. Enumerable.Range(0, names.Length).Where(i => i != labelIndex)];
+        for (int rows = 0; rows < sampleRows && cursor.MoveNext(); rows++)
+        {
+            for (int c = 0; c < getters.Length; c++)
+                profiles[profileOf[c]]!.Add(getters[c]());
+        }
+        return Infer(names[labelIndex], profiles, listSeparator);
+    }
+
+    /// <summary>
+    /// Infers a spec from a data file, picking the reader by <paramref name="path"/>: a folder or a <c>.parquet</c>
+    /// file with <see cref="FromParquet"/>, anything else with <see cref="FromCsv"/>.
+    /// </summary>
+    /// <param name="path">A CSV file, a <c>.parquet</c> file or a folder of Parquet files.</param>
+    /// <param name="label">Label column; null to look for the usual names.</param>
+    /// <param name="listSeparator">Separator of list values.</param>
+    /// <param name="sampleRows">Number of rows to look at.</param>
+    /// <param name="badRows">What to do with a malformed CSV row (Parquet rows are read as text and cannot be malformed here).</param>
+    public static FeatureSpec FromFile(string path, string? label = null, char listSeparator = SequenceParsingEstimator.Defaults.Separator, int sampleRows = DefaultSampleRows,
+        BadRowPolicy badRows = BadRowPolicy.Error) =>
+        ParquetDataSource.IsParquet(path) ? FromParquet(path, label, listSeparator, sampleRows) : FromCsv(path, label, listSeparator, sampleRows, badRows);
+
+    private static TextGetter CreateTextGetter(DataViewRow row, DataViewSchema.Column column, char separator)
+    {
+        if (column.Type is not VectorDataViewType)
+            return CreateTextGetter(row, column);
+        ValueGetter<VBuffer<ReadOnlyMemory<char>>> getter = row.GetGetter<VBuffer<ReadOnlyMemory<char>>>(column);
+        VBuffer<ReadOnlyMemory<char>> values = default;
+        var builder = new System.Text.StringBuilder();
+        return () =>
+        {
+            getter(ref values);
+            builder.Clear();
+            ReadOnlySpan<ReadOnlyMemory<char>> elements = values.GetValues();
+            for (int i = 0; i < elements.Length; i++)
+            {
+                if (i > 0)
+                    builder.Append(separator);
+                builder.Append(elements[i].Span);
+            }
+            return builder.ToString();
+        };
+    }
+
+    /// <summary>
     /// Infers a spec from the first <paramref name="sampleRows"/> rows of <paramref name="data"/> with the rules of
     /// <see cref="FeatureSpecInference"/>, applied to each value's text: scalar Text columns as they are, scalar
     /// Single, Double and integer columns in invariant "R" form (NaN as empty). Columns of other types (vectors,

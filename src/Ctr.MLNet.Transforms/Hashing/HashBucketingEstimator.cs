@@ -144,12 +144,26 @@ public sealed class HashBucketingEstimator : IEstimator<HashBucketingTransformer
     public HashBucketingTransformer Fit(IDataView input)
     {
         _host.CheckValue(input, nameof(input));
+        return FromCounts(CountTokens(input));
+    }
+
+    /// <summary>The hash spaces' names, in the order of <see cref="CountTokens"/>.</summary>
+    internal string[] SpaceNames => SpaceColumns.Group([.. _columns.Select(c => (c.VocabularyName, c.Settings))]).Names;
+
+    /// <summary>One pass (none when no space counts): token counts per hash space, empty for spaces that need none.</summary>
+    internal TermCounts[] CountTokens(IDataView input)
+    {
         foreach (ColumnOptions column in _columns)
             VocabularyTransformer.CheckInputColumn(input.Schema, column.InputColumnName);
-
-        var (names, settings, groups) = SpaceColumns.Group([.. _columns.Select(c => (c.VocabularyName, c.Settings))]);
-        TermCounts[] counts = HashBucketingTransformer.CountTokens(input, [.. _columns.Select(c => c.InputColumnName)], groups,
+        var (_, settings, groups) = SpaceColumns.Group([.. _columns.Select(c => (c.VocabularyName, c.Settings))]);
+        return HashBucketingTransformer.CountTokens(input, [.. _columns.Select(c => c.InputColumnName)], groups,
             [.. settings.Select(s => s.CreateNormalizer())], [.. settings.Select(s => s.FiltersByCount || s.NumBuckets is null)]);
+    }
+
+    /// <summary>The transformer of counts per hash space (in <see cref="SpaceNames"/> order).</summary>
+    internal HashBucketingTransformer FromCounts(TermCounts[] counts)
+    {
+        var (names, settings, groups) = SpaceColumns.Group([.. _columns.Select(c => (c.VocabularyName, c.Settings))]);
         ImmutableArray<HashBucketSpace> spaces = [.. names.Select((n, i) => HashBucketSpace.Create(n, settings[i], counts[i]))];
         return new HashBucketingTransformer(_host, [.. _columns.Select(c => (c.OutputColumnName, c.InputColumnName))], new ColumnSpaces<HashBucketSpace>(spaces, groups));
     }

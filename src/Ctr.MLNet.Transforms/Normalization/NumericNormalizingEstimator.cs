@@ -99,10 +99,19 @@ public sealed class NumericNormalizingEstimator : IEstimator<NumericNormalizingT
     public NumericNormalizingTransformer Fit(IDataView input)
     {
         _host.CheckValue(input, nameof(input));
-        NormalizationSettings[] settings = [.. _columns.Select(c => c.Settings)];
-        NumericStatistics[] statistics = NumericNormalizingTransformer.ComputeStatistics(input, [.. _columns.Select(c => c.InputColumnName)], settings);
-        return new NumericNormalizingTransformer(_host, [.. _columns.Select(c => (c.OutputColumnName, c.InputColumnName))], [.. settings], [.. statistics]);
+        return FromStatistics(ComputeStatistics(input));
     }
+
+    /// <summary>The input columns, in the order of <see cref="ComputeStatistics"/>.</summary>
+    internal string[] InputColumns => [.. _columns.Select(c => c.InputColumnName)];
+
+    /// <summary>One pass: the statistics of every column (after log1p where asked), to merge with Chan's update.</summary>
+    internal NumericStatistics[] ComputeStatistics(IDataView input) =>
+        NumericNormalizingTransformer.ComputeStatistics(input, InputColumns, [.. _columns.Select(c => c.Settings)]);
+
+    /// <summary>The transformer of statistics per column (in <see cref="InputColumns"/> order).</summary>
+    internal NumericNormalizingTransformer FromStatistics(NumericStatistics[] statistics) =>
+        new(_host, [.. _columns.Select(c => (c.OutputColumnName, c.InputColumnName))], [.. _columns.Select(c => c.Settings)], [.. statistics]);
 
     /// <summary>The schema <see cref="Fit"/>'s transformer will produce from <paramref name="inputSchema"/>.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)

@@ -82,8 +82,11 @@ public sealed class SequenceParsingEstimator : IEstimator<SequenceParsingTransfo
         _host.CheckValue(input, nameof(input));
         foreach (ColumnOptions column in _columns)
             SequenceParsingTransformer.CheckInputColumns(input.Schema, column.InputColumnName, column.WeightColumnName);
-        return new SequenceParsingTransformer(_host, _columns);
+        return Create();
     }
+
+    /// <summary>The transformer, which learns nothing from data.</summary>
+    internal SequenceParsingTransformer Create() => new(_host, _columns);
 
     /// <summary>Adds the text vector (and weight vector) of every column.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)

@@ -92,11 +92,25 @@ public sealed class VocabularyEstimator : IEstimator<VocabularyTransformer>
     public VocabularyTransformer Fit(IDataView input)
     {
         _host.CheckValue(input, nameof(input));
+        return FromCounts(CountTerms(input));
+    }
+
+    /// <summary>The vocabularies' names, in the order of <see cref="CountTerms"/>.</summary>
+    internal string[] SpaceNames => SpaceColumns.Group([.. _columns.Select(c => (c.VocabularyName, c.Settings))]).Names;
+
+    /// <summary>One pass: every term's count per vocabulary, before MinCount and MaxSize (what sharded fitting sums).</summary>
+    internal TermCounts[] CountTerms(IDataView input)
+    {
         foreach (ColumnOptions column in _columns)
             VocabularyTransformer.CheckInputColumn(input.Schema, column.InputColumnName);
+        var (_, settings, groups) = SpaceColumns.Group([.. _columns.Select(c => (c.VocabularyName, c.Settings))]);
+        return TokenCounting.Count(input, [.. _columns.Select(c => c.InputColumnName)], groups, [.. settings.Select(s => s.CreateNormalizer())]);
+    }
 
+    /// <summary>The transformer of counts per vocabulary (in <see cref="SpaceNames"/> order): indices assigned here, once.</summary>
+    internal VocabularyTransformer FromCounts(TermCounts[] counts)
+    {
         var (names, settings, groups) = SpaceColumns.Group([.. _columns.Select(c => (c.VocabularyName, c.Settings))]);
-        TermCounts[] counts = TokenCounting.Count(input, [.. _columns.Select(c => c.InputColumnName)], groups, [.. settings.Select(s => s.CreateNormalizer())]);
         ImmutableArray<Vocabulary> vocabularies = [.. names.Select((n, i) => Vocabulary.Create(n, settings[i], counts[i]))];
         return new VocabularyTransformer(_host, [.. _columns.Select(c => (c.OutputColumnName, c.InputColumnName))], new ColumnSpaces<Vocabulary>(vocabularies, groups));
     }

@@ -1,0 +1,206 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Ctr.MLNet.Sample.Data;
+using Ctr.MLNet.Tests.Helpers;
+using Ctr.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+using Parquet.Schema;
+using static Ctr.MLNet.Tests.Helpers.ParquetTestFiles;
+
+namespace Ctr.MLNet.Tests.Transforms;
+
+[TestClass]
+public sealed class ParquetDataSourceTest
+{
+    private static readonly ParquetDataSource.Options AllKinds = new()
+    {
+        Columns =
+        [
+            new("click", ParquetColumnKind.Label),
+            new("user", ParquetColumnKind.Text),
+            new("uid", ParquetColumnKind.Text),
+            new("price", ParquetColumnKind.Single),
+            new("ratio", ParquetColumnKind.Single),
+            new("flag", ParquetColumnKind.Boolean),
+            new("tags", ParquetColumnKind.Text),
+            new("dwell", ParquetColumnKind.Weights),
+            new("cost", ParquetColumnKind.Single),
+        ],
+    };
+
+    private static string WriteAllKinds(string directory, int rowGroupRows = 2)
+    {
+        string path = Path.Combine(directory, "all.parquet");
+        Write(path, rowGroupRows,
+            new Column(new DataField<int>("click"), [1, 0, 1, 0, 1]),
+            new Column(new DataField<string>("user"), ["u1", null, "u3", "", "ü5"]),
+            new Column(new DataField<long>("uid"), [9_007_199_254_740_993L, 2L, -3L, 4L, 5L]),
+            new Column(new DataField<double?>("price"), [2.5, null, double.NaN, 1e10, -0.125]),
+            new Column(new DataField<float>("ratio"), [0.5f, 1f, 2f, 3f, 4f]),
+            new Column(new DataField<bool>("flag"), [true, false, true, false, true]),
+            new Column(List<string>("tags"), [new[] { "a", "b" }, null, new[] { "c" }, Array.Empty<string>(), new[] { "d", "e", "f" }]),
+            new Column(List<float>("dwell"), [new[] { 1.5f, 2f }, null, new[] { 3f }, Array.Empty<float>(), new[] { 4f, 5f, 6f }]),
+            new Column(new DataField<string>("unused"), ["x", "x", "x", "x", "x"]),
+            new Column(new DecimalDataField("cost", 10, 2, isNullable: true), [12.25m, null, 0m, 1m, -3.5m]));
+        return path;
+    }
+
+    private static List<object[]> ReadAll(IDataView data)
+    {
+        var rows = new List<object[]>();
+        using DataViewRowCursor cursor = data.GetRowCursor(data.Schema);
+        var getters = data.Schema.Select<DataViewSchema.Column, Func<object>>(c => c.Type switch
+        {
+            TextDataViewType => Get<ReadOnlyMemory<char>>(cursor, c, v => v.ToString()),
+            BooleanDataViewType => Get<bool>(cursor, c, v => v),
+            VectorDataViewType { ItemType: TextDataViewType } => Get<VBuffer<ReadOnlyMemory<char>>>(cursor, c, v => string.Join("|", v.DenseValues())),
+            VectorDataViewType => Get<VBuffer<float>>(cursor, c, v => string.Join("|", v.DenseValues())),
+            _ => Get<float>(cursor, c, v => v),
+        }).ToArray();
+        while (cursor.MoveNext())
+            rows.Add([.. getters.Select(g => g())]);
+        return rows;
+    }
+
+    private static Func<object> Get<T>(DataViewRow row, DataViewSchema.Column column, Func<T, object> show)
+    {
+        ValueGetter<T> getter = row.GetGetter<T>(column);
+        return () =>
+        {
+            T value = default!;
+            getter(ref value);
+            return show(value);
+        };
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_TypesNullsAndListsMapToTheViewsColumns()
+    {
+        using var directory = new TemporaryDirectory();
+        ParquetDataSource sut = ParquetDataSource.Load(WriteAllKinds(directory.Path), AllKinds);
+
+        Assert.AreEqual(NumberDataViewType.Single, sut.Schema["click"].Type);
+        Assert.AreEqual(TextDataViewType.Instance, sut.Schema["uid"].Type);
+        Assert.AreEqual(new VectorDataViewType(TextDataViewType.Instance), sut.Schema["tags"].Type);
+        Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single), sut.Schema["dwell"].Type);
+        Assert.IsNull(sut.Schema.GetColumnOrNull("unused"), "columns not asked for are not loaded");
+        CollectionAssert.AreEqual(new[] { "click", "user", "uid", "price", "ratio", "flag", "tags", "dwell", "unused", "cost" }, sut.Header.ToArray());
+
+        List<object[]> rows = ReadAll(sut);
+        Assert.HasCount(5, rows);
+        CollectionAssert.AreEqual(new object[] { 1f, "u1", "9007199254740993", 2.5f, 0.5f, true, "a|b", "1.5|2", 12.25f }, rows[0], "int64 ids keep every digit as text");
+        CollectionAssert.AreEqual(new object[] { 0f, "", "2", float.NaN, 1f, false, "", "", float.NaN }, rows[1], "a null is missing: empty text, NaN, an empty list");
+        Assert.IsTrue(float.IsNaN((float)rows[2][3]), "a stored NaN is missing too");
+        CollectionAssert.AreEqual(new object[] { 1f, "ü5", "5", -0.125f, 4f, true, "d|e|f", "4|5|6", -3.5f }, rows[4]);
+        Assert.AreEqual(5, sut.Summary!.Rows);
+        CollectionAssert.AreEqual(rows.SelectMany(r => r.Select(v => v.ToString())).ToArray(), ReadAll(sut).SelectMany(r => r.Select(v => v.ToString())).ToArray(),
+            "a second cursor reads the same rows: the view is re-readable");
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_FolderOfPartitionsReadsAsOneViewWithTheKeysAsColumns()
+    {
+        using var directory = new TemporaryDirectory();
+        foreach (var (day, part, users) in new[] { ("2026-12-02", 0, new[] { "c" }), ("2026-12-01", 1, new[] { "b" }), ("2026-12-01", 0, new[] { "a", "a2" }) })
+        {
+            Write(Path.Combine(directory.Path, $"date={day}", "country=DE%20X", $"part-{part:00000}.parquet"), 1,
+                new Column(new DataField<int>("click"), [.. users.Select(_ => (object?)1)]), new Column(new DataField<string>("user"), users));
+        }
+        File.WriteAllText(Path.Combine(directory.Path, "_SUCCESS"), "");
+        File.WriteAllText(Path.Combine(directory.Path, "date=2026-12-01", ".part-00000.parquet.crc"), "not parquet");
+
+        ParquetDataSource sut = ParquetDataSource.Load(directory.Path, new ParquetDataSource.Options
+        {
+            Columns = [new("user", ParquetColumnKind.Text), new("date", ParquetColumnKind.Text), new("country", ParquetColumnKind.Text)],
+        });
+
+        Assert.HasCount(3, sut.Files);
+        List<object[]> rows = ReadAll(sut);
+        CollectionAssert.AreEqual(new[] { "a/2026-12-01/DE X", "a2/2026-12-01/DE X", "b/2026-12-01/DE X", "c/2026-12-02/DE X" },
+            rows.Select(r => string.Join("/", r)).ToArray(), "files in path order, every row group, keys unescaped");
+        CollectionAssert.AreEqual(new[] { "click", "user", "date", "country" }, sut.Header.ToArray());
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_BadFilesAndRowsAreErrorsNamingFileRowGroupRowAndColumn()
+    {
+        using var directory = new TemporaryDirectory();
+        string notParquet = Path.Combine(directory.Path, "fake.parquet");
+        File.WriteAllText(notParquet, "click,user\n1,a\n");
+        string good = WriteAllKinds(directory.Path);
+        string badLabel = Path.Combine(directory.Path, "bad.parquet");
+        Write(badLabel, 2,
+            new Column(new DataField<int?>("click"), [1, 0, 1, null, 7]),
+            new Column(new DataField<double>("price"), [1.0, 2.0, double.PositiveInfinity, 3.0, 4.0]));
+        var labelAndPrice = new ParquetDataSource.Options { Columns = [new("click", ParquetColumnKind.Label), new("price", ParquetColumnKind.Single)] };
+
+        var fake = Assert.ThrowsExactly<FormatException>(() => ParquetDataSource.Load(notParquet, AllKinds));
+        var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ParquetDataSource.Load(good, new ParquetDataSource.Options { Columns = [new("nope", ParquetColumnKind.Text, "the spec needs it")] }));
+        var listAsNumber = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ParquetDataSource.Load(good, new ParquetDataSource.Options { Columns = [new("tags", ParquetColumnKind.Single)] }));
+        var emptyFolder = Assert.ThrowsExactly<FormatException>(() => ParquetDataSource.Load(Directory.CreateDirectory(Path.Combine(directory.Path, "empty")).FullName, AllKinds));
+        var infinity = Assert.ThrowsExactly<ParquetBadRowException>(() => ReadAll(ParquetDataSource.Load(badLabel, labelAndPrice)));
+        ParquetDataSource skipping = ParquetDataSource.Load(badLabel, labelAndPrice with { BadRows = BadRowPolicy.Skip });
+        List<object[]> kept = ReadAll(skipping);
+
+        StringAssert.Contains(fake.Message, "fake.parquet: not a readable Parquet file");
+        StringAssert.Contains(missing.Message, "all.parquet: there is no column 'nope'; the spec needs it");
+        StringAssert.Contains(listAsNumber.Message, "column 'tags' is a list, which cannot be loaded as Single");
+        StringAssert.Contains(emptyFolder.Message, "the folder holds no .parquet file");
+        StringAssert.Contains(infinity.Message, "bad.parquet row group 1, row 3, column 'price': the value is Infinity, not a finite number");
+        StringAssert.Contains(infinity.Message, "or set BadRowPolicy.Skip to skip such rows");
+        Assert.HasCount(2, kept);
+        Assert.AreEqual(3, skipping.Summary!.BadRowsSkipped);
+        CollectionAssert.AreEqual(new long[] { 2, 3, 4 }, skipping.Summary.SkippedRows.ToArray());
+        StringAssert.Contains(skipping.Summary.FirstBadRow, "row 3, column 'price'");
+        var nullLabel = Assert.ThrowsExactly<ParquetBadRowException>(() => ReadAll(ParquetDataSource.Load(badLabel, new ParquetDataSource.Options { Columns = [new("click", ParquetColumnKind.Label)] })));
+        StringAssert.Contains(nullLabel.Message, "row group 1, row 4, column 'click': the label is null");
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_SpecFitsTheSameOnParquetAsOnCsvAndInferenceAgrees()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 1500, Seed: 5));
+        string csv = Path.Combine(directory.Path, "train.csv"), parquet = Path.Combine(directory.Path, "train.parquet");
+        FromPlantedCsv(csv, parquet, rowGroupRows: 400);
+        var ml = new MLContext(seed: 1);
+
+        FeatureSpec fromCsv = FeatureSpecInference.FromCsv(csv);
+        FeatureSpec fromParquet = FeatureSpecInference.FromFile(parquet);
+        IFileDataSource csvData = fromCsv.LoadData(ml, csv, out _);
+        IFileDataSource parquetData = fromCsv.LoadData(ml, parquet, out CsvColumns columns);
+        ITransformer csvFit = fromCsv.BuildPipeline(ml).Fit(csvData);
+        ITransformer parquetFit = fromCsv.BuildPipeline(ml).Fit(parquetData);
+
+        Assert.AreEqual(fromCsv, fromParquet, "typed Parquet columns infer the spec their CSV text does");
+        Assert.IsInstanceOfType<ParquetDataSource>(parquetData);
+        Assert.AreEqual(new VectorDataViewType(TextDataViewType.Instance), parquetData.Schema["hist_item_ids"].Type, "a list<string> is a sequence without delimiter parsing");
+        Assert.IsEmpty(columns.Ignored);
+        IDataView a = csvFit.Transform(csvData), b = parquetFit.Transform(parquetData);
+        foreach (DataViewSchema.Column column in a.Schema.Where(c => !c.IsHidden))
+        {
+            string[] left = Show(a, column.Name), right = Show(b, column.Name);
+            CollectionAssert.AreEqual(left, right, $"column '{column.Name}' comes out of the fitted pipeline the same from Parquet as from CSV");
+        }
+    }
+
+    private static string[] Show(IDataView data, string name)
+    {
+        DataViewSchema.Column column = data.Schema[name];
+        if (column.Type is VectorDataViewType vector)
+        {
+            return vector.ItemType.RawType == typeof(uint)
+                ? [.. data.GetColumn<VBuffer<uint>>(column).Select(v => string.Join(",", v.DenseValues()))]
+                : vector.ItemType.RawType == typeof(float)
+                    ? [.. data.GetColumn<VBuffer<float>>(column).Select(v => string.Join(",", v.DenseValues()))]
+                    : [.. data.GetColumn<VBuffer<ReadOnlyMemory<char>>>(column).Select(v => string.Join(",", v.DenseValues()))];
+        }
+        return column.Type.RawType == typeof(uint) ? [.. data.GetColumn<uint>(column).Select(v => v.ToString())]
+            : column.Type.RawType == typeof(float) ? [.. data.GetColumn<float>(column).Select(v => v.ToString("R"))]
+            : [.. data.GetColumn<ReadOnlyMemory<char>>(column).Select(v => v.ToString())];
+    }
+}
