@@ -25,7 +25,7 @@ public sealed class CliOptionsTest
         ["train", "--train", "shards", "--valid", "v.parquet", "--model", "m.zip", "--stats", "merged.bin"],
         ["fit-stats", "--spec", "s.json", "--data", "shards/part-0.parquet", "--out", "s0.bin", "--bad-rows", "skip"],
         ["merge-stats", "s0.bin", "s1.bin", "--out", "merged.bin"],
-        ["evaluate", "--model", "m.zip", "--data", "d.csv", "--bad-rows", "error"],
+        ["evaluate", "--model", "m.zip", "--data", "d.csv", "--group-column", "user_id", "--bad-rows", "error"],
         ["predict", "--model", "m.zip", "--data", "d.csv", "--out", "p.csv", "--bad-rows", "skip"],
         ["serve", "--model", "ctr=m.zip", "--model", "b=n.zip", "--urls", "http://127.0.0.1:5080", "--max-body-bytes", "4096", "--max-rows", "10",
             "--max-batch-rows", "64", "--max-batch-wait-ms", "0.5", "--scoring-threads", "2", "--reload-interval-ms", "500", "--request-log"],

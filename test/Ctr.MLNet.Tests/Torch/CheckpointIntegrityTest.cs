@@ -14,6 +14,8 @@ namespace Ctr.MLNet.Tests.Torch;
 [TestClass]
 public sealed class CheckpointIntegrityTest
 {
+    static CheckpointIntegrityTest() => CtrModelRegistry.Register<NaNOnValidationModel>("test-nan-on-validation");
+
     private static readonly List<PlantedClicks.Row> Train = PlantedClicks.Generate(1500, seed: 1);
     private static readonly List<PlantedClicks.Row> Valid = PlantedClicks.Generate(500, seed: 2);
 
