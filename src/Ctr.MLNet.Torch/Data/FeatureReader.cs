@@ -18,7 +18,6 @@ internal sealed class FeatureReader
     private readonly ValueGetter<VBuffer<float>>?[] _sequenceWeights;
     private readonly Delegate[] _numeric;
     private readonly Func<float>? _label;
-    private readonly string? _labelColumn;
     private VBuffer<uint> _ids;
     private VBuffer<float> _weights;
     private VBuffer<float> _floats;
@@ -33,10 +32,7 @@ internal sealed class FeatureReader
         _sequenceWeights = [.. layout.Sequences.Select(f => f.WeightColumnName is null ? null : row.GetGetter<VBuffer<float>>(schema[f.WeightColumnName]))];
         _numeric = [.. layout.Numeric.Select(f => f.Width == 1 ? (Delegate)row.GetGetter<float>(schema[f.ColumnName]) : row.GetGetter<VBuffer<float>>(schema[f.ColumnName]))];
         if (labelColumn is not null)
-        {
-            _labelColumn = labelColumn;
             _label = LabelReader(row, labelColumn);
-        }
     }
 
     /// <summary>The columns a reader needs active.</summary>
@@ -135,7 +131,8 @@ internal sealed class FeatureReader
         return value;
     }
 
-    private Func<float> LabelReader(DataViewRow row, string column)
+    /// <summary>Reads <paramref name="column"/> of <paramref name="row"/> as a 0/1 float, naming the row when it is neither.</summary>
+    internal static Func<float> LabelReader(DataViewRow row, string column)
     {
         DataViewSchema.Column label = row.Schema[column];
         if (label.Type is BooleanDataViewType)
@@ -155,7 +152,7 @@ internal sealed class FeatureReader
             {
                 double value = 0;
                 getter(ref value);
-                return CheckLabel((float)value);
+                return CheckLabel((float)value, row, column);
             };
         }
         var single = row.GetGetter<float>(label);
@@ -163,10 +160,10 @@ internal sealed class FeatureReader
         {
             float value = 0;
             single(ref value);
-            return CheckLabel(value);
+            return CheckLabel(value, row, column);
         };
     }
 
-    private float CheckLabel(float value) => value is 0f or 1f ? value
-        : throw new InvalidOperationException($"Row {RowNumber}: label column '{_labelColumn}' holds {value}; labels must be 0 or 1 (or Boolean).");
+    private static float CheckLabel(float value, DataViewRow row, string column) => value is 0f or 1f ? value
+        : throw new InvalidOperationException($"Row {row.Position + 1}: label column '{column}' holds {value}; labels must be 0 or 1 (or Boolean).");
 }

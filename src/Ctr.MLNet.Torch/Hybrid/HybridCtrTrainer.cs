@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Ctr.MLNet.Torch.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -151,8 +152,7 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         ITransformer keepNetworkScore = _transforms.CopyColumns(NetworkScoreColumnName, "Score").Fit(model.Transform(treePart.Transform(_data.TakeRows(validationData, 1))));
 
         IDataView scored = keepNetworkScore.Transform(model.Transform(treePart.Transform(validationData)));
-        float[] networkLogits = Read(scored, NetworkScoreColumnName), treeMargins = Read(scored, TreeScoreColumnName);
-        float[] labels = ReadLabels(scored, network.LabelColumnName);
+        var (networkLogits, treeMargins, labels) = ReadScores(scored, network.LabelColumnName);
         LogitBlend blend = LogitBlend.Fit(networkLogits, treeMargins, labels);
         Report($"blend: network AUC {blend.NetworkValidAuc:F5}, trees {blend.TreesValidAuc:F5}, blend {blend.BlendValidAuc:F5} on the validation rows " +
             $"(logit = {blend.Intercept:F4} + {blend.NetworkWeight:F4}·network + {blend.TreeWeight:F4}·trees)");
@@ -192,14 +192,28 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
             : _transforms.Conversion.ConvertType(TreeLabelColumnName, label, DataKind.Boolean).Fit(data).Transform(data);
     }
 
-    private static float[] Read(IDataView data, string name) => [.. data.GetColumn<float>(name)];
-
-    private static float[] ReadLabels(IDataView data, string name) => data.Schema[name].Type switch
+    /// <summary>
+    /// The network's logits, the trees' margins and the labels of <paramref name="scored"/>, in one pass: each pass scores
+    /// every validation row through the trees and the network again.
+    /// </summary>
+    private static (float[] Network, float[] Trees, float[] Labels) ReadScores(IDataView scored, string labelColumn)
     {
-        BooleanDataViewType => [.. data.GetColumn<bool>(name).Select(b => b ? 1f : 0f)],
-        NumberDataViewType t when t == NumberDataViewType.Double => [.. data.GetColumn<double>(name).Select(v => (float)v)],
-        _ => Read(data, name),
-    };
+        DataViewSchema.Column networkColumn = scored.Schema[NetworkScoreColumnName], treeColumn = scored.Schema[TreeScoreColumnName];
+        using DataViewRowCursor cursor = scored.GetRowCursor([networkColumn, treeColumn, scored.Schema[labelColumn]]);
+        ValueGetter<float> networkGetter = cursor.GetGetter<float>(networkColumn), treeGetter = cursor.GetGetter<float>(treeColumn);
+        Func<float> label = FeatureReader.LabelReader(cursor, labelColumn);
+        var (network, trees, labels) = (new List<float>(), new List<float>(), new List<float>());
+        float value = 0;
+        while (cursor.MoveNext())
+        {
+            networkGetter(ref value);
+            network.Add(value);
+            treeGetter(ref value);
+            trees.Add(value);
+            labels.Add(label());
+        }
+        return ([.. network], [.. trees], [.. labels]);
+    }
 
     private void Report(string message) =>
         _options.Network.Progress?.Report(new TrainingProgress(TrainingPhase.Reading, 0, _options.Network.Epochs, 0, null, 0, 0, null, message));
