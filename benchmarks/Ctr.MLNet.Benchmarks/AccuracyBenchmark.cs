@@ -165,7 +165,7 @@ public static class AccuracyBenchmark
     private static void Hybrid(MLContext ml, Dictionary<string, List<Score>> results, ITransformer features, TorchCtrTrainer.Options network, HybridCtrTrainer.Options trees,
         IDataView train, IDataView valid, IDataView test, float[] labels)
     {
-        var options = trees with { Network = network with { Progress = new ConsoleProgress() } };
+        var options = trees with { Network = network with { Progress = new ModelRuns.ConsoleProgress() } };
         HybridCtrTrainer trainer = ml.BinaryClassification.Trainers.TorchCtrWithTrees(options);
         var clock = Stopwatch.StartNew();
         TransformerChain<ITransformer> hybrid = trainer.Fit(features.Transform(train), features.Transform(valid));
@@ -219,13 +219,4 @@ public static class AccuracyBenchmark
     }
 
     private static string Signed(double value) => value.ToString("+0.0000;−0.0000", CultureInfo.InvariantCulture);
-
-    private sealed class ConsoleProgress : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value)
-        {
-            if (value.Phase == TrainingPhase.EpochEnd || value.Message is not null)
-                Console.Error.WriteLine($"    {value.Message}");
-        }
-    }
 }

@@ -115,7 +115,7 @@ public static class ModelRuns
     }
 
     /// <summary>Prints the trainer's end-of-epoch lines to standard error, synchronously.</summary>
-    private sealed class ConsoleProgress : IProgress<TrainingProgress>
+    internal sealed class ConsoleProgress : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value)
         {
