@@ -86,6 +86,10 @@ public static class TorchConfigs
         new("embl2-3000-lr5e-2", "Adagrad lr 5e-2, EmbeddingL2 3000", o => o with { Optimizer = CtrOptimizer.Adagrad, LearningRate = 5e-2, EmbeddingL2 = 3000 }),
         new("embl2-10-m1", "Adagrad lr 1e-2, EmbeddingL2 10, id MinCount 1", o => Adagrad(o) with { EmbeddingL2 = 10 }, IdMinCount: 1),
         new("deepfm-embl2-10", "DeepFM, Adagrad lr 1e-2, EmbeddingL2 10", o => Adagrad(o) with { ModelType = typeof(DeepFmModel), EmbeddingL2 = 10 }),
+        new("dot-embl2-1000", "DotInteractionModel, Adagrad lr 1e-2, EmbeddingL2 1000", o => Adagrad(o) with { ModelType = typeof(DotInteractionModel), EmbeddingL2 = 1000 }),
+        new("dcnv2-embl2-1000", "DCN-v2, Adagrad lr 1e-2, EmbeddingL2 1000", o => Adagrad(o) with { ModelType = typeof(DcnV2Model), EmbeddingL2 = 1000 }),
+        new("embl2-1000-drop3", "Adagrad lr 1e-2, EmbeddingL2 1000, dropout 0.3", o => Adagrad(o) with { EmbeddingL2 = 1000, Model = M(o) with { Dropout = 0.3 } }),
+        new("embl2-1000-emb8", "Adagrad lr 1e-2, EmbeddingL2 1000, embedding dim 8", o => Adagrad(o) with { EmbeddingL2 = 1000, Model = M(o) with { EmbeddingDim = 8 } }),
         new("dcnv2-embl2-10", "DCN-v2, Adagrad lr 1e-2, EmbeddingL2 10", o => Adagrad(o) with { ModelType = typeof(DcnV2Model), EmbeddingL2 = 10 }),
     ];
 

@@ -45,8 +45,7 @@ internal sealed class TrainingLoop
         StartOptimizer?.Invoke(optimizer);
         byte[]? bestOptimizerState = null;
         long stepsPerEpoch = Math.Max(1, (train.RowCount + _options.BatchSize - 1) / _options.BatchSize);
-        Parameter[] embeddingTables = _options.EmbeddingL2 > 0 ? EmbeddingTables(_model) : [];
-        double priorScale = _options.EmbeddingL2 / Math.Max(1, train.RowCount);
+        using EmbeddingPrior? prior = _options.EmbeddingL2 > 0 ? EmbeddingPrior.Create(_model, _layout, train, _options.EmbeddingL2) : null;
         long totalSteps = stepsPerEpoch * _options.Epochs;
 
         var state = new TrainingState();
@@ -90,8 +89,8 @@ internal sealed class TrainingLoop
                         optimizer.zero_grad();
                         Tensor loss = _model.TrainingStep(batch);
                         float value = loss.item<float>();
-                        foreach (Parameter table in embeddingTables)
-                            loss = loss.add(table.square().sum().mul(priorScale));
+                        if (prior is not null)
+                            loss = loss.add(prior.Penalty(batch));
                         if (!float.IsFinite(value))
                         {
                             throw new InvalidOperationException(
@@ -212,10 +211,6 @@ internal sealed class TrainingLoop
         state.EpochsWithoutImprovement++;
         return false;
     }
-
-    /// <summary>The weights of every embedding table in <paramref name="model"/>, whatever the network's structure.</summary>
-    private static Parameter[] EmbeddingTables(CtrModel model) =>
-        [.. model.modules().Select(m => m switch { EmbeddingBag bag => bag.weight, Embedding embedding => embedding.weight, _ => null }).OfType<Parameter>()];
 
     private byte[] SaveOptimizer(optim.Optimizer optimizer)
     {

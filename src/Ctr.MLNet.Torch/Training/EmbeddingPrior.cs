@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Ctr.MLNet.Torch.Data;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ctr.MLNet.Torch.Training;
+
+/// <summary>
+/// The Gaussian prior of <see cref="TorchCtrTrainer.Options.EmbeddingL2"/>, applied where a batch looks: every id
+/// occurrence in the batch adds <c>L2 · ‖row‖² / (its training count · batch rows)</c>. Over an epoch each row then
+/// receives <c>L2 · ‖row‖² / training rows</c> in expectation, the exact MAP objective, while rows a batch does not
+/// touch get no gradient at all. Penalizing every row at every step instead drives untouched rows toward zero by
+/// the optimizer's step size (Adagrad normalizes the tiny prior gradient) and costs a pass over whole tables.
+/// </summary>
+internal sealed class EmbeddingPrior : IDisposable
+{
+    private readonly FeatureLayout _layout;
+    private readonly double _strength;
+    private readonly Tensor[] _inverseCounts;
+    private readonly List<Parameter>[] _weights;
+    private readonly Parameter[] _otherTables;
+    private readonly double _otherScale;
+
+    private EmbeddingPrior(FeatureLayout layout, double strength, Tensor[] inverseCounts, List<Parameter>[] weights, Parameter[] otherTables, double otherScale)
+    {
+        _layout = layout;
+        _strength = strength;
+        _inverseCounts = inverseCounts;
+        _weights = weights;
+        _otherTables = otherTables;
+        _otherScale = otherScale;
+    }
+
+    /// <summary>Counts every id of <paramref name="train"/> (one pass) and finds <paramref name="model"/>'s tables.</summary>
+    public static EmbeddingPrior Create(CtrModel model, FeatureLayout layout, TrainingData train, double strength)
+    {
+        long[][] counts = [.. layout.Tables.Select(t => new long[t.Size])];
+        foreach (FeatureBlock block in train.Blocks())
+        {
+            int width = block.CategoricalWidth;
+            for (int f = 0; f < width; f++)
+            {
+                long[] table = counts[layout.Categorical[f].Table];
+                for (int r = 0; r < block.Count; r++)
+                    table[block.Categorical[r * width + f]]++;
+            }
+            for (int s = 0; s < block.Sequences.Length; s++)
+            {
+                long[] table = counts[layout.Sequences[s].Table];
+                FeatureBlock.SequenceColumn sequence = block.Sequences[s];
+                for (int i = sequence.Offsets[0]; i < sequence.Offsets[block.Count]; i++)
+                    table[sequence.Ids[i]]++;
+            }
+        }
+        Tensor[] inverseCounts = [.. counts.Select(c =>
+        {
+            // Row 0 is padding and stays zero; rows never seen in training get no gradient from data or prior.
+            float[] inverse = [.. c.Select((n, i) => i == 0 || n == 0 ? 0f : 1f / n)];
+            return tensor(inverse);
+        })];
+
+        var weights = layout.Tables.Select(_ => new List<Parameter>()).ToArray();
+        var covered = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (FeatureEmbedding embedding in model.modules().OfType<FeatureEmbedding>())
+        {
+            for (int t = 0; t < layout.Tables.Length; t++)
+            {
+                weights[t].Add(embedding.Table(t).weight!);
+                covered.Add(embedding.Table(t).weight!);
+            }
+        }
+        // A custom network's own embedding modules have no known ids: they get the prior on every row at every step.
+        Parameter[] others = [.. model.modules()
+            .Select(m => m switch { EmbeddingBag bag => bag.weight, Embedding e => e.weight, _ => null })
+            .OfType<Parameter>()
+            .Where(p => !covered.Contains(p))];
+        return new EmbeddingPrior(layout, strength, inverseCounts, weights, others, strength / Math.Max(1, train.RowCount));
+    }
+
+    /// <summary>The prior's share of <paramref name="batch"/>'s mean loss.</summary>
+    public Tensor Penalty(CtrBatch batch)
+    {
+        Tensor total = zeros(1);
+        for (int t = 0; t < _layout.Tables.Length; t++)
+        {
+            if (_weights[t].Count == 0)
+                continue;
+            var ids = new List<Tensor>();
+            for (int f = 0; f < _layout.Categorical.Length; f++)
+            {
+                if (_layout.Categorical[f].Table == t)
+                    ids.Add(batch.Categorical![.., f]);
+            }
+            for (int s = 0; s < _layout.Sequences.Length; s++)
+            {
+                if (_layout.Sequences[s].Table == t)
+                    ids.Add(batch.Sequences[s].Ids);
+            }
+            if (ids.Count == 0)
+                continue;
+            Tensor touched = ids.Count == 1 ? ids[0] : cat(ids);
+            Tensor scale = _inverseCounts[t].index_select(0, touched);
+            foreach (Parameter weight in _weights[t])
+                total = total.add(weight.index_select(0, touched).square().sum(1).mul(scale).sum());
+        }
+        total = total.mul(_strength / batch.Count);
+        foreach (Parameter other in _otherTables)
+            total = total.add(other.square().sum().mul(_otherScale));
+        return total.squeeze();
+    }
+
+    public void Dispose()
+    {
+        foreach (Tensor inverse in _inverseCounts)
+            inverse.Dispose();
+    }
+}
