@@ -38,6 +38,7 @@ public static class AccuracyBenchmark
         "ML.NET LightGBM (one-hot ids + history bag)",
         "Well-specified model (ceiling)",
         "Oracle (planted probabilities)",
+        "Networks averaged, no trees (the hybrid's K networks)",
     ];
 
     public static void Run(Args args, Report report)
@@ -55,6 +56,7 @@ public static class AccuracyBenchmark
             NumberOfTrees = args.Int("trees", trees.NumberOfTrees),
             NumberOfLeaves = args.Int("leaves", trees.NumberOfLeaves),
             MaxOneHotSize = args.Int("max-onehot", trees.MaxOneHotSize),
+            NumberOfNetworks = args.Int("networks", trees.NumberOfNetworks),
         };
         args.CheckAllUsed();
         foreach (string m in models)
@@ -173,11 +175,20 @@ public static class AccuracyBenchmark
         IDataView scored = hybrid.Transform(features.Transform(test));
         float[] probability = [.. scored.GetColumn<float>("Probability")];
         float[] networkLogit = [.. scored.GetColumn<float>(HybridCtrTrainer.NetworkScoreColumnName)];
-        float[] treeMargin = [.. scored.GetColumn<float>(HybridCtrTrainer.TreeScoreColumnName)];
         float[] networkProbability = [.. networkLogit.Select(TorchCtrTransformer.Sigmoid)];
         Add(results, RowOrder[0], new Score(BinaryMetrics.Auc(labels, probability), BinaryMetrics.LogLoss(labels, probability), seconds));
         Add(results, RowOrder[1], new Score(BinaryMetrics.Auc(labels, networkProbability), BinaryMetrics.LogLoss(labels, networkProbability), double.NaN));
-        Add(results, RowOrder[2], new Score(BinaryMetrics.Auc(labels, treeMargin), double.NaN, double.NaN));
+        if (trees.NumberOfTrees > 0)
+        {
+            float[] treeMargin = [.. scored.GetColumn<float>(HybridCtrTrainer.TreeScoreColumnName)];
+            Add(results, RowOrder[2], new Score(BinaryMetrics.Auc(labels, treeMargin), double.NaN, double.NaN));
+        }
+        if (trees.NumberOfNetworks > 1)
+        {
+            float[][] logits = [.. Enumerable.Range(1, trees.NumberOfNetworks).Select(k => scored.GetColumn<float>(HybridCtrTrainer.NetworkScoreColumn(k)).ToArray())];
+            float[] averaged = [.. Enumerable.Range(0, labels.Length).Select(i => TorchCtrTransformer.Sigmoid(LogitBlend.MeanLogit([.. logits.Select(l => l[i])])))];
+            Add(results, RowOrder[6], new Score(BinaryMetrics.Auc(labels, averaged), BinaryMetrics.LogLoss(labels, averaged), double.NaN));
+        }
         foreach (ITransformer part in hybrid)
             (part as IDisposable)?.Dispose();
     }

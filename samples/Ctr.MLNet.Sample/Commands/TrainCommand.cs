@@ -50,6 +50,12 @@ public static class TrainCommand
             DefaultValueFactory = _ => new HybridCtrTrainer.Options().NumberOfTrees,
             HelpName = "N",
         }, v => v >= 0 ? null : $"--trees must be at least 0, got {v}.");
+        Option<int> networks = CommandOptions.Check(new Option<int>("--networks")
+        {
+            Description = "Networks trained with seeds seed, seed+1, ... whose logits are averaged (each costs a fit and a scoring pass; with --init-model, 1).",
+            DefaultValueFactory = _ => new HybridCtrTrainer.Options().NumberOfNetworks,
+            HelpName = "K",
+        }, v => v is >= 1 and <= 64 ? null : $"--networks must be in 1..64, got {v}.");
         Option<double> embeddingL2 = CommandOptions.Check(new Option<double>("--embedding-l2")
         {
             Description = "Gaussian prior on the embedding rows (EmbeddingL2; 0 = off). 1000 curbs id memorization on large data but slows short runs.",
@@ -61,7 +67,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train a CTR model on a CSV file and save the whole pipeline as one model zip.")
         {
-            train, valid, model, spec, printSpec, label, listSeparator, modelType, trees, embeddingL2, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows, stats,
+            train, valid, model, spec, printSpec, label, listSeparator, modelType, trees, networks, embeddingL2, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows, stats,
         };
         command.SetAction(parse => CommandOptions.Run(parse, output =>
         {
@@ -73,6 +79,7 @@ public static class TrainCommand
                 ListSeparator = parse.GetValue(listSeparator),
                 ModelType = parse.GetValue(modelType),
                 Trees = parse.GetResult(trees) is { Implicit: false } ? parse.GetValue(trees) : null,
+                Networks = parse.GetResult(networks) is { Implicit: false } ? parse.GetValue(networks) : null,
                 EmbeddingL2 = parse.GetValue(embeddingL2),
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),
@@ -132,15 +139,16 @@ public static class TrainCommand
             output.WriteLine($"note: deepfm gives every field one embedding width, the spec's widest emb_dim: {spec.EmbeddingDims.Values.Max()}");
         // The label, embedding widths and DeepFM's one width come from the spec; the inputs are found from the schema.
         var options = spec.TrainerOptions(TrainingOptions(settings, output) with { ModelType = modelType });
-        int trees = settings.Trees ?? new HybridCtrTrainer.Options().NumberOfTrees;
-        if (trees == 0)
+        var defaults = new HybridCtrTrainer.Options();
+        int trees = settings.Trees ?? defaults.NumberOfTrees, networks = settings.Networks ?? defaults.NumberOfNetworks;
+        if (trees == 0 && networks == 1)
         {
             using TorchCtrTransformer network = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(trainData), features.Transform(validData));
             return Finish(ml, settings, new TransformerChain<ITransformer>(features, network), network, null, trainData, validData, output, error, clock);
         }
-        TransformerChain<ITransformer> hybrid = ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { Network = options, NumberOfTrees = trees })
+        TransformerChain<ITransformer> hybrid = ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { Network = options, NumberOfTrees = trees, NumberOfNetworks = networks })
             .Fit(features.Transform(trainData), features.Transform(validData));
-        using TorchCtrTransformer hybridNetwork = hybrid.OfType<TorchCtrTransformer>().Single();
+        using TorchCtrTransformer hybridNetwork = hybrid.OfType<TorchCtrTransformer>().First(); // its curves and history stand for the ensemble's
         return Finish(ml, settings, new TransformerChain<ITransformer>(features, hybrid), hybridNetwork, hybrid.OfType<LogitBlendTransformer>().Single().Blend,
             trainData, validData, output, error, clock);
     }
@@ -254,6 +262,8 @@ public static class TrainCommand
             output.WriteLine("note: --spec is not used with --init-model; the model's own pipeline is refit");
         if (settings.Trees is > 0)
             throw new ArgumentException("--trees is not used with --init-model: day-by-day training continues a network alone. Leave --trees out.");
+        if (settings.Networks is > 1)
+            throw new ArgumentException("--networks is not used with --init-model: day-by-day training continues one network. Leave --networks out.");
         var clock = Stopwatch.StartNew();
         var ml = new MLContext(seed: settings.Seed);
         LoadedModel yesterday = ModelFiles.Load(ml, settings.InitModelPath!);
@@ -261,7 +271,7 @@ public static class TrainCommand
         if (settings.ModelType is not null && ModelTypes.Get(settings.ModelType) != previous.Model.GetType())
             throw new ArgumentException($"--model-type {settings.ModelType} differs from the network of {settings.InitModelPath} ({ModelTypes.NameOf(previous.Model.GetType())}); --init-model continues that network, so leave --model-type out.");
         if (yesterday.Blend is not null)
-            throw new ArgumentException($"{settings.InitModelPath} blends its network with trees, and --init-model continues a network alone; train day 1 with --trees 0 to continue it day by day.");
+            throw new ArgumentException($"{settings.InitModelPath} blends its network with trees or other networks, and --init-model continues a network alone; train day 1 with --trees 0 --networks 1 to continue it day by day.");
         string[] required = [.. yesterday.InputSchema.Select(c => c.Name)];
         string label = previous.LabelColumnName;
         IFileDataSource trainData = DataInput.Load(ml, settings.TrainPath, yesterday.InputSchema, required, out var ignored, settings.BadRows, label, yesterday.Model);
@@ -300,11 +310,16 @@ public static class TrainCommand
             // With trees, valid_auc and valid_logloss are the saved model's (the blend's); the network's own AUC is network_valid_auc.
             CommandOptions.WriteMetric(json, "valid_auc", blend?.BlendValidAuc ?? best.ValidAuc, oneClass);
             CommandOptions.WriteMetric(json, "valid_logloss", blend?.BlendValidLogLoss ?? best.ValidLogLoss, "there are no validation rows");
-            json.WriteNumber("trees", blend is null ? 0 : settings.Trees ?? new HybridCtrTrainer.Options().NumberOfTrees);
+            var defaults = new HybridCtrTrainer.Options();
+            int trees = blend is null ? 0 : settings.Trees ?? defaults.NumberOfTrees;
+            json.WriteNumber("trees", trees);
+            json.WriteNumber("networks", blend is null ? 1 : settings.Networks ?? defaults.NumberOfNetworks);
             if (blend is not null)
             {
+                // network_valid_auc is the networks' mean logit's when there are several.
                 CommandOptions.WriteMetric(json, "network_valid_auc", blend.NetworkValidAuc, oneClass);
-                CommandOptions.WriteMetric(json, "trees_valid_auc", blend.TreesValidAuc, oneClass);
+                if (trees > 0)
+                    CommandOptions.WriteMetric(json, "trees_valid_auc", blend.TreesValidAuc, oneClass);
             }
             CommandOptions.WriteMetric(json, "train_rows_per_s", Math.Round(network.History.Average(h => h.TrainRowsPerSecond)), "no training step ran");
             json.WriteNumber("epochs", network.History.Length);
@@ -369,6 +384,9 @@ public sealed record TrainSettings(string TrainPath, string ValidPath, string Mo
 
     /// <summary>FastTree trees blended with the network; null for the default (0 with <see cref="InitModelPath"/>).</summary>
     public int? Trees { get; init; }
+
+    /// <summary>Networks averaged (seeds seed, seed + 1, ...); null for the default (1 with <see cref="InitModelPath"/>).</summary>
+    public int? Networks { get; init; }
 
     /// <summary>A merge-stats file whose spec and statistics give the fitted feature pipeline, or null to fit it on the training data.</summary>
     public string? StatsPath { get; init; }

@@ -11,8 +11,8 @@ using Microsoft.ML.Transforms;
 namespace Ctr.MLNet.Torch;
 
 /// <summary>
-/// A network and a FastTree ensemble trained on the same features, their logits blended by a logistic regression
-/// fitted on validation rows. Trees and networks err differently (trees cut numeric features and their interactions
+/// A network (or an ensemble of networks trained with different seeds, their logits averaged) and a FastTree ensemble
+/// trained on the same features, their logits blended by a logistic regression fitted on validation rows. Trees and networks err differently (trees cut numeric features and their interactions
 /// sharply; the network shares strength across ids through embeddings), so the blend beats either. Everything the
 /// fit returns is a <see cref="TransformerChain{T}"/> of ML.NET transformers: it saves into one model zip,
 /// <c>PredictionEngine</c> scores it, and its last columns are <c>Score</c>, <c>Probability</c>, <c>PredictedLabel</c>.
@@ -27,8 +27,11 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
     /// <summary>The tree ensemble's margin, kept beside the network's <c>Score</c> for the blend.</summary>
     public const string TreeScoreColumnName = "Ctr.TreeScore";
 
-    /// <summary>The network's logit, copied before the blend replaces <c>Score</c>.</summary>
+    /// <summary>The (first) network's logit, copied before the blend replaces <c>Score</c>; network k ≥ 2's is <see cref="NetworkScoreColumn"/>(k).</summary>
     public const string NetworkScoreColumnName = "Ctr.NetworkScore";
+
+    /// <summary>The column that keeps network <paramref name="k"/>'s logit (1-based).</summary>
+    public static string NetworkScoreColumn(int k) => k == 1 ? NetworkScoreColumnName : $"{NetworkScoreColumnName}.{k}";
 
     private const string TreeFeaturesColumnName = "Ctr.TreeFeatures";
     private const string TreeLabelColumnName = "Ctr.TreeLabel";
@@ -39,8 +42,14 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         /// <summary>The network and its training loop (label, numeric columns, epochs, ...).</summary>
         public TorchCtrTrainer.Options Network { get; init; } = new();
 
-        /// <summary>Boosted trees.</summary>
+        /// <summary>Boosted trees; 0 for none (an ensemble of networks alone).</summary>
         public int NumberOfTrees { get; init; } = 100;
+
+        /// <summary>
+        /// Networks trained with seeds seed, seed + 1, ..., whose logits are averaged before the blend. Each costs a full
+        /// network fit and a network evaluation per scored row.
+        /// </summary>
+        public int NumberOfNetworks { get; init; } = 1;
 
         /// <summary>Leaves per tree.</summary>
         public int NumberOfLeaves { get; init; } = 31;
@@ -69,8 +78,12 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         internal void Validate()
         {
             ArgumentNullException.ThrowIfNull(Network);
-            if (NumberOfTrees < 1)
-                throw new ArgumentOutOfRangeException(nameof(NumberOfTrees), $"NumberOfTrees must be at least 1, got {NumberOfTrees}.");
+            if (NumberOfTrees < 0)
+                throw new ArgumentOutOfRangeException(nameof(NumberOfTrees), $"NumberOfTrees must not be negative, got {NumberOfTrees}.");
+            if (NumberOfNetworks is < 1 or > 64)
+                throw new ArgumentOutOfRangeException(nameof(NumberOfNetworks), $"NumberOfNetworks must be in 1..64, got {NumberOfNetworks}.");
+            if (NumberOfTrees == 0 && NumberOfNetworks == 1)
+                throw new ArgumentOutOfRangeException(nameof(NumberOfTrees), "With NumberOfTrees 0 and one network there is nothing to blend: set NumberOfTrees ≥ 1 or NumberOfNetworks ≥ 2, or train the network alone with TorchCtr.");
             if (NumberOfLeaves < 2)
                 throw new ArgumentOutOfRangeException(nameof(NumberOfLeaves), $"NumberOfLeaves must be at least 2, got {NumberOfLeaves}.");
             if (!(TreeLearningRate > 0) || !double.IsFinite(TreeLearningRate))
@@ -126,8 +139,40 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         // The network's inputs are fixed now, from the schema it was given: the trees' columns added below (one-hot
         // vectors and a probability, both marked normalized) must not become network inputs.
         network = network with { NumericColumnNames = [.. layout.Numeric.Select(n => n.ColumnName)] };
-        Report("fitting the trees");
+        var chain = new List<ITransformer>();
+        IDataView treeTrain = trainData, treeValid = validationData;
+        if (_options.NumberOfTrees > 0)
+        {
+            Report("fitting the trees");
+            chain.AddRange(FitTrees(layout, trainData));
+            var treePart = new TransformerChain<ITransformer>([.. chain]);
+            (treeTrain, treeValid) = (treePart.Transform(trainData), treePart.Transform(validationData));
+        }
 
+        string[] networkColumns = new string[_options.NumberOfNetworks];
+        for (int k = 1; k <= _options.NumberOfNetworks; k++)
+        {
+            Report(_options.NumberOfNetworks == 1 ? "training the network" : $"training network {k} of {_options.NumberOfNetworks}");
+            // Each network reads the same columns; the ones before it in the chain add only their outputs.
+            TorchCtrTransformer model = _binary.Trainers.TorchCtr(network with { Seed = unchecked(_seed + k - 1) }).Fit(treeTrain, treeValid);
+            networkColumns[k - 1] = NetworkScoreColumn(k);
+            chain.Add(model);
+            chain.Add(_transforms.CopyColumns(networkColumns[k - 1], "Score").Fit(model.Transform(_data.TakeRows(treeValid, 1))));
+        }
+
+        string? treeColumn = _options.NumberOfTrees > 0 ? TreeScoreColumnName : null;
+        IDataView scored = new TransformerChain<ITransformer>([.. chain]).Transform(validationData);
+        var (networkLogits, treeMargins, labels) = ReadScores(scored, networkColumns, treeColumn, network.LabelColumnName);
+        LogitBlend blend = LogitBlend.Fit(networkLogits, treeMargins, labels);
+        Report($"blend: network AUC {blend.NetworkValidAuc:F5}, trees {blend.TreesValidAuc:F5}, blend {blend.BlendValidAuc:F5} on the validation rows " +
+            $"(logit = {blend.Intercept:F4} + {blend.NetworkWeight:F4}·network + {blend.TreeWeight:F4}·trees)");
+        chain.Add(new LogitBlendTransformer(_env, [.. networkColumns], treeColumn, blend));
+        return new TransformerChain<ITransformer>([.. chain]);
+    }
+
+    /// <summary>The trees' features, the trees, and the copy that keeps their margin.</summary>
+    private ITransformer[] FitTrees(FeatureLayout layout, IDataView trainData)
+    {
         ITransformer treeFeatures = TreeFeatures(layout).Fit(trainData);
         IDataView treeTrain = WithTreeLabel(treeFeatures.Transform(trainData), trainData.Schema);
         var fastTree = _binary.Trainers.FastTree(new FastTreeBinaryTrainer.Options
@@ -144,20 +189,7 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         });
         ITransformer trees = fastTree.Fit(treeTrain);
         ITransformer keepTreeScore = _transforms.CopyColumns(TreeScoreColumnName, "Score").Fit(trees.Transform(treeFeatures.Transform(_data.TakeRows(trainData, 1))));
-        var treePart = new TransformerChain<ITransformer>(treeFeatures, trees, keepTreeScore);
-
-        Report("training the network");
-        TorchCtrTrainer trainer = _binary.Trainers.TorchCtr(network);
-        TorchCtrTransformer model = trainer.Fit(treePart.Transform(trainData), treePart.Transform(validationData));
-        ITransformer keepNetworkScore = _transforms.CopyColumns(NetworkScoreColumnName, "Score").Fit(model.Transform(treePart.Transform(_data.TakeRows(validationData, 1))));
-
-        IDataView scored = keepNetworkScore.Transform(model.Transform(treePart.Transform(validationData)));
-        var (networkLogits, treeMargins, labels) = ReadScores(scored, network.LabelColumnName);
-        LogitBlend blend = LogitBlend.Fit(networkLogits, treeMargins, labels);
-        Report($"blend: network AUC {blend.NetworkValidAuc:F5}, trees {blend.TreesValidAuc:F5}, blend {blend.BlendValidAuc:F5} on the validation rows " +
-            $"(logit = {blend.Intercept:F4} + {blend.NetworkWeight:F4}·network + {blend.TreeWeight:F4}·trees)");
-        var blender = new LogitBlendTransformer(_env, NetworkScoreColumnName, TreeScoreColumnName, blend);
-        return new TransformerChain<ITransformer>(treeFeatures, trees, keepTreeScore, model, keepNetworkScore, blender);
+        return [treeFeatures, trees, keepTreeScore];
     }
 
     /// <summary>The input schema plus <c>Score</c>, <c>Probability</c> and <c>PredictedLabel</c>.</summary>
@@ -193,26 +225,33 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
     }
 
     /// <summary>
-    /// The network's logits, the trees' margins and the labels of <paramref name="scored"/>, in one pass: each pass scores
-    /// every validation row through the trees and the network again.
+    /// The networks' mean logits, the trees' margins (empty without trees) and the labels of <paramref name="scored"/>, in
+    /// one pass: each pass scores every validation row through the trees and the networks again.
     /// </summary>
-    private static (float[] Network, float[] Trees, float[] Labels) ReadScores(IDataView scored, string labelColumn)
+    private static (float[] Network, float[] Trees, float[] Labels) ReadScores(IDataView scored, string[] networkColumns, string? treeColumn, string labelColumn)
     {
-        DataViewSchema.Column networkColumn = scored.Schema[NetworkScoreColumnName], treeColumn = scored.Schema[TreeScoreColumnName];
-        using DataViewRowCursor cursor = scored.GetRowCursor([networkColumn, treeColumn, scored.Schema[labelColumn]]);
-        ValueGetter<float> networkGetter = cursor.GetGetter<float>(networkColumn), treeGetter = cursor.GetGetter<float>(treeColumn);
+        DataViewSchema.Column[] networks = [.. networkColumns.Select(c => scored.Schema[c])];
+        DataViewSchema.Column? trees = treeColumn is null ? null : scored.Schema[treeColumn];
+        using DataViewRowCursor cursor = scored.GetRowCursor([.. networks, .. trees is null ? [] : new[] { trees.Value }, scored.Schema[labelColumn]]);
+        ValueGetter<float>[] networkGetters = [.. networks.Select(c => cursor.GetGetter<float>(c))];
+        ValueGetter<float>? treeGetter = trees is null ? null : cursor.GetGetter<float>(trees.Value);
         Func<float> label = FeatureReader.LabelReader(cursor, labelColumn);
-        var (network, trees, labels) = (new List<float>(), new List<float>(), new List<float>());
+        var (network, treeMargins, labels) = (new List<float>(), new List<float>(), new List<float>());
+        var logits = new float[networkGetters.Length];
         float value = 0;
         while (cursor.MoveNext())
         {
-            networkGetter(ref value);
-            network.Add(value);
-            treeGetter(ref value);
-            trees.Add(value);
+            for (int k = 0; k < networkGetters.Length; k++)
+                networkGetters[k](ref logits[k]);
+            network.Add(LogitBlend.MeanLogit(logits));
+            if (treeGetter is not null)
+            {
+                treeGetter(ref value);
+                treeMargins.Add(value);
+            }
             labels.Add(label());
         }
-        return ([.. network], [.. trees], [.. labels]);
+        return ([.. network], [.. treeMargins], [.. labels]);
     }
 
     private void Report(string message) =>

@@ -3,14 +3,14 @@ using System;
 namespace Ctr.MLNet.Torch;
 
 /// <summary>
-/// Weights that combine a network's logit and a tree ensemble's margin into one logit, and the validation AUCs of the
-/// two parts and of the blend.
+/// Weights that combine a network's logit (the mean logit of an ensemble's networks) and a tree ensemble's margin into
+/// one logit, and the validation AUCs of the two parts and of the blend.
 /// </summary>
 /// <param name="Intercept">Added to the blended logit.</param>
 /// <param name="NetworkWeight">Multiplies the network's logit.</param>
-/// <param name="TreeWeight">Multiplies the trees' margin.</param>
+/// <param name="TreeWeight">Multiplies the trees' margin (0 without trees).</param>
 /// <param name="NetworkValidAuc">The network alone on the rows the weights were fitted on.</param>
-/// <param name="TreesValidAuc">The trees alone on those rows.</param>
+/// <param name="TreesValidAuc">The trees alone on those rows (NaN without trees).</param>
 /// <param name="BlendValidAuc">The blend on those rows.</param>
 /// <param name="BlendValidLogLoss">The blend's log loss (natural log) on those rows.</param>
 public sealed record LogitBlend(double Intercept, double NetworkWeight, double TreeWeight, double NetworkValidAuc, double TreesValidAuc, double BlendValidAuc,
@@ -20,13 +20,28 @@ public sealed record LogitBlend(double Intercept, double NetworkWeight, double T
     public float Score(float networkLogit, float treeMargin) =>
         (float)(Intercept + NetworkWeight * networkLogit + TreeWeight * treeMargin);
 
+    /// <summary>The network logit of an ensemble: the mean of its networks' logits (summed in order, in double).</summary>
+    public static float MeanLogit(ReadOnlySpan<float> logits)
+    {
+        if (logits.Length == 1)
+            return logits[0];
+        double sum = 0;
+        foreach (float logit in logits)
+            sum += logit;
+        return (float)(sum / logits.Length);
+    }
+
     /// <summary>
     /// A logistic regression of <paramref name="labels"/> on the two scores (Newton's method, a tiny ridge for
-    /// stability), so the weights also calibrate the blend.
+    /// stability), so the weights also calibrate the blend. Without trees (<paramref name="treeMargins"/> empty) it is a
+    /// calibration of the network's logit alone.
     /// </summary>
     public static LogitBlend Fit(ReadOnlySpan<float> networkLogits, ReadOnlySpan<float> treeMargins, ReadOnlySpan<float> labels)
     {
         int n = labels.Length;
+        bool hasTrees = !treeMargins.IsEmpty;
+        if (!hasTrees)
+            treeMargins = new float[n]; // a zero column: the ridge keeps its weight at 0
         if (networkLogits.Length != n || treeMargins.Length != n)
             throw new ArgumentException("The scores and labels must have one value per row.");
         double positives = 0;
@@ -81,7 +96,7 @@ public sealed record LogitBlend(double Intercept, double NetworkWeight, double T
         return blend with
         {
             NetworkValidAuc = BinaryMetrics.Auc(labels, networkLogits),
-            TreesValidAuc = BinaryMetrics.Auc(labels, treeMargins),
+            TreesValidAuc = hasTrees ? BinaryMetrics.Auc(labels, treeMargins) : double.NaN,
             BlendValidAuc = BinaryMetrics.Auc(labels, blended),
             BlendValidLogLoss = BinaryMetrics.LogLoss(labels, probabilities),
         };

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Immutable;
 using System.Linq;
 using Ctr.MLNet.Torch;
 using Microsoft.ML;
@@ -11,9 +12,10 @@ using Microsoft.ML.Runtime;
 namespace Ctr.MLNet.Torch;
 
 /// <summary>
-/// The last step of a network + trees hybrid: <c>Score = Intercept + NetworkWeight · network logit + TreeWeight · tree
-/// margin</c>, with <c>Probability</c> its sigmoid and <c>PredictedLabel</c> <c>Score &gt; 0</c>. The three weights are
-/// a logistic regression fitted on validation rows (<see cref="LogitBlend.Fit"/>), so the blend is calibrated.
+/// The last step of a hybrid: <c>Score = Intercept + NetworkWeight · network logit + TreeWeight · tree margin</c>, where
+/// the network logit is the mean of the ensemble's networks' logits, with <c>Probability</c> its sigmoid and
+/// <c>PredictedLabel</c> <c>Score &gt; 0</c>. The three weights are a logistic regression fitted on validation rows
+/// (<see cref="LogitBlend.Fit"/>), so the blend is calibrated.
 /// </summary>
 public sealed class LogitBlendTransformer : RowToRowTransformerBase
 {
@@ -21,25 +23,27 @@ public sealed class LogitBlendTransformer : RowToRowTransformerBase
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "CTRBLEND",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
+        verWrittenCur: 0x00010002, // 1.2: several network score columns, the tree column optional
+        verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(LogitBlendTransformer).Assembly.FullName);
 
-    internal LogitBlendTransformer(IHostEnvironment env, string networkScoreColumn, string treeScoreColumn, LogitBlend blend)
+    internal LogitBlendTransformer(IHostEnvironment env, ImmutableArray<string> networkScoreColumns, string? treeScoreColumn, LogitBlend blend)
         : base(env.Register(nameof(LogitBlendTransformer)))
     {
-        NetworkScoreColumn = networkScoreColumn;
+        if (networkScoreColumns.IsDefaultOrEmpty)
+            throw new ArgumentException("A logit blend needs at least one network score column.", nameof(networkScoreColumns));
+        NetworkScoreColumns = networkScoreColumns;
         TreeScoreColumn = treeScoreColumn;
         Blend = blend;
     }
 
-    /// <summary>The network's logit column.</summary>
-    public string NetworkScoreColumn { get; }
+    /// <summary>The networks' logit columns; their mean is the network logit the blend weighs.</summary>
+    public ImmutableArray<string> NetworkScoreColumns { get; }
 
-    /// <summary>The tree ensemble's margin column.</summary>
-    public string TreeScoreColumn { get; }
+    /// <summary>The tree ensemble's margin column, or null for a blend of networks alone.</summary>
+    public string? TreeScoreColumn { get; }
 
     /// <summary>The fitted weights and the validation AUCs they were chosen on.</summary>
     public LogitBlend Blend { get; }
@@ -47,8 +51,9 @@ public sealed class LogitBlendTransformer : RowToRowTransformerBase
     /// <inheritdoc/>
     protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
-    // Binary format
-    //   string: network score column, string: tree score column
+    // Binary format (1.1 had exactly one network column and always a tree column)
+    //   int: network score columns K ≥ 1, K strings: their names
+    //   string: tree score column, empty for none
     //   3 doubles: intercept, network weight, tree weight
     //   4 doubles: validation AUC of the network, the trees and the blend, and the blend's validation log loss (NaN when unknown)
     /// <inheritdoc/>
@@ -56,8 +61,10 @@ public sealed class LogitBlendTransformer : RowToRowTransformerBase
     {
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
-        ctx.Writer.Write(NetworkScoreColumn);
-        ctx.Writer.Write(TreeScoreColumn);
+        ctx.Writer.Write(NetworkScoreColumns.Length);
+        foreach (string column in NetworkScoreColumns)
+            ctx.Writer.Write(column);
+        ctx.Writer.Write(TreeScoreColumn ?? "");
         ctx.Writer.Write(Blend.Intercept);
         ctx.Writer.Write(Blend.NetworkWeight);
         ctx.Writer.Write(Blend.TreeWeight);
@@ -70,12 +77,24 @@ public sealed class LogitBlendTransformer : RowToRowTransformerBase
     private static LogitBlendTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         ctx.CheckAtModel(GetVersionInfo());
-        string network = ctx.Reader.ReadString(), trees = ctx.Reader.ReadString();
+        ImmutableArray<string> networks;
+        if (ctx.Header.ModelVerWritten >= 0x00010002)
+        {
+            int count = ctx.Reader.ReadInt32();
+            if (count is < 1 or > 1024)
+                throw new FormatException($"The model file's logit blend names {count} network score columns; the file is corrupt.");
+            networks = [.. Enumerable.Range(0, count).Select(_ => ctx.Reader.ReadString())];
+        }
+        else
+        {
+            networks = [ctx.Reader.ReadString()];
+        }
+        string trees = ctx.Reader.ReadString();
         var blend = new LogitBlend(ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(),
             ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble(), ctx.Reader.ReadDouble());
         if (!double.IsFinite(blend.Intercept) || !double.IsFinite(blend.NetworkWeight) || !double.IsFinite(blend.TreeWeight))
             throw new FormatException("The model file's logit blend weights are not finite; the file is corrupt.");
-        return new LogitBlendTransformer(env, network, trees, blend);
+        return new LogitBlendTransformer(env, networks, trees.Length == 0 ? null : trees, blend);
     }
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
@@ -84,14 +103,15 @@ public sealed class LogitBlendTransformer : RowToRowTransformerBase
     private sealed class Mapper : MapperBase
     {
         private readonly LogitBlendTransformer _blend;
-        private readonly int _network, _trees;
+        private readonly int[] _networks;
+        private readonly int _trees;
 
         public Mapper(LogitBlendTransformer parent, DataViewSchema inputSchema)
             : base(parent.Host.Register(nameof(Mapper)), inputSchema, parent)
         {
             _blend = parent;
-            _network = Find(inputSchema, parent.NetworkScoreColumn);
-            _trees = Find(inputSchema, parent.TreeScoreColumn);
+            _networks = [.. parent.NetworkScoreColumns.Select(c => Find(inputSchema, c))];
+            _trees = parent.TreeScoreColumn is null ? -1 : Find(inputSchema, parent.TreeScoreColumn);
         }
 
         private static int Find(DataViewSchema schema, string name)
@@ -106,7 +126,7 @@ public sealed class LogitBlendTransformer : RowToRowTransformerBase
         protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => TorchCtrTransformer.OutputColumns();
 
         protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput) =>
-            Enumerable.Range(0, 3).Any(activeOutput) ? c => c == _network || c == _trees : _ => false;
+            Enumerable.Range(0, 3).Any(activeOutput) ? c => c == _trees || _networks.Contains(c) : _ => false;
 
         protected override void SaveModel(ModelSaveContext ctx) => _blend.SaveModel(ctx);
 
@@ -116,15 +136,17 @@ public sealed class LogitBlendTransformer : RowToRowTransformerBase
             var getters = new Delegate[3];
             if (!Enumerable.Range(0, 3).Any(activeOutput))
                 return getters; // the inputs are not active then, and asking for their getters would throw
-            ValueGetter<float> network = input.GetGetter<float>(input.Schema[_network]);
-            ValueGetter<float> trees = input.GetGetter<float>(input.Schema[_trees]);
+            ValueGetter<float>[] networks = [.. _networks.Select(c => input.GetGetter<float>(input.Schema[c]))];
+            ValueGetter<float>? trees = _trees < 0 ? null : input.GetGetter<float>(input.Schema[_trees]);
             LogitBlend blend = _blend.Blend;
+            var logits = new float[networks.Length];
             float Score()
             {
-                float n = 0, t = 0;
-                network(ref n);
-                trees(ref t);
-                return blend.Score(n, t);
+                for (int k = 0; k < networks.Length; k++)
+                    networks[k](ref logits[k]);
+                float t = 0;
+                trees?.Invoke(ref t);
+                return blend.Score(LogitBlend.MeanLogit(logits), t);
             }
             return
             [

@@ -127,11 +127,39 @@ public sealed class SampleVerbsTest
         Assert.AreEqual(20, summary.GetProperty("trees").GetInt32());
         Assert.AreEqual(summary.GetProperty("valid_auc").GetDouble(), LastJsonLine(evaluateOutput).GetProperty("auc").GetDouble(), 1e-6, "the zip scores as the blend did");
         Assert.IsTrue(summary.TryGetProperty("network_valid_auc", out _) && summary.TryGetProperty("trees_valid_auc", out _), output);
+        Assert.AreEqual(1, summary.GetProperty("networks").GetInt32());
         Assert.AreEqual(0, networkCode, networkOutput);
         Assert.AreEqual(0, LastJsonLine(networkOutput).GetProperty("trees").GetInt32());
         Assert.IsFalse(LastJsonLine(networkOutput).TryGetProperty("network_valid_auc", out _));
         Assert.AreEqual(1, warmCode);
         StringAssert.Contains(warmOutput, "blends its network with trees");
+    }
+
+    [TestMethod]
+    public void SampleVerbsTest_TrainWithNetworksAveragesAnEnsembleTheZipScoresAlike()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 3000, Seed: 3));
+        string train = Path.Combine(directory.Path, "train.csv"), test = Path.Combine(directory.Path, "test.csv");
+        string ensemble = Path.Combine(directory.Path, "ensemble.zip");
+
+        var (code, output) = Invoke("train", "--train", train, "--valid", test, "--model", ensemble, "--trees", "0", "--networks", "2", "--epochs", "1", "--batch-size", "256");
+        var (evaluateCode, evaluateOutput) = Invoke("evaluate", "--model", ensemble, "--data", test);
+        var (warmCode, warmOutput) = Invoke("train", "--train", train, "--valid", test, "--model", Path.Combine(directory.Path, "day2.zip"), "--init-model", ensemble);
+        var (badCode, badOutput) = Invoke("train", "--train", train, "--valid", test, "--model", Path.Combine(directory.Path, "bad.zip"), "--networks", "0");
+
+        Assert.AreEqual(0, code, output);
+        JsonElement summary = LastJsonLine(output);
+        Assert.AreEqual(2, summary.GetProperty("networks").GetInt32());
+        Assert.AreEqual(0, summary.GetProperty("trees").GetInt32());
+        Assert.IsFalse(summary.TryGetProperty("trees_valid_auc", out _), output);
+        Assert.AreEqual(0, evaluateCode, evaluateOutput);
+        Assert.AreEqual(summary.GetProperty("valid_auc").GetDouble(), LastJsonLine(evaluateOutput).GetProperty("auc").GetDouble(), 1e-6, "the zip scores as the ensemble did");
+        Assert.AreEqual(1, warmCode);
+        StringAssert.Contains(warmOutput, "--networks 1");
+        Assert.AreNotEqual(0, badCode);
+        StringAssert.Contains(badOutput, "--networks must be in 1..64");
+        Assert.IsFalse(File.Exists(Path.Combine(directory.Path, "bad.zip")));
     }
 
     [TestMethod]
