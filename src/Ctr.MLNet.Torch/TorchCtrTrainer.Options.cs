@@ -206,7 +206,8 @@ public sealed partial class TorchCtrTrainer
         /// <summary>Cancels training between batches.</summary>
         public CancellationToken CancellationToken { get; init; }
 
-        internal void Validate()
+        /// <param name="resuming">False to leave out the check that <see cref="CheckpointDirectory"/> holds a checkpoint to resume.</param>
+        internal void Validate(bool resuming = true)
         {
             static void Check(bool ok, string name, string message)
             {
@@ -235,7 +236,7 @@ public sealed partial class TorchCtrTrainer
                 $"ModelType {ModelType} has no registered name, which the model zip stores: call CtrModelRegistry.Register<{ModelType.Name}>(\"a-short-name\") once per process, before training it and before loading its models.");
             Check(!Resume || CheckpointDirectory is not null, nameof(Resume), "Resume needs a CheckpointDirectory.");
             // Resuming nothing is not resuming: a misspelled or empty directory must not silently start over.
-            Check(!Resume || Training.Checkpoint.Exists(CheckpointDirectory!), nameof(Resume),
+            Check(!Resume || !resuming || Training.Checkpoint.Exists(CheckpointDirectory!), nameof(Resume),
                 $"Resume: there is no checkpoint in '{CheckpointDirectory}' (no {Training.Checkpoint.FileName}); check the directory, or leave Resume out to start over.");
             Model.Validate();
         }

@@ -193,7 +193,7 @@ public static class TrainCommand
             InputFiles.RequireWritable(settings.PlotPath, "--plot", [.. inputs, ("--model", settings.ModelPath)]);
         if (settings.CheckpointDirectory is string checkpoints)
         {
-            if (settings.Resume && !TorchCtrTrainer.HasCheckpoint(checkpoints))
+            if (settings.Resume && !HybridCtrTrainer.HasCheckpoint(checkpoints))
             {
                 throw new InvalidOperationException(Directory.Exists(checkpoints)
                     ? $"--resume: there is no checkpoint in '{checkpoints}'; check the directory, or leave --resume out to start over."

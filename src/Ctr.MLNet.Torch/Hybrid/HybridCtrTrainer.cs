@@ -47,9 +47,10 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
 
         /// <summary>
         /// Networks trained with seeds seed, seed + 1, ..., whose logits are averaged before the blend. Each costs a full
-        /// network fit and a network evaluation per scored row.
+        /// network fit and a network evaluation per scored row. Networks that memorize ids memorize different noise, so
+        /// their mean generalizes better (benchmarks/results/accuracy.md).
         /// </summary>
-        public int NumberOfNetworks { get; init; } = 1;
+        public int NumberOfNetworks { get; init; } = 3;
 
         /// <summary>Leaves per tree.</summary>
         public int NumberOfLeaves { get; init; } = 31;
@@ -110,7 +111,17 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        options.Network.Validate();
+        if (options.NumberOfNetworks > 1 && options.Network.Resume)
+        {
+            // An ensemble's checkpoints are in network-k folders; a network that never started trains afresh.
+            options.Network.Validate(resuming: false);
+            if (options.Network.CheckpointDirectory is string directory && !HasCheckpoint(directory))
+                throw new ArgumentOutOfRangeException(nameof(options), $"Resume: there is no checkpoint in '{directory}' or its network-k folders; check the directory, or leave Resume out to start over.");
+        }
+        else
+        {
+            options.Network.Validate();
+        }
         // The catalogs of the caller's environment (the MLContext behind the catalog), so every part logs and seeds there.
         _env = env;
         // One seed for the hold-out, the trees and the network: the options' own, else the MLContext's (as TorchCtrTrainer does).
@@ -154,7 +165,7 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         {
             Report(_options.NumberOfNetworks == 1 ? "training the network" : $"training network {k} of {_options.NumberOfNetworks}");
             // Each network reads the same columns; the ones before it in the chain add only their outputs.
-            TorchCtrTransformer model = _binary.Trainers.TorchCtr(network with { Seed = unchecked(_seed + k - 1) }).Fit(treeTrain, treeValid);
+            TorchCtrTransformer model = _binary.Trainers.TorchCtr(NetworkOptions(network, k)).Fit(treeTrain, treeValid);
             networkColumns[k - 1] = NetworkScoreColumn(k);
             chain.Add(model);
             chain.Add(_transforms.CopyColumns(networkColumns[k - 1], "Score").Fit(model.Transform(_data.TakeRows(treeValid, 1))));
@@ -169,6 +180,25 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         chain.Add(new LogitBlendTransformer(_env, [.. networkColumns], treeColumn, blend));
         return new TransformerChain<ITransformer>([.. chain]);
     }
+
+    /// <summary>
+    /// Whether <paramref name="directory"/> holds a checkpoint that <see cref="TorchCtrTrainer.Options.Resume"/> can continue:
+    /// a network's own, or, for an ensemble, one in a network's folder (<c>network-k</c>).
+    /// </summary>
+    public static bool HasCheckpoint(string directory) =>
+        TorchCtrTrainer.HasCheckpoint(directory)
+        || (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateDirectories(directory, "network-*").Any(TorchCtrTrainer.HasCheckpoint));
+
+    /// <summary>Network <paramref name="k"/>'s options: its own seed, and its own checkpoint folder when there are several.</summary>
+    private TorchCtrTrainer.Options NetworkOptions(TorchCtrTrainer.Options network, int k) => network with
+    {
+        Seed = unchecked(_seed + k - 1),
+        CheckpointDirectory = NetworkCheckpoints(network.CheckpointDirectory, k),
+        Resume = network.Resume && (_options.NumberOfNetworks == 1 || TorchCtrTrainer.HasCheckpoint(NetworkCheckpoints(network.CheckpointDirectory, k)!)),
+    };
+
+    private string? NetworkCheckpoints(string? directory, int k) =>
+        directory is null || _options.NumberOfNetworks == 1 ? directory : System.IO.Path.Combine(directory, $"network-{k}");
 
     /// <summary>The trees' features, the trees, and the copy that keeps their margin.</summary>
     private ITransformer[] FitTrees(FeatureLayout layout, IDataView trainData)

@@ -109,7 +109,7 @@ public sealed class ParquetVerbsTest
         FeatureStatisticsTest.WriteShards(Day(1, "train.csv"), Path.Combine(directory.Path, "day1"), 3);
         string folder = Day(1, "union");
 
-        var (code0, output0) = Invoke(["train", "--train", Day(0, "train.csv"), "--valid", Day(0, "test.csv"), "--model", Day(0, "model.zip"), "--trees", "0", .. Quick]); // day by day continues a network alone
+        var (code0, output0) = Invoke(["train", "--train", Day(0, "train.csv"), "--valid", Day(0, "test.csv"), "--model", Day(0, "model.zip"), "--trees", "0", "--networks", "1", .. Quick]); // day by day continues a network alone
         var (parquetCode, parquetOutput) = Invoke(["train", "--init-model", Day(0, "model.zip"), "--train", folder, "--valid", Day(1, "test.csv"), "--model", Day(1, "parquet.zip"), .. Quick]);
         var (csvCode, csvOutput) = Invoke(["train", "--init-model", Day(0, "model.zip"), "--train", Day(1, "train.csv"), "--valid", Day(1, "test.csv"), "--model", Day(1, "csv.zip"), .. Quick]);
 

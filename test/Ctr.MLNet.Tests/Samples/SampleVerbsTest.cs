@@ -118,7 +118,7 @@ public sealed class SampleVerbsTest
 
         var (code, output) = Invoke("train", "--train", train, "--valid", test, "--model", hybrid, "--trees", "20", "--epochs", "1", "--batch-size", "256");
         var (evaluateCode, evaluateOutput) = Invoke("evaluate", "--model", hybrid, "--data", test);
-        var (networkCode, networkOutput) = Invoke("train", "--train", train, "--valid", test, "--model", network, "--trees", "0", "--epochs", "1", "--batch-size", "256");
+        var (networkCode, networkOutput) = Invoke("train", "--train", train, "--valid", test, "--model", network, "--trees", "0", "--networks", "1", "--epochs", "1", "--batch-size", "256");
         var (warmCode, warmOutput) = Invoke("train", "--train", train, "--valid", test, "--model", Path.Combine(directory.Path, "day2.zip"), "--init-model", hybrid);
 
         Assert.AreEqual(0, code, output);
@@ -127,7 +127,7 @@ public sealed class SampleVerbsTest
         Assert.AreEqual(20, summary.GetProperty("trees").GetInt32());
         Assert.AreEqual(summary.GetProperty("valid_auc").GetDouble(), LastJsonLine(evaluateOutput).GetProperty("auc").GetDouble(), 1e-6, "the zip scores as the blend did");
         Assert.IsTrue(summary.TryGetProperty("network_valid_auc", out _) && summary.TryGetProperty("trees_valid_auc", out _), output);
-        Assert.AreEqual(1, summary.GetProperty("networks").GetInt32());
+        Assert.AreEqual(new HybridCtrTrainer.Options().NumberOfNetworks, summary.GetProperty("networks").GetInt32());
         Assert.AreEqual(0, networkCode, networkOutput);
         Assert.AreEqual(0, LastJsonLine(networkOutput).GetProperty("trees").GetInt32());
         Assert.IsFalse(LastJsonLine(networkOutput).TryGetProperty("network_valid_auc", out _));

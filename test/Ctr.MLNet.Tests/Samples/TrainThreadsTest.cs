@@ -23,7 +23,7 @@ public sealed class TrainThreadsTest
         string train = Path.Combine(directory.Path, "train.csv"), test = Path.Combine(directory.Path, "test.csv");
         string day1 = Path.Combine(directory.Path, "day1.zip"), day2 = Path.Combine(directory.Path, "day2.zip");
 
-        var (coldCode, cold) = SampleProcess.Run("train", "--train", train, "--valid", test, "--model", day1, "--epochs", "1", "--batch-size", "256", "--trees", "0");
+        var (coldCode, cold) = SampleProcess.Run("train", "--train", train, "--valid", test, "--model", day1, "--epochs", "1", "--batch-size", "256", "--trees", "0", "--networks", "1");
         var (warmCode, warm) = SampleProcess.Run("train", "--train", train, "--valid", test, "--model", day2, "--epochs", "1", "--batch-size", "256", "--init-model", day1);
 
         Assert.AreEqual(0, coldCode, cold);

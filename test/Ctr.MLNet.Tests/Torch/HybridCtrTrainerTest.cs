@@ -167,6 +167,28 @@ public sealed class HybridCtrTrainerTest
     }
 
     [TestMethod]
+    public void HybridCtrTrainerTest_EnsembleCheckpointsEachNetworkApartAndResumesToTheSameModel()
+    {
+        var ml = new MLContext(seed: 1);
+        ITransformer features = Features(ml).Fit(ml.Data.LoadFromEnumerable(Train));
+        IDataView train = features.Transform(ml.Data.LoadFromEnumerable(Train.Take(3000)));
+        IDataView valid = features.Transform(ml.Data.LoadFromEnumerable(Valid.Take(1000)));
+        using var directory = new TemporaryDirectory();
+        var options = Quick() with { Network = Quick().Network with { Epochs = 2, CheckpointDirectory = directory.Path }, NumberOfTrees = 5, NumberOfNetworks = 2 };
+        IDataView scored = ml.BinaryClassification.Trainers.TorchCtrWithTrees(options).Fit(train, valid).Transform(valid);
+        Assert.IsFalse(HybridCtrTrainer.HasCheckpoint(Path.Combine(directory.Path, "none")));
+        Assert.IsTrue(HybridCtrTrainer.HasCheckpoint(directory.Path));
+        Assert.IsTrue(TorchCtrTrainer.HasCheckpoint(Path.Combine(directory.Path, "network-1")) && TorchCtrTrainer.HasCheckpoint(Path.Combine(directory.Path, "network-2")),
+            "each network writes its own checkpoint: one shared file would resume network 2 from network 1");
+        // Network 2 never started: its checkpoint is gone, as after a kill during network 1.
+        Directory.Delete(Path.Combine(directory.Path, "network-2"), recursive: true);
+
+        var resumed = ml.BinaryClassification.Trainers.TorchCtrWithTrees(options with { Network = options.Network with { Resume = true } }).Fit(train, valid);
+
+        CollectionAssert.AreEqual(Column(scored, "Probability"), Column(resumed.Transform(valid), "Probability"), "network 1 resumed past its end, network 2 trained afresh: the same model");
+    }
+
+    [TestMethod]
     public void HybridCtrTrainerTest_EnsembleWithoutTreesBlendsTheNetworksAlone()
     {
         var ml = new MLContext(seed: 1);
@@ -190,7 +212,7 @@ public sealed class HybridCtrTrainerTest
     public void HybridCtrTrainerTest_RejectsBadOptionsNamingThem()
     {
         var ml = new MLContext();
-        var sut = Errors.Find<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { NumberOfTrees = 0 }));
+        var sut = Errors.Find<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { NumberOfTrees = 0, NumberOfNetworks = 1 }));
         StringAssert.Contains(sut.Message, "nothing to blend");
         sut = Errors.Find<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { NumberOfTrees = -1 }));
         StringAssert.Contains(sut.Message, "NumberOfTrees");

@@ -394,7 +394,7 @@ public sealed class IncrementalTrainingTest
         string Model(int day) => Path.Combine(directory.Path, $"model{day}.zip");
         string[] Common(int day) => ["--train", Path.Combine(Day(day), "train.csv"), "--valid", Path.Combine(Day(day), "test.csv"), "--model", Model(day), "--epochs", "1", "--batch-size", "256", "--threads", "1"];
 
-        var (code0, output0) = Invoke(["train", .. Common(0), "--trees", "0"]); // day by day continues a network alone
+        var (code0, output0) = Invoke(["train", .. Common(0), "--trees", "0", "--networks", "1"]); // day by day continues a network alone
         var (code1, output1) = Invoke(["train", .. Common(1), "--init-model", Model(0), "--spec", "not-read.json"]);
         var (code2, output2) = Invoke(["train", .. Common(2), "--init-model", Model(1)]);
         var (evaluateCode, evaluateOutput) = Invoke("evaluate", "--model", Model(2), "--data", Path.Combine(Day(2), "test.csv"));
