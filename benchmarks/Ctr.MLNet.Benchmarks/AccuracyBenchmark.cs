@@ -57,6 +57,8 @@ public static class AccuracyBenchmark
             NumberOfLeaves = args.Int("leaves", trees.NumberOfLeaves),
             MaxOneHotSize = args.Int("max-onehot", trees.MaxOneHotSize),
             NumberOfNetworks = args.Int("networks", trees.NumberOfNetworks),
+            TreeLearningRate = args.Double("tree-lr", trees.TreeLearningRate),
+            MinimumExampleCountPerLeaf = args.Int("min-leaf", trees.MinimumExampleCountPerLeaf),
         };
         args.CheckAllUsed();
         foreach (string m in models)
