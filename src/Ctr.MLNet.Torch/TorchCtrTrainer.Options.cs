@@ -97,13 +97,13 @@ public sealed partial class TorchCtrTrainer
         public double WeightDecay { get; init; }
 
         /// <summary>
-        /// Gaussian prior on every embedding row, as a MAP fit has it: each step adds
-        /// <c>EmbeddingL2 · Σ‖W‖² / training rows</c> over all embedding tables to the batch's mean loss, so over an
-        /// epoch every row, rare or frequent, is pulled toward zero by the same prior (1 / (2σ²) of its weights).
-        /// Rare ids then stay near zero instead of memorizing their few clicks. 0 (the default) turns it off. On planted
-        /// data at 200k rows, 1000 lifted test AUC from 0.664 to 0.676 and moved the best epoch from 1 to 3
-        /// (benchmarks/results/sweep-embl2*.md), but it slows learning: short or small runs (a few hundred steps) learn
-        /// far less, so it is not the default.
+        /// Gaussian prior on the embedding rows, as a MAP fit has it: every id occurrence in a batch adds
+        /// <c>EmbeddingL2 · ‖row‖² / (the id's training count · batch rows)</c> to the loss, so over an epoch every row,
+        /// rare or frequent, is pulled toward zero by <c>EmbeddingL2 · ‖row‖² / training rows</c> (1 / (2σ²) of its
+        /// weights), and a batch touches only its own rows. Rare ids then stay near zero instead of memorizing their few
+        /// clicks. 0 (the default) turns it off: it lifts planted data (+0.013 test AUC at 300) but costs criteo-10k
+        /// about as much (benchmarks/results/sweep-prior.md). Custom networks' own embedding modules (not
+        /// <see cref="FeatureEmbedding"/>) get the prior on every row at every step.
         /// </summary>
         public double EmbeddingL2 { get; init; }
 

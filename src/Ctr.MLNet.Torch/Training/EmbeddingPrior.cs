@@ -62,20 +62,21 @@ internal sealed class EmbeddingPrior : IDisposable
         })];
 
         var weights = layout.Tables.Select(_ => new List<Parameter>()).ToArray();
-        var covered = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        // By module: a parameter's wrapper is a new object at every `weight` call.
+        var covered = new HashSet<object>(ReferenceEqualityComparer.Instance);
         foreach (FeatureEmbedding embedding in model.modules().OfType<FeatureEmbedding>())
         {
             for (int t = 0; t < layout.Tables.Length; t++)
             {
                 weights[t].Add(embedding.Table(t).weight!);
-                covered.Add(embedding.Table(t).weight!);
+                covered.Add(embedding.Table(t));
             }
         }
         // A custom network's own embedding modules have no known ids: they get the prior on every row at every step.
         Parameter[] others = [.. model.modules()
+            .Where(m => !covered.Contains(m))
             .Select(m => m switch { EmbeddingBag bag => bag.weight, Embedding e => e.weight, _ => null })
-            .OfType<Parameter>()
-            .Where(p => !covered.Contains(p))];
+            .OfType<Parameter>()];
         return new EmbeddingPrior(layout, strength, inverseCounts, weights, others, strength / Math.Max(1, train.RowCount));
     }
 

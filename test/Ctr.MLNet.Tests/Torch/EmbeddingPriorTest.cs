@@ -4,6 +4,7 @@ using System.Linq;
 using Ctr.MLNet.Tests.Helpers;
 using Ctr.MLNet.Torch;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 
@@ -46,6 +47,50 @@ public sealed class EmbeddingPriorTest
             double without = TableNorm(free, table), with = TableNorm(sut, table);
             Assert.IsLessThan(0.5 * without, with, $"table '{free.Layout.Tables[table].Name}': ‖W‖² {with:G4} with the prior, {without:G4} without");
         }
+    }
+
+    /// <summary>
+    /// The prior reaches a row only through the batches that use it: rows of ids no training row holds (the vocabulary was
+    /// fitted on more data) keep their initial values exactly, as without the prior. A prior over whole tables at every
+    /// step shrinks them too.
+    /// </summary>
+    [TestMethod]
+    public void EmbeddingPriorTest_LeavesRowsNoTrainingRowUsesAsTheyWere()
+    {
+        TorchCtrTransformer Train(double embeddingL2, out HashSet<uint> used)
+        {
+            var ml = new MLContext(seed: 1);
+            ITransformer features = PlantedClicks.Features(ml).Fit(ml.Data.LoadFromEnumerable(EmbeddingPriorTest.Train));
+            IDataView train = features.Transform(ml.Data.LoadFromEnumerable(EmbeddingPriorTest.Train.Take(300)));
+            used = [.. train.GetColumn<uint>("UserId")];
+            return ml.BinaryClassification.Trainers.TorchCtr(new TorchCtrTrainer.Options
+            {
+                NumericColumnNames = ["Price"], Epochs = 2, BatchSize = 50, Threads = 1, EmbeddingL2 = embeddingL2,
+                Model = new CtrModelOptions { HiddenUnits = [16], EmbeddingDim = 8 },
+            }).Fit(train);
+        }
+        using TorchCtrTransformer free = Train(0, out HashSet<uint> used), sut = Train(200, out _);
+        int table = free.Layout.Categorical.Single(f => f.ColumnName == "UserId").Table;
+        float[] Rows(TorchCtrTransformer model)
+        {
+            using torch.Tensor weight = ((DnnCtrModel)model.Model).named_parameters().First(p => p.name.Contains($"tables.{table}")).parameter.detach();
+            return weight.data<float>().ToArray();
+        }
+        float[] without = Rows(free), with = Rows(sut);
+        int width = 8, unused = 0, usedChanged = 0;
+        for (int row = 1; row < without.Length / width; row++)
+        {
+            bool same = without.AsSpan(row * width, width).SequenceEqual(with.AsSpan(row * width, width));
+            if (used.Contains((uint)row))
+                usedChanged += same ? 0 : 1;
+            else
+            {
+                unused++;
+                Assert.IsTrue(same, $"user row {row}: no training row uses it, yet the prior moved it");
+            }
+        }
+        Assert.IsGreaterThan(10, unused, $"{unused} rows: the vocabulary has rows the 300 training rows never use");
+        Assert.IsGreaterThan(10, usedChanged, "the rows training uses differ with the prior");
     }
 
     [TestMethod]
