@@ -29,8 +29,10 @@ public sealed partial class ParquetDataSource
         private readonly bool _countPass;
         private readonly List<long> _skippedRows = [];
         private readonly ParquetColumnValues?[] _group;
+        private readonly ParquetChunkDecoder _decoder = new();
         private int _part = -1;
         private ParquetReader? _reader;
+        private FileStream? _file; // the reader's stream, which chunks are also decoded from
         private int _rowGroup = -1;
         private int _rowInGroup;
         private long _rowsBeforeGroup; // rows of the current file before the current row group
@@ -130,8 +132,8 @@ public sealed partial class ParquetDataSource
             {
                 // A synchronous stream: every read the library awaits completes at once, with no thread-pool hop,
                 // which on a busy machine is the difference between reading and waiting.
-                var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.None);
-                _reader = ParquetReader.CreateAsync(stream, leaveStreamOpen: false).GetAwaiter().GetResult();
+                _file = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.None);
+                _reader = ParquetReader.CreateAsync(_file, leaveStreamOpen: false).GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is not (FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException))
             {
@@ -160,7 +162,7 @@ public sealed partial class ParquetDataSource
                 }
                 try
                 {
-                    _group[i] = ParquetColumnValues.Read(group, source.Field!, source.IsList, _group[i]);
+                    _group[i] = ParquetColumnValues.Read(group, _file!, source.Field!, source.IsList, _group[i], _decoder);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -346,6 +348,8 @@ public sealed partial class ParquetDataSource
         {
             _reader?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _reader = null;
+            _file?.Dispose();
+            _file = null;
         }
 
         protected override void Dispose(bool disposing)
