@@ -200,9 +200,12 @@ internal sealed class ParquetChunkDecoder
 
     private static void ReadLevels(ReadOnlySpan<byte> data, int maxLevel, Span<int> levels)
     {
-        int read = DecodeHybrid(data, 32 - int.LeadingZeroCount(maxLevel), levels);
+        int bitWidth = 32 - int.LeadingZeroCount(maxLevel);
+        int read = DecodeHybrid(data, bitWidth, levels);
         if (read != levels.Length)
             throw new FormatException($"the page has {read:N0} levels for {levels.Length:N0} values");
+        if (maxLevel == (1 << bitWidth) - 1)
+            return; // no level of this width can exceed it
         foreach (int level in levels)
         {
             if ((uint)level > (uint)maxLevel)
@@ -345,7 +348,23 @@ internal sealed class ParquetChunkDecoder
             _chars = new char[Math.Max(TextChunkLength, bytes.Length)];
             _charsUsed = 0;
         }
-        int written = System.Text.Encoding.UTF8.GetChars(bytes, _chars.AsSpan(_charsUsed));
+        int written;
+        if (bytes.Length <= 16)
+        {
+            // Ids are short and ASCII: widening them by hand costs less than calling the decoder for each.
+            Span<char> chars = _chars.AsSpan(_charsUsed, bytes.Length);
+            int high = 0;
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                high |= bytes[i];
+                chars[i] = (char)bytes[i];
+            }
+            written = high < 0x80 ? bytes.Length : System.Text.Encoding.UTF8.GetChars(bytes, _chars.AsSpan(_charsUsed));
+        }
+        else
+        {
+            written = System.Text.Encoding.UTF8.GetChars(bytes, _chars.AsSpan(_charsUsed));
+        }
         var text = new ReadOnlyMemory<char>(_chars, _charsUsed, written);
         _charsUsed += written;
         return text;
