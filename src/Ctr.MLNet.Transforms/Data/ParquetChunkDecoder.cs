@@ -248,7 +248,7 @@ internal sealed class ParquetChunkDecoder
                 break;
             case Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY:
                 if (_dictionaryCount < 0)
-                    throw new FormatException("a dictionary-encoded page comes before any dictionary page");
+                    throw new NotSupportedException("a dictionary-encoded page before any dictionary page"); // an odd layout: Parquet.Net reads it or names the fault
                 if (count > 0 && data.IsEmpty)
                     throw new FormatException("the page ends before its dictionary indices");
                 _indices = Ensure(_indices, count);
