@@ -57,8 +57,9 @@ public static class StatsCommands
     public static string Fit(string specPath, string dataPath, string outputPath, BadRowPolicy badRows = BadRowPolicy.Error, TextWriter? error = null)
     {
         var clock = Stopwatch.StartNew();
-        if (!File.Exists(specPath))
-            throw new InvalidOperationException($"Spec file '{specPath}' does not exist.");
+        InputFiles.RequireFile(specPath, "Spec");
+        InputFiles.RequireFile(dataPath, "Data");
+        InputFiles.RequireWritable(outputPath, "--out", ("--spec", specPath), ("--data", dataPath));
         FeatureSpec spec = FeatureSpec.FromJson(File.ReadAllText(specPath));
         var ml = new MLContext(seed: 1);
         IFileDataSource data = DataInput.Load(ml, spec, dataPath, out _, badRows);
@@ -77,7 +78,10 @@ public static class StatsCommands
     /// <summary>Merges statistics files and saves the result; returns the JSON line (<c>shards</c>, <c>vocabularies</c>, <c>out</c>).</summary>
     public static string Merge(string[] inputPaths, string outputPath)
     {
-        FeatureStatistics[] parts = [.. inputPaths.Select(p => File.Exists(p) ? FeatureStatistics.Load(p) : throw new InvalidOperationException($"Statistics file '{p}' does not exist."))];
+        foreach (string path in inputPaths)
+            InputFiles.RequireFile(path, "Statistics");
+        InputFiles.RequireWritable(outputPath, "--out", [.. inputPaths.Select(p => ("statistics", (string?)p))]);
+        FeatureStatistics[] parts = [.. inputPaths.Select(FeatureStatistics.Load)];
         for (int i = 1; i < parts.Length; i++)
         {
             if (!parts[i].Spec.Equals(parts[0].Spec))

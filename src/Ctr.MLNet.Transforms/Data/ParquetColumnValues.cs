@@ -1,6 +1,9 @@
 using System;
+using System.Collections.Generic;
+using System.IO;
 using Parquet;
 using Parquet.Data;
+using Parquet.Meta;
 using Parquet.Schema;
 
 namespace Ctr.MLNet.Transforms;
@@ -17,6 +20,19 @@ internal sealed class ParquetColumnValues
 
     private char[] _chunk = [];
     private int _chunkUsed;
+    private readonly Buffers _buffers = new();
+    private int _valueCount;
+
+    /// <summary>Arrays kept from row group to row group; the value arrays above are these or null.</summary>
+    internal sealed class Buffers
+    {
+        public int[] Definitions = [];
+        public int[] Repetitions = [];
+        public long[] Longs = [];
+        public double[] Doubles = [];
+        public ReadOnlyMemory<char>[] Texts = [];
+        public bool[] Booleans = [];
+    }
 
     private ParquetColumnValues(int rows, int elements)
     {
@@ -53,13 +69,91 @@ internal sealed class ParquetColumnValues
 
     /// <summary>Reads and decodes <paramref name="field"/> of <paramref name="group"/>, into <paramref name="reuse"/>'s
     /// arrays when given (the previous row group's values of the same column, no longer read).</summary>
-    public static ParquetColumnValues Read(ParquetRowGroupReader group, DataField field, bool isList, ParquetColumnValues? reuse = null)
+    /// <param name="group">The row group.</param>
+    /// <param name="file">The stream the group's reader reads, for the chunks this class decodes itself.</param>
+    /// <param name="field">The column's data field (a list's item).</param>
+    /// <param name="isList">Whether the field is the item of a list.</param>
+    /// <param name="reuse">The previous row group's values of the same column, or null.</param>
+    /// <param name="decoder">Decodes the chunks of the common layouts; one per cursor, shared by its columns.</param>
+    public static ParquetColumnValues Read(ParquetRowGroupReader group, Stream file, DataField field, bool isList, ParquetColumnValues? reuse, ParquetChunkDecoder decoder)
     {
         int rows = checked((int)group.RowCount);
-        using RawColumnData raw = group.ReadRawColumnDataBaseAsync(field).GetAwaiter().GetResult();
-        ReadOnlySpan<int> definitions = field.MaxDefinitionLevel > 0 ? raw.DefinitionLevels : default;
-        ReadOnlySpan<int> repetitions = isList ? raw.RepetitionLevels : default;
-        int entries = isList ? repetitions.Length : rows;
+        ParquetColumnValues values = reuse ?? new ParquetColumnValues(rows, 0);
+        if (ChunkOf(group, field) is ColumnMetaData meta && ParquetChunkDecoder.CanDecode(meta, field))
+        {
+            Buffers buffers = values._buffers;
+            bool decoded = true;
+            try
+            {
+                decoder.Decode(file, meta, field, buffers);
+            }
+            catch (NotSupportedException)
+            {
+                decoded = false; // an encoding met in a page: Parquet.Net reads the chunk below
+            }
+            if (decoded)
+            {
+                int entries = decoder.Entries;
+                int elements = values.Layout(rows, field, isList, field.MaxDefinitionLevel > 0 ? buffers.Definitions.AsSpan(0, entries) : default,
+                    isList ? buffers.Repetitions.AsSpan(0, entries) : default, entries);
+                if (decoder.Count != values._valueCount)
+                    throw new FormatException($"the column chunk has {decoder.Count:N0} values for {values._valueCount:N0} non-null entries");
+                switch (decoder.Kind)
+                {
+                    case ParquetChunkDecoder.DenseKind.Longs:
+                        values.Integers = SpreadInPlace(buffers.Longs, values.Present, elements, decoder.Count);
+                        break;
+                    case ParquetChunkDecoder.DenseKind.Doubles:
+                        values.Numbers = SpreadInPlace(buffers.Doubles, values.Present, elements, decoder.Count);
+                        break;
+                    default:
+                        values.Texts = SpreadInPlace(buffers.Texts, values.Present, elements, decoder.Count);
+                        break;
+                }
+                return values;
+            }
+        }
+        return values.ReadWithParquetNet(group, field, isList, rows);
+    }
+
+    /// <summary>Moves the values from the start of <paramref name="values"/> to the slots of the present elements, from the end back.</summary>
+    private static T[] SpreadInPlace<T>(T[] values, bool[] present, int elements, int count)
+    {
+        int d = count;
+        for (int e = elements - 1; e >= 0 && d <= e; e--)
+        {
+            if (present[e])
+                values[e] = values[--d];
+        }
+        return values;
+    }
+
+    private static ColumnMetaData? ChunkOf(ParquetRowGroupReader group, DataField field)
+    {
+        FieldPath path = field.Path;
+        foreach (ColumnChunk chunk in group.RowGroup.Columns)
+        {
+            List<string>? names = chunk.MetaData?.PathInSchema;
+            if (names is null || names.Count != path.Length)
+                continue;
+            bool same = true;
+            for (int i = 0; i < names.Count && same; i++)
+                same = names[i] == path[i];
+            if (same)
+                return chunk.MetaData;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Sets <see cref="Rows"/>, <see cref="Offsets"/> and <see cref="Present"/> from the levels, and forgets the value
+    /// arrays (their buffers stay for reuse: a column may change its physical type from file to file).
+    /// </summary>
+    /// <returns>The number of elements.</returns>
+    private int Layout(int rows, DataField field, bool isList, ReadOnlySpan<int> definitions, ReadOnlySpan<int> repetitions, int entries)
+    {
+        if (!isList && entries != rows)
+            throw new FormatException($"the column has {entries:N0} values, its row group {rows:N0} rows");
         // An element exists (null or not) from this definition level on; it has a value at the maximum.
         int present = field.MaxDefinitionLevel;
         int exists = isList ? present - (field.IsNullable ? 1 : 0) : 0;
@@ -68,7 +162,7 @@ internal sealed class ParquetColumnValues
         int[]? offsets = null;
         if (isList)
         {
-            offsets = reuse?.Offsets is int[] previous && previous.Length >= rows + 1 ? previous : new int[rows + 1];
+            offsets = Offsets is int[] previous && previous.Length >= rows + 1 ? previous : new int[rows + 1];
             int row = -1;
             for (int i = 0; i < entries; i++)
             {
@@ -79,7 +173,7 @@ internal sealed class ParquetColumnValues
                         throw new FormatException($"the column has more rows than its row group ({rows:N0})");
                     offsets[row] = elements;
                 }
-                if (definitions[i] >= exists)
+                if (definitions.IsEmpty || definitions[i] >= exists)
                     elements++;
             }
             if (row != rows - 1)
@@ -91,60 +185,73 @@ internal sealed class ParquetColumnValues
             elements = rows;
         }
 
-        ParquetColumnValues values = reuse ?? new ParquetColumnValues(rows, elements);
-        values.Rows = rows;
-        values.Offsets = offsets;
-        values.Present = Ensure(values.Present, elements);
-        // A column may change its physical type from file to file: only the array of this chunk's kind is kept.
-        (ReadOnlyMemory<char>[]? oldTexts, long[]? oldIntegers, double[]? oldNumbers, bool[]? oldBooleans) = (values.Texts, values.Integers, values.Numbers, values.Booleans);
-        (values.Texts, values.Integers, values.Numbers, values.Booleans) = (null, null, null, null);
+        Rows = rows;
+        Offsets = offsets;
+        Present = Ensure(Present, elements);
+        (Texts, Integers, Numbers, Booleans) = (null, null, null, null);
         // Which entries hold a value, in element order: the dense values are handed out in that order.
-        int e = 0;
-        bool[] presence = values.Present;
+        int e = 0, count = 0;
+        bool[] presence = Present;
         for (int i = 0; i < entries; i++)
         {
             int level = definitions.IsEmpty ? present : definitions[i];
             if (level < exists)
                 continue;
-            presence[e++] = level == present;
+            bool has = level == present;
+            presence[e++] = has;
+            count += has ? 1 : 0;
         }
+        _valueCount = count;
+        return elements;
+    }
+
+    private ParquetColumnValues ReadWithParquetNet(ParquetRowGroupReader group, DataField field, bool isList, int rows)
+    {
+        using RawColumnData raw = group.ReadRawColumnDataBaseAsync(field).GetAwaiter().GetResult();
+        ReadOnlySpan<int> definitions = field.MaxDefinitionLevel > 0 ? raw.DefinitionLevels : default;
+        ReadOnlySpan<int> repetitions = isList ? raw.RepetitionLevels : default;
+        int entries = isList ? repetitions.Length : rows;
+        int elements = Layout(rows, field, isList, definitions, repetitions, entries);
+        bool[] presence = Present;
+        ParquetColumnValues values = this;
+        Buffers buffers = _buffers;
         switch (raw)
         {
             case RawColumnData<ReadOnlyMemory<char>> texts:
-                values.Texts = values.CopyTexts(texts.Values, presence, elements, oldTexts);
+                values.Texts = buffers.Texts = values.CopyTexts(texts.Values, presence, elements, buffers.Texts);
                 break;
             case RawColumnData<bool> booleans:
-                values.Booleans = Spread(booleans.Values, presence, elements, oldBooleans, static v => v);
+                values.Booleans = buffers.Booleans = Spread(booleans.Values, presence, elements, buffers.Booleans, static v => v);
                 break;
             case RawColumnData<float> floats:
-                values.Numbers = Spread(floats.Values, presence, elements, oldNumbers, static v => (double)v);
+                values.Numbers = buffers.Doubles = Spread(floats.Values, presence, elements, buffers.Doubles, static v => (double)v);
                 break;
             case RawColumnData<double> doubles:
-                values.Numbers = Spread(doubles.Values, presence, elements, oldNumbers, static v => v);
+                values.Numbers = buffers.Doubles = Spread(doubles.Values, presence, elements, buffers.Doubles, static v => v);
                 break;
             case RawColumnData<decimal> decimals:
-                values.Numbers = Spread(decimals.Values, presence, elements, oldNumbers, static v => (double)v);
+                values.Numbers = buffers.Doubles = Spread(decimals.Values, presence, elements, buffers.Doubles, static v => (double)v);
                 break;
             case RawColumnData<long> longs:
-                values.Integers = Spread(longs.Values, presence, elements, oldIntegers, static v => v);
+                values.Integers = buffers.Longs = Spread(longs.Values, presence, elements, buffers.Longs, static v => v);
                 break;
             case RawColumnData<int> ints:
-                values.Integers = Spread(ints.Values, presence, elements, oldIntegers, static v => (long)v);
+                values.Integers = buffers.Longs = Spread(ints.Values, presence, elements, buffers.Longs, static v => (long)v);
                 break;
             case RawColumnData<short> shorts:
-                values.Integers = Spread(shorts.Values, presence, elements, oldIntegers, static v => (long)v);
+                values.Integers = buffers.Longs = Spread(shorts.Values, presence, elements, buffers.Longs, static v => (long)v);
                 break;
             case RawColumnData<sbyte> sbytes:
-                values.Integers = Spread(sbytes.Values, presence, elements, oldIntegers, static v => (long)v);
+                values.Integers = buffers.Longs = Spread(sbytes.Values, presence, elements, buffers.Longs, static v => (long)v);
                 break;
             case RawColumnData<byte> bytes:
-                values.Integers = Spread(bytes.Values, presence, elements, oldIntegers, static v => (long)v);
+                values.Integers = buffers.Longs = Spread(bytes.Values, presence, elements, buffers.Longs, static v => (long)v);
                 break;
             case RawColumnData<ushort> ushorts:
-                values.Integers = Spread(ushorts.Values, presence, elements, oldIntegers, static v => (long)v);
+                values.Integers = buffers.Longs = Spread(ushorts.Values, presence, elements, buffers.Longs, static v => (long)v);
                 break;
             case RawColumnData<uint> uints:
-                values.Integers = Spread(uints.Values, presence, elements, oldIntegers, static v => (long)v);
+                values.Integers = buffers.Longs = Spread(uints.Values, presence, elements, buffers.Longs, static v => (long)v);
                 break;
             default:
                 throw new FormatException($"values of type {field.ClrType.Name} cannot be read");
@@ -153,14 +260,14 @@ internal sealed class ParquetColumnValues
     }
 
     /// <summary>Whether <see cref="Read"/> can decode a field of this CLR type.</summary>
-    public static bool IsSupported(Type type) =>
+    public static bool IsSupported(System.Type type) =>
         type == typeof(ReadOnlyMemory<char>) || type == typeof(string) || type == typeof(bool) || type == typeof(float) || type == typeof(double) || type == typeof(decimal)
         || type == typeof(long) || type == typeof(int) || type == typeof(short) || type == typeof(sbyte) || type == typeof(byte)
         || type == typeof(ushort) || type == typeof(uint);
 
-    private static T[] Ensure<T>(T[]? array, int length) => array is not null && array.Length >= length ? array : new T[length];
+    private static T[] Ensure<T>(T[] array, int length) => ParquetChunkDecoder.Ensure(array, length);
 
-    private static TOut[] Spread<TIn, TOut>(ReadOnlySpan<TIn> dense, bool[] present, int elements, TOut[]? reuse, Func<TIn, TOut> convert)
+    private static TOut[] Spread<TIn, TOut>(ReadOnlySpan<TIn> dense, bool[] present, int elements, TOut[] reuse, Func<TIn, TOut> convert)
     {
         TOut[] result = Ensure(reuse, elements);
         int d = 0;
@@ -173,7 +280,7 @@ internal sealed class ParquetColumnValues
     }
 
     // The reader's strings live in pooled buffers that the next read reuses; the view hands out memory that stays valid.
-    private ReadOnlyMemory<char>[] CopyTexts(ReadOnlySpan<ReadOnlyMemory<char>> dense, bool[] present, int elements, ReadOnlyMemory<char>[]? reuse)
+    private ReadOnlyMemory<char>[] CopyTexts(ReadOnlySpan<ReadOnlyMemory<char>> dense, bool[] present, int elements, ReadOnlyMemory<char>[] reuse)
     {
         ReadOnlyMemory<char>[] result = Ensure(reuse, elements);
         int d = 0;

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Parquet;
@@ -28,9 +29,12 @@ public sealed partial class ParquetDataSource
         private readonly int[] _listLengths;
         private readonly bool _countPass;
         private readonly List<long> _skippedRows = [];
+        private readonly int[] _listStarts; // text lists read straight from the row group's values
         private readonly ParquetColumnValues?[] _group;
+        private readonly ParquetChunkDecoder _decoder;
         private int _part = -1;
         private ParquetReader? _reader;
+        private FileStream? _file; // the reader's stream, which chunks are also decoded from
         private int _rowGroup = -1;
         private int _rowInGroup;
         private long _rowsBeforeGroup; // rows of the current file before the current row group
@@ -39,6 +43,7 @@ public sealed partial class ParquetDataSource
         private long _skipped;
         private ParquetBadRow? _firstBad;
         private bool _done;
+        private bool _returned;
 
         public Cursor(ParquetDataSource parent, bool[] active)
         {
@@ -58,7 +63,11 @@ public sealed partial class ParquetDataSource
             _textLists = new ReadOnlyMemory<char>[count][];
             _floatLists = new float[count][];
             _listLengths = new int[count];
-            _group = new ParquetColumnValues?[count];
+            _listStarts = new int[count];
+            // The buffers of the last cursor closed: passes one after the other (training epochs) reuse them.
+            Buffers? spare = Interlocked.Exchange(ref parent._spare, null);
+            _group = spare?.Group.Length == count ? spare.Group : new ParquetColumnValues?[count];
+            _decoder = spare?.Decoder ?? new ParquetChunkDecoder();
             _countPass = parent.Summary is null;
         }
 
@@ -130,8 +139,8 @@ public sealed partial class ParquetDataSource
             {
                 // A synchronous stream: every read the library awaits completes at once, with no thread-pool hop,
                 // which on a busy machine is the difference between reading and waiting.
-                var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.None);
-                _reader = ParquetReader.CreateAsync(stream, leaveStreamOpen: false).GetAwaiter().GetResult();
+                _file = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.None);
+                _reader = ParquetReader.CreateAsync(_file, leaveStreamOpen: false).GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is not (FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException))
             {
@@ -160,7 +169,7 @@ public sealed partial class ParquetDataSource
                 }
                 try
                 {
-                    _group[i] = ParquetColumnValues.Read(group, source.Field!, source.IsList, _group[i]);
+                    _group[i] = ParquetColumnValues.Read(group, _file!, source.Field!, source.IsList, _group[i], _decoder);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -199,6 +208,9 @@ public sealed partial class ParquetDataSource
             _listLengths[i] = count;
             if (_kinds[i] == ParquetColumnKind.Text)
             {
+                _listStarts[i] = start;
+                if (values.Texts is not null)
+                    return null; // the getter copies from the row group's values
                 ReadOnlyMemory<char>[] list = _textLists[i] = Ensure(_textLists[i], count);
                 for (int e = 0; e < count; e++)
                     list[e] = values.Present[start + e] ? TextOf(values, start + e) : default;
@@ -326,8 +338,23 @@ public sealed partial class ParquetDataSource
                 BooleanDataViewType => (ValueGetter<bool>)((ref bool v) => v = _booleans[i]),
                 VectorDataViewType { ItemType: TextDataViewType } => (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) =>
                 {
-                    var editor = VBufferEditor.Create(ref v, _listLengths[i]);
-                    _textLists[i].AsSpan(0, _listLengths[i]).CopyTo(editor.Values);
+                    int count = _listLengths[i];
+                    var editor = VBufferEditor.Create(ref v, count);
+                    if (_group[i]!.Texts is ReadOnlyMemory<char>[] texts)
+                    {
+                        int start = _listStarts[i];
+                        texts.AsSpan(start, count).CopyTo(editor.Values);
+                        bool[] present = _group[i]!.Present;
+                        for (int e = 0; e < count; e++)
+                        {
+                            if (!present[start + e])
+                                editor.Values[e] = default;
+                        }
+                    }
+                    else
+                    {
+                        _textLists[i].AsSpan(0, count).CopyTo(editor.Values);
+                    }
                     v = editor.Commit();
                 }),
                 VectorDataViewType => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> v) =>
@@ -346,12 +373,19 @@ public sealed partial class ParquetDataSource
         {
             _reader?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _reader = null;
+            _file?.Dispose();
+            _file = null;
         }
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing)
+            if (disposing && !_returned)
+            {
                 Close();
+                _done = true;
+                _returned = true;
+                Volatile.Write(ref _parent._spare, new Buffers(_decoder, _group));
+            }
             base.Dispose(disposing);
         }
     }

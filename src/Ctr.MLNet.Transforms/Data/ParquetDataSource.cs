@@ -44,6 +44,7 @@ public sealed partial class ParquetDataSource : IFileDataSource
 
     private readonly ImmutableArray<Part> _parts;
     private FileReadSummary? _summary;
+    private Buffers? _spare;
 
     private ParquetDataSource(string path, Options options, ImmutableArray<string> header, ImmutableArray<Part> parts, DataViewType[] types, ImmutableArray<string> partitionKeys)
     {
@@ -267,6 +268,9 @@ public sealed partial class ParquetDataSource : IFileDataSource
     private sealed record Source(DataField? Field, bool IsList, bool IsPartitionKey, string? PartitionValue);
 
     private sealed record Part(string File, Source[] Sources);
+
+    /// <summary>A closed cursor's arrays, for the next cursor.</summary>
+    private sealed record Buffers(ParquetChunkDecoder Decoder, ParquetColumnValues?[] Group);
 
     /// <summary>A column to load.</summary>
     /// <param name="Name">Its top-level field name, or a partition key.</param>

@@ -18,13 +18,16 @@ public static class ParquetTestFiles
     public static ListField List<T>(string name) => new(name, new DataField("element", typeof(T), isNullable: false));
 
     /// <summary>Writes <paramref name="columns"/> to <paramref name="path"/> in row groups of <paramref name="rowGroupRows"/> rows.</summary>
-    public static void Write(string path, int rowGroupRows, params Column[] columns)
+    public static void Write(string path, int rowGroupRows, params Column[] columns) => Write(path, rowGroupRows, null, columns);
+
+    /// <summary>Writes <paramref name="columns"/> with the codec and encoding hints of <paramref name="options"/>.</summary>
+    public static void Write(string path, int rowGroupRows, ParquetOptions? options, params Column[] columns)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         int rows = columns[0].Values.Count;
         var schema = new ParquetSchema(columns.Select(c => c.Field));
         using FileStream stream = File.Create(path);
-        ParquetWriter writer = ParquetWriter.CreateAsync(schema, stream).GetAwaiter().GetResult();
+        ParquetWriter writer = ParquetWriter.CreateAsync(schema, stream, options).GetAwaiter().GetResult();
         try
         {
             WriteGroups(writer, schema, rows, rowGroupRows, columns);

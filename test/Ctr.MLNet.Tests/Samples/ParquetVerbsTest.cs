@@ -100,6 +100,55 @@ public sealed class ParquetVerbsTest
     }
 
     [TestMethod]
+    public void ParquetVerbsTest_StatsVerbsCheckTheirPathsAsTheOtherVerbsDo()
+    {
+        using var directory = new TemporaryDirectory();
+        string P(string name) => Path.Combine(directory.Path, name);
+        Directory.CreateDirectory(P("folder"));
+        File.WriteAllText(P("s0.bin"), "written by fit-stats");
+
+        var (specCode, specOutput) = Invoke("fit-stats", "--spec", P("folder"), "--data", P("folder"), "--out", P("s.bin"));
+        var (inputCode, inputOutput) = Invoke("merge-stats", P("s0.bin"), P("folder"), "--out", P("merged.bin"));
+        var (sameCode, sameOutput) = Invoke("merge-stats", P("s0.bin"), "--out", P("s0.bin"));
+
+        Assert.AreEqual(1, specCode, specOutput);
+        StringAssert.Contains(specOutput, $"Spec file '{P("folder")}' is a directory; give the path of a file in it.");
+        Assert.AreEqual(1, inputCode, inputOutput);
+        StringAssert.Contains(inputOutput, $"Statistics file '{P("folder")}' is a directory; give the path of a file in it.");
+        Assert.AreEqual(1, sameCode, sameOutput);
+        StringAssert.Contains(sameOutput, $"--out '{P("s0.bin")}' is also the statistics file; writing it would overwrite that input.");
+        Assert.AreEqual("written by fit-stats", File.ReadAllText(P("s0.bin")), "the input is untouched");
+    }
+
+    [TestMethod]
+    public void ParquetVerbsTest_PredictAndEvaluateReadAPartitionFolderAsTheCsv()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 1500, Seed: 6));
+        string P(string name) => Path.Combine(directory.Path, name);
+        string[] parts = FeatureStatisticsTest.WriteShards(P("test.csv"), directory.Path, 2);
+        string folder = Path.GetDirectoryName(Path.GetDirectoryName(parts[0]))!;
+
+        var (trainCode, trainOutput) = Invoke(["train", "--train", P("train.csv"), "--valid", P("test.csv"), "--model", P("m.zip"), "--trees", "0", .. Quick]);
+        Assert.AreEqual(0, trainCode, trainOutput);
+        var (csvCode, csvOutput) = Invoke("evaluate", "--model", P("m.zip"), "--data", P("test.csv"));
+        var (folderCode, folderOutput) = Invoke("evaluate", "--model", P("m.zip"), "--data", folder);
+        var (predictCsvCode, predictCsvOutput) = Invoke("predict", "--model", P("m.zip"), "--data", P("test.csv"), "--out", P("csv.csv"));
+        var (predictFolderCode, predictFolderOutput) = Invoke("predict", "--model", P("m.zip"), "--data", folder, "--out", P("folder.csv"));
+
+        Assert.AreEqual(0, csvCode, csvOutput);
+        Assert.AreEqual(0, folderCode, folderOutput);
+        Assert.AreEqual(0, predictCsvCode, predictCsvOutput);
+        Assert.AreEqual(0, predictFolderCode, predictFolderOutput);
+        JsonElement fromCsv = LastJsonLine(csvOutput), fromFolder = LastJsonLine(folderOutput);
+        Assert.AreEqual(fromCsv.GetProperty("rows").GetInt32(), fromFolder.GetProperty("rows").GetInt32());
+        Assert.AreEqual(fromCsv.GetProperty("auc").GetDouble(), fromFolder.GetProperty("auc").GetDouble(), 1e-9, "the folder's parts read as the CSV's rows");
+        Assert.AreEqual(fromCsv.GetProperty("logloss").GetDouble(), fromFolder.GetProperty("logloss").GetDouble(), 1e-9);
+        CollectionAssert.AreEqual(File.ReadAllLines(P("csv.csv")), File.ReadAllLines(P("folder.csv")), "one probability per row, in the same order");
+        Assert.HasCount(fromCsv.GetProperty("rows").GetInt32() + 1, File.ReadAllLines(P("folder.csv")));
+    }
+
+    [TestMethod]
     public void ParquetVerbsTest_InitModelOverAPartitionFolderContinuesAsOverTheCsv()
     {
         using var directory = new TemporaryDirectory();

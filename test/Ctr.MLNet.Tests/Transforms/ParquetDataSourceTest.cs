@@ -8,6 +8,7 @@ using Ctr.MLNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
+using Parquet;
 using Parquet.Schema;
 using static Ctr.MLNet.Tests.Helpers.ParquetTestFiles;
 
@@ -158,6 +159,99 @@ public sealed class ParquetDataSourceTest
         StringAssert.Contains(skipping.Summary.FirstBadRow, "row 3, column 'price'");
         var nullLabel = Assert.ThrowsExactly<ParquetBadRowException>(() => ReadAll(ParquetDataSource.Load(badLabel, new ParquetDataSource.Options { Columns = [new("click", ParquetColumnKind.Label)] })));
         StringAssert.Contains(nullLabel.Message, "row group 1, row 4, column 'click': the label is null");
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_DictionaryPagesOtherEncodingsAndCodecsReadTheSameRows()
+    {
+        using var directory = new TemporaryDirectory();
+        Column[] columns =
+        [
+            new(new DataField<int>("click"), [1, 0, 1, 0, 1, 1, 0]),
+            new(new DataField<string>("user"), ["u1", null, "u1", "ü2", "", "u1", "u3"]),
+            new(new DataField<long?>("uid"), [5L, null, 5L, -7L, 9_007_199_254_740_993L, 5L, 0L]),
+            new(new DataField<double?>("price"), [2.5, null, 2.5, 1e10, -0.125, 2.5, 0.0]),
+            new(new DataField<float>("ratio"), [0.5f, 1f, 2f, 3f, 4f, 5f, 6f]),
+            new(List<string>("tags"), [new[] { "a", "b" }, null, new[] { "a" }, Array.Empty<string>(), new[] { "ü", "b", "a" }, new[] { "a", "a" }, null]),
+            new(List<float>("dwell"), [new[] { 1.5f, 2f }, null, new[] { 3f }, Array.Empty<float>(), new[] { 4f, 5f, 6f }, new[] { 1f, 1f }, null]),
+        ];
+        var options = new ParquetDataSource.Options
+        {
+            Columns =
+            [
+                new("click", ParquetColumnKind.Label), new("user", ParquetColumnKind.Text), new("uid", ParquetColumnKind.Text), new("price", ParquetColumnKind.Single),
+                new("ratio", ParquetColumnKind.Single), new("tags", ParquetColumnKind.Text), new("dwell", ParquetColumnKind.Weights),
+            ],
+        };
+        var variants = new (string Name, ParquetOptions Writer, string Column, Parquet.Meta.Encoding? Encoding)[]
+        {
+            ("plain", new ParquetOptions(), "user", Parquet.Meta.Encoding.PLAIN),
+            ("dictionary", new ParquetOptions { DictionaryEncodingThreshold = 1, ColumnEncodingHints = { ["user"] = EncodingHint.Dictionary, ["tags/list/element"] = EncodingHint.Dictionary } },
+                "tags", Parquet.Meta.Encoding.PLAIN_DICTIONARY),
+            ("delta", new ParquetOptions { ColumnEncodingHints = { ["click"] = EncodingHint.DeltaBinaryPacked, ["uid"] = EncodingHint.DeltaBinaryPacked } },
+                "uid", Parquet.Meta.Encoding.DELTA_BINARY_PACKED),
+            ("gzip", new ParquetOptions { CompressionMethod = CompressionMethod.Gzip }, "user", null),
+            ("uncompressed", new ParquetOptions { CompressionMethod = CompressionMethod.None }, "user", null),
+            ("zstd", new ParquetOptions { CompressionMethod = CompressionMethod.Zstd }, "user", null),
+        };
+        object[][] expected =
+        [
+            [1f, "u1", "5", 2.5f, 0.5f, "a|b", "1.5|2"],
+            [0f, "", "", float.NaN, 1f, "", ""],
+            [1f, "u1", "5", 2.5f, 2f, "a", "3"],
+            [0f, "ü2", "-7", 1e10f, 3f, "", ""],
+            [1f, "", "9007199254740993", -0.125f, 4f, "ü|b|a", "4|5|6"],
+            [1f, "u1", "5", 2.5f, 5f, "a|a", "1|1"],
+            [0f, "u3", "0", 0f, 6f, "", ""],
+        ];
+
+        foreach (var (name, writer, column, encoding) in variants)
+        {
+            string path = Path.Combine(directory.Path, name + ".parquet");
+            Write(path, 3, writer, columns);
+            if (encoding is Parquet.Meta.Encoding written)
+                CollectionAssert.Contains(EncodingsOf(path, column), written, $"{name}: the file is written the way the case is about");
+            List<object[]> rows = ReadAll(ParquetDataSource.Load(path, options));
+            Assert.HasCount(expected.Length, rows, name);
+            for (int r = 0; r < expected.Length; r++)
+                CollectionAssert.AreEqual(expected[r], rows[r], $"{name}, row {r + 1}");
+        }
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_DamagedColumnChunkIsAnErrorNamingFileRowGroupAndColumn()
+    {
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "damaged.parquet");
+        Write(path, 2, new Column(new DataField<int>("click"), [1, 0, 1]), new Column(new DataField<string>("user"), ["a", "b", "c"]));
+        long page = ChunkOf(path, 1, "user").DataPageOffset;
+        using (FileStream stream = File.OpenWrite(path))
+        {
+            stream.Position = page;
+            stream.Write([0xFF, 0xFF, 0xFF, 0xFF]);
+        }
+        ParquetDataSource sut = ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [new("click", ParquetColumnKind.Label), new("user", ParquetColumnKind.Text)] });
+
+        var error = Assert.ThrowsExactly<FormatException>(() => ReadAll(sut));
+
+        StringAssert.Contains(error.Message, "damaged.parquet row group 1, column 'user': the data cannot be read");
+        StringAssert.Contains(error.Message, "export it again");
+    }
+
+    private static List<Parquet.Meta.Encoding> EncodingsOf(string path, string column) => ChunkOf(path, 0, column).Encodings;
+
+    private static Parquet.Meta.ColumnMetaData ChunkOf(string path, int rowGroup, string column)
+    {
+        ParquetReader reader = ParquetReader.CreateAsync(path).GetAwaiter().GetResult();
+        try
+        {
+            using ParquetRowGroupReader group = reader.OpenRowGroupReader(rowGroup);
+            return group.RowGroup.Columns.First(c => c.MetaData!.PathInSchema[0] == column).MetaData!;
+        }
+        finally
+        {
+            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
 
     [TestMethod]

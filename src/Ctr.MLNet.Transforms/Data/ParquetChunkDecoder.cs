@@ -1,0 +1,633 @@
+using System;
+using System.Buffers.Binary;
+using System.IO;
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+using Parquet.Meta;
+using Parquet.Schema;
+using Encoding = Parquet.Meta.Encoding;
+
+namespace Ctr.MLNet.Transforms;
+
+/// <summary>
+/// Decodes one column chunk of the layouts warehouses write (plain or dictionary pages, v1 or v2, uncompressed, Snappy
+/// or Gzip; 32/64-bit integers, floats, doubles and UTF-8 strings) straight from the file into reused buffers.
+/// Parquet.Net gives every string its own char array and copies each page through a growing stream; here the page is
+/// decompressed into one buffer and the strings land side by side in shared chunks, dictionary strings once per chunk.
+/// Anything else throws <see cref="NotSupportedException"/> and the column chunk is read by Parquet.Net instead.
+/// </summary>
+internal sealed class ParquetChunkDecoder
+{
+    // As in ParquetColumnValues: chunks of text below the large object heap's threshold, never reused, so the memory
+    // handed out stays valid for as long as a consumer keeps it.
+    private const int TextChunkLength = 32 * 1024;
+
+    private byte[] _chunk = [];
+    private byte[] _page = [];
+    private int[] _indices = [];
+    private long[] _dictionaryLongs = [];
+    private double[] _dictionaryDoubles = [];
+    private ReadOnlyMemory<char>[] _dictionaryTexts = [];
+    private int _dictionaryCount = -1;
+    private char[] _chars = [];
+    private int _charsUsed;
+    private Parquet.Meta.Type _type;
+
+    /// <summary>Entries (levels) of the last chunk: one per row for a scalar column, one per element or empty list for a list.</summary>
+    public int Entries { get; private set; }
+
+    /// <summary>How many values (non-null entries) the last chunk held, in order, at the start of the array of <see cref="Kind"/>.</summary>
+    public int Count { get; private set; }
+
+    public DenseKind Kind { get; private set; }
+
+    public enum DenseKind
+    {
+        Longs,
+        Doubles,
+        Texts,
+    }
+
+    /// <summary>Whether the chunk's codec and physical type are ones this decoder reads (its page encodings are checked as read).</summary>
+    public static bool CanDecode(ColumnMetaData meta, DataField field)
+    {
+        if (meta.Codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY or CompressionCodec.GZIP))
+            return false;
+        System.Type clr = field.ClrType;
+        return meta.Type switch
+        {
+            Parquet.Meta.Type.INT32 => clr == typeof(int),
+            Parquet.Meta.Type.INT64 => clr == typeof(long),
+            Parquet.Meta.Type.FLOAT => clr == typeof(float),
+            Parquet.Meta.Type.DOUBLE => clr == typeof(double),
+            Parquet.Meta.Type.BYTE_ARRAY => clr == typeof(string) || clr == typeof(ReadOnlyMemory<char>),
+            _ => false,
+        };
+    }
+
+    /// <summary>
+    /// Reads the chunk described by <paramref name="meta"/> from <paramref name="file"/> and decodes all its pages into
+    /// <paramref name="target"/>: the levels, and the values side by side at the start of the array of <see cref="Kind"/>.
+    /// </summary>
+    public void Decode(Stream file, ColumnMetaData meta, DataField field, ParquetColumnValues.Buffers target)
+    {
+        _type = meta.Type;
+        Kind = _type switch
+        {
+            Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64 => DenseKind.Longs,
+            Parquet.Meta.Type.FLOAT or Parquet.Meta.Type.DOUBLE => DenseKind.Doubles,
+            _ => DenseKind.Texts,
+        };
+        long start = meta.DictionaryPageOffset is long dictionary && dictionary > 0 && dictionary < meta.DataPageOffset ? dictionary : meta.DataPageOffset;
+        int length = checked((int)meta.TotalCompressedSize);
+        if (start < 0 || length < 0 || start + length > file.Length)
+            throw new FormatException($"the column chunk at byte {start:N0} ({length:N0} bytes) lies outside the file ({file.Length:N0} bytes)");
+        _chunk = Ensure(_chunk, length);
+        file.Seek(start, SeekOrigin.Begin);
+        file.ReadExactly(_chunk, 0, length);
+
+        int total = checked((int)meta.NumValues);
+        Entries = total;
+        Count = 0;
+        _dictionaryCount = -1;
+        int maxDefinition = field.MaxDefinitionLevel, maxRepetition = field.MaxRepetitionLevel;
+        Span<int> definitions = maxDefinition > 0 ? (target.Definitions = Ensure(target.Definitions, total)) : default;
+        Span<int> repetitions = maxRepetition > 0 ? (target.Repetitions = Ensure(target.Repetitions, total)) : default;
+        Span<long> longs = Kind == DenseKind.Longs ? (target.Longs = Ensure(target.Longs, total)) : default;
+        Span<double> doubles = Kind == DenseKind.Doubles ? (target.Doubles = Ensure(target.Doubles, total)) : default;
+        Span<ReadOnlyMemory<char>> texts = Kind == DenseKind.Texts ? (target.Texts = Ensure(target.Texts, total)) : default;
+
+        ReadOnlySpan<byte> chunk = _chunk.AsSpan(0, length);
+        int position = 0, entries = 0;
+        while (entries < total)
+        {
+            if (position >= chunk.Length)
+                throw new FormatException($"the column chunk ends after {entries:N0} of its {total:N0} values");
+            PageHeader header = ReadPageHeader(chunk, ref position);
+            if (header.CompressedSize < 0 || header.UncompressedSize < 0 || header.CompressedSize > chunk.Length - position)
+                throw new FormatException($"a page of {header.CompressedSize:N0} bytes at byte {position:N0} runs past the column chunk ({chunk.Length:N0} bytes)");
+            ReadOnlySpan<byte> body = chunk.Slice(position, header.CompressedSize);
+            position += header.CompressedSize;
+            switch (header.Type)
+            {
+                case PageType.DICTIONARY_PAGE:
+                    if (header.Encoding is not (Encoding.PLAIN or Encoding.PLAIN_DICTIONARY))
+                        throw new NotSupportedException($"dictionary page encoding {header.Encoding}");
+                    ReadDictionary(Decompress(meta.Codec, body, header.UncompressedSize), header.Values);
+                    break;
+                case PageType.DATA_PAGE:
+                {
+                    int n = CheckPageValues(header.Values, entries, total);
+                    ReadOnlySpan<byte> page = Decompress(meta.Codec, body, header.UncompressedSize);
+                    int at = 0;
+                    if (maxRepetition > 0)
+                        at += ReadLevelsV1(page[at..], maxRepetition, repetitions.Slice(entries, n), header.RepetitionEncoding);
+                    if (maxDefinition > 0)
+                        at += ReadLevelsV1(page[at..], maxDefinition, definitions.Slice(entries, n), header.DefinitionEncoding);
+                    int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count(maxDefinition) : n;
+                    ReadValues(page[at..], header.Encoding, values, longs, doubles, texts);
+                    entries += n;
+                    break;
+                }
+                case PageType.DATA_PAGE_V2:
+                {
+                    int n = CheckPageValues(header.Values, entries, total);
+                    int levels = header.RepetitionLength + header.DefinitionLength;
+                    if (header.RepetitionLength < 0 || header.DefinitionLength < 0 || levels > body.Length)
+                        throw new FormatException("the page's level lengths run past the page");
+                    if (maxRepetition > 0)
+                        ReadLevels(body[..header.RepetitionLength], maxRepetition, repetitions.Slice(entries, n));
+                    if (maxDefinition > 0)
+                        ReadLevels(body.Slice(header.RepetitionLength, header.DefinitionLength), maxDefinition, definitions.Slice(entries, n));
+                    int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count(maxDefinition) : n;
+                    ReadOnlySpan<byte> data = body[levels..];
+                    if (header.IsCompressed)
+                        data = Decompress(meta.Codec, data, header.UncompressedSize - levels);
+                    ReadValues(data, header.Encoding, values, longs, doubles, texts);
+                    entries += n;
+                    break;
+                }
+                default:
+                    break; // index pages and pages of later versions carry no values
+            }
+        }
+    }
+
+    private static int CheckPageValues(int values, int entries, int total)
+    {
+        if (values < 0 || values > total - entries)
+            throw new FormatException($"a page holds {values:N0} values where the column chunk has {total - entries:N0} left");
+        return values;
+    }
+
+    private ReadOnlySpan<byte> Decompress(CompressionCodec codec, ReadOnlySpan<byte> body, int uncompressed)
+    {
+        if (codec == CompressionCodec.UNCOMPRESSED)
+            return body;
+        _page = Ensure(_page, uncompressed);
+        Span<byte> page = _page.AsSpan(0, uncompressed);
+        int written;
+        if (codec == CompressionCodec.SNAPPY)
+        {
+            written = Snappier.Snappy.Decompress(body, page);
+        }
+        else
+        {
+            using var input = new MemoryStream(body.ToArray(), writable: false);
+            using var gzip = new GZipStream(input, CompressionMode.Decompress);
+            written = 0;
+            int read;
+            while (written < page.Length && (read = gzip.Read(page[written..])) > 0)
+                written += read;
+        }
+        if (written != uncompressed)
+            throw new FormatException($"a page decompressed to {written:N0} bytes, its header says {uncompressed:N0}");
+        return page;
+    }
+
+    private static int ReadLevelsV1(ReadOnlySpan<byte> page, int maxLevel, Span<int> levels, Encoding encoding)
+    {
+        if (encoding != Encoding.RLE)
+            throw new NotSupportedException($"level encoding {encoding}");
+        if (page.Length < 4)
+            throw new FormatException("the page ends before its levels");
+        int length = BinaryPrimitives.ReadInt32LittleEndian(page);
+        if (length < 0 || length > page.Length - 4)
+            throw new FormatException($"levels of {length:N0} bytes run past the page");
+        ReadLevels(page.Slice(4, length), maxLevel, levels);
+        return 4 + length;
+    }
+
+    private static void ReadLevels(ReadOnlySpan<byte> data, int maxLevel, Span<int> levels)
+    {
+        int bitWidth = 32 - int.LeadingZeroCount(maxLevel);
+        int read = DecodeHybrid(data, bitWidth, levels);
+        if (read != levels.Length)
+            throw new FormatException($"the page has {read:N0} levels for {levels.Length:N0} values");
+        if (maxLevel == (1 << bitWidth) - 1)
+            return; // no level of this width can exceed it
+        foreach (int level in levels)
+        {
+            if ((uint)level > (uint)maxLevel)
+                throw new FormatException($"level {level} is above the column's maximum {maxLevel}");
+        }
+    }
+
+    private void ReadDictionary(ReadOnlySpan<byte> page, int count)
+    {
+        if (count < 0)
+            throw new FormatException($"the dictionary page says it has {count} values");
+        switch (Kind)
+        {
+            case DenseKind.Longs:
+                _dictionaryLongs = Ensure(_dictionaryLongs, count);
+                ReadPlain(page, count, _dictionaryLongs, null, null);
+                break;
+            case DenseKind.Doubles:
+                _dictionaryDoubles = Ensure(_dictionaryDoubles, count);
+                ReadPlain(page, count, null, _dictionaryDoubles, null);
+                break;
+            default:
+                _dictionaryTexts = Ensure(_dictionaryTexts, count);
+                ReadPlain(page, count, null, null, _dictionaryTexts);
+                break;
+        }
+        _dictionaryCount = count;
+    }
+
+    private void ReadValues(ReadOnlySpan<byte> data, Encoding encoding, int count, Span<long> longs, Span<double> doubles, Span<ReadOnlyMemory<char>> texts)
+    {
+        int at = Count;
+        if (count > Math.Max(longs.Length, Math.Max(doubles.Length, texts.Length)) - at)
+            throw new FormatException("the column chunk has more values than entries");
+        switch (encoding)
+        {
+            case Encoding.PLAIN:
+                ReadPlain(data, count, Kind == DenseKind.Longs ? longs[at..] : default, Kind == DenseKind.Doubles ? doubles[at..] : default,
+                    Kind == DenseKind.Texts ? texts[at..] : default);
+                break;
+            case Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY:
+                if (_dictionaryCount < 0)
+                    throw new NotSupportedException("a dictionary-encoded page before any dictionary page"); // an odd layout: Parquet.Net reads it or names the fault
+                if (count > 0 && data.IsEmpty)
+                    throw new FormatException("the page ends before its dictionary indices");
+                _indices = Ensure(_indices, count);
+                Span<int> indices = _indices.AsSpan(0, count);
+                if (count > 0 && DecodeHybrid(data[1..], data[0], indices) != count)
+                    throw new FormatException($"the page has fewer dictionary indices than its {count:N0} values");
+                foreach (int index in indices)
+                {
+                    if ((uint)index >= (uint)_dictionaryCount)
+                        throw new FormatException($"dictionary index {index} is beyond the dictionary's {_dictionaryCount:N0} values");
+                }
+                switch (Kind)
+                {
+                    case DenseKind.Longs:
+                        Gather(_dictionaryLongs, indices, longs.Slice(at, count));
+                        break;
+                    case DenseKind.Doubles:
+                        Gather(_dictionaryDoubles, indices, doubles.Slice(at, count));
+                        break;
+                    default:
+                        Gather(_dictionaryTexts, indices, texts.Slice(at, count));
+                        break;
+                }
+                break;
+            default:
+                throw new NotSupportedException($"value encoding {encoding}");
+        }
+        Count += count;
+    }
+
+    private static void Gather<T>(T[] dictionary, ReadOnlySpan<int> indices, Span<T> values)
+    {
+        for (int i = 0; i < indices.Length; i++)
+            values[i] = dictionary[indices[i]];
+    }
+
+    private void ReadPlain(ReadOnlySpan<byte> data, int count, Span<long> longs, Span<double> doubles, Span<ReadOnlyMemory<char>> texts)
+    {
+        int width = _type switch
+        {
+            Parquet.Meta.Type.INT32 or Parquet.Meta.Type.FLOAT => 4,
+            Parquet.Meta.Type.INT64 or Parquet.Meta.Type.DOUBLE => 8,
+            _ => 0,
+        };
+        if (width > 0 && (long)count * width > data.Length)
+            throw new FormatException($"the page holds {data.Length:N0} bytes for {count:N0} values of {width} bytes");
+        switch (_type)
+        {
+            case Parquet.Meta.Type.INT32:
+            {
+                ReadOnlySpan<int> source = MemoryMarshal.Cast<byte, int>(data)[..count];
+                for (int i = 0; i < count; i++)
+                    longs[i] = BitConverter.IsLittleEndian ? source[i] : BinaryPrimitives.ReverseEndianness(source[i]);
+                break;
+            }
+            case Parquet.Meta.Type.INT64:
+            {
+                ReadOnlySpan<long> source = MemoryMarshal.Cast<byte, long>(data)[..count];
+                for (int i = 0; i < count; i++)
+                    longs[i] = BitConverter.IsLittleEndian ? source[i] : BinaryPrimitives.ReverseEndianness(source[i]);
+                break;
+            }
+            case Parquet.Meta.Type.FLOAT:
+                for (int i = 0; i < count; i++)
+                    doubles[i] = BinaryPrimitives.ReadSingleLittleEndian(data.Slice(4 * i, 4));
+                break;
+            case Parquet.Meta.Type.DOUBLE:
+                for (int i = 0; i < count; i++)
+                    doubles[i] = BinaryPrimitives.ReadDoubleLittleEndian(data.Slice(8 * i, 8));
+                break;
+            default:
+            {
+                int at = 0;
+                for (int i = 0; i < count; i++)
+                {
+                    if (data.Length - at < 4)
+                        throw new FormatException($"the page ends at string {i + 1:N0} of {count:N0}");
+                    int length = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
+                    at += 4;
+                    if (length < 0 || length > data.Length - at)
+                        throw new FormatException($"string {i + 1:N0} of {length:N0} bytes runs past the page");
+                    texts[i] = Utf8(data.Slice(at, length));
+                    at += length;
+                }
+                break;
+            }
+        }
+    }
+
+    private ReadOnlyMemory<char> Utf8(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+            return ReadOnlyMemory<char>.Empty;
+        // UTF-8 never takes fewer bytes than UTF-16 chars.
+        if (_chars.Length - _charsUsed < bytes.Length)
+        {
+            _chars = new char[Math.Max(TextChunkLength, bytes.Length)];
+            _charsUsed = 0;
+        }
+        int written;
+        if (bytes.Length <= 16)
+        {
+            // Ids are short and ASCII: widening them by hand costs less than calling the decoder for each.
+            Span<char> chars = _chars.AsSpan(_charsUsed, bytes.Length);
+            int high = 0;
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                high |= bytes[i];
+                chars[i] = (char)bytes[i];
+            }
+            written = high < 0x80 ? bytes.Length : System.Text.Encoding.UTF8.GetChars(bytes, _chars.AsSpan(_charsUsed));
+        }
+        else
+        {
+            written = System.Text.Encoding.UTF8.GetChars(bytes, _chars.AsSpan(_charsUsed));
+        }
+        var text = new ReadOnlyMemory<char>(_chars, _charsUsed, written);
+        _charsUsed += written;
+        return text;
+    }
+
+    /// <summary>Parquet's RLE / bit-packed hybrid: fills <paramref name="values"/> as far as the data goes; returns how many.</summary>
+    internal static int DecodeHybrid(ReadOnlySpan<byte> data, int bitWidth, Span<int> values)
+    {
+        if (bitWidth is < 0 or > 32)
+            throw new FormatException($"bit width {bitWidth} is not between 0 and 32");
+        int at = 0, n = 0;
+        int byteWidth = (bitWidth + 7) / 8;
+        ulong mask = bitWidth == 32 ? uint.MaxValue : (1UL << bitWidth) - 1;
+        while (n < values.Length && at < data.Length)
+        {
+            uint header = ReadVarint(data, ref at);
+            if ((header & 1) == 0)
+            {
+                int run = checked((int)(header >> 1));
+                if (byteWidth > data.Length - at)
+                    throw new FormatException("a run of levels or indices ends early");
+                int value = 0;
+                for (int b = 0; b < byteWidth; b++)
+                    value |= data[at + b] << (8 * b);
+                at += byteWidth;
+                int take = Math.Min(run, values.Length - n);
+                values.Slice(n, take).Fill(value);
+                n += take;
+            }
+            else
+            {
+                int groups = checked((int)(header >> 1));
+                int bytes = checked(groups * bitWidth);
+                int count = Math.Min(checked(groups * 8), values.Length - n);
+                // The last group may be cut short of its padding.
+                ReadOnlySpan<byte> packed = data.Slice(at, Math.Min(bytes, data.Length - at));
+                ulong buffer = 0;
+                int bits = 0, p = 0;
+                for (int i = 0; i < count; i++)
+                {
+                    while (bits < bitWidth)
+                    {
+                        if (p >= packed.Length)
+                            throw new FormatException("bit-packed levels or indices end early");
+                        buffer |= (ulong)packed[p++] << bits;
+                        bits += 8;
+                    }
+                    values[n + i] = (int)(buffer & mask);
+                    buffer >>= bitWidth;
+                    bits -= bitWidth;
+                }
+                at += packed.Length;
+                n += count;
+            }
+        }
+        return n;
+    }
+
+    private static uint ReadVarint(ReadOnlySpan<byte> data, ref int at)
+    {
+        uint value = 0;
+        for (int shift = 0; shift < 35; shift += 7)
+        {
+            byte b = data[at++];
+            value |= (uint)(b & 0x7F) << shift;
+            if (b < 0x80)
+                return value;
+        }
+        throw new FormatException("a variable-length integer is too long");
+    }
+
+    private static ulong ReadVarint64(ReadOnlySpan<byte> data, ref int at)
+    {
+        ulong value = 0;
+        for (int shift = 0; shift < 70; shift += 7)
+        {
+            byte b = data[at++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+                return value;
+        }
+        throw new FormatException("a variable-length integer is too long");
+    }
+
+    private static int ReadI32(ReadOnlySpan<byte> data, ref int at)
+    {
+        uint zigzag = ReadVarint(data, ref at);
+        return (int)(zigzag >> 1) ^ -(int)(zigzag & 1);
+    }
+
+    // Room to spare: row groups differ a little in size, and a large array left behind waits for a full collection.
+    internal static T[] Ensure<T>(T[] array, int length) => array.Length >= length ? array : new T[length + length / 8];
+
+    /// <summary>The fields of a Thrift page header that decoding needs.</summary>
+    private struct PageHeader
+    {
+        public PageType Type;
+        public int UncompressedSize;
+        public int CompressedSize;
+        public int Values;
+        public Encoding Encoding;
+        public Encoding DefinitionEncoding;
+        public Encoding RepetitionEncoding;
+        public int DefinitionLength;
+        public int RepetitionLength;
+        public bool IsCompressed;
+    }
+
+    // Thrift compact protocol, enough to read a PageHeader and skip what it does not need.
+    private const int ThriftTrue = 1, ThriftFalse = 2, ThriftByte = 3, ThriftI16 = 4, ThriftI32 = 5, ThriftI64 = 6, ThriftDouble = 7,
+        ThriftBinary = 8, ThriftList = 9, ThriftSet = 10, ThriftMap = 11, ThriftStruct = 12;
+
+    private static PageHeader ReadPageHeader(ReadOnlySpan<byte> data, ref int at)
+    {
+        var header = new PageHeader { IsCompressed = true, Type = (PageType)(-1) };
+        int field = 0;
+        while (NextField(data, ref at, ref field, out int type))
+        {
+            switch (field, type)
+            {
+                case (1, ThriftI32):
+                    header.Type = (PageType)ReadI32(data, ref at);
+                    break;
+                case (2, ThriftI32):
+                    header.UncompressedSize = ReadI32(data, ref at);
+                    break;
+                case (3, ThriftI32):
+                    header.CompressedSize = ReadI32(data, ref at);
+                    break;
+                case (5 or 7 or 8, ThriftStruct):
+                    ReadSubHeader(data, ref at, field, ref header);
+                    break;
+                default:
+                    Skip(data, ref at, type);
+                    break;
+            }
+        }
+        if (!Enum.IsDefined(header.Type))
+            throw new FormatException("a page header has no known page type");
+        return header;
+    }
+
+    /// <summary>DataPageHeader (5), DictionaryPageHeader (7) or DataPageHeaderV2 (8).</summary>
+    private static void ReadSubHeader(ReadOnlySpan<byte> data, ref int at, int kind, ref PageHeader header)
+    {
+        int field = 0;
+        while (NextField(data, ref at, ref field, out int type))
+        {
+            if (type == ThriftI32)
+            {
+                int value = ReadI32(data, ref at);
+                switch (kind, field)
+                {
+                    case (_, 1):
+                        header.Values = value;
+                        break;
+                    case (5 or 7, 2) or (8, 4):
+                        header.Encoding = (Encoding)value;
+                        break;
+                    case (5, 3):
+                        header.DefinitionEncoding = (Encoding)value;
+                        break;
+                    case (5, 4):
+                        header.RepetitionEncoding = (Encoding)value;
+                        break;
+                    case (8, 5):
+                        header.DefinitionLength = value;
+                        break;
+                    case (8, 6):
+                        header.RepetitionLength = value;
+                        break;
+                }
+            }
+            else if (kind == 8 && field == 7 && type is ThriftTrue or ThriftFalse)
+            {
+                header.IsCompressed = type == ThriftTrue;
+            }
+            else
+            {
+                Skip(data, ref at, type);
+            }
+        }
+    }
+
+    /// <summary>Reads a field header; false at the end of the struct.</summary>
+    private static bool NextField(ReadOnlySpan<byte> data, ref int at, ref int field, out int type)
+    {
+        byte b = data[at++];
+        type = b & 0x0F;
+        if (type == 0)
+            return false;
+        int delta = b >> 4;
+        field = delta != 0 ? field + delta : (short)ReadI32(data, ref at);
+        return true;
+    }
+
+    private static void Skip(ReadOnlySpan<byte> data, ref int at, int type, int depth = 0)
+    {
+        if (depth > 32)
+            throw new FormatException("a page header nests too deep");
+        switch (type)
+        {
+            case ThriftTrue or ThriftFalse:
+                break;
+            case ThriftByte:
+                at++;
+                break;
+            case ThriftI16 or ThriftI32 or ThriftI64:
+                ReadVarint64(data, ref at);
+                break;
+            case ThriftDouble:
+                at += 8;
+                break;
+            case ThriftBinary:
+            {
+                int length = checked((int)ReadVarint(data, ref at));
+                at += length;
+                break;
+            }
+            case ThriftList or ThriftSet:
+            {
+                byte b = data[at++];
+                int size = b >> 4;
+                if (size == 15)
+                    size = checked((int)ReadVarint(data, ref at));
+                int element = b & 0x0F;
+                for (int i = 0; i < size; i++)
+                    SkipElement(data, ref at, element, depth);
+                break;
+            }
+            case ThriftMap:
+            {
+                int size = checked((int)ReadVarint(data, ref at));
+                if (size == 0)
+                    break;
+                byte kinds = data[at++];
+                for (int i = 0; i < size; i++)
+                {
+                    SkipElement(data, ref at, kinds >> 4, depth);
+                    SkipElement(data, ref at, kinds & 0x0F, depth);
+                }
+                break;
+            }
+            case ThriftStruct:
+            {
+                int field = 0;
+                while (NextField(data, ref at, ref field, out int inner))
+                    Skip(data, ref at, inner, depth + 1);
+                break;
+            }
+            default:
+                throw new FormatException($"a page header has a field of unknown Thrift type {type}");
+        }
+        if (at > data.Length)
+            throw new FormatException("a page header runs past the column chunk");
+    }
+
+    // Inside lists and maps a Boolean takes one byte.
+    private static void SkipElement(ReadOnlySpan<byte> data, ref int at, int type, int depth)
+    {
+        if (type is ThriftTrue or ThriftFalse)
+            at++;
+        else
+            Skip(data, ref at, type, depth + 1);
+    }
+}
