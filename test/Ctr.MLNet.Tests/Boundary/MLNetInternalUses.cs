@@ -241,38 +241,18 @@ public sealed class MLNetInternalUses
         switch (handle.Kind)
         {
             case HandleKind.TypeReference:
-                if (InaccessibleType((TypeReferenceHandle)handle) is string type)
-                    yield return type;
-                break;
+                return InaccessibleType((TypeReferenceHandle)handle) is string type ? [type] : [];
             case HandleKind.TypeSpecification:
-                foreach (EntityHandle r in TypesInTypeSpecification((TypeSpecificationHandle)handle))
-                {
-                    foreach (string t in InaccessibleTargets(r))
-                        yield return t;
-                }
-                break;
+                return TypesInTypeSpecification((TypeSpecificationHandle)handle).SelectMany(InaccessibleTargets);
             case HandleKind.MethodSpecification:
                 MethodSpecification spec = _md.GetMethodSpecification((MethodSpecificationHandle)handle);
-                foreach (string t in InaccessibleTargets(spec.Method))
-                    yield return t;
-                foreach (EntityHandle r in TypesInSignature(spec.Signature))
-                {
-                    foreach (string t in InaccessibleTargets(r))
-                        yield return t;
-                }
-                break;
+                return InaccessibleTargets(spec.Method).Concat(TypesInSignature(spec.Signature).SelectMany(InaccessibleTargets));
             case HandleKind.MemberReference:
                 MemberReference member = _md.GetMemberReference((MemberReferenceHandle)handle);
-                foreach (string t in InaccessibleTargets(member.Parent))
-                    yield return t;
-                foreach (EntityHandle r in TypesInSignature(member.Signature))
-                {
-                    foreach (string t in InaccessibleTargets(r))
-                        yield return t;
-                }
-                if (InaccessibleMember(member) is string m)
-                    yield return m;
-                break;
+                IEnumerable<string> parts = InaccessibleTargets(member.Parent).Concat(TypesInSignature(member.Signature).SelectMany(InaccessibleTargets));
+                return InaccessibleMember(member) is string m ? parts.Append(m) : parts;
+            default:
+                return [];
         }
     }
 
