@@ -5,7 +5,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Ctr.MLNet.Benchmarks.Harness;
-using Ctr.MLNet.Sample.Data;
+using Ctr.MLNet.Planted;
 using Ctr.MLNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -88,7 +88,7 @@ public static class DataBenchmark
         report.Table(decode);
 
         Heading(report, "Sharded feature fitting");
-        string sample = typeof(PlantedDataset).Assembly.Location;
+        string sample = typeof(Sample.Program).Assembly.Location;
         string[] parts = [.. Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal)];
         var fits = new Table("How", "Median s", "Runs (s)", "Speed-up");
         var one = new List<double>();

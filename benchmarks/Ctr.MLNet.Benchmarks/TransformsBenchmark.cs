@@ -139,15 +139,15 @@ public static class TransformsBenchmark
         var ml = new MLContext(seed: 1);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var inputs = new List<PlantedInput>(rows);
-        foreach (Sample.Data.PlantedRow row in Sample.Data.PlantedWorld.Create(seed).DrawRows(rows))
+        foreach (Ctr.MLNet.Planted.PlantedRow row in Ctr.MLNet.Planted.PlantedWorld.Create(seed).DrawRows(rows))
             inputs.Add(PlantedInput.From(row));
         double drawSeconds = clock.Elapsed.TotalSeconds;
         long historyElements = inputs.Sum(r => r.History.Length == 0 ? 0L : r.History.Count(c => c == '|') + 1);
         IDataView data = ml.Data.LoadFromEnumerable(inputs);
         report.Paragraph(
             $"{Format.Count(rows)} rows drawn from `PlantedWorld.Create({seed}).DrawRows` in {drawSeconds:0.0} s (the sample's log fields as in its CSV: dirty ids, empty numerics, " +
-            $"'|' lists; {(double)historyElements / rows:0.0} history elements per row on average, 0–{Sample.Data.PlantedWorld.MaxHistoryLength} long — the planted world caps histories at " +
-            $"{Sample.Data.PlantedWorld.MaxHistoryLength}, so `MaxLength = {Pipelines.MaxHistoryLength}` never truncates here). " +
+            $"'|' lists; {(double)historyElements / rows:0.0} history elements per row on average, 0–{Ctr.MLNet.Planted.PlantedWorld.MaxHistoryLength} long — the planted world caps histories at " +
+            $"{Ctr.MLNet.Planted.PlantedWorld.MaxHistoryLength}, so `MaxLength = {Pipelines.MaxHistoryLength}` never truncates here). " +
             "Pipeline: `ParseSequence` (history + dwell weights) → one `MapToVocabulary` (user and item MinCount 2, item shared with the history, brand, category, " +
             "device case-folded, hour) → `Normalize` (price log1p z-score, age z-score, missing → mean). Transform = a cursor reading every output column " +
             "(7 keys, the id and weight vectors, 2 floats).");

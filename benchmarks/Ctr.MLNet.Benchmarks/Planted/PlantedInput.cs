@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Ctr.MLNet.Sample.Data;
+using Ctr.MLNet.Planted;
 
 namespace Ctr.MLNet.Benchmarks.Planted;
 

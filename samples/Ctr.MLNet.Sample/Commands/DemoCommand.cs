@@ -6,7 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
-using Ctr.MLNet.Sample.Data;
+using Ctr.MLNet.Planted;
 using Ctr.MLNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -3,7 +3,7 @@ using System.CommandLine;
 using System.IO;
 using System.Text;
 using System.Text.Json;
-using Ctr.MLNet.Sample.Data;
+using Ctr.MLNet.Planted;
 
 namespace Ctr.MLNet.Sample.Commands;
 

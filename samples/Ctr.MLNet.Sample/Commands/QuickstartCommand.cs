@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
-using Ctr.MLNet.Sample.Data;
+using Ctr.MLNet.Planted;
 
 namespace Ctr.MLNet.Sample.Commands;
 

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using Parquet;
 using Parquet.Schema;
+using Ctr.MLNet.Planted;
 
 namespace Ctr.MLNet.Tests.Helpers;
 

@@ -49,7 +49,10 @@ public sealed class PackagedConsumerTest
             CheckPackage(feed, "Ctr.MLNet.Transforms", version, "Microsoft.ML", "Sep");
             CheckPackage(feed, "Ctr.MLNet.Torch", version, "Ctr.MLNet.Transforms", "TorchSharp-cpu");
             using (ZipArchive torch = ZipFile.OpenRead(Path.Combine(feed, $"Ctr.MLNet.Torch.{version}.nupkg")))
+            {
                 Assert.IsNotNull(torch.GetEntry("buildTransitive/Ctr.MLNet.Torch.targets"), "the native fix must travel in the Torch package");
+                Assert.IsNotNull(torch.GetEntry("tools/torch-native-fix/Ctr.MLNet.TorchNativeFix.dll"), "with the patcher it runs");
+            }
 
             string app = Path.Combine(work.Path, "app");
             Directory.CreateDirectory(app);

@@ -2,8 +2,8 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using Ctr.MLNet.Planted;
 using Ctr.MLNet.Sample.Commands;
-using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Tests.Helpers;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 

@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using Ctr.MLNet.Planted;
 using Ctr.MLNet.Sample;
 using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Sample.Models;

@@ -1,6 +1,6 @@
 using System;
 using System.IO;
-using Ctr.MLNet.Sample.Data;
+using Ctr.MLNet.Planted;
 using Ctr.MLNet.Tests.Helpers;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Ctr.MLNet.Sample.Data;
+using Ctr.MLNet.Planted;
 using Ctr.MLNet.Tests.Helpers;
 using Ctr.MLNet.Transforms;
 using Microsoft.ML;

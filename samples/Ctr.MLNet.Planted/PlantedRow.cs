@@ -2,7 +2,7 @@ using System;
 using System.Globalization;
 using System.Linq;
 
-namespace Ctr.MLNet.Sample.Data;
+namespace Ctr.MLNet.Planted;
 
 /// <summary>The device a row was logged from.</summary>
 public enum PlantedDevice

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 
-namespace Ctr.MLNet.Sample.Data;
+namespace Ctr.MLNet.Planted;
 
 /// <summary>
 /// A synthetic CTR world with a <b>planted</b> logistic click model, so the best achievable AUC and log loss

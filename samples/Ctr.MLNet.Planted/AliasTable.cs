@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Ctr.MLNet.Sample.Data;
+namespace Ctr.MLNet.Planted;
 
 /// <summary>Vose's alias method: O(1) draws from a fixed discrete distribution.</summary>
 internal sealed class AliasTable

@@ -1,6 +1,6 @@
 using System;
 
-namespace Ctr.MLNet.Sample.Data;
+namespace Ctr.MLNet.Planted;
 
 /// <summary>
 /// xoshiro256** seeded through SplitMix64: our own generator, so the same seed gives the same data on every

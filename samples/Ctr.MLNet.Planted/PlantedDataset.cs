@@ -9,7 +9,7 @@ using System.Text.Json;
 using Ctr.MLNet.Torch;
 using nietras.SeparatedValues;
 
-namespace Ctr.MLNet.Sample.Data;
+namespace Ctr.MLNet.Planted;
 
 /// <summary>What to generate: <paramref name="Rows"/> impressions of day <paramref name="Day"/> of world <paramref name="Seed"/>.</summary>
 /// <param name="OutputDirectory">Where train.csv, test.csv and oracle.json go (created if needed).</param>
