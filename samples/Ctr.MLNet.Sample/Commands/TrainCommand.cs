@@ -141,6 +141,7 @@ public static class TrainCommand
         var options = spec.TrainerOptions(TrainingOptions(settings, output) with { ModelType = modelType });
         var defaults = new HybridCtrTrainer.Options();
         int trees = settings.Trees ?? defaults.NumberOfTrees, networks = settings.Networks ?? defaults.NumberOfNetworks;
+        settings = settings with { Trees = trees, Networks = networks }; // what the summary reports
         if (trees == 0 && networks == 1)
         {
             using TorchCtrTransformer network = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(trainData), features.Transform(validData));
@@ -310,10 +311,10 @@ public static class TrainCommand
             // With trees, valid_auc and valid_logloss are the saved model's (the blend's); the network's own AUC is network_valid_auc.
             CommandOptions.WriteMetric(json, "valid_auc", blend?.BlendValidAuc ?? best.ValidAuc, oneClass);
             CommandOptions.WriteMetric(json, "valid_logloss", blend?.BlendValidLogLoss ?? best.ValidLogLoss, "there are no validation rows");
-            var defaults = new HybridCtrTrainer.Options();
-            int trees = blend is null ? 0 : settings.Trees ?? defaults.NumberOfTrees;
+            // Run resolved the defaults; continuing a network (--init-model) has neither trees nor other networks.
+            int trees = settings.Trees ?? 0;
             json.WriteNumber("trees", trees);
-            json.WriteNumber("networks", blend is null ? 1 : settings.Networks ?? defaults.NumberOfNetworks);
+            json.WriteNumber("networks", settings.Networks ?? 1);
             if (blend is not null)
             {
                 // network_valid_auc is the networks' mean logit's when there are several.
