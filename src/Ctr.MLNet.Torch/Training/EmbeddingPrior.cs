@@ -11,21 +11,21 @@ namespace Ctr.MLNet.Torch.Training;
 /// The Gaussian prior of <see cref="TorchCtrTrainer.Options.EmbeddingL2"/>, applied where a batch looks: every id
 /// occurrence in the batch adds <c>L2 · ‖row‖² / (its training count · batch rows)</c>. Over an epoch each row then
 /// receives <c>L2 · ‖row‖² / training rows</c> in expectation, the exact MAP objective, while rows a batch does not
-/// touch get no gradient at all. Penalizing every row at every step instead drives untouched rows toward zero by
-/// the optimizer's step size (Adagrad normalizes the tiny prior gradient) and costs a pass over whole tables.
+/// touch get no gradient at all and no step reads whole tables.
 /// </summary>
 internal sealed class EmbeddingPrior : IDisposable
 {
-    private readonly FeatureLayout _layout;
     private readonly double _strength;
     private readonly Tensor[] _inverseCounts;
     private readonly List<Parameter>[] _weights;
+    private readonly int[][] _categoricalFields, _sequenceFields; // per table: the fields whose ids index it
     private readonly Parameter[] _otherTables;
     private readonly double _otherScale;
 
     private EmbeddingPrior(FeatureLayout layout, double strength, Tensor[] inverseCounts, List<Parameter>[] weights, Parameter[] otherTables, double otherScale)
     {
-        _layout = layout;
+        _categoricalFields = [.. layout.Tables.Select((_, t) => Enumerable.Range(0, layout.Categorical.Length).Where(f => layout.Categorical[f].Table == t).ToArray())];
+        _sequenceFields = [.. layout.Tables.Select((_, t) => Enumerable.Range(0, layout.Sequences.Length).Where(s => layout.Sequences[s].Table == t).ToArray())];
         _strength = strength;
         _inverseCounts = inverseCounts;
         _weights = weights;
@@ -84,23 +84,11 @@ internal sealed class EmbeddingPrior : IDisposable
     public Tensor Penalty(CtrBatch batch)
     {
         Tensor total = zeros(1);
-        for (int t = 0; t < _layout.Tables.Length; t++)
+        for (int t = 0; t < _weights.Length; t++)
         {
-            if (_weights[t].Count == 0)
+            if (_weights[t].Count == 0 || _categoricalFields[t].Length + _sequenceFields[t].Length == 0)
                 continue;
-            var ids = new List<Tensor>();
-            for (int f = 0; f < _layout.Categorical.Length; f++)
-            {
-                if (_layout.Categorical[f].Table == t)
-                    ids.Add(batch.Categorical![.., f]);
-            }
-            for (int s = 0; s < _layout.Sequences.Length; s++)
-            {
-                if (_layout.Sequences[s].Table == t)
-                    ids.Add(batch.Sequences[s].Ids);
-            }
-            if (ids.Count == 0)
-                continue;
+            List<Tensor> ids = [.. _categoricalFields[t].Select(f => batch.Categorical![.., f]), .. _sequenceFields[t].Select(s => batch.Sequences[s].Ids)];
             Tensor touched = ids.Count == 1 ? ids[0] : cat(ids);
             Tensor scale = _inverseCounts[t].index_select(0, touched);
             foreach (Parameter weight in _weights[t])
