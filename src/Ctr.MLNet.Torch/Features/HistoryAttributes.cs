@@ -14,7 +14,7 @@ namespace Ctr.MLNet.Torch;
 /// </summary>
 internal sealed class HistoryAttributes
 {
-    /// <summary>Share of a candidate's repeated rows that may disagree with its most frequent value, for auto-detection.</summary>
+    /// <summary>Share of repeated candidates' rows that may disagree with the candidate's first value, for auto-detection.</summary>
     internal const double MaxDisagreement = 0.01;
 
     /// <summary>Fewest rows of repeated candidates that auto-detection needs before it calls a field an attribute.</summary>
@@ -68,6 +68,10 @@ internal sealed class HistoryAttributes
                 : Enumerable.Range(0, layout.Categorical.Length).Where(f => f != c && layout.Categorical[f].Table != layout.Categorical[c].Table);
             pairs.AddRange(fields.Select(f => (c, f)));
         }
+        if (requested is null)
+            pairs = Functional(train, layout, pairs);
+
+        // The most frequent value per candidate, counted only for the fields kept: an attribute has about one value per item.
         var counts = pairs.ToDictionary(p => p, _ => new Dictionary<long, int>());
         int width = layout.Categorical.Length;
         foreach (FeatureBlock block in train.Blocks())
@@ -78,7 +82,6 @@ internal sealed class HistoryAttributes
                 foreach (((int c, int f), Dictionary<long, int> count) in counts)
                 {
                     int candidate = ids[row * width + c], attribute = ids[row * width + f];
-                    // Padding and OOV (0, 1) are not values: an OOV candidate is many items, an OOV attribute says nothing.
                     if (candidate < 2 || attribute < 2)
                         continue;
                     long key = ((long)candidate << 32) | (uint)attribute;
@@ -86,46 +89,65 @@ internal sealed class HistoryAttributes
                 }
             }
         }
-
         var maps = new Dictionary<(int, int), long[]>();
-        var chosen = new HashSet<int>();
         foreach (((int c, int f), Dictionary<long, int> count) in counts)
-        {
-            var (map, evidence, disagreeing) = Modes(count, layout.Tables[layout.Categorical[c].Table].Size);
-            bool isAttribute = requested is not null || (evidence >= MinEvidenceRows && disagreeing <= MaxDisagreement * evidence);
-            if (!isAttribute)
-                continue;
-            maps[(layout.Categorical[c].Table, f)] = map;
-            chosen.Add(f);
-        }
+            maps[(layout.Categorical[c].Table, f)] = Modes(count, layout.Tables[layout.Categorical[c].Table].Size);
+        var chosen = pairs.Select(p => p.Field).ToHashSet();
         return new([.. Enumerable.Range(0, width).Where(chosen.Contains).Select(f => layout.Categorical[f].ColumnName)], maps);
     }
 
     /// <summary>
-    /// Each candidate's most frequent attribute (ties to the smaller index), and, over candidates seen in more than one
-    /// row, how many rows there are and how many disagree with their candidate's most frequent value.
+    /// The pairs whose field is a function of the candidate: of the rows of candidates seen more than once (at least
+    /// <see cref="MinEvidenceRows"/>), at most <see cref="MaxDisagreement"/> differ from the value the candidate was first
+    /// seen with. That bounds the disagreement with the most frequent value from above, in one pass and memory of one
+    /// entry per candidate, whatever the field's cardinality.
     /// </summary>
-    private static (long[] Map, long Evidence, long Disagreeing) Modes(Dictionary<long, int> count, int tableSize)
+    private static List<(int Candidate, int Field)> Functional(TrainingData train, FeatureLayout layout, List<(int Candidate, int Field)> pairs)
+    {
+        int width = layout.Categorical.Length;
+        int[][] first = [.. pairs.Select(p => new int[layout.Tables[layout.Categorical[p.Candidate].Table].Size])];
+        int[][] seen = [.. pairs.Select(p => new int[layout.Tables[layout.Categorical[p.Candidate].Table].Size])];
+        var disagreeing = new long[pairs.Count];
+        foreach (FeatureBlock block in train.Blocks())
+        {
+            int[] ids = block.Categorical;
+            for (int row = 0; row < block.Count; row++)
+            {
+                for (int p = 0; p < pairs.Count; p++)
+                {
+                    int candidate = ids[row * width + pairs[p].Candidate], attribute = ids[row * width + pairs[p].Field];
+                    // Padding and OOV (0, 1) are not values: an OOV candidate is many items, an OOV attribute says nothing.
+                    if (candidate < 2 || attribute < 2)
+                        continue;
+                    if (seen[p][candidate]++ == 0)
+                        first[p][candidate] = attribute;
+                    else if (first[p][candidate] != attribute)
+                        disagreeing[p]++;
+                }
+            }
+        }
+        var functional = new List<(int, int)>();
+        for (int p = 0; p < pairs.Count; p++)
+        {
+            long evidence = seen[p].Where(n => n >= 2).Sum(n => (long)n);
+            if (evidence >= MinEvidenceRows && disagreeing[p] <= MaxDisagreement * evidence)
+                functional.Add(pairs[p]);
+        }
+        return functional;
+    }
+
+    /// <summary>Each candidate's most frequent attribute (ties to the smaller index); 0 for candidates never seen.</summary>
+    private static long[] Modes(Dictionary<long, int> count, int tableSize)
     {
         var map = new long[tableSize];
         var best = new int[tableSize];
-        var total = new int[tableSize];
         foreach ((long key, int n) in count)
         {
             int candidate = (int)(key >> 32), attribute = (int)(uint)key;
-            total[candidate] += n;
             if (n > best[candidate] || (n == best[candidate] && attribute < map[candidate]))
                 (best[candidate], map[candidate]) = (n, attribute);
         }
-        long evidence = 0, disagreeing = 0;
-        for (int i = 0; i < tableSize; i++)
-        {
-            if (total[i] < 2)
-                continue;
-            evidence += total[i];
-            disagreeing += total[i] - best[i];
-        }
-        return (map, evidence, disagreeing);
+        return map;
     }
 
     private static void Check(FeatureLayout layout, ImmutableArray<string> names, int[] candidates)

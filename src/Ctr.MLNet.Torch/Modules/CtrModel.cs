@@ -91,7 +91,8 @@ public sealed record CtrModelOptions
     /// element is embedded as its item plus the embeddings of its attributes, each item's values taken from the training
     /// rows where it is the candidate. A history is a sequence column sharing its vocabulary with a scalar one (the
     /// candidate). Null (the default): the trainer picks the columns that are a function of a candidate on the training
-    /// rows (at most 1% of a repeated candidate's rows disagreeing); empty: none. A trained model holds the resolved list.
+    /// rows (of the rows of candidates seen more than once, at most 1% differ from the candidate's first value); empty: none.
+    /// A trained model holds the resolved list.
     /// </summary>
     public ImmutableArray<string>? HistoryAttributes { get; init; }
 
