@@ -16,11 +16,7 @@ public sealed record TorchConfig(string Name, string Description, Func<TorchCtrT
 public static class TorchConfigs
 {
     // The benchmark's own network needs a name for the zip and the checkpoint fingerprint.
-    static TorchConfigs()
-    {
-        CtrModelRegistry.Register<DotInteractionModel>("dot-interaction");
-        CtrModelRegistry.Register<SideInfoModel>("side-info");
-    }
+    static TorchConfigs() => CtrModelRegistry.Register<DotInteractionModel>("dot-interaction");
 
     /// <summary>
     /// The setting the <c>trainer</c> verb uses unless told otherwise: the best of the 200k sweep (Adagrad lr 1e-2;
@@ -95,9 +91,8 @@ public static class TorchConfigs
         new("embl2-1000-drop3", "Adagrad lr 1e-2, EmbeddingL2 1000, dropout 0.3", o => Adagrad(o) with { EmbeddingL2 = 1000, Model = M(o) with { Dropout = 0.3 } }),
         new("embl2-1000-emb8", "Adagrad lr 1e-2, EmbeddingL2 1000, embedding dim 8", o => Adagrad(o) with { EmbeddingL2 = 1000, Model = M(o) with { EmbeddingDim = 8 } }),
         new("dcnv2-embl2-10", "DCN-v2, Adagrad lr 1e-2, EmbeddingL2 10", o => Adagrad(o) with { ModelType = typeof(DcnV2Model), EmbeddingL2 = 10 }),
-        new("side", "experiment: SideInfoModel (history elements + their items' brand and category; candidate·history dot)", o => o with { ModelType = typeof(SideInfoModel) }),
-        new("side-nodot", "experiment: SideInfoModel without the dot product", o => o with { ModelType = typeof(SideInfoModel), Model = M(o) with { Parameters = M(o).Parameters.SetItem("side_dot", "false") } }),
-        new("side-noattr", "experiment: SideInfoModel with no attributes (dot product only)", o => o with { ModelType = typeof(SideInfoModel), Model = M(o) with { Parameters = M(o).Parameters.SetItem("item_attributes", "none") } }),
+        new("no-history-attributes", "the library's defaults with history elements embedded as their items alone (HistoryAttributes empty), as before 2026-12-06",
+            o => o with { Optimizer = new TorchCtrTrainer.Options().Optimizer, LearningRate = new TorchCtrTrainer.Options().LearningRate, EmbeddingL2 = 0, Model = M(o) with { HistoryAttributes = [] } }),
     ];
 
     public static TorchConfig Get(string name) =>
