@@ -91,6 +91,8 @@ public static class TorchConfigs
         new("embl2-1000-drop3", "Adagrad lr 1e-2, EmbeddingL2 1000, dropout 0.3", o => Adagrad(o) with { EmbeddingL2 = 1000, Model = M(o) with { Dropout = 0.3 } }),
         new("embl2-1000-emb8", "Adagrad lr 1e-2, EmbeddingL2 1000, embedding dim 8", o => Adagrad(o) with { EmbeddingL2 = 1000, Model = M(o) with { EmbeddingDim = 8 } }),
         new("dcnv2-embl2-10", "DCN-v2, Adagrad lr 1e-2, EmbeddingL2 10", o => Adagrad(o) with { ModelType = typeof(DcnV2Model), EmbeddingL2 = 10 }),
+        new("no-history-attributes", "the library's defaults with history elements embedded as their items alone (HistoryAttributes empty), as before 2026-12-06",
+            o => o with { Optimizer = new TorchCtrTrainer.Options().Optimizer, LearningRate = new TorchCtrTrainer.Options().LearningRate, EmbeddingL2 = 0, Model = M(o) with { HistoryAttributes = [] } }),
     ];
 
     public static TorchConfig Get(string name) =>

@@ -95,15 +95,23 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         TrainingData? valid = validationData is null ? null
             : TrainingData.Load(validationData, layout, _options.LabelColumnName, _options.MaxCacheBytes, _options.StreamingBlockRows, null, _options.CancellationToken);
 
+        // The network's shape depends on which columns describe the history's items: resolve them (the model keeps the list).
+        HistoryAttributes attributes = HistoryAttributes.Fit(train, layout, _options.Model.HistoryAttributes);
+        CtrModelOptions modelOptions = _options.Model with { HistoryAttributes = attributes.Columns };
+        if (!attributes.Columns.IsEmpty)
+            _options.Progress?.Report(new TrainingProgress(TrainingPhase.Reading, 0, _options.Epochs, train.RowCount, train.RowCount, 0, 0, null, $"history elements embedded with their items' {string.Join(", ", attributes.Columns)}"));
+
         manual_seed(_options.SeedValue);
-        var context = new CtrModelContext(layout, _options.Model);
+        var context = new CtrModelContext(layout, modelOptions);
         CtrModel model = TorchCtrTransformer.CreateModel(_options.ModelType, context);
         try
         {
             warmStart?.CopyWeights(model, layout, _options.Progress);
-            var loop = new TrainingLoop(model, _options, layout, Fingerprint(layout, warmStart)) { StartOptimizer = warmStart is null ? null : optimizer => warmStart.StartOptimizer(optimizer, _options) };
+            foreach (FeatureEmbedding embedding in model.modules().OfType<FeatureEmbedding>())
+                embedding.SetHistoryAttributes(attributes.Maps);
+            var loop = new TrainingLoop(model, _options with { Model = modelOptions }, layout, Fingerprint(layout, warmStart)) { StartOptimizer = warmStart is null ? null : optimizer => warmStart.StartOptimizer(optimizer, _options) };
             var history = loop.Run(train, valid);
-            return new TorchCtrTransformer(_host, layout, _options.Model, _options.ModelType, model, history, _options.ScoringBatchSize, _options.LabelColumnName, loop.OptimizerState);
+            return new TorchCtrTransformer(_host, layout, modelOptions, _options.ModelType, model, history, _options.ScoringBatchSize, _options.LabelColumnName, loop.OptimizerState);
         }
         catch
         {

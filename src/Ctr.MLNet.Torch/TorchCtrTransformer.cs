@@ -31,8 +31,9 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "CTRTORCH",
         //verWrittenCur: 0x00010002, // Target attention pools as CtrModelOptions.Pooling (mean by default)
-        verWrittenCur: 0x00010003, // Network by registered name, options as named typed fields (NetworkFormat)
-        verReadableCur: 0x00010003,
+        //verWrittenCur: 0x00010003, // Network by registered name, options as named typed fields (NetworkFormat)
+        verWrittenCur: 0x00010004, // Options end with history_attributes (history elements embedded with their items' attributes)
+        verReadableCur: 0x00010004,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(TorchCtrTransformer).Assembly.FullName);

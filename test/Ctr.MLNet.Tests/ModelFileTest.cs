@@ -55,7 +55,7 @@ public sealed class ModelFileTest
             flipped[weightsStart + weightsLength / 2 + i] ^= 0xFF;
         byte[] future;
         using (MemoryStream patched = ModelZip.SaveAndPatch(model, train.Schema, "CTRTORCH",
-            [.. "CTRTORCH"u8, 3, 0, 1, 0, 3, 0, 1, 0], [.. "CTRTORCH"u8, 3, 0, 2, 0, 3, 0, 2, 0]))
+            [.. "CTRTORCH"u8, 4, 0, 1, 0, 4, 0, 1, 0], [.. "CTRTORCH"u8, 4, 0, 2, 0, 4, 0, 2, 0]))
             future = patched.ToArray();
 
         s_broken = new()

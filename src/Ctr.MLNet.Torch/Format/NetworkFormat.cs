@@ -24,16 +24,18 @@ internal static class NetworkFormat
         Int32List = 5,
         TextToInt32 = 6,
         TextToText = 7,
+        TextList = 8,
     }
 
-    /// <summary>The option fields in the order they are written (version 1.3).</summary>
+    /// <summary>The option fields in the order they are written (version 1.4; 1.3 ended before <c>history_attributes</c>).</summary>
     internal static readonly ImmutableArray<string> OptionFields =
-        ["embedding_dim", "embedding_dims", "hidden_units", "dropout", "batch_norm", "pooling", "embedding_init_std", "parameters"];
+        ["embedding_dim", "embedding_dims", "hidden_units", "dropout", "batch_norm", "pooling", "embedding_init_std", "parameters", "history_attributes"];
 
     // Binary format
     //   int: field count, then per field: string name, byte kind, value
     //   values: Int32 int; Double double; Boolean bool; Text string (enums by member name);
-    //     Int32List int count + ints; TextToInt32 / TextToText int count + (string key, value) in ordinal key order
+    //     Int32List int count + ints; TextToInt32 / TextToText int count + (string key, value) in ordinal key order;
+    //     TextList int count (−1 for null) + strings
     public static void WriteOptions(BinaryWriter writer, CtrModelOptions options)
     {
         writer.Write(OptionFields.Length);
@@ -47,6 +49,10 @@ internal static class NetworkFormat
         Field(writer, "pooling", FieldKind.Text).Write(options.Pooling.ToString());
         Field(writer, "embedding_init_std", FieldKind.Double).Write(options.EmbeddingInitStd);
         WriteMap(Field(writer, "parameters", FieldKind.TextToText), options.Parameters, (w, v) => w.Write(v));
+        BinaryWriter attributes = Field(writer, "history_attributes", FieldKind.TextList);
+        attributes.Write(options.HistoryAttributes?.Length ?? -1);
+        foreach (string column in options.HistoryAttributes ?? [])
+            attributes.Write(column);
     }
 
     public static CtrModelOptions ReadOptions(BinaryReader reader)
@@ -62,6 +68,8 @@ internal static class NetworkFormat
             Pooling = Enum<SequencePooling>("pooling", fields.Next("pooling", FieldKind.Text).ReadString()),
             EmbeddingInitStd = fields.Next("embedding_init_std", FieldKind.Double).ReadDouble(),
             Parameters = ReadMap(fields.Next("parameters", FieldKind.TextToText), r => r.ReadString()),
+            // Version 1.3 ends here: its networks embed history elements as their items alone.
+            HistoryAttributes = fields.NextOrEnd("history_attributes", FieldKind.TextList) is { } attributes ? ReadTextList(attributes) : [],
         };
         fields.End();
         return options;
@@ -74,7 +82,7 @@ internal static class NetworkFormat
     /// </summary>
     public static CtrModelOptions ReadLegacyJsonOptions(string json)
     {
-        var options = new CtrModelOptions();
+        var options = new CtrModelOptions { HistoryAttributes = [] };
         using JsonDocument document = JsonDocument.Parse(json);
         foreach (JsonProperty property in document.RootElement.EnumerateObject())
         {
@@ -149,11 +157,16 @@ internal static class NetworkFormat
         return map.ToImmutable();
     }
 
-    private static int Count(BinaryReader reader)
+    private static ImmutableArray<string>? ReadTextList(BinaryReader reader)
     {
         int count = reader.ReadInt32();
-        return count is >= 0 and <= 1_000_000 ? count : throw new FormatException($"The model file's network options are corrupt: a list of {count} elements.");
+        return count == -1 ? null : [.. Enumerable.Range(0, Count(count)).Select(_ => reader.ReadString())];
     }
+
+    private static int Count(BinaryReader reader) => Count(reader.ReadInt32());
+
+    private static int Count(int count) =>
+        count is >= 0 and <= 1_000_000 ? count : throw new FormatException($"The model file's network options are corrupt: a list of {count} elements.");
 
     private static T Enum<T>(string field, string name)
         where T : struct, Enum =>
@@ -186,6 +199,9 @@ internal static class NetworkFormat
             _index++;
             return reader;
         }
+
+        /// <summary>The next field, or null when the options end before it (a file of an earlier version).</summary>
+        public BinaryReader? NextOrEnd(string name, FieldKind kind) => _index == count ? null : Next(name, kind);
 
         public void End()
         {

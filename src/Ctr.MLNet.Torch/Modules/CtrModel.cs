@@ -86,6 +86,16 @@ public sealed record CtrModelOptions
     /// <summary>Free-form settings for custom models.</summary>
     public ImmutableDictionary<string, string> Parameters { get; init; } = ImmutableDictionary<string, string>.Empty;
 
+    /// <summary>
+    /// Scalar categorical columns that describe a history's items (such as the item's category and brand): each history
+    /// element is embedded as its item plus the embeddings of its attributes, each item's values taken from the training
+    /// rows where it is the candidate. A history is a sequence column sharing its vocabulary with a scalar one (the
+    /// candidate). Null (the default): the trainer picks the columns that are a function of a candidate on the training
+    /// rows (of the rows of candidates seen more than once, at most 1% differ from the candidate's first value); empty: none.
+    /// A trained model holds the resolved list.
+    /// </summary>
+    public ImmutableArray<string>? HistoryAttributes { get; init; }
+
     internal void Validate()
     {
         if (EmbeddingDim < 1 || EmbeddingDims.Values.Any(d => d < 1))
@@ -94,6 +104,8 @@ public sealed record CtrModelOptions
             throw new ArgumentOutOfRangeException(nameof(HiddenUnits), "HiddenUnits must be positive widths.");
         if (Dropout is < 0 or >= 1)
             throw new ArgumentOutOfRangeException(nameof(Dropout), $"Dropout must be in [0, 1), got {Dropout}.");
+        if (HistoryAttributes is { } attributes && (attributes.IsDefault || attributes.Any(string.IsNullOrWhiteSpace) || attributes.Distinct().Count() != attributes.Length))
+            throw new ArgumentOutOfRangeException(nameof(HistoryAttributes), "HistoryAttributes must be distinct column names (empty for none, null to detect them).");
     }
 }
 

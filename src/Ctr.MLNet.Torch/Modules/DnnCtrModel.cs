@@ -1,23 +1,28 @@
 using System.Collections.Generic;
+using System.Linq;
 using static TorchSharp.torch;
 
 namespace Ctr.MLNet.Torch;
 
 /// <summary>
 /// The default network: field embeddings (sequences pooled over their valid elements) concatenated with the
-/// numeric features, through an MLP to one logit.
+/// numeric features, through an MLP to one logit. A history whose elements carry their items' attributes
+/// (<see cref="CtrModelOptions.HistoryAttributes"/>) adds the dot product of its candidate and its pooled embedding
+/// to the MLP's inputs: the candidate-to-history similarity an MLP over concatenated embeddings approximates poorly.
 /// </summary>
 public sealed class DnnCtrModel : CtrModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly MlpBlock mlp;
+    private readonly int[] _dotSequences;
 
     /// <summary>Builds the network for <paramref name="context"/>.</summary>
     public DnnCtrModel(CtrModelContext context)
         : base(nameof(DnnCtrModel))
     {
         embedding = new FeatureEmbedding(context);
-        mlp = new MlpBlock(embedding.TotalDim + context.Layout.NumericWidth, context.Options);
+        _dotSequences = [.. Enumerable.Range(0, context.Layout.Sequences.Length).Where(embedding.HasAttributes)];
+        mlp = new MlpBlock(embedding.TotalDim + context.Layout.NumericWidth + _dotSequences.Length, context.Options);
         RegisterComponents();
     }
 
@@ -26,6 +31,13 @@ public sealed class DnnCtrModel : CtrModel
     {
         // The fields and the numerics joined by one cat (not the embedding's cat and then another).
         List<Tensor> fields = embedding.FieldCount > 0 ? embedding.Fields(batch) : [];
+        int scalars = batch.Layout.Categorical.Length;
+        foreach (int s in _dotSequences)
+        {
+            using Tensor candidate = embedding.CandidateOf(s, fields);
+            using Tensor product = candidate.mul(fields[scalars + s]);
+            fields.Add(product.sum(1, keepdim: true));
+        }
         int owned = fields.Count;
         if (batch.Numeric is not null)
             fields.Add(batch.Numeric);

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
@@ -12,11 +13,23 @@ namespace Ctr.MLNet.Torch;
 /// scalar field and pooled over the valid elements of every sequence field, each element weighted by its
 /// weight. Fields are ordered scalar fields first, then sequence fields; <c>forward</c> concatenates them.
 /// </summary>
+/// <remarks>
+/// A history (a sequence field sharing its table with a scalar field, its candidate) with
+/// <see cref="CtrModelOptions.HistoryAttributes"/> embeds each element as its item plus its attributes (category,
+/// brand, ...): one buffer per attribute maps the item's row to the attribute's, filled by the trainer from the
+/// training rows; an attribute table of another width is projected (no bias, so pooling and projection commute).
+/// </remarks>
 public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
 {
     private readonly ModuleList<EmbeddingBag> tables;
+    private readonly ModuleList<Linear> projections;
     private readonly FeatureLayout _layout;
     private readonly SequencePooling _pooling;
+    private readonly int[] _candidateOf;
+    private readonly Attribute[][] _attributesOf;
+
+    /// <summary>An attribute of a history's items: its scalar field and table, the items' table, the buffer mapping item rows to its rows, its projection (−1: none).</summary>
+    private sealed record Attribute(int Field, int Table, int ItemTable, Tensor Map, int Projection);
 
     /// <summary>Builds the tables for <paramref name="context"/>'s layout.</summary>
     public FeatureEmbedding(CtrModelContext context)
@@ -35,8 +48,42 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
             }
         }
         FieldDims = [.. _layout.Categorical.Select(f => tableDims[f.Table]).Concat(_layout.Sequences.Select(f => tableDims[f.Table]))];
+
+        _candidateOf = HistoryAttributes.CandidateFields(_layout);
+        var maps = new Dictionary<(int Table, int Field), Attribute>();
+        var projectionList = new List<Linear>();
+        _attributesOf = new Attribute[_candidateOf.Length][];
+        for (int s = 0; s < _candidateOf.Length; s++)
+        {
+            int candidate = _candidateOf[s];
+            _attributesOf[s] = candidate < 0 ? [] : [.. HistoryAttributes.FieldsOf(_layout, candidate, context.Options.HistoryAttributes ?? []).Select(f =>
+            {
+                int itemTable = _layout.Categorical[candidate].Table, table = _layout.Categorical[f].Table;
+                if (!maps.TryGetValue((itemTable, f), out Attribute? attribute))
+                {
+                    int projection = -1;
+                    if (tableDims[table] != tableDims[itemTable])
+                    {
+                        projection = projectionList.Count;
+                        projectionList.Add(nn.Linear(tableDims[table], tableDims[itemTable], hasBias: false));
+                    }
+                    attribute = new Attribute(f, table, itemTable, zeros(_layout.Tables[itemTable].Size, dtype: int64), projection);
+                    maps[(itemTable, f)] = attribute;
+                }
+                return attribute;
+            })];
+        }
+        projections = nn.ModuleList(projectionList.ToArray());
         RegisterComponents();
+        foreach (((int table, int field), Attribute attribute) in maps)
+            register_buffer($"history_attribute_{table}_{field}", attribute.Map);
     }
+
+    /// <summary>The scalar field that is sequence field <paramref name="sequence"/>'s candidate (shares its table), or −1.</summary>
+    public int CandidateField(int sequence) => _candidateOf[sequence];
+
+    /// <summary>Whether sequence field <paramref name="sequence"/>'s elements carry attributes of their items.</summary>
+    public bool HasAttributes(int sequence) => _attributesOf[sequence].Length > 0;
 
     /// <summary>Width of each field's embedding, in field order.</summary>
     public ImmutableArray<int> FieldDims { get; }
@@ -77,10 +124,71 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
     /// <summary>Pooled embedding [rows, dim] of sequence field <paramref name="index"/>.</summary>
     public Tensor PoolSequence(int index, SequenceBatch sequence)
     {
+        ArgumentNullException.ThrowIfNull(sequence);
         Tensor sum = tables[_layout.Sequences[index].Table].call(sequence.Ids, sequence.Offsets, sequence.Weights);
+        foreach (Attribute attribute in _attributesOf[index])
+        {
+            using Tensor ids = attribute.Map.index_select(0, sequence.Ids);
+            using Tensor pooled = tables[attribute.Table].call(ids, sequence.Offsets, sequence.Weights);
+            using Tensor projected = Project(attribute, pooled);
+            sum.add_(projected);
+        }
         if (_pooling == SequencePooling.Sum)
             return sum;
         using (sum)
             return sequence.MeanOf(sum);
     }
+
+    /// <summary>[elements, dim]: each of sequence field <paramref name="index"/>'s elements <paramref name="ids"/> embedded with its attributes.</summary>
+    public Tensor ElementEmbeddings(int index, Tensor ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        Tensor elements = tables[_layout.Sequences[index].Table].weight!.index_select(0, ids);
+        foreach (Attribute attribute in _attributesOf[index])
+        {
+            using Tensor attributeIds = attribute.Map.index_select(0, ids);
+            using Tensor rows = tables[attribute.Table].weight!.index_select(0, attributeIds);
+            using Tensor projected = Project(attribute, rows);
+            elements.add_(projected);
+        }
+        return elements;
+    }
+
+    /// <summary>
+    /// [rows, dim]: sequence field <paramref name="index"/>'s candidate embedded as its history's elements are (its own
+    /// embedding plus its row's attributes), from <paramref name="fields"/> as <see cref="Fields"/> returned them.
+    /// </summary>
+    public Tensor CandidateOf(int index, IReadOnlyList<Tensor> fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        int candidate = _candidateOf[index];
+        if (candidate < 0)
+            throw new ArgumentOutOfRangeException(nameof(index), $"Sequence field '{_layout.Sequences[index].ColumnName}' shares its vocabulary with no scalar field, so it has no candidate.");
+        Tensor sum = fields[candidate].clone();
+        foreach (Attribute attribute in _attributesOf[index])
+        {
+            using Tensor projected = Project(attribute, fields[attribute.Field]);
+            sum.add_(projected);
+        }
+        return sum;
+    }
+
+    /// <summary>
+    /// Sets each history attribute map from <paramref name="maps"/> (per item table and attribute field, the attribute's
+    /// row for every item row, 0 where unknown); an item a map does not know keeps its value (yesterday's, when warm).
+    /// </summary>
+    internal void SetHistoryAttributes(IReadOnlyDictionary<(int Table, int Field), long[]> maps)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        foreach (Attribute attribute in _attributesOf.SelectMany(a => a).Distinct())
+        {
+            if (!maps.TryGetValue((attribute.ItemTable, attribute.Field), out long[]? values))
+                continue;
+            Tensor today = tensor(values);
+            attribute.Map.copy_(where(today.gt(0), today, attribute.Map));
+        }
+    }
+
+    private Tensor Project(Attribute attribute, Tensor rows) => attribute.Projection < 0 ? rows.alias() : projections[attribute.Projection].call(rows);
 }

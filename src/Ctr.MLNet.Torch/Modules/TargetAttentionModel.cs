@@ -87,7 +87,7 @@ public sealed class TargetAttentionModel : CtrModel
                 inputs.Add(embedding.PoolSequence(s, sequence));
                 continue;
             }
-            Tensor keys = embedding.Table(_layout.Sequences[s].Table).weight!.index_select(0, sequence.Ids);
+            Tensor keys = embedding.ElementEmbeddings(s, sequence.Ids);
             inputs.Add(attention[_attentionOf[s]].call(inputs[_candidateOf[s]], keys, sequence));
         }
         if (batch.Numeric is not null)

@@ -388,6 +388,9 @@ internal static class PlantedHistory
 
         public string Item { get; set; } = "";
 
+        /// <summary>The item's category (item mod 7): an attribute of the history's items, which no click depends on.</summary>
+        public string Category { get; set; } = "";
+
         [VectorType]
         public string[] History { get; set; } = [];
 
@@ -403,6 +406,8 @@ internal static class PlantedHistory
     {
         public string Item { get; set; } = "";
 
+        public string Category { get; set; } = "";
+
         [VectorType]
         public string[] History { get; set; } = [];
 
@@ -411,7 +416,7 @@ internal static class PlantedHistory
 
         public float Price { get; set; }
 
-        public static Input Of(Row row) => new() { Item = row.Item, History = row.History, HistoryWeights = row.HistoryWeights, Price = row.Price };
+        public static Input Of(Row row) => new() { Item = row.Item, Category = row.Category, History = row.History, HistoryWeights = row.HistoryWeights, Price = row.Price };
     }
 
     public static List<Row> Generate(int count, int seed)
@@ -437,6 +442,7 @@ internal static class PlantedHistory
             {
                 Label = random.NextDouble() < probability,
                 Item = $"i{item}",
+                Category = $"c{item % 7}",
                 History = [.. history.Select(h => $"i{h}")],
                 HistoryWeights = weights,
                 Price = price,
@@ -451,4 +457,11 @@ internal static class PlantedHistory
         ml.Ctr().Transforms.MapToVocabulary(
             new VocabularyEstimator.ColumnOptions("ItemId", "Item") { Vocabulary = "item" },
             new VocabularyEstimator.ColumnOptions("HistoryIds", "History") { Vocabulary = "item" });
+
+    /// <summary><see cref="Features"/> and the item's category, an attribute of the history's items.</summary>
+    public static IEstimator<ITransformer> FeaturesWithCategory(MLContext ml) =>
+        ml.Ctr().Transforms.MapToVocabulary(
+            new VocabularyEstimator.ColumnOptions("ItemId", "Item") { Vocabulary = "item" },
+            new VocabularyEstimator.ColumnOptions("HistoryIds", "History") { Vocabulary = "item" },
+            new VocabularyEstimator.ColumnOptions("CategoryId", "Category"));
 }

@@ -13,14 +13,15 @@ using Microsoft.VisualStudio.TestTools.UnitTesting;
 namespace Ctr.MLNet.Tests.Torch;
 
 /// <summary>
-/// The network's part of the model zip: every network type, written by every format version since 1.2, is
+/// The network's part of the model zip: every network type, written by every format version since 1.2 (from 1.4 with
+/// history attributes), is
 /// committed under TestData/backcompat and must keep loading with the same probabilities. Set
 /// CTR_WRITE_BACKCOMPAT=1 to write the current version's files (only when a format version is added).
 /// </summary>
 [TestClass]
 public sealed class NetworkFormatTest
 {
-    private const string CurrentVersion = "v1.3";
+    private const string CurrentVersion = "v1.4";
 
     private static readonly Dictionary<string, (Type Type, CtrModelOptions Options)> s_networks = new()
     {
@@ -54,6 +55,10 @@ public sealed class NetworkFormatTest
     [DataRow("deepfm", "v1.3")]
     [DataRow("dcn-v2", "v1.3")]
     [DataRow("target-attention", "v1.3")]
+    [DataRow("dnn", "v1.4")]
+    [DataRow("deepfm", "v1.4")]
+    [DataRow("dcn-v2", "v1.4")]
+    [DataRow("target-attention", "v1.4")]
     public void NetworkFormatTest_CommittedZipLoadsWithSameProbabilities(string network, string version)
     {
         string zip = $"network-{network}-{version}.zip", expected = $"network-{network}-{version}.expected.txt";
@@ -74,6 +79,8 @@ public sealed class NetworkFormatTest
             Assert.AreEqual(want[i], got[i], 1e-6f, $"{network} {version}, row {i + 1}");
         var loaded = (TorchCtrTransformer)((TransformerChain<ITransformer>)sut).LastTransformer;
         Assert.AreEqual(s_networks[network].Type, loaded.Model.GetType());
+        // From 1.4 the history's elements carry their item's category, found in the training rows; before, items alone.
+        CollectionAssert.AreEqual(version == "v1.4" ? new[] { "CategoryId" } : [], loaded.ModelOptions.HistoryAttributes!.Value.ToArray());
         loaded.Dispose();
     }
 
@@ -159,7 +166,7 @@ public sealed class NetworkFormatTest
             ModelType = s_networks[network].Type,
             Model = s_networks[network].Options,
         };
-        var model = PlantedHistory.Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(options)).Fit(train);
+        var model = PlantedHistory.FeaturesWithCategory(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(options)).Fit(train);
         ml.Model.Save(model, train.Schema, zipPath);
         File.WriteAllLines(expectedPath, model.Transform(Data(ml)).GetColumn<float>("Probability").Select(p => p.ToString("R", CultureInfo.InvariantCulture)));
         model.LastTransformer.Dispose();
