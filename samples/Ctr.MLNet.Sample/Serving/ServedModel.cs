@@ -204,23 +204,33 @@ public sealed class ServedModel : IDisposable
             throw new ObjectDisposedException(nameof(ServedModel), $"Model '{Name}' has been unloaded.");
         try
         {
-            if (input is ColumnarDataView rows && ReferenceEquals(rows.Schema, Schema))
-            {
-                var probabilities = new float[rows.RowCount];
-                if (rows.RowCount == 0)
-                    return probabilities;
-                PreparedScorer scorer = _scorers.TryTake(out PreparedScorer? pooled) ? pooled : new PreparedScorer(_loaded.Model, Schema, IsPrepared);
-                scorer.Score(rows, probabilities);
-                _scorers.Add(scorer); // only a scorer that finished cleanly goes back
-                return probabilities;
-            }
-            IDataView scored = _loaded.Model.Transform(input);
-            return [.. scored.GetColumn<float>(scored.Schema["Probability"])];
+            return ScoreLeased(input);
         }
         finally
         {
             Release();
         }
+    }
+
+    /// <summary>
+    /// <see cref="Score"/> for a caller that holds a lease (<see cref="TryAcquire"/>): it finishes on this model even
+    /// when the model was unloaded after the lease was taken, as a request in flight during a swap must.
+    /// </summary>
+    internal float[] ScoreLeased(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input is ColumnarDataView rows && ReferenceEquals(rows.Schema, Schema))
+        {
+            var probabilities = new float[rows.RowCount];
+            if (rows.RowCount == 0)
+                return probabilities;
+            PreparedScorer scorer = _scorers.TryTake(out PreparedScorer? pooled) ? pooled : new PreparedScorer(_loaded.Model, Schema, IsPrepared);
+            scorer.Score(rows, probabilities);
+            _scorers.Add(scorer); // only a scorer that finished cleanly goes back
+            return probabilities;
+        }
+        IDataView scored = _loaded.Model.Transform(input);
+        return [.. scored.GetColumn<float>(scored.Schema["Probability"])];
     }
 
     /// <summary>
