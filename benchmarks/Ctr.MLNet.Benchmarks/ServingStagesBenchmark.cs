@@ -42,6 +42,9 @@ public static class ServingStagesBenchmark
         var bound = new ChainBoundOnce(chain, model.Schema);
         PreparedCtrScorer prepared = PreparedCtrScorer.TryCreate(chain, model.Schema)
             ?? throw new InvalidOperationException($"'{modelPath}' is not a chain the prepared scorer knows.");
+        // The feature transforms alone: the chain cut to the steps before the trees and the first network, so the
+        // trees' share of the features stage is the difference.
+        PreparedCtrScorer? withoutTrees = WithoutTrees(chain) is { } cut ? PreparedCtrScorer.TryCreate(cut, model.Schema) : null;
 
         // CPU time (the process's, in steady state nearly all this thread's) next to wall time: on a shared machine the
         // wall clock mostly measures how much of a core the process was given.
@@ -66,6 +69,8 @@ public static class ServingStagesBenchmark
             Stage("before: chain bound once, a cursor down it per call", i => bound.Score(views[i % views.Length], probabilities));
             Stage("now: prepared scorer, whole call", i => prepared.Score(views[i % views.Length], probabilities));
             Stage("now: features (transforms as a row mapper, into feature blocks)", i => prepared.ReadFeatures(views[i % views.Length]));
+            if (withoutTrees is not null)
+                Stage("now: of which the feature transforms alone (the chain without its trees)", i => withoutTrees.ReadFeatures(views[i % views.Length]));
             prepared.ReadFeatures(views[0]);
             Stage("now: tensors from the blocks", _ => prepared.RunNetworks(size, forward: false));
             Stage("now: tensors + every network's forward pass", _ => prepared.RunNetworks(size));
@@ -75,6 +80,20 @@ public static class ServingStagesBenchmark
         int networks = Flatten(chain).Count(t => t is TorchCtrTransformer);
         report.Paragraph($"Model `{modelPath}` ({networks} network(s){(Flatten(chain).Any(t => t is LogitBlendTransformer { TreeScoreColumn: not null }) ? " + trees" : ", no trees")}), bodies from the first 1000 rows of `{dataPath}`; {calls} calls per run for 1 row (fewer for larger requests), {repeats} runs, one thread, torch threads {TorchThreads.Current} (as `serve` sets them); load average {Report.LoadAverage()}.");
         report.Table(table);
+    }
+
+    /// <summary>
+    /// The steps before the hybrid's part (the feature transforms) and its first network, or null for a model without
+    /// trees: in a hybrid the trees come first, before the networks.
+    /// </summary>
+    private static ITransformer? WithoutTrees(ITransformer chain)
+    {
+        List<ITransformer> top = [.. (IEnumerable<ITransformer>)chain];
+        int hybrid = top.FindIndex(t => Flatten(t).Any(s => s is TorchCtrTransformer));
+        if (hybrid < 0 || !Flatten(chain).Any(t => t is LogitBlendTransformer { TreeScoreColumn: not null }))
+            return null;
+        TorchCtrTransformer network = Flatten(top[hybrid]).OfType<TorchCtrTransformer>().First();
+        return new TransformerChain<ITransformer>([.. top.Take(hybrid), network]);
     }
 
     private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>

@@ -146,7 +146,14 @@ public sealed class ServedModel : IDisposable
         ColumnarDataView rows = MissingRows(2);
         var prepared = new float[rows.RowCount];
         var chain = new float[rows.RowCount];
-        scorer.ScorePrepared(rows, prepared);
+        try
+        {
+            scorer.ScorePrepared(rows, prepared);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or OverflowException)
+        {
+            return; // the chain alone then: Load reports its own error, if any
+        }
         scorer.ScoreThroughChain(rows, chain);
         IsPrepared = prepared.AsSpan().SequenceEqual(chain);
         if (IsPrepared)

@@ -144,9 +144,16 @@ public sealed class PreparedCtrScorer
                     return null;
             }
         }
-        foreach (TorchCtrTransformer network in networks)
-            network.Layout.CheckSchema(output);
-        return new PreparedCtrScorer(inputSchema, mapper, networks, blendNetworks, blend?.Blend, blend?.TreeScoreColumn);
+        try
+        {
+            foreach (TorchCtrTransformer network in networks)
+                network.Layout.CheckSchema(output);
+            return new PreparedCtrScorer(inputSchema, mapper, networks, blendNetworks, blend?.Blend, blend?.TreeScoreColumn);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return null; // Transform reports what is wrong with the columns
+        }
     }
 
     /// <summary>
