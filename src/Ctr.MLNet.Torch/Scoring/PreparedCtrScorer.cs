@@ -17,8 +17,9 @@ namespace Ctr.MLNet.Torch;
 /// once per network plus once more; here the transforms before the first network are bound once as a row-to-row
 /// mapper over a row whose values are swapped per call (as <c>PredictionEngine</c> does), each row goes through them
 /// once, the feature buffers are kept between calls, one tensor batch serves every network with the same inputs, and
-/// the blend is computed directly. The probabilities are the same floats that <c>Transform</c> gives (the same
-/// transforms, network forward passes and blend arithmetic); when one call throws, score that input with
+/// the blend is computed directly. The probabilities are the same floats that <c>Transform</c> gives for the same rows
+/// (the same transforms, network forward passes and blend arithmetic; a pass of another size may round the network's
+/// matrix products differently, as it does in <c>Transform</c>); when one call throws, score that input with
 /// <c>Transform</c> for its error message, whose row numbers count from the call's first row. One instance serves
 /// one caller at a time; it does not own the model.
 /// </summary>
