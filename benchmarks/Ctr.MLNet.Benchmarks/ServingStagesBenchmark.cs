@@ -45,6 +45,8 @@ public static class ServingStagesBenchmark
         // The feature transforms alone: the chain cut to the steps before the trees and the first network, so the
         // trees' share of the features stage is the difference.
         PreparedCtrScorer? withoutTrees = WithoutTrees(chain) is { } cut ? PreparedCtrScorer.TryCreate(cut, model.Schema) : null;
+        // And up to the trees' input: the feature transforms plus the one-hot tree feature vector, without the trees.
+        IRowToRowMapper? treeInput = TreeInput(chain) is { } part ? part.GetRowToRowMapper(model.Schema) : null;
 
         // CPU time (the process's, in steady state nearly all this thread's) next to wall time: on a shared machine the
         // wall clock mostly measures how much of a core the process was given.
@@ -71,6 +73,8 @@ public static class ServingStagesBenchmark
             Stage("now: features (transforms as a row mapper, into feature blocks)", i => prepared.ReadFeatures(views[i % views.Length]));
             if (withoutTrees is not null)
                 Stage("now: of which the feature transforms alone (the chain without its trees)", i => withoutTrees.ReadFeatures(views[i % views.Length]));
+            if (treeInput is not null)
+                Stage("now: of which the feature transforms and the trees' one-hot input vector (no trees)", i => ReadTreeInput(treeInput, views[i % views.Length]));
             prepared.ReadFeatures(views[0]);
             Stage("now: tensors from the blocks", _ => prepared.RunNetworks(size, forward: false));
             Stage("now: tensors + every network's forward pass", _ => prepared.RunNetworks(size));
@@ -94,6 +98,32 @@ public static class ServingStagesBenchmark
             return null;
         TorchCtrTransformer network = Flatten(top[hybrid]).OfType<TorchCtrTransformer>().First();
         return new TransformerChain<ITransformer>([.. top.Take(hybrid), network]);
+    }
+
+    /// <summary>The steps before the hybrid's part plus its first step (the trees' feature vector), or null without trees.</summary>
+    private static ITransformer? TreeInput(ITransformer chain)
+    {
+        List<ITransformer> top = [.. (IEnumerable<ITransformer>)chain];
+        int hybrid = top.FindIndex(t => Flatten(t).Any(s => s is TorchCtrTransformer));
+        if (hybrid < 0 || WithoutTrees(chain) is null || top[hybrid] is not IEnumerable<ITransformer> parts)
+            return null;
+        return new TransformerChain<ITransformer>([.. top.Take(hybrid), parts.First()]);
+    }
+
+    private static float ReadTreeInput(IRowToRowMapper mapper, ColumnarDataView view)
+    {
+        DataViewSchema.Column column = mapper.OutputSchema["Ctr.TreeFeatures"];
+        using DataViewRowCursor cursor = view.GetRowCursor(view.Schema);
+        using DataViewRow row = mapper.GetRow(cursor, [column]);
+        ValueGetter<VBuffer<float>> getter = row.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> values = default;
+        float sum = 0;
+        while (cursor.MoveNext())
+        {
+            getter(ref values);
+            sum += values.GetValues().Length;
+        }
+        return sum;
     }
 
     private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
