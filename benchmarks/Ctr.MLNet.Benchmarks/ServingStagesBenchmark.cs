@@ -9,15 +9,18 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ctr.MLNet.Benchmarks.Harness;
+using Ctr.MLNet.Sample.Models;
 using Ctr.MLNet.Sample.Serving;
+using Ctr.MLNet.Torch;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace Ctr.MLNet.Benchmarks;
 
 /// <summary>
 /// Where a predict request's time goes inside <c>serve</c>, one thread, no HTTP: reading the JSON into a view,
-/// scoring it the old way (binding the whole chain with <c>Transform</c> per request) and the new way (a prepared
-/// scorer), and writing the answer. The HTTP part is what wrk measures beyond these (benchmarks/serve-wrk.sh).
+/// scoring it the old way (the chain bound once, a cursor down it per call) and the new way (a
+/// <see cref="PreparedCtrScorer"/>, split into its stages), and writing the answer. The HTTP part is what wrk measures beyond these (benchmarks/serve-wrk.sh).
 /// </summary>
 public static class ServingStagesBenchmark
 {
@@ -35,32 +38,138 @@ public static class ServingStagesBenchmark
         using ServedModel model = ServedModel.Load("ctr", modelPath);
         var settings = new ServeSettings([new ModelSource("ctr", modelPath)], "http://127.0.0.1:0");
         List<Dictionary<string, JsonNode?>> rows = ReadRows(dataPath, model, 1000);
-        // A copy of the schema: a view over it is not recognised as the model's own, so Score takes the old path.
-        var builder = new Microsoft.ML.DataViewSchema.Builder();
-        builder.AddColumns(model.Schema);
-        Microsoft.ML.DataViewSchema foreign = builder.ToSchema();
+        ITransformer chain = ModelFiles.Load(new MLContext(seed: 1), modelPath).Model;
+        var bound = new ChainBoundOnce(chain, model.Schema);
+        PreparedCtrScorer prepared = PreparedCtrScorer.TryCreate(chain, model.Schema)
+            ?? throw new InvalidOperationException($"'{modelPath}' is not a chain the prepared scorer knows.");
+        // The feature transforms alone: the chain cut to the steps before the trees and the first network, so the
+        // trees' share of the features stage is the difference.
+        PreparedCtrScorer? withoutTrees = WithoutTrees(chain) is { } cut ? PreparedCtrScorer.TryCreate(cut, model.Schema) : null;
+        // And up to the trees' input: the feature transforms plus the one-hot tree feature vector, without the trees.
+        IRowToRowMapper? treeInput = TreeInput(chain) is { } part ? part.GetRowToRowMapper(model.Schema) : null;
 
         // CPU time (the process's, in steady state nearly all this thread's) next to wall time: on a shared machine the
         // wall clock mostly measures how much of a core the process was given.
-        var table = new Table("Request", "Stage", "CPU µs per request (median of runs)", "Wall µs per request (median)", "CPU runs (µs)");
-        foreach (int size in new[] { 1, 100 })
+        var table = new Table("Request", "Stage", "CPU µs per request (median of runs)", "CPU µs per row", "Wall µs per request (median)", "CPU runs (µs)");
+        foreach (int size in new[] { 1, 100, 256 })
         {
             byte[][] bodies = [.. Enumerable.Range(0, 10).Select(b => Body(rows.Skip(b * size % rows.Count).Take(size).ToList(), columnar: size > 1))];
             ColumnarDataView[] views = [.. bodies.Select(b => RequestReader.Read(b, model, settings))];
-            ColumnarDataView[] foreignViews = [.. views.Select(v => new ColumnarDataView(foreign, [.. Enumerable.Range(0, foreign.Count).Select(c => Column(v, c))]))];
-            float[] probabilities = model.Score(views[0]);
-            string what = size == 1 ? "1 row (`rows` form)" : "100 rows (`features` form)";
-            Add(table, what, "JSON → view (parse, check, build columns)", Time(calls, repeats, i => RequestReader.Read(bodies[i % bodies.Length], model, settings)));
-            Add(table, what, "before: `Transform` of the whole chain per request + score", Time(calls, repeats, i => model.Score(foreignViews[i % foreignViews.Length])));
-            Add(table, what, "now: prepared scorer (features + network)", Time(calls, repeats, i => model.Score(views[i % views.Length])));
-            Add(table, what, "answer → JSON", Time(calls, repeats, _ => Write(probabilities)));
+            int n = Math.Max(20, calls * 10 / (size + 9));
+            var probabilities = new float[size];
+            var check = new float[size];
+            foreach (ColumnarDataView view in views)
+            {
+                prepared.Score(view, probabilities);
+                bound.Score(view, check);
+                if (!probabilities.AsSpan().SequenceEqual(check))
+                    throw new InvalidOperationException("The prepared scorer and the chain disagree.");
+            }
+            string what = size == 1 ? "1 row (`rows` form)" : $"{size} rows (`features` form)";
+            void Stage(string stage, Action<int> call) => Add(table, what, stage, size, Time(n, repeats, call));
+            Stage("JSON → view (parse, check, build columns)", i => RequestReader.Read(bodies[i % bodies.Length], model, settings));
+            Stage("before: chain bound once, a cursor down it per call", i => bound.Score(views[i % views.Length], probabilities));
+            Stage("now: prepared scorer, whole call", i => prepared.Score(views[i % views.Length], probabilities));
+            Stage("now: features (transforms as a row mapper, into feature blocks)", i => prepared.ReadFeatures(views[i % views.Length]));
+            if (withoutTrees is not null)
+                Stage("now: of which the feature transforms alone (the chain without its trees)", i => withoutTrees.ReadFeatures(views[i % views.Length]));
+            if (treeInput is not null)
+                Stage("now: of which the feature transforms and the trees' one-hot input vector (no trees)", i => ReadTreeInput(treeInput, views[i % views.Length]));
+            prepared.ReadFeatures(views[0]);
+            Stage("now: tensors from the blocks", _ => prepared.RunNetworks(size, forward: false));
+            Stage("now: tensors + every network's forward pass", _ => prepared.RunNetworks(size));
+            Stage("now: blend", _ => prepared.Blend(probabilities));
+            Stage("answer → JSON", _ => Write(probabilities));
         }
-        report.Paragraph($"Model `{modelPath}`, bodies from the first 1000 rows of `{dataPath}`; {calls} calls per run, {repeats} runs, one thread, torch threads {TorchThreads.Current} (as `serve` sets them); load average {Report.LoadAverage()}.");
+        int networks = Flatten(chain).Count(t => t is TorchCtrTransformer);
+        report.Paragraph($"Model `{modelPath}` ({networks} network(s){(Flatten(chain).Any(t => t is LogitBlendTransformer { TreeScoreColumn: not null }) ? " + trees" : ", no trees")}), bodies from the first 1000 rows of `{dataPath}`; {calls} calls per run for 1 row (fewer for larger requests), {repeats} runs, one thread, torch threads {TorchThreads.Current} (as `serve` sets them); load average {Report.LoadAverage()}.");
         report.Table(table);
     }
 
-    private static void Add(Table table, string request, string stage, (double[] Cpu, double[] Wall) microseconds) =>
-        table.Add(request, stage, F(Median(microseconds.Cpu)), F(Median(microseconds.Wall)), string.Join(", ", microseconds.Cpu.Select(F)));
+    /// <summary>
+    /// The steps before the hybrid's part (the feature transforms) and its first network, or null for a model without
+    /// trees: in a hybrid the trees come first, before the networks.
+    /// </summary>
+    private static ITransformer? WithoutTrees(ITransformer chain)
+    {
+        List<ITransformer> top = [.. (IEnumerable<ITransformer>)chain];
+        int hybrid = top.FindIndex(t => Flatten(t).Any(s => s is TorchCtrTransformer));
+        if (hybrid < 0 || !Flatten(chain).Any(t => t is LogitBlendTransformer { TreeScoreColumn: not null }))
+            return null;
+        TorchCtrTransformer network = Flatten(top[hybrid]).OfType<TorchCtrTransformer>().First();
+        return new TransformerChain<ITransformer>([.. top.Take(hybrid), network]);
+    }
+
+    /// <summary>The steps before the hybrid's part plus its first step (the trees' feature vector), or null without trees.</summary>
+    private static ITransformer? TreeInput(ITransformer chain)
+    {
+        List<ITransformer> top = [.. (IEnumerable<ITransformer>)chain];
+        int hybrid = top.FindIndex(t => Flatten(t).Any(s => s is TorchCtrTransformer));
+        if (hybrid < 0 || WithoutTrees(chain) is null || top[hybrid] is not IEnumerable<ITransformer> parts)
+            return null;
+        return new TransformerChain<ITransformer>([.. top.Take(hybrid), parts.First()]);
+    }
+
+    private static float ReadTreeInput(IRowToRowMapper mapper, ColumnarDataView view)
+    {
+        DataViewSchema.Column column = mapper.OutputSchema["Ctr.TreeFeatures"];
+        using DataViewRowCursor cursor = view.GetRowCursor(view.Schema);
+        using DataViewRow row = mapper.GetRow(cursor, [column]);
+        ValueGetter<VBuffer<float>> getter = row.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> values = default;
+        float sum = 0;
+        while (cursor.MoveNext())
+        {
+            getter(ref values);
+            sum += values.GetValues().Length;
+        }
+        return sum;
+    }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
+        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
+
+    /// <summary>How serve scored before the prepared scorer: the chain bound once to a view whose rows are swapped, one cursor per call.</summary>
+    private sealed class ChainBoundOnce
+    {
+        private readonly Swapped _input;
+        private readonly IDataView _scored;
+
+        public ChainBoundOnce(ITransformer chain, DataViewSchema schema)
+        {
+            _input = new Swapped(schema);
+            _scored = chain.Transform(_input);
+        }
+
+        public void Score(ColumnarDataView rows, float[] probabilities)
+        {
+            _input.Current = rows;
+            DataViewSchema.Column probability = _scored.Schema["Probability"];
+            using DataViewRowCursor cursor = _scored.GetRowCursor([probability]);
+            ValueGetter<float> getter = cursor.GetGetter<float>(probability);
+            int row = 0;
+            while (cursor.MoveNext())
+                getter(ref probabilities[row++]);
+        }
+
+        private sealed class Swapped(DataViewSchema schema) : IDataView
+        {
+            public ColumnarDataView? Current { get; set; }
+
+            public bool CanShuffle => false;
+
+            public DataViewSchema Schema => schema;
+
+            public long? GetRowCount() => Current!.RowCount;
+
+            public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) => Current!.GetRowCursor(columnsNeeded, rand);
+
+            public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) => [GetRowCursor(columnsNeeded, rand)];
+        }
+    }
+
+    private static void Add(Table table, string request, string stage, int rows, (double[] Cpu, double[] Wall) microseconds) =>
+        table.Add(request, stage, F(Median(microseconds.Cpu)), F(Median(microseconds.Cpu) / rows), F(Median(microseconds.Wall)), string.Join(", ", microseconds.Cpu.Select(F)));
 
     private static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
 
@@ -86,8 +195,6 @@ public static class ServingStagesBenchmark
         }
         return (cpu, wall);
     }
-
-    private static Array Column(ColumnarDataView view, int column) => view.GetColumnValues(column);
 
     private static int Write(float[] probabilities)
     {

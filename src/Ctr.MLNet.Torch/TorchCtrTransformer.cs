@@ -141,6 +141,12 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         // matters most for one-row calls. The tensors never leave this scope, so none is used outside the mode.
         using var inference = inference_mode();
         CtrBatch batch = builder.Build(block, rows, withLabels: false);
+        Score(batch, logits);
+    }
+
+    /// <summary>Logits of <paramref name="batch"/>; the caller holds a dispose scope and inference mode.</summary>
+    internal void Score(CtrBatch batch, Span<float> logits)
+    {
         Tensor output = _model.call(batch).to(float32);
         output.data<float>().CopyTo(logits);
     }

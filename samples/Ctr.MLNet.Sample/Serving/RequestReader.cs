@@ -150,7 +150,7 @@ public static class RequestReader
             int row = 0;
             foreach (JsonElement value in values.EnumerateArray())
             {
-                Set(arrays[c], column, row, value, $"features.{column.Name}[{row}]");
+                Set(arrays[c], column, row, value, new Place(column.Name, row, Columnar: true));
                 row++;
             }
         }
@@ -189,7 +189,7 @@ public static class RequestReader
                     throw new RequestException(400, $"Row {row + 1} (rows[{row}]) has column '{column.Name}' twice.");
                 lastRow[index] = row;
                 seen[index] = true;
-                Set(arrays[index], column, row, property.Value, $"rows[{row}].{column.Name}");
+                Set(arrays[index], column, row, property.Value, new Place(column.Name, row, Columnar: false));
             }
             row++;
         }
@@ -237,7 +237,7 @@ public static class RequestReader
         }
     }
 
-    private static void Set(Array values, ServedColumn column, int row, JsonElement value, string path)
+    private static void Set(Array values, ServedColumn column, int row, JsonElement value, Place path)
     {
         switch (column.Kind)
         {
@@ -277,22 +277,22 @@ public static class RequestReader
             case ServedValueKind.TextVector:
                 ((VBuffer<ReadOnlyMemory<char>>[])values)[row] = value.ValueKind == JsonValueKind.Null
                     ? MissingTextVector(column)
-                    : new VBuffer<ReadOnlyMemory<char>>(CheckVector(value, column, row, path), [.. value.EnumerateArray().Select((e, i) => Text(e, column, row, $"{path}[{i}]"))]);
+                    : new VBuffer<ReadOnlyMemory<char>>(CheckVector(value, column, row, path), [.. value.EnumerateArray().Select((e, i) => Text(e, column, row, path[i]))]);
                 break;
             default:
                 ((VBuffer<float>[])values)[row] = value.ValueKind == JsonValueKind.Null
                     ? MissingSingleVector(column)
                     : new VBuffer<float>(CheckVector(value, column, row, path), [.. value.EnumerateArray().Select((e, i) => e.ValueKind switch
                     {
-                        JsonValueKind.Number => Single(e, column, row, $"{path}[{i}]"),
+                        JsonValueKind.Number => Single(e, column, row, path[i]),
                         JsonValueKind.Null => float.NaN,
-                        _ => throw WrongType(column, row, $"{path}[{i}]", e),
+                        _ => throw WrongType(column, row, path[i], e),
                     })]);
                 break;
         }
     }
 
-    private static int CheckVector(JsonElement value, ServedColumn column, int row, string path)
+    private static int CheckVector(JsonElement value, ServedColumn column, int row, Place path)
     {
         if (value.ValueKind != JsonValueKind.Array)
             throw WrongType(column, row, path, value);
@@ -302,7 +302,7 @@ public static class RequestReader
         return length;
     }
 
-    private static ReadOnlyMemory<char> Text(JsonElement value, ServedColumn column, int row, string path)
+    private static ReadOnlyMemory<char> Text(JsonElement value, ServedColumn column, int row, Place path)
     {
         switch (value.ValueKind)
         {
@@ -328,7 +328,7 @@ public static class RequestReader
     /// A list: an array of ids (strings, or numbers as their text), or the delimited string split as the model's
     /// <c>ParseSequence</c> splits it (an empty or blank string is no ids; an empty piece between separators is an id).
     /// </summary>
-    private static VBuffer<ReadOnlyMemory<char>> List(JsonElement value, ServedColumn column, int row, string path)
+    private static VBuffer<ReadOnlyMemory<char>> List(JsonElement value, ServedColumn column, int row, Place path)
     {
         switch (value.ValueKind)
         {
@@ -343,8 +343,8 @@ public static class RequestReader
                 foreach (JsonElement element in value.EnumerateArray())
                 {
                     if (element.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
-                        throw ElementError(column, row, i, $"{path}[{i}]", $"expected an id (a string, or a number taken as its text), got {Describe(element)}");
-                    ids[i] = Text(element, column, row, $"{path}[{i}]");
+                        throw ElementError(column, row, i, path[i], $"expected an id (a string, or a number taken as its text), got {Describe(element)}");
+                    ids[i] = Text(element, column, row, path[i]);
                     i++;
                 }
                 return new VBuffer<ReadOnlyMemory<char>>(ids.Length, ids);
@@ -354,7 +354,7 @@ public static class RequestReader
     }
 
     /// <summary>The weights of a list: an array of numbers, one number, or the delimited string of numbers.</summary>
-    private static VBuffer<float> Weights(JsonElement value, ServedColumn column, int row, string path)
+    private static VBuffer<float> Weights(JsonElement value, ServedColumn column, int row, Place path)
     {
         float[] weights;
         switch (value.ValueKind)
@@ -372,7 +372,8 @@ public static class RequestReader
                     ReadOnlySpan<char> text = pieces[i].Span.Trim();
                     if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out weights[i]))
                         throw ElementError(column, row, i, path, $"'{Shorten(text.ToString())}' is not a number");
-                    CheckWeight(weights[i], $"'{Shorten(text.ToString())}'", double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double wide) && double.IsFinite(wide), column, row, i, path);
+                    if (!float.IsFinite(weights[i]) || weights[i] < 0) // the message is made only for a bad weight
+                        CheckWeight(weights[i], $"'{Shorten(text.ToString())}'", double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double wide) && double.IsFinite(wide), column, row, i, path);
                 }
                 break;
             case JsonValueKind.Array:
@@ -381,8 +382,8 @@ public static class RequestReader
                 foreach (JsonElement element in value.EnumerateArray())
                 {
                     if (element.ValueKind != JsonValueKind.Number)
-                        throw ElementError(column, row, index, $"{path}[{index}]", $"expected a weight (a number), got {Describe(element)}");
-                    weights[index] = Weight(element, column, row, index, $"{path}[{index}]");
+                        throw ElementError(column, row, index, path[index], $"expected a weight (a number), got {Describe(element)}");
+                    weights[index] = Weight(element, column, row, index, path[index]);
                     index++;
                 }
                 break;
@@ -392,14 +393,16 @@ public static class RequestReader
         return new VBuffer<float>(weights.Length, weights);
     }
 
-    private static float Weight(JsonElement value, ServedColumn column, int row, int element, string path)
+    private static float Weight(JsonElement value, ServedColumn column, int row, int element, Place path)
     {
-        bool parsed = value.TryGetSingle(out float weight);
-        CheckWeight(parsed ? weight : float.PositiveInfinity, Shorten(value.GetRawText()), true, column, row, element, path);
+        if (!value.TryGetSingle(out float weight))
+            weight = float.PositiveInfinity;
+        if (!float.IsFinite(weight) || weight < 0) // the message is made only for a bad weight
+            CheckWeight(weight, Shorten(value.GetRawText()), true, column, row, element, path);
         return weight;
     }
 
-    private static void CheckWeight(float weight, string shown, bool isNumber, ServedColumn column, int row, int element, string path)
+    private static void CheckWeight(float weight, string shown, bool isNumber, ServedColumn column, int row, int element, Place path)
     {
         if (!float.IsFinite(weight))
             throw ElementError(column, row, element, path, isNumber ? $"{shown} is too large for a 32-bit float" : $"{shown} is not a finite number");
@@ -425,16 +428,28 @@ public static class RequestReader
         return pieces;
     }
 
-    private static float Single(JsonElement value, ServedColumn column, int row, string path) =>
+    private static float Single(JsonElement value, ServedColumn column, int row, Place path) =>
         value.TryGetSingle(out float single) && float.IsFinite(single) ? single : throw OutOfRange(column, row, path, value, "32-bit", "3.4e38");
 
-    private static double Double(JsonElement value, ServedColumn column, int row, string path) =>
+    private static double Double(JsonElement value, ServedColumn column, int row, Place path) =>
         value.TryGetDouble(out double number) && double.IsFinite(number) ? number : throw OutOfRange(column, row, path, value, "64-bit", "1.7e308");
 
-    private static RequestException OutOfRange(ServedColumn column, int row, string path, JsonElement value, string width, string limit) =>
+    private static RequestException OutOfRange(ServedColumn column, int row, Place path, JsonElement value, string width, string limit) =>
         new(400, $"Column '{column.Name}', row {row + 1} ({path}): {Shorten(value.GetRawText())} is too large for a {width} float (at most ±{limit}); send a smaller number, or null for a missing value.");
 
-    private static RequestException ElementError(ServedColumn column, int row, int element, string path, string problem) =>
+    /// <summary>
+    /// Where a value is in the request, as error messages name it (<c>features.col[3]</c>, <c>rows[3].col</c>, and
+    /// <c>[i]</c> for an element of a list); the text is made only when an error needs it.
+    /// </summary>
+    private readonly record struct Place(string Column, int Row, bool Columnar, int Element = -1)
+    {
+        public Place this[int element] => this with { Element = element };
+
+        public override string ToString() =>
+            (Columnar ? $"features.{Column}[{Row}]" : $"rows[{Row}].{Column}") + (Element >= 0 ? $"[{Element}]" : "");
+    }
+
+    private static RequestException ElementError(ServedColumn column, int row, int element, Place path, string problem) =>
         new(400, $"Column '{column.Name}', row {row + 1}, element {element + 1} ({path}): {problem}.");
 
     private static VBuffer<ReadOnlyMemory<char>> MissingTextVector(ServedColumn column) =>
@@ -443,7 +458,7 @@ public static class RequestReader
     private static VBuffer<float> MissingSingleVector(ServedColumn column) =>
         column.VectorSize > 0 ? new VBuffer<float>(column.VectorSize, Enumerable.Repeat(float.NaN, column.VectorSize).ToArray()) : new VBuffer<float>(0, []);
 
-    private static RequestException WrongType(ServedColumn column, int row, string path, JsonElement value) =>
+    private static RequestException WrongType(ServedColumn column, int row, Place path, JsonElement value) =>
         new(400, $"Column '{column.Name}', row {row + 1} ({path}): expected {column.Expected}, got {Describe(value)}.");
 
     private static string Describe(JsonElement value) => value.ValueKind switch

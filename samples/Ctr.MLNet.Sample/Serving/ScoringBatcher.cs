@@ -61,7 +61,7 @@ public sealed class ScoringBatcher : IDisposable
         {
             try
             {
-                float[] probabilities = model.Score(rows);
+                float[] probabilities = model.ScoreLeased(rows);
                 BatchScored?.Invoke(model, rows.RowCount);
                 return Task.FromResult(probabilities);
             }
@@ -136,7 +136,7 @@ public sealed class ScoringBatcher : IDisposable
         float[] probabilities;
         try
         {
-            probabilities = model.Score(ColumnarDataView.Concat([.. batch.ConvertAll(p => p.Rows)]));
+            probabilities = model.ScoreLeased(ColumnarDataView.Concat([.. batch.ConvertAll(p => p.Rows)]));
         }
         catch (Exception) when (batch.Count > 1)
         {

@@ -65,6 +65,12 @@ public sealed class ServedModel : IDisposable
     /// <summary>The schema of the view built for a request.</summary>
     public DataViewSchema Schema { get; }
 
+    /// <summary>
+    /// Whether requests are scored through <see cref="Torch.PreparedCtrScorer"/> (a chain as train saves it, checked at
+    /// load against the chain's own scoring) rather than through the transform chain.
+    /// </summary>
+    public bool IsPrepared { get; private set; }
+
     /// <summary>Index of a column in <see cref="Columns"/>, or -1.</summary>
     public int IndexOf(string column) => _columnIndex.TryGetValue(column, out int index) ? index : -1;
 
@@ -115,6 +121,7 @@ public sealed class ServedModel : IDisposable
         };
         try
         {
+            model.PrepareScorers();
             float[] probabilities = model.Score(model.MissingRows(1));
             if (probabilities.Length != 1)
                 throw new InvalidOperationException($"it returned {probabilities.Length} probabilities for one row.");
@@ -125,6 +132,32 @@ public sealed class ServedModel : IDisposable
             throw new InvalidOperationException($"Model file '{full}' loaded but cannot score a row with every feature missing: {e.Message}", e);
         }
         return model;
+    }
+
+    /// <summary>
+    /// Takes the prepared path when <see cref="Torch.PreparedCtrScorer"/> knows the chain and gives the chain's own
+    /// floats for rows with every feature missing; the first scorer goes to the pool.
+    /// </summary>
+    private void PrepareScorers()
+    {
+        var scorer = new PreparedScorer(_loaded.Model, Schema, prepared: true);
+        if (!scorer.IsPrepared)
+            return;
+        ColumnarDataView rows = MissingRows(2);
+        var prepared = new float[rows.RowCount];
+        var chain = new float[rows.RowCount];
+        try
+        {
+            scorer.ScorePrepared(rows, prepared);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or OverflowException)
+        {
+            return; // the chain alone then: Load reports its own error, if any
+        }
+        scorer.ScoreThroughChain(rows, chain);
+        IsPrepared = prepared.AsSpan().SequenceEqual(chain);
+        if (IsPrepared)
+            _scorers.Add(scorer);
     }
 
     /// <summary>The columns of the view built for a request: the saved input schema's visible columns, the label left out if JSON cannot give it.</summary>
@@ -178,23 +211,33 @@ public sealed class ServedModel : IDisposable
             throw new ObjectDisposedException(nameof(ServedModel), $"Model '{Name}' has been unloaded.");
         try
         {
-            if (input is ColumnarDataView rows && ReferenceEquals(rows.Schema, Schema))
-            {
-                var probabilities = new float[rows.RowCount];
-                if (rows.RowCount == 0)
-                    return probabilities;
-                PreparedScorer scorer = _scorers.TryTake(out PreparedScorer? pooled) ? pooled : new PreparedScorer(_loaded.Model, Schema);
-                scorer.Score(rows, probabilities);
-                _scorers.Add(scorer); // only a scorer that finished cleanly goes back
-                return probabilities;
-            }
-            IDataView scored = _loaded.Model.Transform(input);
-            return [.. scored.GetColumn<float>(scored.Schema["Probability"])];
+            return ScoreLeased(input);
         }
         finally
         {
             Release();
         }
+    }
+
+    /// <summary>
+    /// <see cref="Score"/> for a caller that holds a lease (<see cref="TryAcquire"/>): it finishes on this model even
+    /// when the model was unloaded after the lease was taken, as a request in flight during a swap must.
+    /// </summary>
+    internal float[] ScoreLeased(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input is ColumnarDataView rows && ReferenceEquals(rows.Schema, Schema))
+        {
+            var probabilities = new float[rows.RowCount];
+            if (rows.RowCount == 0)
+                return probabilities;
+            PreparedScorer scorer = _scorers.TryTake(out PreparedScorer? pooled) ? pooled : new PreparedScorer(_loaded.Model, Schema, IsPrepared);
+            scorer.Score(rows, probabilities);
+            _scorers.Add(scorer); // only a scorer that finished cleanly goes back
+            return probabilities;
+        }
+        IDataView scored = _loaded.Model.Transform(input);
+        return [.. scored.GetColumn<float>(scored.Schema["Probability"])];
     }
 
     /// <summary>

@@ -66,7 +66,11 @@ public sealed record SequenceBatch(Tensor Ids, Tensor Offsets, Tensor Weights, T
     {
         ArgumentNullException.ThrowIfNull(sums);
         // An empty row sums to zero with weight 0: dividing by a tiny positive number keeps it zero.
-        using Tensor denominator = WeightSums.clamp_min(1e-12f).unsqueeze(1);
+        // The scalar is disposed here, after libtorch has read it: an implicit temporary is left to its finalizer,
+        // which under load can free it while the native call still reads it (a 500 seen under wrk).
+        using TorchSharp.Scalar floor = 1e-12f;
+        using Tensor clamped = WeightSums.clamp_min(floor);
+        using Tensor denominator = clamped.unsqueeze(1);
         return sums.div(denominator);
     }
 }

@@ -22,7 +22,8 @@ public sealed class FactorizationMachine : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         Tensor squareOfSum = fields.sum(1).square();
         Tensor sumOfSquares = fields.square().sum(1);
-        Tensor pairwise = (squareOfSum - sumOfSquares).sum(1).mul(0.5);
+        using TorchSharp.Scalar half = 0.5; // disposed after use, not by a finalizer that may run during the call (CtrBatch.MeanOf)
+        Tensor pairwise = (squareOfSum - sumOfSquares).sum(1).mul(half);
         return pairwise.MoveToOuterDisposeScope();
     }
 }

@@ -232,6 +232,17 @@ public sealed partial class ServeTest
     }
 
     [TestMethod]
+    public void ServeTest_ModelsAreScoredThroughThePreparedScorer()
+    {
+        // The equality tests here then check the prepared path, not the chain it falls back to.
+        using ServedModel a = ServedModel.Load("ctr-a", s_pathA);
+        using ServedModel b = ServedModel.Load("ctr_b", s_pathB);
+
+        Assert.IsTrue(a.IsPrepared, "a pipeline with a weighted history and a network");
+        Assert.IsTrue(b.IsPrepared, "a pipeline with a network");
+    }
+
+    [TestMethod]
     public async Task ServeTest_ColumnarAndRowRequestsMatchOfflineTransform()
     {
         var (columnarStatus, columnar) = await PostAsync("/ctr-a/predict", Columnar(s_rows, ColumnsA));

@@ -1,0 +1,167 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Ctr.MLNet.Tests.Helpers;
+using Ctr.MLNet.Torch;
+using Ctr.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Ctr.MLNet.Tests.Torch;
+
+[TestClass]
+public sealed class PreparedCtrScorerTest
+{
+    public sealed class Row
+    {
+        public bool Label { get; set; }
+
+        public string User { get; set; } = "";
+
+        public string Item { get; set; } = "";
+
+        public float X1 { get; set; }
+
+        public float X2 { get; set; }
+    }
+
+    private static List<Row> Generate(int count, int seed)
+    {
+        var random = new Random(seed);
+        var rows = new List<Row>(count);
+        for (int i = 0; i < count; i++)
+        {
+            int u = random.Next(200), v = random.Next(100);
+            float x1 = (float)(random.NextDouble() * 2 - 1), x2 = (float)(random.NextDouble() * 2 - 1);
+            double logit = -1 + (u % 7) * 0.2 - (v % 5) * 0.3 + (x1 > 0.3 && x2 < 0 ? 2 : 0);
+            // Unseen users and items too: the vocabulary's out-of-vocabulary row.
+            rows.Add(new Row { Label = random.NextDouble() < 1 / (1 + Math.Exp(-logit)), User = $"u{u + (i % 13 == 0 ? 1000 : 0)}", Item = $"i{v}", X1 = x1, X2 = x2 });
+        }
+        return rows;
+    }
+
+    private static IEstimator<ITransformer> Features(MLContext ml) =>
+        ml.Ctr().Transforms.MapToVocabulary(
+                new VocabularyEstimator.ColumnOptions("UserId", "User"),
+                new VocabularyEstimator.ColumnOptions("ItemId", "Item"))
+            .Append(ml.Ctr().Transforms.Normalize("X1"))
+            .Append(ml.Transforms.Concatenate("Numbers", "X1", "X2"));
+
+    private static TorchCtrTrainer.Options Network() => new()
+    {
+        NumericColumnNames = ["Numbers"],
+        Epochs = 1,
+        BatchSize = 256,
+        Threads = 1,
+        Model = new CtrModelOptions { HiddenUnits = [16], EmbeddingDim = 4 },
+    };
+
+    /// <summary>The model saved and loaded in a new context, as a server loads it, and the rows to score.</summary>
+    private static (ITransformer Model, IDataView Rows) SavedAndLoaded(Func<MLContext, IDataView, IDataView, ITransformer> fit)
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Generate(2_000, seed: 1));
+        IDataView valid = ml.Data.LoadFromEnumerable(Generate(500, seed: 2));
+        ITransformer model = fit(ml, train, valid);
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "model.zip");
+        ml.Model.Save(model, train.Schema, path);
+        var fresh = new MLContext(seed: 7);
+        ITransformer loaded = fresh.Model.Load(path, out _);
+        return (loaded, fresh.Data.LoadFromEnumerable(Generate(300, seed: 3)));
+    }
+
+    private static float[] Offline(ITransformer model, IDataView rows) => [.. model.Transform(rows).GetColumn<float>("Probability")];
+
+    /// <summary>
+    /// Scores <paramref name="rows"/> in calls of varied sizes through one scorer, as a server does, and checks each call
+    /// against the chain's batched scoring of the same rows: the same floats (a network's matrix products may sum in
+    /// another order when a pass has another number of rows, so each call is compared with a pass of its own rows).
+    /// </summary>
+    private static float[] InCalls(PreparedCtrScorer sut, ITransformer model, IDataView rows)
+    {
+        var ml = new MLContext(seed: 1);
+        int count = (int)rows.GetRowCount()!;
+        var probabilities = new float[count];
+        int at = 0;
+        foreach (int size in new[] { 1, 7, 64, 1, 2, 100, 300 })
+        {
+            if (at == count)
+                break;
+            int take = Math.Min(size, count - at);
+            IDataView part = ml.Data.TakeRows(at == 0 ? rows : ml.Data.SkipRows(rows, at), take);
+            Assert.AreEqual(take, sut.Score(part, probabilities.AsSpan(at)));
+            CollectionAssert.AreEqual(Offline(model, part), probabilities[at..(at + take)], $"rows {at + 1} to {at + take}");
+            at += take;
+        }
+        Assert.AreEqual(count, at);
+        return probabilities;
+    }
+
+    private static void AreClose(float[] expected, float[] actual)
+    {
+        Assert.HasCount(expected.Length, actual);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.IsLessThanOrEqualTo(4, Math.Abs(BitConverter.SingleToInt32Bits(expected[i]) - BitConverter.SingleToInt32Bits(actual[i])), $"row {i}: {expected[i]:R} and {actual[i]:R}");
+    }
+
+    [TestMethod]
+    public void PreparedCtrScorerTest_EnsembleWithTreesGivesTheChainsFloats()
+    {
+        (ITransformer model, IDataView rows) = SavedAndLoaded((ml, train, valid) =>
+        {
+            ITransformer features = Features(ml).Fit(train);
+            var options = new HybridCtrTrainer.Options { Network = Network(), NumberOfNetworks = 2, NumberOfTrees = 10, NumberOfLeaves = 4, MinimumExampleCountPerLeaf = 20 };
+            TransformerChain<ITransformer> hybrid = ml.BinaryClassification.Trainers.TorchCtrWithTrees(options).Fit(features.Transform(train), features.Transform(valid));
+            return features.Append(hybrid);
+        });
+
+        PreparedCtrScorer sut = PreparedCtrScorer.TryCreate(model, rows.Schema) ?? throw new AssertFailedException("an ensemble with trees, as train saves it, is prepared");
+        float[] actual = InCalls(sut, model, rows);
+
+        float[] offline = Offline(model, rows);
+        AreClose(offline, actual);
+        Assert.IsGreaterThan(10, offline.Distinct().Count(), "rows get different probabilities");
+        CollectionAssert.AreEqual(actual, InCalls(sut, model, rows), "and again: the kept buffers carry nothing over");
+    }
+
+    [TestMethod]
+    public void PreparedCtrScorerTest_SingleNetworkGivesTheChainsFloats()
+    {
+        (ITransformer model, IDataView rows) = SavedAndLoaded((ml, train, valid) =>
+            Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Network())).Fit(train));
+
+        PreparedCtrScorer sut = PreparedCtrScorer.TryCreate(model, rows.Schema) ?? throw new AssertFailedException("a pipeline ending in a network is prepared");
+
+        AreClose(Offline(model, rows), InCalls(sut, model, rows));
+    }
+
+    [TestMethod]
+    public void PreparedCtrScorerTest_OtherChainsAreNotPrepared()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Generate(500, seed: 1));
+        ITransformer features = Features(ml).Fit(train);
+        var network = Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Network())).Fit(train);
+        // A step after the network that the scorer does not know: its output could be anything.
+        ITransformer after = network.Append(ml.Transforms.CopyColumns("Probability", "Score").Fit(network.Transform(train)));
+
+        Assert.IsNull(PreparedCtrScorer.TryCreate(features, train.Schema), "no network");
+        Assert.IsNull(PreparedCtrScorer.TryCreate(after, train.Schema), "a copy over Probability after the network");
+        Assert.IsNotNull(PreparedCtrScorer.TryCreate(network, train.Schema));
+    }
+
+    [TestMethod]
+    public void PreparedCtrScorerTest_ViewOfAnotherSchemaIsRefused()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Generate(500, seed: 1));
+        ITransformer network = Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Network())).Fit(train);
+        PreparedCtrScorer sut = PreparedCtrScorer.TryCreate(network, train.Schema)!;
+        IDataView other = ml.Data.LoadFromEnumerable(new[] { new { User = "u1", Item = "i1" } });
+
+        Assert.ThrowsExactly<ArgumentException>(() => sut.Score(other, new float[1]));
+    }
+}
