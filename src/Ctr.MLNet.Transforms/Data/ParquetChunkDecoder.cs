@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.IO;
 using System.IO.Compression;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Parquet.Meta;
 using Parquet.Schema;
 using Encoding = Parquet.Meta.Encoding;
@@ -25,6 +26,9 @@ internal sealed class ParquetChunkDecoder
     private byte[] _chunk = [];
     private byte[] _page = [];
     private int[] _indices = [];
+    // Levels are needed only until the column's layout is known: one pair of arrays serves every column.
+    private int[] _definitions = [];
+    private int[] _repetitions = [];
     private long[] _dictionaryLongs = [];
     private double[] _dictionaryDoubles = [];
     private ReadOnlyMemory<char>[] _dictionaryTexts = [];
@@ -32,6 +36,12 @@ internal sealed class ParquetChunkDecoder
     private char[] _chars = [];
     private int _charsUsed;
     private Parquet.Meta.Type _type;
+
+    /// <summary>The definition levels of the last chunk (its <see cref="Entries"/> first), when its column has them.</summary>
+    public ReadOnlySpan<int> Definitions => _definitions.AsSpan(0, Entries);
+
+    /// <summary>The repetition levels of the last chunk (its <see cref="Entries"/> first), when its column has them.</summary>
+    public ReadOnlySpan<int> Repetitions => _repetitions.AsSpan(0, Entries);
 
     /// <summary>Entries (levels) of the last chunk: one per row for a scalar column, one per element or empty list for a list.</summary>
     public int Entries { get; private set; }
@@ -91,8 +101,8 @@ internal sealed class ParquetChunkDecoder
         Count = 0;
         _dictionaryCount = -1;
         int maxDefinition = field.MaxDefinitionLevel, maxRepetition = field.MaxRepetitionLevel;
-        Span<int> definitions = maxDefinition > 0 ? (target.Definitions = Ensure(target.Definitions, total)) : default;
-        Span<int> repetitions = maxRepetition > 0 ? (target.Repetitions = Ensure(target.Repetitions, total)) : default;
+        Span<int> definitions = maxDefinition > 0 ? (_definitions = Ensure(_definitions, total)) : default;
+        Span<int> repetitions = maxRepetition > 0 ? (_repetitions = Ensure(_repetitions, total)) : default;
         Span<long> longs = Kind == DenseKind.Longs ? (target.Longs = Ensure(target.Longs, total)) : default;
         Span<double> doubles = Kind == DenseKind.Doubles ? (target.Doubles = Ensure(target.Doubles, total)) : default;
         Span<ReadOnlyMemory<char>> texts = Kind == DenseKind.Texts ? (target.Texts = Ensure(target.Texts, total)) : default;
@@ -206,11 +216,9 @@ internal sealed class ParquetChunkDecoder
             throw new FormatException($"the page has {read:N0} levels for {levels.Length:N0} values");
         if (maxLevel == (1 << bitWidth) - 1)
             return; // no level of this width can exceed it
-        foreach (int level in levels)
-        {
-            if ((uint)level > (uint)maxLevel)
-                throw new FormatException($"level {level} is above the column's maximum {maxLevel}");
-        }
+        int above = levels.IndexOfAnyExceptInRange(0, maxLevel);
+        if (above >= 0)
+            throw new FormatException($"level {levels[above]} is above the column's maximum {maxLevel}");
     }
 
     private void ReadDictionary(ReadOnlySpan<byte> page, int count)
@@ -330,7 +338,7 @@ internal sealed class ParquetChunkDecoder
                     at += 4;
                     if (length < 0 || length > data.Length - at)
                         throw new FormatException($"string {i + 1:N0} of {length:N0} bytes runs past the page");
-                    texts[i] = Utf8(data.Slice(at, length));
+                    texts[i] = Utf8(data, at, length);
                     at += length;
                 }
                 break;
@@ -338,32 +346,34 @@ internal sealed class ParquetChunkDecoder
         }
     }
 
-    private ReadOnlyMemory<char> Utf8(ReadOnlySpan<byte> bytes)
+    /// <summary>The string of <paramref name="length"/> bytes at <paramref name="at"/> of <paramref name="data"/>, in the current chunk of text.</summary>
+    private ReadOnlyMemory<char> Utf8(ReadOnlySpan<byte> data, int at, int length)
     {
-        if (bytes.IsEmpty)
+        if (length == 0)
             return ReadOnlyMemory<char>.Empty;
-        // UTF-8 never takes fewer bytes than UTF-16 chars.
-        if (_chars.Length - _charsUsed < bytes.Length)
+        // UTF-8 never takes fewer bytes than UTF-16 chars; 16 to spare for the widening below.
+        if (_chars.Length - _charsUsed < Math.Max(length, Vector128<byte>.Count))
         {
-            _chars = new char[Math.Max(TextChunkLength, bytes.Length)];
+            _chars = new char[Math.Max(TextChunkLength, length)];
             _charsUsed = 0;
         }
         int written;
-        if (bytes.Length <= 16)
+        if (length <= Vector128<byte>.Count && data.Length - at >= Vector128<byte>.Count && _chars.Length - _charsUsed >= Vector128<byte>.Count
+            && (Vector128.Create(data.Slice(at, Vector128<byte>.Count)) is var bytes)
+            && (bytes.ExtractMostSignificantBits() & (uint)((1L << length) - 1)) == 0)
         {
-            // Ids are short and ASCII: widening them by hand costs less than calling the decoder for each.
-            Span<char> chars = _chars.AsSpan(_charsUsed, bytes.Length);
-            int high = 0;
-            for (int i = 0; i < bytes.Length; i++)
-            {
-                high |= bytes[i];
-                chars[i] = (char)bytes[i];
-            }
-            written = high < 0x80 ? bytes.Length : System.Text.Encoding.UTF8.GetChars(bytes, _chars.AsSpan(_charsUsed));
+            // Ids are short and ASCII: one load widened to 16 chars, of which the string's are kept (the rest is
+            // overwritten by the next string), costs a fraction of a call to the decoder per string.
+            (Vector128<ushort> lower, Vector128<ushort> upper) = Vector128.Widen(bytes);
+            Span<ushort> target = MemoryMarshal.Cast<char, ushort>(_chars.AsSpan(_charsUsed, Vector128<byte>.Count));
+            lower.CopyTo(target);
+            if (length > Vector128<ushort>.Count)
+                upper.CopyTo(target[Vector128<ushort>.Count..]);
+            written = length;
         }
         else
         {
-            written = System.Text.Encoding.UTF8.GetChars(bytes, _chars.AsSpan(_charsUsed));
+            written = System.Text.Encoding.UTF8.GetChars(data.Slice(at, length), _chars.AsSpan(_charsUsed));
         }
         var text = new ReadOnlyMemory<char>(_chars, _charsUsed, written);
         _charsUsed += written;
@@ -401,20 +411,43 @@ internal sealed class ParquetChunkDecoder
                 int count = Math.Min(checked(groups * 8), values.Length - n);
                 // The last group may be cut short of its padding.
                 ReadOnlySpan<byte> packed = data.Slice(at, Math.Min(bytes, data.Length - at));
-                ulong buffer = 0;
-                int bits = 0, p = 0;
-                for (int i = 0; i < count; i++)
+                if ((long)count * bitWidth > 8L * packed.Length)
+                    throw new FormatException("bit-packed levels or indices end early");
+                // Each value from one little-endian word read at its first byte (a width of 32 bits shifted by up to 7
+                // fits in 64); the last few values, whose word would run past the data, byte by byte.
+                int i = 0;
+                if (bitWidth <= 8)
                 {
-                    while (bits < bitWidth)
+                    // Levels and small dictionaries: a group of 8 values in one word.
+                    for (int start = 0; i + 8 <= count && packed.Length - start >= sizeof(ulong); i += 8, start += bitWidth)
                     {
-                        if (p >= packed.Length)
-                            throw new FormatException("bit-packed levels or indices end early");
-                        buffer |= (ulong)packed[p++] << bits;
-                        bits += 8;
+                        ulong word = BinaryPrimitives.ReadUInt64LittleEndian(packed[start..]);
+                        Span<int> group = values.Slice(n + i, 8);
+                        group[0] = (int)(word & mask);
+                        group[1] = (int)((word >> bitWidth) & mask);
+                        group[2] = (int)((word >> (2 * bitWidth)) & mask);
+                        group[3] = (int)((word >> (3 * bitWidth)) & mask);
+                        group[4] = (int)((word >> (4 * bitWidth)) & mask);
+                        group[5] = (int)((word >> (5 * bitWidth)) & mask);
+                        group[6] = (int)((word >> (6 * bitWidth)) & mask);
+                        group[7] = (int)((word >> (7 * bitWidth)) & mask);
                     }
-                    values[n + i] = (int)(buffer & mask);
-                    buffer >>= bitWidth;
-                    bits -= bitWidth;
+                }
+                long bit = (long)i * bitWidth;
+                for (; i < count; i++, bit += bitWidth)
+                {
+                    int first = (int)(bit >> 3);
+                    if (packed.Length - first < sizeof(ulong))
+                        break;
+                    values[n + i] = (int)((BinaryPrimitives.ReadUInt64LittleEndian(packed[first..]) >> (int)(bit & 7)) & mask);
+                }
+                for (; i < count; i++, bit += bitWidth)
+                {
+                    int first = (int)(bit >> 3);
+                    ulong word = 0;
+                    for (int b = 0; b < sizeof(ulong) && first + b < packed.Length; b++)
+                        word |= (ulong)packed[first + b] << (8 * b);
+                    values[n + i] = (int)((word >> (int)(bit & 7)) & mask);
                 }
                 at += packed.Length;
                 n += count;

@@ -190,7 +190,10 @@ public sealed partial class ParquetDataSource
                 if (_vectors[i])
                     problem = ParseList(i, values, r, out fix);
                 else if (_kinds[i] is ParquetColumnKind.Text or ParquetColumnKind.Weights)
-                    _texts[i] = values.Present[r] ? TextOf(values, r) : default;
+                {
+                    if (values.Texts is null) // strings are read by the getter straight from the row group's values
+                        _texts[i] = values.Present[r] ? TextOf(values, r) : default;
+                }
                 else if (_kinds[i] == ParquetColumnKind.Boolean)
                     problem = ParseBoolean(values, r, out _booleans[i], out fix);
                 else
@@ -334,7 +337,8 @@ public sealed partial class ParquetDataSource
             int i = column.Index;
             Delegate getter = column.Type switch
             {
-                TextDataViewType => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) => v = _texts[i]),
+                TextDataViewType => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) =>
+                    v = _group[i] is { Texts: ReadOnlyMemory<char>[] texts } values ? (values.Present[_rowInGroup] ? texts[_rowInGroup] : default) : _texts[i]),
                 BooleanDataViewType => (ValueGetter<bool>)((ref bool v) => v = _booleans[i]),
                 VectorDataViewType { ItemType: TextDataViewType } => (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) =>
                 {
@@ -344,11 +348,14 @@ public sealed partial class ParquetDataSource
                     {
                         int start = _listStarts[i];
                         texts.AsSpan(start, count).CopyTo(editor.Values);
-                        bool[] present = _group[i]!.Present;
-                        for (int e = 0; e < count; e++)
+                        if (_group[i]!.HasNulls)
                         {
-                            if (!present[start + e])
-                                editor.Values[e] = default;
+                            bool[] present = _group[i]!.Present;
+                            for (int e = 0; e < count; e++)
+                            {
+                                if (!present[start + e])
+                                    editor.Values[e] = default;
+                            }
                         }
                     }
                     else
