@@ -380,6 +380,9 @@ internal sealed class ParquetChunkDecoder
         return text;
     }
 
+    /// <summary>The same on arrays, for callers that cannot pass spans (the tests, through reflection: Parquet.Net writes no bit-packed runs).</summary>
+    internal static int DecodeHybrid(byte[] data, int bitWidth, int[] values) => DecodeHybrid(data.AsSpan(), bitWidth, values.AsSpan());
+
     /// <summary>Parquet's RLE / bit-packed hybrid: fills <paramref name="values"/> as far as the data goes; returns how many.</summary>
     internal static int DecodeHybrid(ReadOnlySpan<byte> data, int bitWidth, Span<int> values)
     {
@@ -401,7 +404,10 @@ internal sealed class ParquetChunkDecoder
                     value |= data[at + b] << (8 * b);
                 at += byteWidth;
                 int take = Math.Min(run, values.Length - n);
-                values.Slice(n, take).Fill(value);
+                if (take == 1)
+                    values[n] = value; // Parquet.Net writes every value as a run, most of one
+                else
+                    values.Slice(n, take).Fill(value);
                 n += take;
             }
             else
