@@ -36,6 +36,14 @@ internal sealed class ParquetChunkDecoder
     private char[] _chars = [];
     private int _charsUsed;
     private Parquet.Meta.Type _type;
+    private ParquetColumnValues.Buffers _target = new();
+    private bool _textsSpelled; // the chunk's strings go to the target's Texts, not as dictionary indices
+
+    /// <summary>
+    /// Whether the last chunk's strings are dictionary indices (the target's <c>TextIndices</c> into its
+    /// <c>Dictionary</c>): every data page of the chunk was dictionary-encoded, so each string is decoded once.
+    /// </summary>
+    public bool TextsAsIndices { get; private set; }
 
     /// <summary>The definition levels of the last chunk (its <see cref="Entries"/> first), when its column has them.</summary>
     public ReadOnlySpan<int> Definitions => _definitions.AsSpan(0, Entries);
@@ -100,12 +108,16 @@ internal sealed class ParquetChunkDecoder
         Entries = total;
         Count = 0;
         _dictionaryCount = -1;
+        _target = target;
+        _textsSpelled = false;
+        TextsAsIndices = false;
+        _dictionaryTexts = target.Dictionary;
         int maxDefinition = field.MaxDefinitionLevel, maxRepetition = field.MaxRepetitionLevel;
         Span<int> definitions = maxDefinition > 0 ? (_definitions = Ensure(_definitions, total)) : default;
         Span<int> repetitions = maxRepetition > 0 ? (_repetitions = Ensure(_repetitions, total)) : default;
         Span<long> longs = Kind == DenseKind.Longs ? (target.Longs = Ensure(target.Longs, total)) : default;
         Span<double> doubles = Kind == DenseKind.Doubles ? (target.Doubles = Ensure(target.Doubles, total)) : default;
-        Span<ReadOnlyMemory<char>> texts = Kind == DenseKind.Texts ? (target.Texts = Ensure(target.Texts, total)) : default;
+        Span<ReadOnlyMemory<char>> texts = default; // strings: see TextValues
 
         ReadOnlySpan<byte> chunk = _chunk.AsSpan(0, length);
         int position = 0, entries = 0;
@@ -238,6 +250,7 @@ internal sealed class ParquetChunkDecoder
             default:
                 _dictionaryTexts = Ensure(_dictionaryTexts, count);
                 ReadPlain(page, count, null, null, _dictionaryTexts);
+                _target.Dictionary = _dictionaryTexts;
                 break;
         }
         _dictionaryCount = count;
@@ -246,11 +259,13 @@ internal sealed class ParquetChunkDecoder
     private void ReadValues(ReadOnlySpan<byte> data, Encoding encoding, int count, Span<long> longs, Span<double> doubles, Span<ReadOnlyMemory<char>> texts)
     {
         int at = Count;
-        if (count > Math.Max(longs.Length, Math.Max(doubles.Length, texts.Length)) - at)
+        if (count > Entries - at)
             throw new FormatException("the column chunk has more values than entries");
         switch (encoding)
         {
             case Encoding.PLAIN:
+                if (Kind == DenseKind.Texts)
+                    texts = TextValues();
                 ReadPlain(data, count, Kind == DenseKind.Longs ? longs[at..] : default, Kind == DenseKind.Doubles ? doubles[at..] : default,
                     Kind == DenseKind.Texts ? texts[at..] : default);
                 break;
@@ -259,14 +274,24 @@ internal sealed class ParquetChunkDecoder
                     throw new NotSupportedException("a dictionary-encoded page before any dictionary page"); // an odd layout: Parquet.Net reads it or names the fault
                 if (count > 0 && data.IsEmpty)
                     throw new FormatException("the page ends before its dictionary indices");
-                _indices = Ensure(_indices, count);
-                Span<int> indices = _indices.AsSpan(0, count);
+                // Strings stay indices into the dictionary until a plain page (a writer's fallback) needs them spelled.
+                bool asIndices = Kind == DenseKind.Texts && !_textsSpelled;
+                if (asIndices)
+                    _target.TextIndices = Ensure(_target.TextIndices, Entries);
+                else
+                    _indices = Ensure(_indices, count);
+                Span<int> indices = asIndices ? _target.TextIndices.AsSpan(at, count) : _indices.AsSpan(0, count);
                 if (count > 0 && DecodeHybrid(data[1..], data[0], indices) != count)
                     throw new FormatException($"the page has fewer dictionary indices than its {count:N0} values");
                 foreach (int index in indices)
                 {
                     if ((uint)index >= (uint)_dictionaryCount)
                         throw new FormatException($"dictionary index {index} is beyond the dictionary's {_dictionaryCount:N0} values");
+                }
+                if (asIndices)
+                {
+                    TextsAsIndices = true;
+                    break;
                 }
                 switch (Kind)
                 {
@@ -277,7 +302,7 @@ internal sealed class ParquetChunkDecoder
                         Gather(_dictionaryDoubles, indices, doubles.Slice(at, count));
                         break;
                     default:
-                        Gather(_dictionaryTexts, indices, texts.Slice(at, count));
+                        Gather(_dictionaryTexts, indices, TextValues().Slice(at, count));
                         break;
                 }
                 break;
@@ -285,6 +310,20 @@ internal sealed class ParquetChunkDecoder
                 throw new NotSupportedException($"value encoding {encoding}");
         }
         Count += count;
+    }
+
+    /// <summary>The target's Texts, for a chunk whose strings are spelled out: the indices read so far looked up first.</summary>
+    private Span<ReadOnlyMemory<char>> TextValues()
+    {
+        if (!_textsSpelled)
+        {
+            _target.Texts = Ensure(_target.Texts, Entries);
+            if (TextsAsIndices)
+                Gather(_dictionaryTexts, _target.TextIndices.AsSpan(0, Count), _target.Texts);
+            TextsAsIndices = false;
+            _textsSpelled = true;
+        }
+        return _target.Texts;
     }
 
     private static void Gather<T>(T[] dictionary, ReadOnlySpan<int> indices, Span<T> values)

@@ -29,6 +29,8 @@ internal sealed class ParquetColumnValues
         public long[] Longs = [];
         public double[] Doubles = [];
         public ReadOnlyMemory<char>[] Texts = [];
+        public int[] TextIndices = [];
+        public ReadOnlyMemory<char>[] Dictionary = [];
         public bool[] Booleans = [];
     }
 
@@ -51,6 +53,18 @@ internal sealed class ParquetColumnValues
 
     /// <summary>String columns; the characters are this object's own, valid after the row group is gone.</summary>
     public ReadOnlyMemory<char>[]? Texts { get; private set; }
+
+    /// <summary>String columns read from dictionary pages: each element's index into <see cref="Dictionary"/> (instead of <see cref="Texts"/>).</summary>
+    public int[]? TextIndices { get; private set; }
+
+    /// <summary>The strings <see cref="TextIndices"/> point to, each decoded once per column chunk.</summary>
+    public ReadOnlyMemory<char>[]? Dictionary { get; private set; }
+
+    /// <summary>Whether the column holds strings (<see cref="Texts"/> or <see cref="TextIndices"/>).</summary>
+    public bool IsText => Texts is not null || TextIndices is not null;
+
+    /// <summary>The string of element <paramref name="e"/>, which must be present, of a column that <see cref="IsText"/>.</summary>
+    public ReadOnlyMemory<char> TextAt(int e) => Texts is ReadOnlyMemory<char>[] texts ? texts[e] : Dictionary![TextIndices![e]];
 
     public long[]? Integers { get; private set; }
 
@@ -109,7 +123,10 @@ internal sealed class ParquetColumnValues
                         values.Numbers = SpreadInPlace(buffers.Doubles, values.Present, elements, decoder.Count);
                         break;
                     default:
-                        values.Texts = SpreadInPlace(buffers.Texts, values.Present, elements, decoder.Count);
+                        if (decoder.TextsAsIndices)
+                            (values.TextIndices, values.Dictionary) = (SpreadInPlace(buffers.TextIndices, values.Present, elements, decoder.Count), buffers.Dictionary);
+                        else
+                            values.Texts = SpreadInPlace(buffers.Texts, values.Present, elements, decoder.Count);
                         break;
                 }
                 return values;
@@ -212,7 +229,7 @@ internal sealed class ParquetColumnValues
 
         Rows = rows;
         Offsets = offsets;
-        (Texts, Integers, Numbers, Booleans) = (null, null, null, null);
+        (Texts, TextIndices, Dictionary, Integers, Numbers, Booleans) = (null, null, null, null, null, null);
         _valueCount = count;
         HasNulls = count < elements;
         return elements;
