@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.IO;
 using System.IO.Compression;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Parquet.Meta;
 using Parquet.Schema;
 using Encoding = Parquet.Meta.Encoding;
@@ -25,6 +26,9 @@ internal sealed class ParquetChunkDecoder
     private byte[] _chunk = [];
     private byte[] _page = [];
     private int[] _indices = [];
+    // Levels are needed only until the column's layout is known: one pair of arrays serves every column.
+    private int[] _definitions = [];
+    private int[] _repetitions = [];
     private long[] _dictionaryLongs = [];
     private double[] _dictionaryDoubles = [];
     private ReadOnlyMemory<char>[] _dictionaryTexts = [];
@@ -32,6 +36,20 @@ internal sealed class ParquetChunkDecoder
     private char[] _chars = [];
     private int _charsUsed;
     private Parquet.Meta.Type _type;
+    private ParquetColumnValues.Buffers _target = new();
+    private bool _textsSpelled; // the chunk's strings go to the target's Texts, not as dictionary indices
+
+    /// <summary>
+    /// Whether the last chunk's strings are dictionary indices (the target's <c>TextIndices</c> into its
+    /// <c>Dictionary</c>): every data page of the chunk was dictionary-encoded, so each string is decoded once.
+    /// </summary>
+    public bool TextsAsIndices { get; private set; }
+
+    /// <summary>The definition levels of the last chunk (its <see cref="Entries"/> first), when its column has them.</summary>
+    public ReadOnlySpan<int> Definitions => _definitions.AsSpan(0, Entries);
+
+    /// <summary>The repetition levels of the last chunk (its <see cref="Entries"/> first), when its column has them.</summary>
+    public ReadOnlySpan<int> Repetitions => _repetitions.AsSpan(0, Entries);
 
     /// <summary>Entries (levels) of the last chunk: one per row for a scalar column, one per element or empty list for a list.</summary>
     public int Entries { get; private set; }
@@ -90,12 +108,16 @@ internal sealed class ParquetChunkDecoder
         Entries = total;
         Count = 0;
         _dictionaryCount = -1;
+        _target = target;
+        _textsSpelled = false;
+        TextsAsIndices = false;
+        _dictionaryTexts = target.Dictionary;
         int maxDefinition = field.MaxDefinitionLevel, maxRepetition = field.MaxRepetitionLevel;
-        Span<int> definitions = maxDefinition > 0 ? (target.Definitions = Ensure(target.Definitions, total)) : default;
-        Span<int> repetitions = maxRepetition > 0 ? (target.Repetitions = Ensure(target.Repetitions, total)) : default;
+        Span<int> definitions = maxDefinition > 0 ? (_definitions = Ensure(_definitions, total)) : default;
+        Span<int> repetitions = maxRepetition > 0 ? (_repetitions = Ensure(_repetitions, total)) : default;
         Span<long> longs = Kind == DenseKind.Longs ? (target.Longs = Ensure(target.Longs, total)) : default;
         Span<double> doubles = Kind == DenseKind.Doubles ? (target.Doubles = Ensure(target.Doubles, total)) : default;
-        Span<ReadOnlyMemory<char>> texts = Kind == DenseKind.Texts ? (target.Texts = Ensure(target.Texts, total)) : default;
+        Span<ReadOnlyMemory<char>> texts = default; // strings: see TextValues
 
         ReadOnlySpan<byte> chunk = _chunk.AsSpan(0, length);
         int position = 0, entries = 0;
@@ -206,11 +228,9 @@ internal sealed class ParquetChunkDecoder
             throw new FormatException($"the page has {read:N0} levels for {levels.Length:N0} values");
         if (maxLevel == (1 << bitWidth) - 1)
             return; // no level of this width can exceed it
-        foreach (int level in levels)
-        {
-            if ((uint)level > (uint)maxLevel)
-                throw new FormatException($"level {level} is above the column's maximum {maxLevel}");
-        }
+        int above = levels.IndexOfAnyExceptInRange(0, maxLevel);
+        if (above >= 0)
+            throw new FormatException($"level {levels[above]} is above the column's maximum {maxLevel}");
     }
 
     private void ReadDictionary(ReadOnlySpan<byte> page, int count)
@@ -230,6 +250,7 @@ internal sealed class ParquetChunkDecoder
             default:
                 _dictionaryTexts = Ensure(_dictionaryTexts, count);
                 ReadPlain(page, count, null, null, _dictionaryTexts);
+                _target.Dictionary = _dictionaryTexts;
                 break;
         }
         _dictionaryCount = count;
@@ -238,11 +259,13 @@ internal sealed class ParquetChunkDecoder
     private void ReadValues(ReadOnlySpan<byte> data, Encoding encoding, int count, Span<long> longs, Span<double> doubles, Span<ReadOnlyMemory<char>> texts)
     {
         int at = Count;
-        if (count > Math.Max(longs.Length, Math.Max(doubles.Length, texts.Length)) - at)
+        if (count > Entries - at)
             throw new FormatException("the column chunk has more values than entries");
         switch (encoding)
         {
             case Encoding.PLAIN:
+                if (Kind == DenseKind.Texts)
+                    texts = TextValues();
                 ReadPlain(data, count, Kind == DenseKind.Longs ? longs[at..] : default, Kind == DenseKind.Doubles ? doubles[at..] : default,
                     Kind == DenseKind.Texts ? texts[at..] : default);
                 break;
@@ -251,14 +274,24 @@ internal sealed class ParquetChunkDecoder
                     throw new NotSupportedException("a dictionary-encoded page before any dictionary page"); // an odd layout: Parquet.Net reads it or names the fault
                 if (count > 0 && data.IsEmpty)
                     throw new FormatException("the page ends before its dictionary indices");
-                _indices = Ensure(_indices, count);
-                Span<int> indices = _indices.AsSpan(0, count);
+                // Strings stay indices into the dictionary until a plain page (a writer's fallback) needs them spelled.
+                bool asIndices = Kind == DenseKind.Texts && !_textsSpelled;
+                if (asIndices)
+                    _target.TextIndices = Ensure(_target.TextIndices, Entries);
+                else
+                    _indices = Ensure(_indices, count);
+                Span<int> indices = asIndices ? _target.TextIndices.AsSpan(at, count) : _indices.AsSpan(0, count);
                 if (count > 0 && DecodeHybrid(data[1..], data[0], indices) != count)
                     throw new FormatException($"the page has fewer dictionary indices than its {count:N0} values");
                 foreach (int index in indices)
                 {
                     if ((uint)index >= (uint)_dictionaryCount)
                         throw new FormatException($"dictionary index {index} is beyond the dictionary's {_dictionaryCount:N0} values");
+                }
+                if (asIndices)
+                {
+                    TextsAsIndices = true;
+                    break;
                 }
                 switch (Kind)
                 {
@@ -269,7 +302,7 @@ internal sealed class ParquetChunkDecoder
                         Gather(_dictionaryDoubles, indices, doubles.Slice(at, count));
                         break;
                     default:
-                        Gather(_dictionaryTexts, indices, texts.Slice(at, count));
+                        Gather(_dictionaryTexts, indices, TextValues().Slice(at, count));
                         break;
                 }
                 break;
@@ -277,6 +310,20 @@ internal sealed class ParquetChunkDecoder
                 throw new NotSupportedException($"value encoding {encoding}");
         }
         Count += count;
+    }
+
+    /// <summary>The target's Texts, for a chunk whose strings are spelled out: the indices read so far looked up first.</summary>
+    private Span<ReadOnlyMemory<char>> TextValues()
+    {
+        if (!_textsSpelled)
+        {
+            _target.Texts = Ensure(_target.Texts, Entries);
+            if (TextsAsIndices)
+                Gather(_dictionaryTexts, _target.TextIndices.AsSpan(0, Count), _target.Texts);
+            TextsAsIndices = false;
+            _textsSpelled = true;
+        }
+        return _target.Texts;
     }
 
     private static void Gather<T>(T[] dictionary, ReadOnlySpan<int> indices, Span<T> values)
@@ -330,7 +377,7 @@ internal sealed class ParquetChunkDecoder
                     at += 4;
                     if (length < 0 || length > data.Length - at)
                         throw new FormatException($"string {i + 1:N0} of {length:N0} bytes runs past the page");
-                    texts[i] = Utf8(data.Slice(at, length));
+                    texts[i] = Utf8(data, at, length);
                     at += length;
                 }
                 break;
@@ -338,37 +385,42 @@ internal sealed class ParquetChunkDecoder
         }
     }
 
-    private ReadOnlyMemory<char> Utf8(ReadOnlySpan<byte> bytes)
+    /// <summary>The string of <paramref name="length"/> bytes at <paramref name="at"/> of <paramref name="data"/>, in the current chunk of text.</summary>
+    private ReadOnlyMemory<char> Utf8(ReadOnlySpan<byte> data, int at, int length)
     {
-        if (bytes.IsEmpty)
+        if (length == 0)
             return ReadOnlyMemory<char>.Empty;
-        // UTF-8 never takes fewer bytes than UTF-16 chars.
-        if (_chars.Length - _charsUsed < bytes.Length)
+        // UTF-8 never takes fewer bytes than UTF-16 chars; 16 to spare for the widening below.
+        if (_chars.Length - _charsUsed < Math.Max(length, Vector128<byte>.Count))
         {
-            _chars = new char[Math.Max(TextChunkLength, bytes.Length)];
+            _chars = new char[Math.Max(TextChunkLength, length)];
             _charsUsed = 0;
         }
         int written;
-        if (bytes.Length <= 16)
+        if (length <= Vector128<byte>.Count && data.Length - at >= Vector128<byte>.Count && _chars.Length - _charsUsed >= Vector128<byte>.Count
+            && (Vector128.Create(data.Slice(at, Vector128<byte>.Count)) is var bytes)
+            && (bytes.ExtractMostSignificantBits() & (uint)((1L << length) - 1)) == 0)
         {
-            // Ids are short and ASCII: widening them by hand costs less than calling the decoder for each.
-            Span<char> chars = _chars.AsSpan(_charsUsed, bytes.Length);
-            int high = 0;
-            for (int i = 0; i < bytes.Length; i++)
-            {
-                high |= bytes[i];
-                chars[i] = (char)bytes[i];
-            }
-            written = high < 0x80 ? bytes.Length : System.Text.Encoding.UTF8.GetChars(bytes, _chars.AsSpan(_charsUsed));
+            // Ids are short and ASCII: one load widened to 16 chars, of which the string's are kept (the rest is
+            // overwritten by the next string), costs a fraction of a call to the decoder per string.
+            (Vector128<ushort> lower, Vector128<ushort> upper) = Vector128.Widen(bytes);
+            Span<ushort> target = MemoryMarshal.Cast<char, ushort>(_chars.AsSpan(_charsUsed, Vector128<byte>.Count));
+            lower.CopyTo(target);
+            if (length > Vector128<ushort>.Count)
+                upper.CopyTo(target[Vector128<ushort>.Count..]);
+            written = length;
         }
         else
         {
-            written = System.Text.Encoding.UTF8.GetChars(bytes, _chars.AsSpan(_charsUsed));
+            written = System.Text.Encoding.UTF8.GetChars(data.Slice(at, length), _chars.AsSpan(_charsUsed));
         }
         var text = new ReadOnlyMemory<char>(_chars, _charsUsed, written);
         _charsUsed += written;
         return text;
     }
+
+    /// <summary>The same on arrays, for callers that cannot pass spans (the tests, through reflection: Parquet.Net writes no bit-packed runs).</summary>
+    internal static int DecodeHybrid(byte[] data, int bitWidth, int[] values) => DecodeHybrid(data.AsSpan(), bitWidth, values.AsSpan());
 
     /// <summary>Parquet's RLE / bit-packed hybrid: fills <paramref name="values"/> as far as the data goes; returns how many.</summary>
     internal static int DecodeHybrid(ReadOnlySpan<byte> data, int bitWidth, Span<int> values)
@@ -391,7 +443,10 @@ internal sealed class ParquetChunkDecoder
                     value |= data[at + b] << (8 * b);
                 at += byteWidth;
                 int take = Math.Min(run, values.Length - n);
-                values.Slice(n, take).Fill(value);
+                if (take == 1)
+                    values[n] = value; // Parquet.Net writes every value as a run, most of one
+                else
+                    values.Slice(n, take).Fill(value);
                 n += take;
             }
             else
@@ -401,20 +456,43 @@ internal sealed class ParquetChunkDecoder
                 int count = Math.Min(checked(groups * 8), values.Length - n);
                 // The last group may be cut short of its padding.
                 ReadOnlySpan<byte> packed = data.Slice(at, Math.Min(bytes, data.Length - at));
-                ulong buffer = 0;
-                int bits = 0, p = 0;
-                for (int i = 0; i < count; i++)
+                if ((long)count * bitWidth > 8L * packed.Length)
+                    throw new FormatException("bit-packed levels or indices end early");
+                // Each value from one little-endian word read at its first byte (a width of 32 bits shifted by up to 7
+                // fits in 64); the last few values, whose word would run past the data, byte by byte.
+                int i = 0;
+                if (bitWidth <= 8)
                 {
-                    while (bits < bitWidth)
+                    // Levels and small dictionaries: a group of 8 values in one word.
+                    for (int start = 0; i + 8 <= count && packed.Length - start >= sizeof(ulong); i += 8, start += bitWidth)
                     {
-                        if (p >= packed.Length)
-                            throw new FormatException("bit-packed levels or indices end early");
-                        buffer |= (ulong)packed[p++] << bits;
-                        bits += 8;
+                        ulong word = BinaryPrimitives.ReadUInt64LittleEndian(packed[start..]);
+                        Span<int> group = values.Slice(n + i, 8);
+                        group[0] = (int)(word & mask);
+                        group[1] = (int)((word >> bitWidth) & mask);
+                        group[2] = (int)((word >> (2 * bitWidth)) & mask);
+                        group[3] = (int)((word >> (3 * bitWidth)) & mask);
+                        group[4] = (int)((word >> (4 * bitWidth)) & mask);
+                        group[5] = (int)((word >> (5 * bitWidth)) & mask);
+                        group[6] = (int)((word >> (6 * bitWidth)) & mask);
+                        group[7] = (int)((word >> (7 * bitWidth)) & mask);
                     }
-                    values[n + i] = (int)(buffer & mask);
-                    buffer >>= bitWidth;
-                    bits -= bitWidth;
+                }
+                long bit = (long)i * bitWidth;
+                for (; i < count; i++, bit += bitWidth)
+                {
+                    int first = (int)(bit >> 3);
+                    if (packed.Length - first < sizeof(ulong))
+                        break;
+                    values[n + i] = (int)((BinaryPrimitives.ReadUInt64LittleEndian(packed[first..]) >> (int)(bit & 7)) & mask);
+                }
+                for (; i < count; i++, bit += bitWidth)
+                {
+                    int first = (int)(bit >> 3);
+                    ulong word = 0;
+                    for (int b = 0; b < sizeof(ulong) && first + b < packed.Length; b++)
+                        word |= (ulong)packed[first + b] << (8 * b);
+                    values[n + i] = (int)((word >> (int)(bit & 7)) & mask);
                 }
                 at += packed.Length;
                 n += count;

@@ -26,11 +26,11 @@ internal sealed class ParquetColumnValues
     /// <summary>Arrays kept from row group to row group; the value arrays above are these or null.</summary>
     internal sealed class Buffers
     {
-        public int[] Definitions = [];
-        public int[] Repetitions = [];
         public long[] Longs = [];
         public double[] Doubles = [];
         public ReadOnlyMemory<char>[] Texts = [];
+        public int[] TextIndices = [];
+        public ReadOnlyMemory<char>[] Dictionary = [];
         public bool[] Booleans = [];
     }
 
@@ -48,8 +48,23 @@ internal sealed class ParquetColumnValues
     /// <summary>False for a null element (or a null row of a scalar column); longer than the elements when reused.</summary>
     public bool[] Present { get; private set; }
 
+    /// <summary>Whether some element of <see cref="Present"/> is false.</summary>
+    public bool HasNulls { get; private set; }
+
     /// <summary>String columns; the characters are this object's own, valid after the row group is gone.</summary>
     public ReadOnlyMemory<char>[]? Texts { get; private set; }
+
+    /// <summary>String columns read from dictionary pages: each element's index into <see cref="Dictionary"/> (instead of <see cref="Texts"/>).</summary>
+    public int[]? TextIndices { get; private set; }
+
+    /// <summary>The strings <see cref="TextIndices"/> point to, each decoded once per column chunk.</summary>
+    public ReadOnlyMemory<char>[]? Dictionary { get; private set; }
+
+    /// <summary>Whether the column holds strings (<see cref="Texts"/> or <see cref="TextIndices"/>).</summary>
+    public bool IsText => Texts is not null || TextIndices is not null;
+
+    /// <summary>The string of element <paramref name="e"/>, which must be present, of a column that <see cref="IsText"/>.</summary>
+    public ReadOnlyMemory<char> TextAt(int e) => Texts is ReadOnlyMemory<char>[] texts ? texts[e] : Dictionary![TextIndices![e]];
 
     public long[]? Integers { get; private set; }
 
@@ -64,6 +79,7 @@ internal sealed class ParquetColumnValues
         ReadOnlyMemory<char> memory = (value ?? "").AsMemory();
         Array.Fill(values.Texts, memory);
         Array.Fill(values.Present, value is not null);
+        values.HasNulls = value is null && rows > 0;
         return values;
     }
 
@@ -94,8 +110,8 @@ internal sealed class ParquetColumnValues
             if (decoded)
             {
                 int entries = decoder.Entries;
-                int elements = values.Layout(rows, field, isList, field.MaxDefinitionLevel > 0 ? buffers.Definitions.AsSpan(0, entries) : default,
-                    isList ? buffers.Repetitions.AsSpan(0, entries) : default, entries);
+                int elements = values.Layout(rows, field, isList, field.MaxDefinitionLevel > 0 ? decoder.Definitions : default,
+                    isList ? decoder.Repetitions : default, entries);
                 if (decoder.Count != values._valueCount)
                     throw new FormatException($"the column chunk has {decoder.Count:N0} values for {values._valueCount:N0} non-null entries");
                 switch (decoder.Kind)
@@ -107,7 +123,10 @@ internal sealed class ParquetColumnValues
                         values.Numbers = SpreadInPlace(buffers.Doubles, values.Present, elements, decoder.Count);
                         break;
                     default:
-                        values.Texts = SpreadInPlace(buffers.Texts, values.Present, elements, decoder.Count);
+                        if (decoder.TextsAsIndices)
+                            (values.TextIndices, values.Dictionary) = (SpreadInPlace(buffers.TextIndices, values.Present, elements, decoder.Count), buffers.Dictionary);
+                        else
+                            values.Texts = SpreadInPlace(buffers.Texts, values.Present, elements, decoder.Count);
                         break;
                 }
                 return values;
@@ -158,7 +177,11 @@ internal sealed class ParquetColumnValues
         int present = field.MaxDefinitionLevel;
         int exists = isList ? present - (field.IsNullable ? 1 : 0) : 0;
 
-        int elements = 0;
+        // One pass over the levels: rows, elements and which elements hold a value (in element order: the dense values
+        // are handed out in that order).
+        Present = Ensure(Present, entries);
+        bool[] presence = Present;
+        int elements = 0, count = 0;
         int[]? offsets = null;
         if (isList)
         {
@@ -173,8 +196,13 @@ internal sealed class ParquetColumnValues
                         throw new FormatException($"the column has more rows than its row group ({rows:N0})");
                     offsets[row] = elements;
                 }
-                if (definitions.IsEmpty || definitions[i] >= exists)
-                    elements++;
+                int level = definitions.IsEmpty ? present : definitions[i];
+                if (level >= exists)
+                {
+                    bool has = level == present;
+                    presence[elements++] = has;
+                    count += has ? 1 : 0;
+                }
             }
             if (row != rows - 1)
                 throw new FormatException($"the column has {row + 1:N0} rows, its row group {rows:N0}");
@@ -183,25 +211,27 @@ internal sealed class ParquetColumnValues
         else
         {
             elements = rows;
+            if (definitions.IsEmpty)
+            {
+                presence.AsSpan(0, rows).Fill(true);
+                count = rows;
+            }
+            else
+            {
+                for (int i = 0; i < rows; i++)
+                {
+                    bool has = definitions[i] == present;
+                    presence[i] = has;
+                    count += has ? 1 : 0;
+                }
+            }
         }
 
         Rows = rows;
         Offsets = offsets;
-        Present = Ensure(Present, elements);
-        (Texts, Integers, Numbers, Booleans) = (null, null, null, null);
-        // Which entries hold a value, in element order: the dense values are handed out in that order.
-        int e = 0, count = 0;
-        bool[] presence = Present;
-        for (int i = 0; i < entries; i++)
-        {
-            int level = definitions.IsEmpty ? present : definitions[i];
-            if (level < exists)
-                continue;
-            bool has = level == present;
-            presence[e++] = has;
-            count += has ? 1 : 0;
-        }
+        (Texts, TextIndices, Dictionary, Integers, Numbers, Booleans) = (null, null, null, null, null, null);
         _valueCount = count;
+        HasNulls = count < elements;
         return elements;
     }
 

@@ -190,7 +190,10 @@ public sealed partial class ParquetDataSource
                 if (_vectors[i])
                     problem = ParseList(i, values, r, out fix);
                 else if (_kinds[i] is ParquetColumnKind.Text or ParquetColumnKind.Weights)
-                    _texts[i] = values.Present[r] ? TextOf(values, r) : default;
+                {
+                    if (!values.IsText) // strings are read by the getter straight from the row group's values
+                        _texts[i] = values.Present[r] ? TextOf(values, r) : default;
+                }
                 else if (_kinds[i] == ParquetColumnKind.Boolean)
                     problem = ParseBoolean(values, r, out _booleans[i], out fix);
                 else
@@ -209,7 +212,7 @@ public sealed partial class ParquetDataSource
             if (_kinds[i] == ParquetColumnKind.Text)
             {
                 _listStarts[i] = start;
-                if (values.Texts is not null)
+                if (values.IsText)
                     return null; // the getter copies from the row group's values
                 ReadOnlyMemory<char>[] list = _textLists[i] = Ensure(_textLists[i], count);
                 for (int e = 0; e < count; e++)
@@ -276,7 +279,7 @@ public sealed partial class ParquetDataSource
             }
             else
             {
-                ReadOnlySpan<char> text = values.Texts![r].Span.Trim();
+                ReadOnlySpan<char> text = values.TextAt(r).Span.Trim();
                 if (text.IsEmpty && !label)
                     return null;
                 if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) || !float.IsFinite(value))
@@ -299,7 +302,7 @@ public sealed partial class ParquetDataSource
                 value = booleans[r];
             else if (values.Integers is long[] integers && integers[r] is 0 or 1)
                 value = integers[r] == 1;
-            else if (values.Texts is ReadOnlyMemory<char>[] texts && TryParseBoolean(texts[r].Span.Trim(), out value))
+            else if (values.IsText && TryParseBoolean(values.TextAt(r).Span.Trim(), out value))
             {
             }
             else
@@ -315,7 +318,7 @@ public sealed partial class ParquetDataSource
         }
 
         private static ReadOnlyMemory<char> TextOf(ParquetColumnValues values, int e) =>
-            values.Texts is ReadOnlyMemory<char>[] texts ? texts[e]
+            values.IsText ? values.TextAt(e)
             : values.Integers is long[] integers ? integers[e].ToString(CultureInfo.InvariantCulture).AsMemory()
             : values.Numbers is double[] numbers ? (double.IsNaN(numbers[e]) ? default : numbers[e].ToString("R", CultureInfo.InvariantCulture).AsMemory())
             : (values.Booleans![e] ? "true" : "false").AsMemory();
@@ -334,7 +337,8 @@ public sealed partial class ParquetDataSource
             int i = column.Index;
             Delegate getter = column.Type switch
             {
-                TextDataViewType => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) => v = _texts[i]),
+                TextDataViewType => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) =>
+                    v = _group[i] is { IsText: true } values ? (values.Present[_rowInGroup] ? values.TextAt(_rowInGroup) : default) : _texts[i]),
                 BooleanDataViewType => (ValueGetter<bool>)((ref bool v) => v = _booleans[i]),
                 VectorDataViewType { ItemType: TextDataViewType } => (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) =>
                 {
@@ -344,12 +348,24 @@ public sealed partial class ParquetDataSource
                     {
                         int start = _listStarts[i];
                         texts.AsSpan(start, count).CopyTo(editor.Values);
-                        bool[] present = _group[i]!.Present;
-                        for (int e = 0; e < count; e++)
+                        if (_group[i]!.HasNulls)
                         {
-                            if (!present[start + e])
-                                editor.Values[e] = default;
+                            bool[] present = _group[i]!.Present;
+                            for (int e = 0; e < count; e++)
+                            {
+                                if (!present[start + e])
+                                    editor.Values[e] = default;
+                            }
                         }
+                    }
+                    else if (_group[i]!.TextIndices is int[] indices)
+                    {
+                        int start = _listStarts[i];
+                        ReadOnlyMemory<char>[] dictionary = _group[i]!.Dictionary!;
+                        bool[] present = _group[i]!.Present;
+                        Span<ReadOnlyMemory<char>> values = editor.Values;
+                        for (int e = 0; e < count; e++)
+                            values[e] = present[start + e] ? dictionary[indices[start + e]] : default;
                     }
                     else
                     {

@@ -219,6 +219,52 @@ public sealed class ParquetDataSourceTest
     }
 
     [TestMethod]
+    public void ParquetDataSourceTest_StringsOfEveryLengthAndDictionariesOfEveryWidthReadAsWritten()
+    {
+        // Strings of 0 to 39 chars, ASCII or with a multi-byte char at any place, some at the very end of a page; and
+        // dictionaries of 2 to about 900 values, so indices of 1 to 10 bits, bit-packed in full and cut-short groups.
+        using var directory = new TemporaryDirectory();
+        const int Rows = 701;
+        string Text(int r)
+        {
+            var text = new string((char)('a' + r % 26), r % 40).ToCharArray();
+            if (r % 3 == 0 && text.Length > 0)
+                text[r % text.Length] = r % 2 == 0 ? 'é' : '€';
+            return new string(text);
+        }
+        string?[] user = [.. Enumerable.Range(0, Rows).Select(r => r % 11 == 5 ? null : Text(r))];
+        string[] small = [.. Enumerable.Range(0, Rows).Select(r => $"d{r * 7 % 5}")];
+        string[] bytes = [.. Enumerable.Range(0, Rows).Select(r => $"k{r * 37 % 200}")];
+        string[][] tags = [.. Enumerable.Range(0, Rows).Select(r => Enumerable.Range(0, r % 5).Select(e => e == 3 ? Text(r + e) : $"t{(r * 5 + e) * 13 % 1000}").ToArray())];
+        Column[] columns =
+        [
+            new(new DataField<string>("user"), user),
+            new(new DataField<string>("small"), small),
+            new(new DataField<string>("bytes"), bytes),
+            new(List<string>("tags"), tags),
+        ];
+        var options = new ParquetDataSource.Options
+        {
+            Columns = [new("user", ParquetColumnKind.Text), new("small", ParquetColumnKind.Text), new("bytes", ParquetColumnKind.Text), new("tags", ParquetColumnKind.Text)],
+        };
+        var dictionary = new ParquetOptions { DictionaryEncodingThreshold = 1 };
+        foreach (string column in new[] { "user", "small", "bytes", "tags/list/element" })
+            dictionary.ColumnEncodingHints[column] = EncodingHint.Dictionary;
+
+        foreach (var (name, writer) in new[] { ("plain", new ParquetOptions()), ("dictionary", dictionary) })
+        {
+            string path = Path.Combine(directory.Path, name + ".parquet");
+            Write(path, 350, writer, columns);
+            if (name == "dictionary")
+                CollectionAssert.Contains(EncodingsOf(path, "tags"), Parquet.Meta.Encoding.PLAIN_DICTIONARY, "the file is written the way the case is about");
+            List<object[]> rows = ReadAll(ParquetDataSource.Load(path, options));
+            Assert.HasCount(Rows, rows, name);
+            for (int r = 0; r < Rows; r++)
+                CollectionAssert.AreEqual(new object[] { user[r] ?? "", small[r], bytes[r], string.Join("|", tags[r]) }, rows[r], $"{name}, row {r + 1}");
+        }
+    }
+
+    [TestMethod]
     public void ParquetDataSourceTest_DamagedColumnChunkIsAnErrorNamingFileRowGroupAndColumn()
     {
         using var directory = new TemporaryDirectory();
