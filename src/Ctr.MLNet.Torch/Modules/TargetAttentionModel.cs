@@ -48,7 +48,7 @@ public sealed class TargetAttentionModel : CtrModel
         string pooling = context.Options.Pooling == SequencePooling.Mean ? "mean" : "sum";
         pooling = ModelParameters.Choice(context.Options, Name, PoolingParameter, pooling, pooling == "mean" ? "sum" : "mean");
         AttentionPooling = pooling == "mean" ? SequencePooling.Mean : SequencePooling.Sum;
-        _candidateOf = [.. _layout.Sequences.Select(s => _layout.Categorical.Select(c => c.Table).ToList().IndexOf(s.Table))];
+        _candidateOf = HistoryAttributes.CandidateFields(_layout);
         _attentionOf = new int[_candidateOf.Length];
         var attentionUnits = new List<TargetAttention>();
         for (int s = 0; s < _candidateOf.Length; s++)

@@ -104,9 +104,7 @@ public sealed class HistoryAttributesTest
         TorchCtrTransformer network = sut.LastTransformer;
         CollectionAssert.AreEqual(new[] { "BrandId", "CategoryId" }, network.ModelOptions.HistoryAttributes!.Value.ToArray());
         // Each item's row of the category map holds the category it was logged with (keys as the network reads them).
-        Dictionary<string, torch.Tensor> state = network.Model.state_dict();
-        string mapName = state.Keys.Single(k => k.Contains("history_attribute_", StringComparison.Ordinal) && k.EndsWith($"_{CategoryField(network)}", StringComparison.Ordinal));
-        long[] map = state[mapName].data<long>().ToArray();
+        long[] map = CategoryMap(network);
         IDataView keys = sut.Transform(ml.Data.TakeRows(train, 500));
         uint[] items = [.. keys.GetColumn<uint>("ItemId")], categories = [.. keys.GetColumn<uint>("CategoryId")];
         for (int i = 0; i < items.Length; i++)
