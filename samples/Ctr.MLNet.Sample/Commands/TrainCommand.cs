@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Immutable;
 using System.CommandLine;
 using System.Diagnostics;
 using System.IO;
@@ -62,12 +63,18 @@ public static class TrainCommand
             DefaultValueFactory = _ => new TorchCtrTrainer.Options().EmbeddingL2,
             HelpName = "L2",
         }, v => v >= 0 && double.IsFinite(v) ? null : $"--embedding-l2 must be a finite number ≥ 0, got {v}.");
+        Option<string> historyAttributes = CommandOptions.Check(new Option<string>("--history-attributes")
+        {
+            Description = "Columns describing a history's items, embedded with every history element: auto (those that are a function of the history's candidate), none, or names separated by commas (with --init-model, yesterday's).",
+            DefaultValueFactory = _ => "auto",
+            HelpName = "auto|none|COL,COL",
+        }, v => ParseHistoryAttributes(v, out _) is string error ? error : null);
         Option<string?> stats = new("--stats") { Description = "Build the fitted feature pipeline from this merge-stats file (and take its spec) instead of fitting it on --train.", HelpName = "merged.bin" };
         Option<string?> initModel = new("--init-model") { Description = "Continue this model zip on the new data: refit its feature pipeline (vocabularies grow), keep its trained weights (--spec is not used).", HelpName = "YESTERDAY.zip" };
 
         var command = new Command("train", "Train a CTR model on a CSV file and save the whole pipeline as one model zip.")
         {
-            train, valid, model, spec, printSpec, label, listSeparator, modelType, trees, networks, embeddingL2, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows, stats,
+            train, valid, model, spec, printSpec, label, listSeparator, modelType, trees, networks, embeddingL2, historyAttributes, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows, stats,
         };
         command.SetAction(parse => CommandOptions.Run(parse, output =>
         {
@@ -81,6 +88,7 @@ public static class TrainCommand
                 Trees = parse.GetResult(trees) is { Implicit: false } ? parse.GetValue(trees) : null,
                 Networks = parse.GetResult(networks) is { Implicit: false } ? parse.GetValue(networks) : null,
                 EmbeddingL2 = parse.GetValue(embeddingL2),
+                HistoryAttributes = ParseHistoryAttributes(parse.GetValue(historyAttributes)!, out ImmutableArray<string>? attributes) is null ? attributes : null,
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),
                 Threads = parse.GetValue(threads),
@@ -288,9 +296,28 @@ public static class TrainCommand
         return Finish(ml, settings, pipeline, network, null, trainData, validData, output, error, clock);
     }
 
+    /// <summary><c>auto</c> (null), <c>none</c> (empty) or distinct column names; the error text when it is none of them.</summary>
+    private static string? ParseHistoryAttributes(string text, out ImmutableArray<string>? columns)
+    {
+        columns = null;
+        if (string.Equals(text.Trim(), "auto", StringComparison.OrdinalIgnoreCase))
+            return null;
+        if (string.Equals(text.Trim(), "none", StringComparison.OrdinalIgnoreCase))
+        {
+            columns = [];
+            return null;
+        }
+        string[] names = [.. text.Split(',').Select(n => n.Trim())];
+        if (names.Any(n => n.Length == 0) || names.Distinct(StringComparer.Ordinal).Count() != names.Length)
+            return $"--history-attributes must be auto, none or distinct column names separated by commas, got '{text}'.";
+        columns = [.. names];
+        return null;
+    }
+
     /// <summary>The training settings of both runs, cold and <c>--init-model</c>, in one place so that they cannot drift apart.</summary>
     private static TorchCtrTrainer.Options TrainingOptions(TrainSettings settings, TextWriter output) => new()
     {
+        Model = new CtrModelOptions { HistoryAttributes = settings.HistoryAttributes },
         Epochs = settings.Epochs,
         EmbeddingL2 = settings.EmbeddingL2,
         BatchSize = settings.BatchSize,
@@ -326,6 +353,10 @@ public static class TrainCommand
             json.WriteNumber("epochs", network.History.Length);
             json.WriteNumber("best_epoch", best.Epoch);
             json.WriteString("model_type", ModelTypes.NameOf(network.Model.GetType()));
+            json.WriteStartArray("history_attributes");
+            foreach (string column in network.ModelOptions.HistoryAttributes ?? [])
+                json.WriteStringValue(column);
+            json.WriteEndArray();
             json.WriteNumber("bad_rows_skipped", badRowsSkipped);
             json.WriteNumber("seconds", Math.Round(seconds, 3));
             json.WriteString("model", Path.GetFullPath(settings.ModelPath));
@@ -382,6 +413,9 @@ public sealed record TrainSettings(string TrainPath, string ValidPath, string Mo
 
     /// <summary>Gaussian prior on the embedding rows (<see cref="TorchCtrTrainer.Options.EmbeddingL2"/>).</summary>
     public double EmbeddingL2 { get; init; } = new TorchCtrTrainer.Options().EmbeddingL2;
+
+    /// <summary>Columns describing a history's items (<see cref="CtrModelOptions.HistoryAttributes"/>): null to detect them, empty for none.</summary>
+    public ImmutableArray<string>? HistoryAttributes { get; init; }
 
     /// <summary>FastTree trees blended with the network; null for the default (0 with <see cref="InitModelPath"/>).</summary>
     public int? Trees { get; init; }

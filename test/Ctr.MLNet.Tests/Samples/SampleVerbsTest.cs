@@ -136,6 +136,36 @@ public sealed class SampleVerbsTest
     }
 
     [TestMethod]
+    public void SampleVerbsTest_TrainFindsHistoryAttributesOrTakesThemFromTheCommandLine()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 3000, Seed: 3));
+        string train = Path.Combine(directory.Path, "train.csv"), test = Path.Combine(directory.Path, "test.csv");
+        string[] quick = ["--trees", "0", "--networks", "1", "--epochs", "1", "--batch-size", "256"];
+        string Model(string name) => Path.Combine(directory.Path, name);
+
+        var (autoCode, autoOutput) = Invoke(["train", "--train", train, "--valid", test, "--model", Model("auto.zip"), .. quick]);
+        var (noneCode, noneOutput) = Invoke(["train", "--train", train, "--valid", test, "--model", Model("none.zip"), "--history-attributes", "none", .. quick]);
+        var (namedCode, namedOutput) = Invoke(["train", "--train", train, "--valid", test, "--model", Model("named.zip"), "--history-attributes", "category", .. quick]);
+        var (twiceCode, twiceOutput) = Invoke(["train", "--train", train, "--valid", test, "--model", Model("twice.zip"), "--history-attributes", "category,category", .. quick]);
+        var (unknownCode, unknownOutput) = Invoke(["train", "--train", train, "--valid", test, "--model", Model("unknown.zip"), "--history-attributes", "nope", .. quick]);
+
+        Assert.AreEqual(0, autoCode, autoOutput);
+        string[] Attributes(string output) => [.. LastJsonLine(output).GetProperty("history_attributes").EnumerateArray().Select(e => e.GetString()!)];
+        // The item's brand and category describe the history's items; the user, device and hour do not.
+        CollectionAssert.AreEqual(new[] { "brand", "category" }, Attributes(autoOutput), autoOutput);
+        Assert.AreEqual(0, noneCode, noneOutput);
+        Assert.IsEmpty(Attributes(noneOutput));
+        Assert.AreEqual(0, namedCode, namedOutput);
+        CollectionAssert.AreEqual(new[] { "category" }, Attributes(namedOutput));
+        Assert.AreEqual(1, twiceCode);
+        StringAssert.Contains(twiceOutput, "--history-attributes must be auto, none or distinct column names separated by commas, got 'category,category'.");
+        Assert.AreEqual(1, unknownCode);
+        StringAssert.Contains(unknownOutput, "HistoryAttributes names 'nope', which is not a scalar categorical input of the network");
+        Assert.IsFalse(File.Exists(Model("twice.zip")) || File.Exists(Model("unknown.zip")), "no zip after an error");
+    }
+
+    [TestMethod]
     public void SampleVerbsTest_TrainWithNetworksAveragesAnEnsembleTheZipScoresAlike()
     {
         using var directory = new TemporaryDirectory();
