@@ -148,7 +148,8 @@ public static class TrainCommand
         // The label, embedding widths and DeepFM's one width come from the spec; the inputs are found from the schema.
         var options = spec.TrainerOptions(TrainingOptions(settings, output) with { ModelType = modelType });
         var defaults = new HybridCtrTrainer.Options();
-        int trees = settings.Trees ?? defaults.NumberOfTrees, networks = settings.Networks ?? defaults.NumberOfNetworks;
+        // The command line, then the spec, then the library's defaults.
+        int trees = settings.Trees ?? spec.Trees ?? defaults.NumberOfTrees, networks = settings.Networks ?? spec.Networks ?? defaults.NumberOfNetworks;
         settings = settings with { Trees = trees, Networks = networks }; // what the summary reports
         if (trees == 0 && networks == 1)
         {

@@ -24,6 +24,10 @@ public sealed partial record FeatureSpec
             Fail($"list_separator cannot be {Describe(ListSeparator)}.");
         if (Features.IsDefault || Features.IsEmpty)
             Fail("features is required and must hold at least one feature.");
+        if (Trees is < 0)
+            Fail($"trees must be at least 0, got {Trees}.");
+        if (Networks is < 1 or > 64)
+            Fail($"networks must be in 1..64, got {Networks}.");
 
         var byName = new Dictionary<string, FeatureColumnSpec>(StringComparer.Ordinal);
         for (int i = 0; i < Features.Length; i++)

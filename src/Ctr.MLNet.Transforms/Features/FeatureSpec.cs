@@ -25,7 +25,9 @@ namespace Ctr.MLNet.Transforms;
 ///     { "name": "hist_item_ids", "dtype": "categorical", "islist": true, "maxlen": 50,
 ///       "weight_col": "hist_dwell", "share_vocab": "item_id", "min_freq": 2 },
 ///     { "name": "price", "dtype": "numeric", "norm": "zscore", "log1p": true }
-///   ]
+///   ],
+///   "trees": 100,
+///   "networks": 3
 /// }
 /// </code>
 /// Null options and false flags are left out when writing; <c>min_freq</c> is written for categorical features only.
@@ -42,6 +44,17 @@ public sealed partial record FeatureSpec(
     [JsonPropertyName("list_separator")]
     [JsonPropertyOrder(-2)]
     public char ListSeparator { get; init; } = SequenceParsingEstimator.Defaults.Separator;
+
+    /// <summary>
+    /// FastTree trees the sample's <c>train</c> blends with the networks (0: none); null for its default. Its
+    /// <c>--trees</c> wins over this.
+    /// </summary>
+    [JsonPropertyName("trees")]
+    public int? Trees { get; init; }
+
+    /// <summary>Networks the sample's <c>train</c> averages (1 to 64); null for its default. Its <c>--networks</c> wins over this.</summary>
+    [JsonPropertyName("networks")]
+    public int? Networks { get; init; }
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -82,10 +95,10 @@ public sealed partial record FeatureSpec(
         return spec;
     }
 
-    /// <summary>Whether both specs have the same label, separator and features (compared in order, field by field).</summary>
+    /// <summary>Whether both specs have the same label, separator, trees, networks and features (compared in order, field by field).</summary>
     /// <param name="other">The spec to compare with.</param>
     public bool Equals(FeatureSpec? other) =>
-        other is not null && Label == other.Label && ListSeparator == other.ListSeparator
+        other is not null && Label == other.Label && ListSeparator == other.ListSeparator && Trees == other.Trees && Networks == other.Networks
         && (Features.IsDefault ? other.Features.IsDefault : !other.Features.IsDefault && Features.SequenceEqual(other.Features, FeatureComparer.Instance));
 
     /// <summary>A hash consistent with <see cref="Equals(FeatureSpec?)"/>.</summary>
@@ -94,6 +107,8 @@ public sealed partial record FeatureSpec(
         var hash = new HashCode();
         hash.Add(Label);
         hash.Add(ListSeparator);
+        hash.Add(Trees);
+        hash.Add(Networks);
         if (!Features.IsDefault)
         {
             foreach (FeatureColumnSpec feature in Features)

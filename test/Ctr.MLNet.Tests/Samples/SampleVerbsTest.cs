@@ -9,6 +9,7 @@ using Ctr.MLNet.Sample;
 using Ctr.MLNet.Sample.Commands;
 using Ctr.MLNet.Tests.Helpers;
 using Ctr.MLNet.Torch;
+using Ctr.MLNet.Transforms;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Ctr.MLNet.Tests.Samples;
@@ -163,6 +164,26 @@ public sealed class SampleVerbsTest
         Assert.AreEqual(1, unknownCode);
         StringAssert.Contains(unknownOutput, "HistoryAttributes names 'nope', which is not a scalar categorical input of the network");
         Assert.IsFalse(File.Exists(Model("twice.zip")) || File.Exists(Model("unknown.zip")), "no zip after an error");
+    }
+
+    [TestMethod]
+    public void SampleVerbsTest_TheSpecsTreesAndNetworksApplyUnlessTheCommandLineSaysOtherwise()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 3000, Seed: 3));
+        string train = Path.Combine(directory.Path, "train.csv"), test = Path.Combine(directory.Path, "test.csv"), spec = Path.Combine(directory.Path, "spec.json");
+        File.WriteAllText(spec, (FeatureSpecInference.FromCsv(train) with { Trees = 0, Networks = 2 }).ToJson());
+        string[] quick = ["--epochs", "1", "--batch-size", "256", "--spec", spec];
+
+        var (specCode, specOutput) = Invoke(["train", "--train", train, "--valid", test, "--model", Path.Combine(directory.Path, "spec.zip"), .. quick]);
+        var (cliCode, cliOutput) = Invoke(["train", "--train", train, "--valid", test, "--model", Path.Combine(directory.Path, "cli.zip"), "--trees", "10", .. quick]);
+
+        Assert.AreEqual(0, specCode, specOutput);
+        Assert.AreEqual(0, LastJsonLine(specOutput).GetProperty("trees").GetInt32());
+        Assert.AreEqual(2, LastJsonLine(specOutput).GetProperty("networks").GetInt32());
+        Assert.AreEqual(0, cliCode, cliOutput);
+        Assert.AreEqual(10, LastJsonLine(cliOutput).GetProperty("trees").GetInt32(), "--trees wins over the spec");
+        Assert.AreEqual(2, LastJsonLine(cliOutput).GetProperty("networks").GetInt32());
     }
 
     [TestMethod]

@@ -40,7 +40,7 @@ public sealed class FeatureSpecTest
     [TestMethod]
     public void FeatureSpecTest_JsonRoundTripKeepsEveryFieldAndOmitsNulls()
     {
-        FeatureSpec spec = FullSpec() with { ListSeparator = ';' };
+        FeatureSpec spec = FullSpec() with { ListSeparator = ';', Trees = 0, Networks = 2 };
 
         string json = spec.ToJson();
         FeatureSpec sut = FeatureSpec.FromJson(json);
@@ -62,6 +62,10 @@ public sealed class FeatureSpecTest
         StringAssert.Contains(json, "\"clip\": 5");
         StringAssert.Contains(json, "\"fill\": 0");
         StringAssert.Contains(json, "\"buckets\": 4");
+        StringAssert.Contains(json, "\"trees\": 0");
+        StringAssert.Contains(json, "\"networks\": 2");
+        Assert.AreNotEqual(spec, spec with { Trees = 1 }, "trees is part of the spec");
+        Assert.AreNotEqual(spec, spec with { Networks = null }, "networks is part of the spec");
         string price = json[json.IndexOf("\"price\"", StringComparison.Ordinal)..json.IndexOf("\"age\"", StringComparison.Ordinal)];
         Assert.DoesNotContain("min_freq", price, "min_freq is written for categorical features only");
         Assert.DoesNotContain("islist", price, "false flags are left out");
@@ -82,6 +86,8 @@ public sealed class FeatureSpecTest
             """);
 
         Assert.AreEqual('|', sut.ListSeparator);
+        Assert.IsNull(sut.Trees, "train's default");
+        Assert.IsNull(sut.Networks, "train's default");
         Assert.AreEqual(new FeatureColumnSpec("item_id", FeatureColumnSpec.Categorical) { MinFreq = 2 }, sut.Features[0]);
         Assert.AreEqual(new FeatureColumnSpec("price", FeatureColumnSpec.Numeric), sut.Features[1]);
         Assert.AreEqual("FeatureSpec { Label = click, Features = [item_id, price] }", sut.ToString());
@@ -137,6 +143,17 @@ public sealed class FeatureSpecTest
         ArgumentOutOfRangeException sut = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Spec(features));
 
         StringAssert.Contains(sut.Message, expected);
+    }
+
+    [TestMethod]
+    [DataRow(-1, null, "trees must be at least 0, got -1.")]
+    [DataRow(null, 0, "networks must be in 1..64, got 0.")]
+    [DataRow(null, 65, "networks must be in 1..64, got 65.")]
+    public void FeatureSpecTest_TreesAndNetworksAreChecked(int? trees, int? networks, string expected)
+    {
+        var sut = new FeatureSpec("click", [new FeatureColumnSpec("a", FeatureColumnSpec.Categorical)]) { Trees = trees, Networks = networks };
+
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(sut.Validate).Message, expected);
     }
 
     [TestMethod]
