@@ -195,6 +195,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         (Type modelType, CtrModelOptions options) = ctx.Header.ModelVerWritten <= VersionJsonOptions
             ? ReadLegacyNetwork(ctx)
             : (CtrModelRegistry.TypeOf(ctx.Reader.ReadString()), NetworkFormat.ReadOptions(ctx.Reader));
+        HistoryAttributes.CheckSaved(layout, options.HistoryAttributes);
         int scoringBatchSize = ctx.Reader.ReadInt32();
         string labelColumnName = ctx.Reader.ReadString();
         if (scoringBatchSize < 1)

@@ -150,17 +150,44 @@ internal sealed class HistoryAttributes
         return map;
     }
 
+    /// <summary>
+    /// Checks the list a model file holds against the network's <paramref name="layout"/>: a damaged list would build a
+    /// network without the maps the weights carry, or with maps nothing fills.
+    /// </summary>
+    public static void CheckSaved(FeatureLayout layout, ImmutableArray<string>? names)
+    {
+        const string Field = "The model file's network option 'history_attributes'";
+        if (names is not { } list)
+            throw new FormatException($"{Field} holds no list (a model holds the columns it was trained with); the file is corrupt.");
+        if (list.Any(string.IsNullOrWhiteSpace) || list.Distinct().Count() != list.Length)
+            throw new FormatException($"{Field} holds a blank or repeated column name; the file is corrupt.");
+        int[] candidates = [.. CandidateFields(layout).Where(c => c >= 0).Distinct()];
+        foreach (string name in list)
+        {
+            if (Problem(layout, name, candidates) is { } problem)
+                throw new FormatException($"{Field} {problem.What}; the file is corrupt.");
+        }
+    }
+
     private static void Check(FeatureLayout layout, ImmutableArray<string> names, int[] candidates)
     {
         foreach (string name in names)
         {
-            int field = layout.Categorical.Select(c => c.ColumnName).ToList().IndexOf(name);
-            if (field < 0)
-                throw new ArgumentOutOfRangeException(nameof(names), $"HistoryAttributes names '{name}', which is not a scalar categorical input of the network (those are: {string.Join(", ", layout.Categorical.Select(c => c.ColumnName))}).");
-            if (candidates.Length == 0)
-                throw new ArgumentOutOfRangeException(nameof(names), $"HistoryAttributes names '{name}', but no sequence input shares its vocabulary with a scalar categorical input, so there is no history whose items it could describe; leave HistoryAttributes empty.");
-            if (candidates.All(c => layout.Categorical[c].Table == layout.Categorical[field].Table))
-                throw new ArgumentOutOfRangeException(nameof(names), $"HistoryAttributes names '{name}', which reads the history's own vocabulary; name an attribute of the items (such as their category) instead.");
+            if (Problem(layout, name, candidates) is { } problem)
+                throw new ArgumentOutOfRangeException(nameof(names), $"HistoryAttributes {problem.What}{problem.Advice}");
         }
+    }
+
+    /// <summary>Why column <paramref name="name"/> cannot describe a history's items, and what to do; null when it can.</summary>
+    private static (string What, string Advice)? Problem(FeatureLayout layout, string name, int[] candidates)
+    {
+        int field = layout.Categorical.Select(c => c.ColumnName).ToList().IndexOf(name);
+        if (field < 0)
+            return ($"names '{name}', which is not a scalar categorical input of the network (those are: {string.Join(", ", layout.Categorical.Select(c => c.ColumnName))})", ".");
+        if (candidates.Length == 0)
+            return ($"names '{name}', but no sequence input shares its vocabulary with a scalar categorical input, so there is no history whose items it could describe", "; leave HistoryAttributes empty.");
+        if (candidates.All(c => layout.Categorical[c].Table == layout.Categorical[field].Table))
+            return ($"names '{name}', which reads the history's own vocabulary", "; name an attribute of the items (such as their category) instead.");
+        return null;
     }
 }
