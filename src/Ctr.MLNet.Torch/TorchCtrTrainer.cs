@@ -63,6 +63,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         FeatureLayout layout = warmStart?.GrowLayout(trainData.Schema)
             ?? FeatureLayout.FromSchema(trainData.Schema, _options.CategoricalColumnNames, _options.NumericColumnNames, _options.SequenceWeights, _options.LabelColumnName);
         CheckLabel(trainData.Schema);
+        HistoryAttributes.Check(layout, _options.Model.HistoryAttributes);
         if (validationData is not null)
         {
             layout.CheckSchema(validationData.Schema);

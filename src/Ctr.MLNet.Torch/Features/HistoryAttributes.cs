@@ -51,13 +51,11 @@ internal sealed class HistoryAttributes
 
     /// <summary>
     /// The attributes <paramref name="requested"/> names (null: the fields that are a function of a history's candidate
-    /// on the training rows) and their maps, from <paramref name="train"/>.
+    /// on the training rows) and their maps, from <paramref name="train"/>. The names were checked by <see cref="Check"/>.
     /// </summary>
     public static HistoryAttributes Fit(TrainingData train, FeatureLayout layout, ImmutableArray<string>? requested)
     {
         int[] candidates = [.. CandidateFields(layout).Where(c => c >= 0).Distinct()];
-        if (requested is { } names)
-            Check(layout, names, candidates);
         if (candidates.Length == 0 || requested is { IsEmpty: true })
             return new([], new Dictionary<(int, int), long[]>());
 
@@ -169,12 +167,14 @@ internal sealed class HistoryAttributes
         }
     }
 
-    private static void Check(FeatureLayout layout, ImmutableArray<string> names, int[] candidates)
+    /// <summary>Checks the columns <paramref name="requested"/> names against <paramref name="layout"/>, before any row is read.</summary>
+    public static void Check(FeatureLayout layout, ImmutableArray<string>? requested)
     {
-        foreach (string name in names)
+        int[] candidates = [.. CandidateFields(layout).Where(c => c >= 0).Distinct()];
+        foreach (string name in requested ?? [])
         {
             if (Problem(layout, name, candidates) is { } problem)
-                throw new ArgumentOutOfRangeException(nameof(names), $"HistoryAttributes {problem.What}{problem.Advice}");
+                throw new ArgumentOutOfRangeException(nameof(CtrModelOptions.HistoryAttributes), $"HistoryAttributes {problem.What}{problem.Advice}");
         }
     }
 

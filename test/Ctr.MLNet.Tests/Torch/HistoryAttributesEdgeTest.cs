@@ -206,6 +206,32 @@ public sealed class HistoryAttributesEdgeTest
     }
 
     [TestMethod]
+    public void HistoryAttributesEdgeTest_AWrongNameIsReportedBeforeTheDataIsRead()
+    {
+        var ml = new MLContext(seed: 1);
+        ITransformer features = Features(ml).Fit(ml.Data.LoadFromEnumerable(Visits(100, seed: 6)));
+        // Rows that fail when read: a large file's rows are read for minutes before training starts.
+        IDataView unread = features.Transform(ml.Data.LoadFromEnumerable(Enumerable.Range(0, 10).Select<int, Visit>(_ => throw new InvalidOperationException("a row was read"))));
+        var trainer = ml.BinaryClassification.Trainers.TorchCtr(Options(new CtrModelOptions { HiddenUnits = [8], EmbeddingDim = 4, HistoryAttributes = ["Categry"] }));
+
+        var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => trainer.Fit(unread, unread));
+
+        StringAssert.StartsWith(error.Message, "HistoryAttributes names 'Categry', which is not a scalar categorical input");
+    }
+
+    [TestMethod]
+    [DataRow(new[] { "CategoryId", "BrandId", "CategoryId" }, "HistoryAttributes names 'CategoryId' twice")]
+    [DataRow(new[] { "CategoryId", " " }, "HistoryAttributes holds a blank column name at position 2")]
+    public void HistoryAttributesEdgeTest_TheOptionErrorNamesTheRepeatedOrBlankEntry(string[] columns, string message)
+    {
+        var ml = new MLContext(seed: 1);
+
+        var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtr(Options(new CtrModelOptions { HistoryAttributes = [.. columns] })));
+
+        StringAssert.StartsWith(error.Message, message);
+    }
+
+    [TestMethod]
     [DataRow(1, "CategoryIx", "The model file's network option 'history_attributes' names 'CategoryIx', which is not a scalar categorical input of the network (those are: ItemId, CategoryId); the file is corrupt.")]
     [DataRow(1, "HistoryIds", "The model file's network option 'history_attributes' names 'HistoryIds', which is not a scalar categorical input")]
     [DataRow(1, "ItemId\0\0\0\0", "The model file's network option 'history_attributes' names 'ItemId")]
