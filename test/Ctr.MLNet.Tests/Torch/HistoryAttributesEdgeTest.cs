@@ -215,8 +215,12 @@ public sealed class HistoryAttributesEdgeTest
         var trainer = ml.BinaryClassification.Trainers.TorchCtr(Options(new CtrModelOptions { HiddenUnits = [8], EmbeddingDim = 4, HistoryAttributes = ["Categry"] }));
 
         var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => trainer.Fit(unread, unread));
+        // With trees, before they are fitted.
+        var hybrid = ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { Network = Options(new CtrModelOptions { HiddenUnits = [8], EmbeddingDim = 4, HistoryAttributes = ["Categry"] }), NumberOfTrees = 2 });
+        var hybridError = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => hybrid.Fit(unread, unread));
 
         StringAssert.StartsWith(error.Message, "HistoryAttributes names 'Categry', which is not a scalar categorical input");
+        StringAssert.StartsWith(hybridError.Message, "HistoryAttributes names 'Categry', which is not a scalar categorical input");
     }
 
     [TestMethod]
