@@ -98,13 +98,15 @@ internal sealed class HistoryAttributes
     /// The pairs whose field is a function of the candidate: of the rows of candidates seen more than once (at least
     /// <see cref="MinEvidenceRows"/>), at most <see cref="MaxDisagreement"/> differ from the value the candidate was first
     /// seen with. That bounds the disagreement with the most frequent value from above, in one pass and memory of one
-    /// entry per candidate, whatever the field's cardinality.
+    /// int per candidate and pair, whatever the field's cardinality.
     /// </summary>
     private static List<(int Candidate, int Field)> Functional(TrainingData train, FeatureLayout layout, List<(int Candidate, int Field)> pairs)
     {
         int width = layout.Categorical.Length;
+        // The candidate's first value: 0 unseen, positive seen once, negated once seen again (values are at least 2),
+        // so one int per candidate tells both the value and whether the candidate repeats (a catalog of millions of items).
         int[][] first = [.. pairs.Select(p => new int[layout.Tables[layout.Categorical[p.Candidate].Table].Size])];
-        int[][] seen = [.. pairs.Select(p => new int[layout.Tables[layout.Categorical[p.Candidate].Table].Size])];
+        var rows = new long[pairs.Count];
         var disagreeing = new long[pairs.Count];
         foreach (FeatureBlock block in train.Blocks())
         {
@@ -117,9 +119,16 @@ internal sealed class HistoryAttributes
                     // Padding and OOV (0, 1) are not values: an OOV candidate is many items, an OOV attribute says nothing.
                     if (candidate < 2 || attribute < 2)
                         continue;
-                    if (seen[p][candidate]++ == 0)
-                        first[p][candidate] = attribute;
-                    else if (first[p][candidate] != attribute)
+                    rows[p]++;
+                    ref int value = ref first[p][candidate];
+                    if (value == 0)
+                    {
+                        value = attribute;
+                        continue;
+                    }
+                    if (value > 0)
+                        value = -value;
+                    if (-value != attribute)
                         disagreeing[p]++;
                 }
             }
@@ -127,7 +136,7 @@ internal sealed class HistoryAttributes
         var functional = new List<(int, int)>();
         for (int p = 0; p < pairs.Count; p++)
         {
-            long evidence = seen[p].Where(n => n >= 2).Sum(n => (long)n);
+            long evidence = rows[p] - first[p].Count(v => v > 0);
             if (evidence >= MinEvidenceRows && disagreeing[p] <= MaxDisagreement * evidence)
                 functional.Add(pairs[p]);
         }

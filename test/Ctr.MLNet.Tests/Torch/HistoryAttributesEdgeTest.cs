@@ -101,6 +101,30 @@ public sealed class HistoryAttributesEdgeTest
     }
 
     [TestMethod]
+    [DataRow(0.005, true)]
+    [DataRow(0.03, false)]
+    public void HistoryAttributesEdgeTest_AColumnIsAnAttributeWhenAtMostOnePercentOfRepeatedRowsDisagree(double share, bool attribute)
+    {
+        var ml = new MLContext(seed: 1);
+        List<Visit> visits = Visits(2000, seed: 7);
+        var seen = new HashSet<string>();
+        int repeated = 0, flipped = 0;
+        foreach (Visit visit in visits)
+        {
+            if (!seen.Add(visit.Item) && ++repeated * share >= flipped + 1)
+            {
+                visit.Brand = visit.Brand == "b0" ? "b1" : "b0";
+                flipped++;
+            }
+        }
+
+        using TorchCtrTransformer sut = ml.BinaryClassification.Trainers.TorchCtr(Options()).Fit(Keyed(ml, visits));
+
+        Assert.AreEqual(attribute, sut.ModelOptions.HistoryAttributes!.Value.Contains("BrandId"), $"{flipped} of {repeated} repeated rows disagree");
+        Assert.Contains("CategoryId", sut.ModelOptions.HistoryAttributes!.Value);
+    }
+
+    [TestMethod]
     [DataRow("dnn", SequencePooling.Sum)]
     [DataRow("dcn-v2", SequencePooling.Mean)]
     [DataRow("target-attention", SequencePooling.Sum)]
