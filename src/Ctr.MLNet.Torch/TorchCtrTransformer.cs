@@ -209,6 +209,8 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         {
             if (!ctx.TryLoadBinaryStream(WeightsStream, reader => model.load(reader)))
                 throw new FormatException($"The model file has no '{WeightsStream}' stream; it is corrupt or was not saved by this library.");
+            foreach (FeatureEmbedding embedding in model.modules().OfType<FeatureEmbedding>())
+                embedding.CheckHistoryAttributes();
             ctx.TryLoadBinaryStream(OptimizerStream, reader =>
             {
                 int length = reader.ReadInt32();

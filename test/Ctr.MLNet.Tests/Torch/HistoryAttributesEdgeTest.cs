@@ -276,6 +276,28 @@ public sealed class HistoryAttributesEdgeTest
     }
 
     [TestMethod]
+    public void HistoryAttributesEdgeTest_AMapPointingOutsideItsTableIsAFormatErrorAtLoad()
+    {
+        var ml = new MLContext(seed: 1);
+        List<Visit> visits = Visits(600, seed: 8);
+        IDataView data = ml.Data.LoadFromEnumerable(visits);
+        var chain = Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Options(new CtrModelOptions { HiddenUnits = [8], EmbeddingDim = 4, HistoryAttributes = ["CategoryId"] }))).Fit(data);
+        string map = chain.LastTransformer.Model.state_dict().Keys.Single(k => k.Contains("history_attribute_", StringComparison.Ordinal));
+        using (torch.no_grad())
+            chain.LastTransformer.Model.state_dict()[map][5] = torch.tensor(1_000_000L);
+        using var stream = new MemoryStream();
+        ml.Model.Save(chain, data.Schema, stream);
+        stream.Position = 0;
+
+        // Loaded as it is, it would fail only when a history holds that item, at scoring time.
+        var error = Errors.Find<FormatException>(() => new MLContext().Model.Load(stream, out _));
+
+        StringAssert.Contains(error.Message, $"'{map.Split('.')[^1]}'");
+        StringAssert.Contains(error.Message, "1000000");
+        chain.LastTransformer.Dispose();
+    }
+
+    [TestMethod]
     public void HistoryAttributesEdgeTest_AModelOfFormat13ContinuesWithItemsAlone()
     {
         var ml = new MLContext(seed: 1);
