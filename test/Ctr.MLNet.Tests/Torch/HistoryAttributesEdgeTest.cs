@@ -298,6 +298,26 @@ public sealed class HistoryAttributesEdgeTest
     }
 
     [TestMethod]
+    public void HistoryAttributesEdgeTest_ACheckpointOfOtherAttributesIsNotResumed()
+    {
+        var ml = new MLContext(seed: 1);
+        List<Visit> visits = Visits(1500, seed: 9);
+        ITransformer features = Features(ml).Fit(ml.Data.LoadFromEnumerable(visits));
+        // The same rows and vocabularies, but the brand no longer follows the item: detection drops it.
+        var random = new Random(10);
+        List<Visit> shuffled = [.. visits.Select(v => new Visit { Click = v.Click, User = v.User, Item = v.Item, Brand = $"b{random.Next(20)}", Category = v.Category, Device = v.Device, History = v.History })];
+        using var directory = new TemporaryDirectory();
+        TorchCtrTrainer.Options options = Options() with { CheckpointDirectory = directory.Path };
+        using (TorchCtrTransformer first = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(ml.Data.LoadFromEnumerable(visits))))
+            CollectionAssert.AreEqual(new[] { "BrandId", "CategoryId" }, first.ModelOptions.HistoryAttributes!.Value.ToArray());
+
+        var resuming = ml.BinaryClassification.Trainers.TorchCtr(options with { Resume = true, Epochs = 2 });
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => resuming.Fit(features.Transform(ml.Data.LoadFromEnumerable(shuffled))));
+
+        StringAssert.Contains(error.Message, "was written for different features or model settings");
+    }
+
+    [TestMethod]
     public void HistoryAttributesEdgeTest_AModelOfFormat13ContinuesWithItemsAlone()
     {
         var ml = new MLContext(seed: 1);
