@@ -63,6 +63,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         FeatureLayout layout = warmStart?.GrowLayout(trainData.Schema)
             ?? FeatureLayout.FromSchema(trainData.Schema, _options.CategoricalColumnNames, _options.NumericColumnNames, _options.SequenceWeights, _options.LabelColumnName);
         CheckLabel(trainData.Schema);
+        HistoryAttributes.Check(layout, _options.Model.HistoryAttributes);
         if (validationData is not null)
         {
             layout.CheckSchema(validationData.Schema);
@@ -109,7 +110,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             warmStart?.CopyWeights(model, layout, _options.Progress);
             foreach (FeatureEmbedding embedding in model.modules().OfType<FeatureEmbedding>())
                 embedding.SetHistoryAttributes(attributes.Maps);
-            var loop = new TrainingLoop(model, _options with { Model = modelOptions }, layout, Fingerprint(layout, warmStart)) { StartOptimizer = warmStart is null ? null : optimizer => warmStart.StartOptimizer(optimizer, _options) };
+            var loop = new TrainingLoop(model, _options with { Model = modelOptions }, layout, Fingerprint(layout, modelOptions, warmStart)) { StartOptimizer = warmStart is null ? null : optimizer => warmStart.StartOptimizer(optimizer, _options) };
             var history = loop.Run(train, valid);
             return new TorchCtrTransformer(_host, layout, modelOptions, _options.ModelType, model, history, _options.ScoringBatchSize, _options.LabelColumnName, loop.OptimizerState);
         }
@@ -149,14 +150,15 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
     }
 
     /// <summary>Identifies what a checkpoint was written for: features, model type and hyperparameters, optimizer, warm start.</summary>
-    private string Fingerprint(FeatureLayout layout, WarmStart? warmStart)
+    /// <remarks><paramref name="model"/> holds the resolved history attributes: their maps and projections are weights of the checkpoint.</remarks>
+    private string Fingerprint(FeatureLayout layout, CtrModelOptions model, WarmStart? warmStart)
     {
         using var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
         {
             layout.Write(writer);
             writer.Write(CtrModelRegistry.NameOf(_options.ModelType));
-            NetworkFormat.WriteOptions(writer, _options.Model);
+            NetworkFormat.WriteOptions(writer, model);
             writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.SeedValue}");
             if (_options.EmbeddingL2 > 0)
                 writer.Write(_options.EmbeddingL2); // absent when off, so earlier checkpoints keep resuming

@@ -195,6 +195,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         (Type modelType, CtrModelOptions options) = ctx.Header.ModelVerWritten <= VersionJsonOptions
             ? ReadLegacyNetwork(ctx)
             : (CtrModelRegistry.TypeOf(ctx.Reader.ReadString()), NetworkFormat.ReadOptions(ctx.Reader));
+        HistoryAttributes.CheckSaved(layout, options.HistoryAttributes);
         int scoringBatchSize = ctx.Reader.ReadInt32();
         string labelColumnName = ctx.Reader.ReadString();
         if (scoringBatchSize < 1)
@@ -208,6 +209,8 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         {
             if (!ctx.TryLoadBinaryStream(WeightsStream, reader => model.load(reader)))
                 throw new FormatException($"The model file has no '{WeightsStream}' stream; it is corrupt or was not saved by this library.");
+            foreach (FeatureEmbedding embedding in model.modules().OfType<FeatureEmbedding>())
+                embedding.CheckHistoryAttributes();
             ctx.TryLoadBinaryStream(OptimizerStream, reader =>
             {
                 int length = reader.ReadInt32();

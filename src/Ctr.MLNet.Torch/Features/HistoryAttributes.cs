@@ -51,13 +51,11 @@ internal sealed class HistoryAttributes
 
     /// <summary>
     /// The attributes <paramref name="requested"/> names (null: the fields that are a function of a history's candidate
-    /// on the training rows) and their maps, from <paramref name="train"/>.
+    /// on the training rows) and their maps, from <paramref name="train"/>. The names were checked by <see cref="Check"/>.
     /// </summary>
     public static HistoryAttributes Fit(TrainingData train, FeatureLayout layout, ImmutableArray<string>? requested)
     {
         int[] candidates = [.. CandidateFields(layout).Where(c => c >= 0).Distinct()];
-        if (requested is { } names)
-            Check(layout, names, candidates);
         if (candidates.Length == 0 || requested is { IsEmpty: true })
             return new([], new Dictionary<(int, int), long[]>());
 
@@ -100,13 +98,15 @@ internal sealed class HistoryAttributes
     /// The pairs whose field is a function of the candidate: of the rows of candidates seen more than once (at least
     /// <see cref="MinEvidenceRows"/>), at most <see cref="MaxDisagreement"/> differ from the value the candidate was first
     /// seen with. That bounds the disagreement with the most frequent value from above, in one pass and memory of one
-    /// entry per candidate, whatever the field's cardinality.
+    /// int per candidate and pair, whatever the field's cardinality.
     /// </summary>
     private static List<(int Candidate, int Field)> Functional(TrainingData train, FeatureLayout layout, List<(int Candidate, int Field)> pairs)
     {
         int width = layout.Categorical.Length;
+        // The candidate's first value: 0 unseen, positive seen once, negated once seen again (values are at least 2),
+        // so one int per candidate tells both the value and whether the candidate repeats (a catalog of millions of items).
         int[][] first = [.. pairs.Select(p => new int[layout.Tables[layout.Categorical[p.Candidate].Table].Size])];
-        int[][] seen = [.. pairs.Select(p => new int[layout.Tables[layout.Categorical[p.Candidate].Table].Size])];
+        var rows = new long[pairs.Count];
         var disagreeing = new long[pairs.Count];
         foreach (FeatureBlock block in train.Blocks())
         {
@@ -119,9 +119,16 @@ internal sealed class HistoryAttributes
                     // Padding and OOV (0, 1) are not values: an OOV candidate is many items, an OOV attribute says nothing.
                     if (candidate < 2 || attribute < 2)
                         continue;
-                    if (seen[p][candidate]++ == 0)
-                        first[p][candidate] = attribute;
-                    else if (first[p][candidate] != attribute)
+                    rows[p]++;
+                    ref int value = ref first[p][candidate];
+                    if (value == 0)
+                    {
+                        value = attribute;
+                        continue;
+                    }
+                    if (value > 0)
+                        value = -value;
+                    if (-value != attribute)
                         disagreeing[p]++;
                 }
             }
@@ -129,7 +136,7 @@ internal sealed class HistoryAttributes
         var functional = new List<(int, int)>();
         for (int p = 0; p < pairs.Count; p++)
         {
-            long evidence = seen[p].Where(n => n >= 2).Sum(n => (long)n);
+            long evidence = rows[p] - first[p].Count(v => v > 0);
             if (evidence >= MinEvidenceRows && disagreeing[p] <= MaxDisagreement * evidence)
                 functional.Add(pairs[p]);
         }
@@ -150,17 +157,46 @@ internal sealed class HistoryAttributes
         return map;
     }
 
-    private static void Check(FeatureLayout layout, ImmutableArray<string> names, int[] candidates)
+    /// <summary>
+    /// Checks the list a model file holds against the network's <paramref name="layout"/>: a damaged list would build a
+    /// network without the maps the weights carry, or with maps nothing fills.
+    /// </summary>
+    public static void CheckSaved(FeatureLayout layout, ImmutableArray<string>? names)
     {
-        foreach (string name in names)
+        const string Field = "The model file's network option 'history_attributes'";
+        if (names is not { } list)
+            throw new FormatException($"{Field} holds no list (a model holds the columns it was trained with); the file is corrupt.");
+        if (list.Any(string.IsNullOrWhiteSpace) || list.Distinct().Count() != list.Length)
+            throw new FormatException($"{Field} holds a blank or repeated column name; the file is corrupt.");
+        int[] candidates = [.. CandidateFields(layout).Where(c => c >= 0).Distinct()];
+        foreach (string name in list)
         {
-            int field = layout.Categorical.Select(c => c.ColumnName).ToList().IndexOf(name);
-            if (field < 0)
-                throw new ArgumentOutOfRangeException(nameof(names), $"HistoryAttributes names '{name}', which is not a scalar categorical input of the network (those are: {string.Join(", ", layout.Categorical.Select(c => c.ColumnName))}).");
-            if (candidates.Length == 0)
-                throw new ArgumentOutOfRangeException(nameof(names), $"HistoryAttributes names '{name}', but no sequence input shares its vocabulary with a scalar categorical input, so there is no history whose items it could describe; leave HistoryAttributes empty.");
-            if (candidates.All(c => layout.Categorical[c].Table == layout.Categorical[field].Table))
-                throw new ArgumentOutOfRangeException(nameof(names), $"HistoryAttributes names '{name}', which reads the history's own vocabulary; name an attribute of the items (such as their category) instead.");
+            if (Problem(layout, name, candidates) is { } problem)
+                throw new FormatException($"{Field} {problem.What}; the file is corrupt.");
         }
+    }
+
+    /// <summary>Checks the columns <paramref name="requested"/> names against <paramref name="layout"/>, before any row is read.</summary>
+    public static void Check(FeatureLayout layout, ImmutableArray<string>? requested)
+    {
+        int[] candidates = [.. CandidateFields(layout).Where(c => c >= 0).Distinct()];
+        foreach (string name in requested ?? [])
+        {
+            if (Problem(layout, name, candidates) is { } problem)
+                throw new ArgumentOutOfRangeException(nameof(CtrModelOptions.HistoryAttributes), $"HistoryAttributes {problem.What}{problem.Advice}");
+        }
+    }
+
+    /// <summary>Why column <paramref name="name"/> cannot describe a history's items, and what to do; null when it can.</summary>
+    private static (string What, string Advice)? Problem(FeatureLayout layout, string name, int[] candidates)
+    {
+        int field = layout.Categorical.Select(c => c.ColumnName).ToList().IndexOf(name);
+        if (field < 0)
+            return ($"names '{name}', which is not a scalar categorical input of the network (those are: {string.Join(", ", layout.Categorical.Select(c => c.ColumnName))})", ".");
+        if (candidates.Length == 0)
+            return ($"names '{name}', but no sequence input shares its vocabulary with a scalar categorical input, so there is no history whose items it could describe", "; leave HistoryAttributes empty.");
+        if (candidates.All(c => layout.Categorical[c].Table == layout.Categorical[field].Table))
+            return ($"names '{name}', which reads the history's own vocabulary", "; name an attribute of the items (such as their category) instead.");
+        return null;
     }
 }

@@ -150,6 +150,7 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         // The network's inputs are fixed now, from the schema it was given: the trees' columns added below (one-hot
         // vectors and a probability, both marked normalized) must not become network inputs.
         network = network with { NumericColumnNames = [.. layout.Numeric.Select(n => n.ColumnName)] };
+        HistoryAttributes.Check(layout, network.Model.HistoryAttributes); // before the trees, not after them
         var chain = new List<ITransformer>();
         IDataView treeTrain = trainData, treeValid = validationData;
         if (_options.NumberOfTrees > 0)

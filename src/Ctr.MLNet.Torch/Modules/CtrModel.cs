@@ -104,8 +104,16 @@ public sealed record CtrModelOptions
             throw new ArgumentOutOfRangeException(nameof(HiddenUnits), "HiddenUnits must be positive widths.");
         if (Dropout is < 0 or >= 1)
             throw new ArgumentOutOfRangeException(nameof(Dropout), $"Dropout must be in [0, 1), got {Dropout}.");
-        if (HistoryAttributes is { } attributes && (attributes.IsDefault || attributes.Any(string.IsNullOrWhiteSpace) || attributes.Distinct().Count() != attributes.Length))
-            throw new ArgumentOutOfRangeException(nameof(HistoryAttributes), "HistoryAttributes must be distinct column names (empty for none, null to detect them).");
+        if (HistoryAttributes is { } attributes)
+        {
+            const string Rule = "HistoryAttributes must be distinct column names (empty for none, null to detect them).";
+            if (attributes.IsDefault)
+                throw new ArgumentOutOfRangeException(nameof(HistoryAttributes), $"HistoryAttributes is an uninitialized array. {Rule}");
+            if (attributes.Any(string.IsNullOrWhiteSpace))
+                throw new ArgumentOutOfRangeException(nameof(HistoryAttributes), $"HistoryAttributes holds a blank column name at position {attributes.Select((a, i) => (a, i)).First(p => string.IsNullOrWhiteSpace(p.a)).i + 1}. {Rule}");
+            if (attributes.GroupBy(a => a, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } repeated)
+                throw new ArgumentOutOfRangeException(nameof(HistoryAttributes), $"HistoryAttributes names '{repeated.Key}' twice. {Rule}");
+        }
     }
 }
 

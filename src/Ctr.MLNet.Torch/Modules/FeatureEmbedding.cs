@@ -190,5 +190,20 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
         }
     }
 
+    /// <summary>
+    /// Checks that every history attribute map loaded from a file points into its attribute's table: a damaged map
+    /// would otherwise fail only when a history holds the damaged item, at scoring time.
+    /// </summary>
+    internal void CheckHistoryAttributes()
+    {
+        using var scope = NewDisposeScope();
+        foreach (Attribute attribute in _attributesOf.SelectMany(a => a).Distinct())
+        {
+            long size = _layout.Tables[attribute.Table].Size, low = attribute.Map.min().item<long>(), high = attribute.Map.max().item<long>();
+            if (low < 0 || high >= size)
+                throw new FormatException($"The model file's history attribute map 'history_attribute_{attribute.ItemTable}_{attribute.Field}' holds {(low < 0 ? low : high)}, outside the {size} rows of table '{_layout.Tables[attribute.Table].Name}'; the file is corrupt.");
+        }
+    }
+
     private Tensor Project(Attribute attribute, Tensor rows) => attribute.Projection < 0 ? rows.alias() : projections[attribute.Projection].call(rows);
 }
