@@ -68,7 +68,8 @@ public static class TrainCommand
             Description = "Columns describing a history's items, embedded with every history element: auto (those that are a function of the history's candidate), none, or names separated by commas (with --init-model, yesterday's).",
             DefaultValueFactory = _ => "auto",
             HelpName = "auto|none|COL,COL",
-        }, v => ParseHistoryAttributes(v, out _) is string error ? error : null);
+        }, v => HistoryAttributesOf(v) is { } names && (names.Any(n => n.Length == 0) || names.Distinct(StringComparer.Ordinal).Count() != names.Length)
+            ? $"--history-attributes must be auto, none or distinct column names separated by commas, got '{v}'." : null);
         Option<string?> stats = new("--stats") { Description = "Build the fitted feature pipeline from this merge-stats file (and take its spec) instead of fitting it on --train.", HelpName = "merged.bin" };
         Option<string?> initModel = new("--init-model") { Description = "Continue this model zip on the new data: refit its feature pipeline (vocabularies grow), keep its trained weights (--spec is not used).", HelpName = "YESTERDAY.zip" };
 
@@ -88,7 +89,7 @@ public static class TrainCommand
                 Trees = parse.GetResult(trees) is { Implicit: false } ? parse.GetValue(trees) : null,
                 Networks = parse.GetResult(networks) is { Implicit: false } ? parse.GetValue(networks) : null,
                 EmbeddingL2 = parse.GetValue(embeddingL2),
-                HistoryAttributes = ParseHistoryAttributes(parse.GetValue(historyAttributes)!, out ImmutableArray<string>? attributes) is null ? attributes : null,
+                HistoryAttributes = HistoryAttributesOf(parse.GetValue(historyAttributes)!),
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),
                 Threads = parse.GetValue(threads),
@@ -297,23 +298,13 @@ public static class TrainCommand
         return Finish(ml, settings, pipeline, network, null, trainData, validData, output, error, clock);
     }
 
-    /// <summary><c>auto</c> (null), <c>none</c> (empty) or distinct column names; the error text when it is none of them.</summary>
-    private static string? ParseHistoryAttributes(string text, out ImmutableArray<string>? columns)
+    /// <summary><c>auto</c>: null (detect them); <c>none</c>: empty; otherwise the comma-separated names, trimmed.</summary>
+    private static ImmutableArray<string>? HistoryAttributesOf(string text) => text.Trim().ToLowerInvariant() switch
     {
-        columns = null;
-        if (string.Equals(text.Trim(), "auto", StringComparison.OrdinalIgnoreCase))
-            return null;
-        if (string.Equals(text.Trim(), "none", StringComparison.OrdinalIgnoreCase))
-        {
-            columns = [];
-            return null;
-        }
-        string[] names = [.. text.Split(',').Select(n => n.Trim())];
-        if (names.Any(n => n.Length == 0) || names.Distinct(StringComparer.Ordinal).Count() != names.Length)
-            return $"--history-attributes must be auto, none or distinct column names separated by commas, got '{text}'.";
-        columns = [.. names];
-        return null;
-    }
+        "auto" => null,
+        "none" => [],
+        _ => [.. text.Split(',').Select(n => n.Trim())],
+    };
 
     /// <summary>The training settings of both runs, cold and <c>--init-model</c>, in one place so that they cannot drift apart.</summary>
     private static TorchCtrTrainer.Options TrainingOptions(TrainSettings settings, TextWriter output) => new()

@@ -42,12 +42,15 @@ internal sealed class HistoryAttributes
     public static IEnumerable<int> FieldsOf(FeatureLayout layout, int candidate, IEnumerable<string> columns)
     {
         var wanted = columns.ToHashSet(StringComparer.Ordinal);
-        for (int f = 0; f < layout.Categorical.Length; f++)
-        {
-            if (f != candidate && layout.Categorical[f].Table != layout.Categorical[candidate].Table && wanted.Contains(layout.Categorical[f].ColumnName))
-                yield return f;
-        }
+        return PossibleFields(layout, candidate).Where(f => wanted.Contains(layout.Categorical[f].ColumnName));
     }
+
+    /// <summary>The scalar fields that could describe candidate field <paramref name="candidate"/>'s items: every one on another table.</summary>
+    private static IEnumerable<int> PossibleFields(FeatureLayout layout, int candidate) =>
+        Enumerable.Range(0, layout.Categorical.Length).Where(f => layout.Categorical[f].Table != layout.Categorical[candidate].Table);
+
+    /// <summary>The distinct candidate fields of <paramref name="layout"/>'s histories.</summary>
+    private static int[] Candidates(FeatureLayout layout) => [.. CandidateFields(layout).Where(c => c >= 0).Distinct()];
 
     /// <summary>
     /// The attributes <paramref name="requested"/> names (null: the fields that are a function of a history's candidate
@@ -55,15 +58,14 @@ internal sealed class HistoryAttributes
     /// </summary>
     public static HistoryAttributes Fit(TrainingData train, FeatureLayout layout, ImmutableArray<string>? requested)
     {
-        int[] candidates = [.. CandidateFields(layout).Where(c => c >= 0).Distinct()];
+        int[] candidates = Candidates(layout);
         if (candidates.Length == 0 || requested is { IsEmpty: true })
             return new([], new Dictionary<(int, int), long[]>());
 
         var pairs = new List<(int Candidate, int Field)>();
         foreach (int c in candidates)
         {
-            IEnumerable<int> fields = requested is { } named ? FieldsOf(layout, c, named)
-                : Enumerable.Range(0, layout.Categorical.Length).Where(f => f != c && layout.Categorical[f].Table != layout.Categorical[c].Table);
+            IEnumerable<int> fields = requested is { } named ? FieldsOf(layout, c, named) : PossibleFields(layout, c);
             pairs.AddRange(fields.Select(f => (c, f)));
         }
         if (requested is null)
@@ -168,7 +170,7 @@ internal sealed class HistoryAttributes
             throw new FormatException($"{Field} holds no list (a model holds the columns it was trained with); the file is corrupt.");
         if (list.Any(string.IsNullOrWhiteSpace) || list.Distinct().Count() != list.Length)
             throw new FormatException($"{Field} holds a blank or repeated column name; the file is corrupt.");
-        int[] candidates = [.. CandidateFields(layout).Where(c => c >= 0).Distinct()];
+        int[] candidates = Candidates(layout);
         foreach (string name in list)
         {
             if (Problem(layout, name, candidates) is { } problem)
@@ -179,7 +181,7 @@ internal sealed class HistoryAttributes
     /// <summary>Checks the columns <paramref name="requested"/> names against <paramref name="layout"/>, before any row is read.</summary>
     public static void Check(FeatureLayout layout, ImmutableArray<string>? requested)
     {
-        int[] candidates = [.. CandidateFields(layout).Where(c => c >= 0).Distinct()];
+        int[] candidates = Candidates(layout);
         foreach (string name in requested ?? [])
         {
             if (Problem(layout, name, candidates) is { } problem)

@@ -109,8 +109,8 @@ public sealed record CtrModelOptions
             const string Rule = "HistoryAttributes must be distinct column names (empty for none, null to detect them).";
             if (attributes.IsDefault)
                 throw new ArgumentOutOfRangeException(nameof(HistoryAttributes), $"HistoryAttributes is an uninitialized array. {Rule}");
-            if (attributes.Any(string.IsNullOrWhiteSpace))
-                throw new ArgumentOutOfRangeException(nameof(HistoryAttributes), $"HistoryAttributes holds a blank column name at position {attributes.Select((a, i) => (a, i)).First(p => string.IsNullOrWhiteSpace(p.a)).i + 1}. {Rule}");
+            if (attributes.ToList().FindIndex(string.IsNullOrWhiteSpace) is int blank and >= 0)
+                throw new ArgumentOutOfRangeException(nameof(HistoryAttributes), $"HistoryAttributes holds a blank column name at position {blank + 1}. {Rule}");
             if (attributes.GroupBy(a => a, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } repeated)
                 throw new ArgumentOutOfRangeException(nameof(HistoryAttributes), $"HistoryAttributes names '{repeated.Key}' twice. {Rule}");
         }

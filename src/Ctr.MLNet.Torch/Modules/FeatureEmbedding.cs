@@ -27,9 +27,13 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
     private readonly SequencePooling _pooling;
     private readonly int[] _candidateOf;
     private readonly Attribute[][] _attributesOf;
+    private readonly Attribute[] _attributes; // each map once, though several histories may read it
 
     /// <summary>An attribute of a history's items: its scalar field and table, the items' table, the buffer mapping item rows to its rows, its projection (−1: none).</summary>
-    private sealed record Attribute(int Field, int Table, int ItemTable, Tensor Map, int Projection);
+    private sealed record Attribute(int Field, int Table, int ItemTable, Tensor Map, int Projection)
+    {
+        public string BufferName => $"history_attribute_{ItemTable}_{Field}";
+    }
 
     /// <summary>Builds the tables for <paramref name="context"/>'s layout.</summary>
     public FeatureEmbedding(CtrModelContext context)
@@ -73,10 +77,11 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
                 return attribute;
             })];
         }
+        _attributes = [.. maps.Values];
         projections = nn.ModuleList(projectionList.ToArray());
         RegisterComponents();
-        foreach (((int table, int field), Attribute attribute) in maps)
-            register_buffer($"history_attribute_{table}_{field}", attribute.Map);
+        foreach (Attribute attribute in _attributes)
+            register_buffer(attribute.BufferName, attribute.Map);
     }
 
     /// <summary>The scalar field that is sequence field <paramref name="sequence"/>'s candidate (shares its table), or −1.</summary>
@@ -181,7 +186,7 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        foreach (Attribute attribute in _attributesOf.SelectMany(a => a).Distinct())
+        foreach (Attribute attribute in _attributes)
         {
             if (!maps.TryGetValue((attribute.ItemTable, attribute.Field), out long[]? values))
                 continue;
@@ -197,11 +202,11 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
     internal void CheckHistoryAttributes()
     {
         using var scope = NewDisposeScope();
-        foreach (Attribute attribute in _attributesOf.SelectMany(a => a).Distinct())
+        foreach (Attribute attribute in _attributes)
         {
             long size = _layout.Tables[attribute.Table].Size, low = attribute.Map.min().item<long>(), high = attribute.Map.max().item<long>();
             if (low < 0 || high >= size)
-                throw new FormatException($"The model file's history attribute map 'history_attribute_{attribute.ItemTable}_{attribute.Field}' holds {(low < 0 ? low : high)}, outside the {size} rows of table '{_layout.Tables[attribute.Table].Name}'; the file is corrupt.");
+                throw new FormatException($"The model file's history attribute map '{attribute.BufferName}' holds {(low < 0 ? low : high)}, outside the {size} rows of table '{_layout.Tables[attribute.Table].Name}'; the file is corrupt.");
         }
     }
 
