@@ -57,14 +57,7 @@ public sealed class HistoryAttributesEdgeTest
         })];
     }
 
-    private static IEstimator<ITransformer> Features(MLContext ml) =>
-        ml.Ctr().Transforms.MapToVocabulary(
-            new VocabularyEstimator.ColumnOptions("UserId", "User"),
-            new VocabularyEstimator.ColumnOptions("ItemId", "Item") { Vocabulary = "item" },
-            new VocabularyEstimator.ColumnOptions("HistoryIds", "History") { Vocabulary = "item" },
-            new VocabularyEstimator.ColumnOptions("BrandId", "Brand"),
-            new VocabularyEstimator.ColumnOptions("CategoryId", "Category"),
-            new VocabularyEstimator.ColumnOptions("DeviceId", "Device"));
+    private static IEstimator<ITransformer> Features(MLContext ml) => HistoryAttributesTest.Features(ml);
 
     private static TorchCtrTrainer.Options Options(CtrModelOptions? model = null, Type? type = null) => new()
     {

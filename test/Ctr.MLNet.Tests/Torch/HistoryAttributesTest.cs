@@ -73,7 +73,8 @@ public sealed class HistoryAttributesTest
         return visits;
     }
 
-    private static IEstimator<ITransformer> Features(MLContext ml) =>
+    /// <summary>Vocabularies of every <see cref="Visit"/> column; the item's shared with the history.</summary>
+    internal static IEstimator<ITransformer> Features(MLContext ml) =>
         ml.Ctr().Transforms.MapToVocabulary(
             new VocabularyEstimator.ColumnOptions("UserId", "User"),
             new VocabularyEstimator.ColumnOptions("ItemId", "Item") { Vocabulary = "item" },
