@@ -129,9 +129,10 @@ public static class FeedingBenchmark
         var batches = new List<CtrBatch>();
         var builder = new BatchBuilder(layout);
         int[] order = EpochOrder(block.Count, options.Seed ?? 1);
-        for (int start = 0; start < block.Count; start += options.BatchSize)
+        int batchSize = options.ResolveBatchSize(block.Count);
+        for (int start = 0; start < block.Count; start += batchSize)
         {
-            int count = Math.Min(options.BatchSize, block.Count - start);
+            int count = Math.Min(batchSize, block.Count - start);
             if (count < 2)
                 continue;
             using (NewDisposeScope())
@@ -176,9 +177,10 @@ public static class FeedingBenchmark
         var clock = Stopwatch.StartNew();
         int[] order = EpochOrder(block.Count, options.Seed ?? 1);
         long rows = 0;
-        for (int start = 0; start < block.Count; start += options.BatchSize)
+        int batchSize = options.ResolveBatchSize(block.Count);
+        for (int start = 0; start < block.Count; start += batchSize)
         {
-            int count = Math.Min(options.BatchSize, block.Count - start);
+            int count = Math.Min(batchSize, block.Count - start);
             if (count < 2)
                 continue;
             using (NewDisposeScope())

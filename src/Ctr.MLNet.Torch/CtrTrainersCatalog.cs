@@ -18,9 +18,9 @@ public static class CtrTrainersCatalog
     /// <param name="labelColumnName">Label column (Boolean, or 0/1 Single).</param>
     /// <param name="numericColumnNames">Float columns fed as they are; null for every normalized column of the schema.</param>
     /// <param name="epochs">Passes over the data.</param>
-    /// <param name="batchSize">Rows per step.</param>
+    /// <param name="batchSize">Rows per step; null for <see cref="TorchCtrTrainer.Options.BatchSize"/>'s automatic size.</param>
     public static TorchCtrTrainer TorchCtr(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, string labelColumnName = "Label",
-        string[]? numericColumnNames = null, int epochs = 10, int batchSize = 1024) =>
+        string[]? numericColumnNames = null, int epochs = 10, int? batchSize = null) =>
         new(Environment(catalog), new TorchCtrTrainer.Options
         {
             LabelColumnName = labelColumnName,

@@ -102,6 +102,10 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
         if (!attributes.Columns.IsEmpty)
             _options.Progress?.Report(new TrainingProgress(TrainingPhase.Reading, 0, _options.Epochs, train.RowCount, train.RowCount, 0, 0, null, $"history elements embedded with their items' {string.Join(", ", attributes.Columns)}"));
 
+        TorchCtrTrainer.Options resolved = _options with { Model = modelOptions, BatchSize = _options.ResolveBatchSize(train.RowCount) };
+        if (_options.BatchSize is null)
+            _options.Progress?.Report(new TrainingProgress(TrainingPhase.Reading, 0, _options.Epochs, train.RowCount, train.RowCount, 0, 0, null, $"batches of {resolved.BatchSize} rows"));
+
         manual_seed(_options.SeedValue);
         var context = new CtrModelContext(layout, modelOptions);
         CtrModel model = TorchCtrTransformer.CreateModel(_options.ModelType, context);
@@ -110,7 +114,7 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             warmStart?.CopyWeights(model, layout, _options.Progress);
             foreach (FeatureEmbedding embedding in model.modules().OfType<FeatureEmbedding>())
                 embedding.SetHistoryAttributes(attributes.Maps);
-            var loop = new TrainingLoop(model, _options with { Model = modelOptions }, layout, Fingerprint(layout, modelOptions, warmStart)) { StartOptimizer = warmStart is null ? null : optimizer => warmStart.StartOptimizer(optimizer, _options) };
+            var loop = new TrainingLoop(model, resolved, layout, Fingerprint(layout, resolved, warmStart)) { StartOptimizer = warmStart is null ? null : optimizer => warmStart.StartOptimizer(optimizer, _options) };
             var history = loop.Run(train, valid);
             return new TorchCtrTransformer(_host, layout, modelOptions, _options.ModelType, model, history, _options.ScoringBatchSize, _options.LabelColumnName, loop.OptimizerState);
         }
@@ -150,18 +154,21 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
     }
 
     /// <summary>Identifies what a checkpoint was written for: features, model type and hyperparameters, optimizer, warm start.</summary>
-    /// <remarks><paramref name="model"/> holds the resolved history attributes: their maps and projections are weights of the checkpoint.</remarks>
-    private string Fingerprint(FeatureLayout layout, CtrModelOptions model, WarmStart? warmStart)
+    /// <remarks>
+    /// <paramref name="options"/> holds the resolved history attributes (their maps and projections are weights of the
+    /// checkpoint) and the resolved batch size.
+    /// </remarks>
+    private static string Fingerprint(FeatureLayout layout, Options options, WarmStart? warmStart)
     {
         using var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
         {
             layout.Write(writer);
-            writer.Write(CtrModelRegistry.NameOf(_options.ModelType));
-            NetworkFormat.WriteOptions(writer, model);
-            writer.Write($"{_options.Optimizer}|{_options.BatchSize}|{_options.SeedValue}");
-            if (_options.EmbeddingL2 > 0)
-                writer.Write(_options.EmbeddingL2); // absent when off, so earlier checkpoints keep resuming
+            writer.Write(CtrModelRegistry.NameOf(options.ModelType));
+            NetworkFormat.WriteOptions(writer, options.Model);
+            writer.Write($"{options.Optimizer}|{options.BatchSize}|{options.SeedValue}");
+            if (options.EmbeddingL2 > 0)
+                writer.Write(options.EmbeddingL2); // absent when off, so earlier checkpoints keep resuming
             warmStart?.WriteIdentity(writer);
         }
         return Convert.ToHexString(SHA256.HashData(stream.ToArray()));

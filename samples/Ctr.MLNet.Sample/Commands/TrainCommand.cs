@@ -30,8 +30,11 @@ public static class TrainCommand
         Option<char> listSeparator = CommandOptions.Character("--list-separator", "Separator of list columns (for spec inference; a --spec file gives its own).", '|');
         Option<int> epochs = CommandOptions.Check(new Option<int>("--epochs") { Description = "Most epochs to train (early stopping may end sooner).", DefaultValueFactory = _ => new TorchCtrTrainer.Options().Epochs, HelpName = "N" },
             v => v >= 1 ? null : $"--epochs must be at least 1, got {v}.");
-        Option<int> batchSize = CommandOptions.Check(new Option<int>("--batch-size") { Description = "Rows per training step.", DefaultValueFactory = _ => new TorchCtrTrainer.Options().BatchSize, HelpName = "B" },
-            v => v >= 2 ? null : $"--batch-size must be at least 2, got {v}.");
+        Option<int?> batchSize = CommandOptions.Check(new Option<int?>("--batch-size")
+        {
+            Description = $"Rows per training step (default {TorchCtrTrainer.Options.DefaultBatchSize}, halved while an epoch would have fewer than {TorchCtrTrainer.Options.MinimumAutoStepsPerEpoch} steps, down to {TorchCtrTrainer.Options.MinimumAutoBatchSize}).",
+            HelpName = "B",
+        }, v => v is null or >= 2 ? null : $"--batch-size must be at least 2, got {v}.");
         Option<int?> threads = CommandOptions.Check(new Option<int?>("--threads") { Description = "Torch threads (default 1, the fastest at CTR batch sizes on a shared machine).", HelpName = "T" },
             v => v is null or >= 1 ? null : $"--threads must be at least 1, got {v}.");
         Option<int> seed = new("--seed") { Description = "Seed of initialization, shuffling and dropout.", DefaultValueFactory = _ => 1, HelpName = "S" };
@@ -382,8 +385,8 @@ public sealed record TrainSettings(string TrainPath, string ValidPath, string Mo
     /// <summary>Most epochs.</summary>
     public int Epochs { get; init; } = new TorchCtrTrainer.Options().Epochs;
 
-    /// <summary>Rows per step.</summary>
-    public int BatchSize { get; init; } = new TorchCtrTrainer.Options().BatchSize;
+    /// <summary>Rows per step; null for the trainer's automatic size.</summary>
+    public int? BatchSize { get; init; }
 
     /// <summary>Torch threads.</summary>
     public int? Threads { get; init; }

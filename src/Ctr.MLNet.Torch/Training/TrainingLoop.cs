@@ -44,7 +44,8 @@ internal sealed class TrainingLoop
             Checkpointable(optimizer); // fail before training, not after it
         StartOptimizer?.Invoke(optimizer);
         byte[]? bestOptimizerState = null;
-        long stepsPerEpoch = Math.Max(1, (train.RowCount + _options.BatchSize - 1) / _options.BatchSize);
+        int batchSize = _options.ResolveBatchSize(train.RowCount);
+        long stepsPerEpoch = Math.Max(1, (train.RowCount + batchSize - 1) / batchSize);
         using EmbeddingPrior? prior = _options.EmbeddingL2 > 0 ? EmbeddingPrior.Create(_model, _layout, train, _options.EmbeddingL2) : null;
         long totalSteps = stepsPerEpoch * _options.Epochs;
 
@@ -74,9 +75,9 @@ internal sealed class TrainingLoop
             foreach (FeatureBlock block in train.Blocks())
             {
                 int[] order = Permutation(block.Count, random);
-                for (int start = 0; start < block.Count; start += _options.BatchSize)
+                for (int start = 0; start < block.Count; start += batchSize)
                 {
-                    int count = Math.Min(_options.BatchSize, block.Count - start);
+                    int count = Math.Min(batchSize, block.Count - start);
                     if (count < 2)
                         continue; // A one-row batch breaks batch normalization; its row is seen next epoch.
                     _options.CancellationToken.ThrowIfCancellationRequested();

@@ -66,4 +66,17 @@ public sealed class CliOptionsTest
         ParseResult tooLong = root.Parse([.. required, "--list-separator", "||"]);
         Assert.AreEqual("--list-separator must be one character, got '||'.", tooLong.Errors.Single().Message);
     }
+
+    [TestMethod]
+    public void CliOptionsTest_BatchSizeIsAutomaticUnlessGiven()
+    {
+        RootCommand root = Program.CreateRootCommand();
+        Command train = root.Subcommands.Single(c => c.Name == "train");
+        var option = (Option<int?>)train.Options.Single(o => o.Name == "--batch-size");
+        string[] required = ["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip"];
+
+        Assert.IsNull(root.Parse(required).GetValue(option), "absent: the trainer's automatic size");
+        Assert.AreEqual(256, root.Parse([.. required, "--batch-size", "256"]).GetValue(option));
+        Assert.AreEqual("--batch-size must be at least 2, got 1.", root.Parse([.. required, "--batch-size", "1"]).Errors.Single().Message);
+    }
 }

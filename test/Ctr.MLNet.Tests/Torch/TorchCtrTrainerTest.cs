@@ -120,6 +120,45 @@ public sealed class TorchCtrTrainerTest
     }
 
     [TestMethod]
+    public void TorchCtrTrainerTest_AutomaticBatchSizeGivesSmallDataAtLeastOneHundredStepsPerEpoch()
+    {
+        var auto = new TorchCtrTrainer.Options();
+
+        Assert.IsNull(auto.BatchSize);
+        Assert.AreEqual(1024, auto.ResolveBatchSize(10_000_000));
+        Assert.AreEqual(1024, auto.ResolveBatchSize(102_400), "exactly 100 steps of 1024");
+        Assert.AreEqual(512, auto.ResolveBatchSize(102_399));
+        Assert.AreEqual(64, auto.ResolveBatchSize(7_200), "the criteo sample's training rows");
+        Assert.AreEqual(32, auto.ResolveBatchSize(500), "never below 32");
+        Assert.AreEqual(4096, (auto with { BatchSize = 4096 }).ResolveBatchSize(500), "a set size is kept");
+        Assert.AreEqual(100, (auto with { StreamingBlockRows = 100 }).ResolveBatchSize(10_000_000), "a batch fits in a streamed block");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new MLContext().BinaryClassification.Trainers.TorchCtr(auto with { BatchSize = 1 }));
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_AutomaticBatchSizeIsReportedAndLearnsMoreFromSmallDataThanLargeBatches()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(3000)), test = ml.Data.LoadFromEnumerable(Test);
+        ITransformer features = PlantedClicks.Features(ml).Fit(train);
+        float[] labels = [.. Test.Select(r => r.Label ? 1f : 0f)];
+        var messages = new List<string>();
+        double Auc(int? batchSize)
+        {
+            var options = Quick() with { BatchSize = batchSize, Epochs = 1, Progress = new SynchronousProgress(p => { if (p.Message is not null) messages.Add(p.Message); }) };
+            using var model = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(train));
+            return BinaryMetrics.Auc(labels, Probabilities(model, features.Transform(test)));
+        }
+
+        double automatic = Auc(null), large = Auc(1024);
+
+        CollectionAssert.Contains(messages, "batches of 32 rows", "3,000 rows: 32 is the largest power of two with 100 steps");
+        Assert.AreEqual(1, messages.Count(m => m.StartsWith("batches of", StringComparison.Ordinal)), "a set size is not reported");
+        // One epoch of three 1024-row steps barely moves the network; 94 steps of 32 learn the planted signal.
+        Assert.IsGreaterThan(large + 0.03, automatic, $"automatic {automatic:F4}, 1024 rows {large:F4}");
+    }
+
+    [TestMethod]
     public void TorchCtrTrainerTest_ModelZipRoundTripGivesIdenticalProbabilities()
     {
         var ml = new MLContext(seed: 1);
