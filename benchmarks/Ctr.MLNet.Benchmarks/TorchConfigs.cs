@@ -70,6 +70,7 @@ public static class TorchConfigs
         new("attention-adagrad", "library model zoo: TargetAttentionModel (its defaults) with Adagrad lr 1e-2", o => o with { ModelType = typeof(TargetAttentionModel), Optimizer = CtrOptimizer.Adagrad, LearningRate = 1e-2 }),
         new("mincount5", "user/item vocabulary MinCount 5 (more rows share the OOV embedding)", o => o, IdMinCount: 5),
         new("mincount1", "user/item vocabulary MinCount 1", o => o, IdMinCount: 1),
+        new("embl2-0", "the library defaults without the embedding prior (EmbeddingL2 0, the default before 2026-12-06)", o => o with { EmbeddingL2 = 0 }),
         new("embl2-1", "Adagrad lr 1e-2, EmbeddingL2 1", o => Adagrad(o) with { EmbeddingL2 = 1 }),
         new("embl2-3", "Adagrad lr 1e-2, EmbeddingL2 3", o => Adagrad(o) with { EmbeddingL2 = 3 }),
         new("embl2-10", "Adagrad lr 1e-2, EmbeddingL2 10", o => Adagrad(o) with { EmbeddingL2 = 10 }),

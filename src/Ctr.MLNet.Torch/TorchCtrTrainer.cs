@@ -168,7 +168,11 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             NetworkFormat.WriteOptions(writer, options.Model);
             writer.Write($"{options.Optimizer}|{options.BatchSize}|{options.SeedValue}");
             if (options.EmbeddingL2 > 0)
-                writer.Write(options.EmbeddingL2); // absent when off, so earlier checkpoints keep resuming
+            {
+                // Absent when off, so earlier checkpoints keep resuming.
+                writer.Write(options.EmbeddingL2);
+                writer.Write(options.EmbeddingL2MinimumTableSize);
+            }
             warmStart?.WriteIdentity(writer);
         }
         return Convert.ToHexString(SHA256.HashData(stream.ToArray()));

@@ -62,7 +62,7 @@ public static class TrainCommand
         }, v => v is >= 1 and <= 64 ? null : $"--networks must be in 1..64, got {v}.");
         Option<double> embeddingL2 = CommandOptions.Check(new Option<double>("--embedding-l2")
         {
-            Description = "Gaussian prior on the embedding rows (EmbeddingL2; 0 = off). 1000 curbs id memorization on large data but slows short runs.",
+            Description = $"Gaussian prior on the rows of the embedding tables of more than {new TorchCtrTrainer.Options().EmbeddingL2MinimumTableSize:N0} rows (EmbeddingL2; 0 = off): curbs the memorization of user and item ids.",
             DefaultValueFactory = _ => new TorchCtrTrainer.Options().EmbeddingL2,
             HelpName = "L2",
         }, v => v >= 0 && double.IsFinite(v) ? null : $"--embedding-l2 must be a finite number ≥ 0, got {v}.");

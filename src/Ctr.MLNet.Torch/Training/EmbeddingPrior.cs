@@ -11,7 +11,7 @@ namespace Ctr.MLNet.Torch.Training;
 /// The Gaussian prior of <see cref="TorchCtrTrainer.Options.EmbeddingL2"/>, applied where a batch looks: every id
 /// occurrence in the batch adds <c>L2 · ‖row‖² / (its training count · batch rows)</c>. Over an epoch each row then
 /// receives <c>L2 · ‖row‖² / training rows</c> in expectation, the exact MAP objective, while rows a batch does not
-/// touch get no gradient at all and no step reads whole tables.
+/// touch get no gradient at all and no step reads whole tables. Tables of at most the minimum size get no prior.
 /// </summary>
 internal sealed class EmbeddingPrior : IDisposable
 {
@@ -33,22 +33,50 @@ internal sealed class EmbeddingPrior : IDisposable
         _otherScale = otherScale;
     }
 
-    /// <summary>Counts every id of <paramref name="train"/> (one pass) and finds <paramref name="model"/>'s tables.</summary>
-    public static EmbeddingPrior Create(CtrModel model, FeatureLayout layout, TrainingData train, double strength)
+    /// <summary>
+    /// Finds <paramref name="model"/>'s tables of more than <paramref name="minimumTableSize"/> rows and counts their ids in
+    /// <paramref name="train"/> (one pass); null when no table is that large.
+    /// </summary>
+    public static EmbeddingPrior? Create(CtrModel model, FeatureLayout layout, TrainingData train, double strength, int minimumTableSize)
     {
-        long[][] counts = [.. layout.Tables.Select(t => new long[t.Size])];
+        var weights = layout.Tables.Select(_ => new List<Parameter>()).ToArray();
+        // By module: a parameter's wrapper is a new object at every `weight` call.
+        var covered = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        foreach (FeatureEmbedding embedding in model.modules().OfType<FeatureEmbedding>())
+        {
+            for (int t = 0; t < layout.Tables.Length; t++)
+            {
+                if (layout.Tables[t].Size > minimumTableSize)
+                    weights[t].Add(embedding.Table(t).weight!);
+                covered.Add(embedding.Table(t));
+            }
+        }
+        // A custom network's own embedding modules have no known ids: they get the prior on every row at every step.
+        Parameter[] others = [.. model.modules()
+            .Where(m => !covered.Contains(m))
+            .Select(m => m switch { EmbeddingBag bag => bag.weight, Embedding e => e.weight, _ => null })
+            .OfType<Parameter>()
+            .Where(w => w.shape[0] > minimumTableSize)];
+        if (others.Length == 0 && weights.All(w => w.Count == 0))
+            return null;
+
+        long[][] counts = [.. layout.Tables.Select((t, i) => new long[weights[i].Count == 0 ? 0 : t.Size])];
         foreach (FeatureBlock block in train.Blocks())
         {
             int width = block.CategoricalWidth;
             for (int f = 0; f < width; f++)
             {
                 long[] table = counts[layout.Categorical[f].Table];
+                if (table.Length == 0)
+                    continue;
                 for (int r = 0; r < block.Count; r++)
                     table[block.Categorical[r * width + f]]++;
             }
             for (int s = 0; s < block.Sequences.Length; s++)
             {
                 long[] table = counts[layout.Sequences[s].Table];
+                if (table.Length == 0)
+                    continue;
                 FeatureBlock.SequenceColumn sequence = block.Sequences[s];
                 for (int i = sequence.Offsets[0]; i < sequence.Offsets[block.Count]; i++)
                     table[sequence.Ids[i]]++;
@@ -60,23 +88,6 @@ internal sealed class EmbeddingPrior : IDisposable
             float[] inverse = [.. c.Select((n, i) => i == 0 || n == 0 ? 0f : 1f / n)];
             return tensor(inverse);
         })];
-
-        var weights = layout.Tables.Select(_ => new List<Parameter>()).ToArray();
-        // By module: a parameter's wrapper is a new object at every `weight` call.
-        var covered = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        foreach (FeatureEmbedding embedding in model.modules().OfType<FeatureEmbedding>())
-        {
-            for (int t = 0; t < layout.Tables.Length; t++)
-            {
-                weights[t].Add(embedding.Table(t).weight!);
-                covered.Add(embedding.Table(t));
-            }
-        }
-        // A custom network's own embedding modules have no known ids: they get the prior on every row at every step.
-        Parameter[] others = [.. model.modules()
-            .Where(m => !covered.Contains(m))
-            .Select(m => m switch { EmbeddingBag bag => bag.weight, Embedding e => e.weight, _ => null })
-            .OfType<Parameter>()];
         return new EmbeddingPrior(layout, strength, inverseCounts, weights, others, strength / Math.Max(1, train.RowCount));
     }
 

@@ -46,7 +46,7 @@ internal sealed class TrainingLoop
         byte[]? bestOptimizerState = null;
         int batchSize = _options.ResolveBatchSize(train.RowCount);
         long stepsPerEpoch = Math.Max(1, (train.RowCount + batchSize - 1) / batchSize);
-        using EmbeddingPrior? prior = _options.EmbeddingL2 > 0 ? EmbeddingPrior.Create(_model, _layout, train, _options.EmbeddingL2) : null;
+        using EmbeddingPrior? prior = _options.EmbeddingL2 > 0 ? EmbeddingPrior.Create(_model, _layout, train, _options.EmbeddingL2, _options.EmbeddingL2MinimumTableSize) : null;
         long totalSteps = stepsPerEpoch * _options.Epochs;
 
         var state = new TrainingState();

@@ -15,7 +15,7 @@ public sealed class EmbeddingPriorTest
 {
     private static readonly List<PlantedClicks.Row> Train = PlantedClicks.Generate(3000, seed: 1);
 
-    private static TorchCtrTransformer Fit(double embeddingL2)
+    private static TorchCtrTransformer Fit(double embeddingL2, int minimumTableSize = 0)
     {
         var ml = new MLContext(seed: 1);
         IDataView train = ml.Data.LoadFromEnumerable(Train);
@@ -27,6 +27,7 @@ public sealed class EmbeddingPriorTest
             BatchSize = 256,
             Threads = 1,
             EmbeddingL2 = embeddingL2,
+            EmbeddingL2MinimumTableSize = minimumTableSize,
             Model = new CtrModelOptions { HiddenUnits = [16], EmbeddingDim = 8 },
         }).Fit(features);
     }
@@ -49,6 +50,30 @@ public sealed class EmbeddingPriorTest
         }
     }
 
+    [TestMethod]
+    public void EmbeddingPriorTest_ReachesOnlyTablesLargerThanTheMinimumSize()
+    {
+        using TorchCtrTransformer free = Fit(0);
+        int[] sizes = [.. free.Layout.Tables.Select(t => t.Size)];
+        int threshold = sizes.Order().ElementAt(sizes.Length / 2 - 1);
+        Assert.IsTrue(sizes.Any(s => s > threshold) && sizes.Any(s => s <= threshold), $"table sizes {string.Join(", ", sizes)}");
+
+        using TorchCtrTransformer sut = Fit(200, threshold), none = Fit(200, sizes.Max());
+
+        for (int table = 0; table < sizes.Length; table++)
+        {
+            double without = TableNorm(free, table), with = TableNorm(sut, table);
+            if (sizes[table] > threshold)
+                Assert.IsLessThan(0.5 * without, with, $"table '{free.Layout.Tables[table].Name}' ({sizes[table]} rows): ‖W‖² {with:G4} with the prior, {without:G4} without");
+            else
+                Assert.IsGreaterThan(0.5 * without, with, $"table '{free.Layout.Tables[table].Name}' ({sizes[table]} rows, at most {threshold}) is not pulled: ‖W‖² {with:G4}, {without:G4} without");
+        }
+        var ml = new MLContext(seed: 1);
+        IDataView test = PlantedClicks.Features(ml).Fit(ml.Data.LoadFromEnumerable(Train)).Transform(ml.Data.LoadFromEnumerable(Train.Take(200)));
+        CollectionAssert.AreEqual(free.Transform(test).GetColumn<float>("Probability").ToArray(), none.Transform(test).GetColumn<float>("Probability").ToArray(),
+            "no table above the minimum: the same model as without the prior");
+    }
+
     /// <summary>
     /// The prior reaches a row only through the batches that use it: rows of ids no training row holds (the vocabulary was
     /// fitted on more data) keep their initial values exactly, as without the prior. A prior over whole tables at every
@@ -65,7 +90,7 @@ public sealed class EmbeddingPriorTest
             used = [.. train.GetColumn<uint>("UserId")];
             return ml.BinaryClassification.Trainers.TorchCtr(new TorchCtrTrainer.Options
             {
-                NumericColumnNames = ["Price"], Epochs = 2, BatchSize = 50, Threads = 1, EmbeddingL2 = embeddingL2,
+                NumericColumnNames = ["Price"], Epochs = 2, BatchSize = 50, Threads = 1, EmbeddingL2 = embeddingL2, EmbeddingL2MinimumTableSize = 0,
                 Model = new CtrModelOptions { HiddenUnits = [16], EmbeddingDim = 8 },
             }).Fit(train);
         }
@@ -102,5 +127,7 @@ public sealed class EmbeddingPriorTest
             var error = Errors.Find<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtr(new TorchCtrTrainer.Options { EmbeddingL2 = bad }));
             StringAssert.Contains(error.Message, "EmbeddingL2");
         }
+        var size = Errors.Find<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtr(new TorchCtrTrainer.Options { EmbeddingL2MinimumTableSize = -1 }));
+        StringAssert.Contains(size.Message, "EmbeddingL2MinimumTableSize must not be negative, got -1");
     }
 }
