@@ -169,9 +169,11 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             writer.Write($"{options.Optimizer}|{options.BatchSize}|{options.SeedValue}");
             if (options.EmbeddingL2 > 0)
             {
-                // Absent when off, so earlier checkpoints keep resuming.
+                // Absent when off, so earlier checkpoints keep resuming; the minimum size absent at 0, every table, which
+                // is what the prior did before it had a minimum size.
                 writer.Write(options.EmbeddingL2);
-                writer.Write(options.EmbeddingL2MinimumTableSize);
+                if (options.EmbeddingL2MinimumTableSize > 0)
+                    writer.Write(options.EmbeddingL2MinimumTableSize);
             }
             warmStart?.WriteIdentity(writer);
         }
