@@ -114,7 +114,11 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             warmStart?.CopyWeights(model, layout, _options.Progress);
             foreach (FeatureEmbedding embedding in model.modules().OfType<FeatureEmbedding>())
                 embedding.SetHistoryAttributes(attributes.Maps);
-            var loop = new TrainingLoop(model, resolved, layout, Fingerprint(layout, resolved, warmStart)) { StartOptimizer = warmStart is null ? null : optimizer => warmStart.StartOptimizer(optimizer, _options) };
+            var loop = new TrainingLoop(model, resolved, layout, Fingerprint(layout, resolved, warmStart))
+            {
+                StartOptimizer = warmStart is null ? null : optimizer => warmStart.StartOptimizer(optimizer, _options),
+                EarlierSettings = _options.Resume ? EarlierSettings(layout, resolved, warmStart) : null,
+            };
             var history = loop.Run(train, valid);
             return new TorchCtrTransformer(_host, layout, modelOptions, _options.ModelType, model, history, _options.ScoringBatchSize, _options.LabelColumnName, loop.OptimizerState);
         }
@@ -151,6 +155,34 @@ public sealed partial class TorchCtrTrainer : IEstimator<TorchCtrTransformer>
             throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find label column '{_options.LabelColumnName}'");
         if (!FeatureReader.IsLabelType(label.Value.Type))
             throw new ArgumentOutOfRangeException(nameof(schema), $"Schema mismatch for label column '{_options.LabelColumnName}': expected Boolean, Single or Double, got {label.Value.Type}");
+    }
+
+    /// <summary>
+    /// The fingerprints of a checkpoint written with the defaults before 2026-12-06 (BatchSize 1024 where it is now
+    /// automatic, EmbeddingL2 0, the prior on every table) and otherwise <paramref name="resolved"/>'s settings, each
+    /// with the options that resume it: resuming such a checkpoint with the same code as before then says what to set.
+    /// </summary>
+    private Dictionary<string, string> EarlierSettings(FeatureLayout layout, Options resolved, WarmStart? warmStart)
+    {
+        int[] batchSizes = _options.BatchSize is null ? [resolved.BatchSize!.Value, Options.DefaultBatchSize] : [resolved.BatchSize!.Value];
+        (double L2, int Minimum)[] priors = [(resolved.EmbeddingL2, resolved.EmbeddingL2MinimumTableSize), (resolved.EmbeddingL2, 0), (0, resolved.EmbeddingL2MinimumTableSize)];
+        var settings = new Dictionary<string, string>();
+        foreach (int batchSize in batchSizes)
+        {
+            foreach ((double l2, int minimum) in priors)
+            {
+                var changes = new List<string>();
+                if (batchSize != resolved.BatchSize)
+                    changes.Add($"BatchSize = {batchSize}");
+                if (l2 != resolved.EmbeddingL2)
+                    changes.Add("EmbeddingL2 = 0");
+                else if (l2 > 0 && minimum != resolved.EmbeddingL2MinimumTableSize)
+                    changes.Add("EmbeddingL2MinimumTableSize = 0");
+                if (changes.Count > 0)
+                    settings.TryAdd(Fingerprint(layout, resolved with { BatchSize = batchSize, EmbeddingL2 = l2, EmbeddingL2MinimumTableSize = minimum }, warmStart), string.Join(", ", changes));
+            }
+        }
+        return settings;
     }
 
     /// <summary>Identifies what a checkpoint was written for: features, model type and hyperparameters, optimizer, warm start.</summary>

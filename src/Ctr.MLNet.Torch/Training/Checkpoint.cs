@@ -79,7 +79,11 @@ internal static class Checkpoint
 
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
 
-    public static TrainingState Read(string directory, string fingerprint, nn.Module module, OptimizerHelper optimizer)
+    /// <summary>
+    /// Loads the checkpoint of <paramref name="fingerprint"/> into the module and optimizer; a checkpoint of one of
+    /// <paramref name="earlierSettings"/>' fingerprints is an error that names what to set to resume it.
+    /// </summary>
+    public static TrainingState Read(string directory, string fingerprint, nn.Module module, OptimizerHelper optimizer, IReadOnlyDictionary<string, string>? earlierSettings = null)
     {
         string path = Path.Combine(directory, FileName);
         try
@@ -106,8 +110,13 @@ internal static class Checkpoint
                     throw new FormatException($"Checkpoint '{path}' is corrupt: its SHA-256 checksum does not match its contents (damaged or truncated after it was written). Delete it to start over, or restore it from a backup.");
                 }
             }
-            if (reader.ReadString() != fingerprint)
-                throw new InvalidOperationException($"Checkpoint '{path}' was written for different features or model settings; resume with the same pipeline and options, or point CheckpointDirectory elsewhere.");
+            string written = reader.ReadString();
+            if (written != fingerprint)
+            {
+                throw new InvalidOperationException(earlierSettings?.GetValueOrDefault(written) is string settings
+                    ? $"Checkpoint '{path}' was written with {settings} (before 2026-12-06 BatchSize defaulted to 1024 and EmbeddingL2 to 0, and a prior reached every table); set those to resume it, or point CheckpointDirectory elsewhere."
+                    : $"Checkpoint '{path}' was written for different features or model settings; resume with the same pipeline and options, or point CheckpointDirectory elsewhere.");
+            }
             var state = new TrainingState
             {
                 Epoch = reader.ReadInt32(),

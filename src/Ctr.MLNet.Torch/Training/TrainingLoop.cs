@@ -29,6 +29,9 @@ internal sealed class TrainingLoop
     /// <summary>Called with the new optimizer before the first step (and before a resume), e.g. to continue yesterday's state.</summary>
     public Action<optim.Optimizer>? StartOptimizer { get; init; }
 
+    /// <summary>Fingerprints of earlier settings with what to set to resume them, for the error of a checkpoint that does not match.</summary>
+    public IReadOnlyDictionary<string, string>? EarlierSettings { get; init; }
+
     /// <summary>
     /// With <see cref="TorchCtrTrainer.Options.KeepOptimizerState"/>, the optimizer's state after <see cref="Run"/>
     /// (TorchSharp's format), taken at the epoch whose weights the model ends with; otherwise null.
@@ -52,7 +55,7 @@ internal sealed class TrainingLoop
         var state = new TrainingState();
         if (_options.Resume && Checkpoint.Exists(_options.CheckpointDirectory!))
         {
-            state = Checkpoint.Read(_options.CheckpointDirectory!, _fingerprint, _model, Checkpointable(optimizer));
+            state = Checkpoint.Read(_options.CheckpointDirectory!, _fingerprint, _model, Checkpointable(optimizer), EarlierSettings);
             for (long s = 0; s < state.Step; s++)
                 scheduler?.step();
             Report(TrainingPhase.EpochEnd, state.Epoch, 0, null, 0, 0, $"resumed after epoch {state.Epoch} (step {state.Step})");

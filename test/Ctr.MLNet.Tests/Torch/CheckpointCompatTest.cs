@@ -68,4 +68,26 @@ public sealed class CheckpointCompatTest
         Fit(withMinimum).Dispose();
         Assert.ThrowsExactly<InvalidOperationException>(() => Fit(withMinimum with { Epochs = 2, Resume = true, EmbeddingL2MinimumTableSize = 0 }));
     }
+    [TestMethod]
+    public void CheckpointCompatTest_ACheckpointOfEarlierDefaultsNamesTheSettingsThatResumeIt()
+    {
+        using var directory = new TemporaryDirectory();
+        string checkpoints = CopyCheckpoint("checkpoint-2026-12-05-defaults.ctr", directory);
+
+        // The same options as when it was written, today's defaults: automatic batches (32 rows here) and EmbeddingL2 1000.
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(Options(checkpoints)));
+
+        StringAssert.Contains(error.Message, "was written with BatchSize = 1024, EmbeddingL2 = 0");
+        var messages = new List<string>();
+        using (TorchCtrTransformer resumed = Fit(Options(checkpoints) with { BatchSize = 1024, EmbeddingL2 = 0 }, messages))
+            CollectionAssert.Contains(messages, "resumed after epoch 1 (step 1)", "the settings the message names resume it");
+
+        using var prior = new TemporaryDirectory();
+        error = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(Options(CopyCheckpoint("checkpoint-2026-12-05-embedding-l2-300.ctr", prior)) with { EmbeddingL2 = 300 }));
+        StringAssert.Contains(error.Message, "was written with BatchSize = 1024, EmbeddingL2MinimumTableSize = 0");
+
+        using var other = new TemporaryDirectory();
+        error = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(Options(CopyCheckpoint("checkpoint-2026-12-05-defaults.ctr", other)) with { BatchSize = 64 }));
+        StringAssert.Contains(error.Message, "was written for different features or model settings", "settings that are no earlier default are not guessed");
+    }
 }
