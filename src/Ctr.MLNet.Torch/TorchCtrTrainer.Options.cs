@@ -265,7 +265,9 @@ public sealed partial class TorchCtrTrainer
             Check(GradientClipNorm is null or > 0, nameof(GradientClipNorm), $"GradientClipNorm must be positive, got {GradientClipNorm}.");
             Check(Patience is null or >= 1, nameof(Patience), $"Patience must be at least 1, got {Patience}.");
             Check(Threads is null or >= 1, nameof(Threads), $"Threads must be at least 1, got {Threads}.");
-            Check(StreamingBlockRows >= (BatchSize ?? 2), nameof(StreamingBlockRows), $"StreamingBlockRows ({StreamingBlockRows}) must be at least BatchSize ({BatchSize}).");
+            Check(StreamingBlockRows >= (BatchSize ?? 2), nameof(StreamingBlockRows), BatchSize is null
+                ? $"StreamingBlockRows must be at least 2 (a batch of the automatic BatchSize has at least 2 rows), got {StreamingBlockRows}."
+                : $"StreamingBlockRows ({StreamingBlockRows}) must be at least BatchSize ({BatchSize}).");
             Check(ScoringBatchSize >= 1, nameof(ScoringBatchSize), $"ScoringBatchSize must be at least 1, got {ScoringBatchSize}.");
             Check(typeof(CtrModel).IsAssignableFrom(ModelType) && ModelType.GetConstructor([typeof(CtrModelContext)]) is not null, nameof(ModelType),
                 $"ModelType {ModelType} must derive from CtrModel and have a public constructor taking a CtrModelContext.");

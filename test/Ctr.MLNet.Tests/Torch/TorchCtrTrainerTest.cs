@@ -133,6 +133,19 @@ public sealed class TorchCtrTrainerTest
         Assert.AreEqual(4096, (auto with { BatchSize = 4096 }).ResolveBatchSize(500), "a set size is kept");
         Assert.AreEqual(100, (auto with { StreamingBlockRows = 100 }).ResolveBatchSize(10_000_000), "a batch fits in a streamed block");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new MLContext().BinaryClassification.Trainers.TorchCtr(auto with { BatchSize = 1 }));
+        Assert.AreEqual(2, (auto with { StreamingBlockRows = 2 }).ResolveBatchSize(10_000_000), "the smallest block");
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_ABlockTooSmallForAnyBatchSaysHowLargeItMustBe()
+    {
+        var ml = new MLContext();
+
+        var automatic = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtr(new TorchCtrTrainer.Options { StreamingBlockRows = 1 }));
+        var set = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtr(new TorchCtrTrainer.Options { StreamingBlockRows = 100, BatchSize = 256 }));
+
+        StringAssert.StartsWith(automatic.Message, "StreamingBlockRows must be at least 2 (a batch of the automatic BatchSize has at least 2 rows), got 1.");
+        StringAssert.StartsWith(set.Message, "StreamingBlockRows (100) must be at least BatchSize (256).");
     }
 
     [TestMethod]
