@@ -2,6 +2,7 @@ using System;
 using System.Collections.Immutable;
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -34,6 +35,15 @@ public static class TrainCommand
         {
             Description = $"Rows per training step (default {TorchCtrTrainer.Options.DefaultBatchSize}, halved while an epoch would have fewer than {TorchCtrTrainer.Options.MinimumAutoStepsPerEpoch} steps, down to {TorchCtrTrainer.Options.MinimumAutoBatchSize}).",
             HelpName = "B",
+            // System.CommandLine's own message would name the type System.Nullable`1[System.Int32].
+            CustomParser = result =>
+            {
+                string value = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int rows))
+                    return rows;
+                result.AddError($"--batch-size must be a whole number of rows, got '{CommandOptions.Printable(value)}'; leave it out for the automatic size.");
+                return null;
+            },
         }, v => v is null or >= 2 ? null : $"--batch-size must be at least 2, got {v}.");
         Option<int?> threads = CommandOptions.Check(new Option<int?>("--threads") { Description = "Torch threads (default 1, the fastest at CTR batch sizes on a shared machine).", HelpName = "T" },
             v => v is null or >= 1 ? null : $"--threads must be at least 1, got {v}.");

@@ -78,5 +78,10 @@ public sealed class CliOptionsTest
         Assert.IsNull(root.Parse(required).GetValue(option), "absent: the trainer's automatic size");
         Assert.AreEqual(256, root.Parse([.. required, "--batch-size", "256"]).GetValue(option));
         Assert.AreEqual("--batch-size must be at least 2, got 1.", root.Parse([.. required, "--batch-size", "1"]).Errors.Single().Message);
+        // Not a CLR type name ('System.Nullable`1[System.Int32]'): what the option takes, and how to get the automatic size.
+        Assert.AreEqual("--batch-size must be a whole number of rows, got 'auto'; leave it out for the automatic size.",
+            root.Parse([.. required, "--batch-size", "auto"]).Errors.Single().Message);
+        Assert.AreEqual("--batch-size must be a whole number of rows, got '2147483648'; leave it out for the automatic size.",
+            root.Parse([.. required, "--batch-size", "2147483648"]).Errors.Single().Message);
     }
 }
