@@ -19,7 +19,7 @@ public sealed partial class ParquetDataSource
     /// <para>
     /// Checks and conversions run column by column over the whole row group (<see cref="Prepare"/>), into arrays the
     /// getters index by row; a row some column finds bad is checked again on its own, column by column, for the
-    /// message of the first problem. Row by row, each of a dozen columns cost more than decoding it.
+    /// message of the first problem. (Checked row by row, a dozen columns cost about a fifth of a read.)
     /// </para>
     /// <para>
     /// One row group in memory: the next is loaded over the arrays of the last. (Loading the next row group on a second
