@@ -367,20 +367,62 @@ internal sealed class ParquetChunkDecoder
                     doubles[i] = BinaryPrimitives.ReadDoubleLittleEndian(data.Slice(8 * i, 8));
                 break;
             default:
-            {
-                int at = 0;
-                for (int i = 0; i < count; i++)
-                {
-                    if (data.Length - at < 4)
-                        throw new FormatException($"the page ends at string {i + 1:N0} of {count:N0}");
-                    int length = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
-                    at += 4;
-                    if (length < 0 || length > data.Length - at)
-                        throw new FormatException($"string {i + 1:N0} of {length:N0} bytes runs past the page");
-                    texts[i] = Utf8(data, at, length);
-                    at += length;
-                }
+                ReadPlainStrings(data, count, texts);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Plain strings (each a 4-byte length, then its UTF-8 bytes) into the current chunk of text. The strings of a
+    /// page lie side by side, so a run of them is widened in one vectorized call when it is ASCII, length prefixes and
+    /// all (4 chars to spare per string), and each string is a slice of it; a run with other bytes is decoded string
+    /// by string.
+    /// </summary>
+    private void ReadPlainStrings(ReadOnlySpan<byte> data, int count, Span<ReadOnlyMemory<char>> texts)
+    {
+        int at = 0, i = 0;
+        while (i < count)
+        {
+            if (_chars.Length - _charsUsed < 64)
+            {
+                _chars = new char[TextChunkLength];
+                _charsUsed = 0;
+            }
+            // The run: strings from i on whose bytes, from the first length prefix, fit in the chunk's room.
+            int room = _chars.Length - _charsUsed, runStart = at, first = i;
+            while (i < count)
+            {
+                if (data.Length - at < 4)
+                    throw new FormatException($"the page ends at string {i + 1:N0} of {count:N0}");
+                int length = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
+                if (length < 0 || length > data.Length - at - 4)
+                    throw new FormatException($"string {i + 1:N0} of {length:N0} bytes runs past the page");
+                if (at + 4 + length - runStart > room)
+                    break;
+                texts[i++] = new ReadOnlyMemory<char>(_chars, _charsUsed + at + 4 - runStart, length);
+                at += 4 + length;
+            }
+            int runLength = at - runStart;
+            if (i == first)
+            {
+                // One string longer than the chunk's room: on its own, in a chunk of its own if need be.
+                int length = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
+                texts[i++] = Utf8(data, at + 4, length);
+                at += 4 + length;
+                continue;
+            }
+            Span<char> target = _chars.AsSpan(_charsUsed, runLength);
+            if (System.Text.Ascii.ToUtf16(data.Slice(runStart, runLength), target, out _) == System.Buffers.OperationStatus.Done)
+            {
+                _charsUsed += runLength;
+                continue;
+            }
+            // Not ASCII: string by string from the run's start, each after the last in the chunk.
+            for (int k = first, from = runStart; k < i; k++)
+            {
+                int length = BinaryPrimitives.ReadInt32LittleEndian(data[from..]);
+                texts[k] = Utf8(data, from + 4, length);
+                from += 4 + length;
             }
         }
     }

@@ -51,7 +51,7 @@ internal sealed class ParquetColumnValues
     /// <summary>Whether some element of <see cref="Present"/> is false.</summary>
     public bool HasNulls { get; private set; }
 
-    /// <summary>String columns; the characters are this object's own, valid after the row group is gone.</summary>
+    /// <summary>String columns, empty where null; the characters are this object's own, valid after the row group is gone.</summary>
     public ReadOnlyMemory<char>[]? Texts { get; private set; }
 
     /// <summary>String columns read from dictionary pages: each element's index into <see cref="Dictionary"/> (instead of <see cref="Texts"/>).</summary>
@@ -76,7 +76,7 @@ internal sealed class ParquetColumnValues
     public static ParquetColumnValues Constant(int rows, string? value)
     {
         var values = new ParquetColumnValues(rows, rows) { Texts = new ReadOnlyMemory<char>[rows] };
-        ReadOnlyMemory<char> memory = (value ?? "").AsMemory();
+        ReadOnlyMemory<char> memory = value is null ? default : value.AsMemory();
         Array.Fill(values.Texts, memory);
         Array.Fill(values.Present, value is not null);
         values.HasNulls = value is null && rows > 0;
@@ -135,15 +135,16 @@ internal sealed class ParquetColumnValues
         return values.ReadWithParquetNet(group, field, isList, rows);
     }
 
-    /// <summary>Moves the values from the start of <paramref name="values"/> to the slots of the present elements, from the end back.</summary>
+    /// <summary>
+    /// Moves the values from the start of <paramref name="values"/> to the slots of the present elements, from the end
+    /// back, and clears the slots of the others (so a null string is an empty one, and a null dictionary index 0).
+    /// </summary>
     private static T[] SpreadInPlace<T>(T[] values, bool[] present, int elements, int count)
     {
         int d = count;
+        // Once d > e, slots 0..e hold their own values: every null slot has been passed.
         for (int e = elements - 1; e >= 0 && d <= e; e--)
-        {
-            if (present[e])
-                values[e] = values[--d];
-        }
+            values[e] = present[e] ? values[--d] : default!;
         return values;
     }
 

@@ -270,7 +270,32 @@ public sealed partial class ParquetDataSource : IFileDataSource
     private sealed record Part(string File, Source[] Sources);
 
     /// <summary>A closed cursor's arrays, for the next cursor.</summary>
-    private sealed record Buffers(ParquetChunkDecoder Decoder, ParquetColumnValues?[] Group);
+    private sealed record Buffers(ParquetChunkDecoder Decoder, RowGroup Group);
+
+    /// <summary>The row group a cursor reads, decoded and checked: what the getters read by row.</summary>
+    private sealed class RowGroup(int columns)
+    {
+        public readonly ParquetColumnValues?[] Values = new ParquetColumnValues?[columns];
+
+        // Per column: numbers by row (Single, Label) or by element (lists of weights), booleans by row, and the text
+        // of columns that hold no strings, by element. The arrays stay from row group to row group.
+        public readonly float[]?[] Floats = new float[]?[columns];
+        public readonly bool[]?[] Booleans = new bool[]?[columns];
+        public readonly ReadOnlyMemory<char>[]?[] Spelled = new ReadOnlyMemory<char>[]?[columns];
+
+        /// <summary>Scalar text columns: the text of each row, empty where null (the column's strings, or <see cref="Spelled"/>).</summary>
+        public readonly ReadOnlyMemory<char>[]?[] RowTexts = new ReadOnlyMemory<char>[]?[columns];
+
+        /// <summary>By row: some column finds the row bad.</summary>
+        public bool[] Bad = [];
+        public bool AnyBad;
+        public int Rows;
+
+        /// <summary>Where it is: the index of its file, its index in the file, and the file's rows before it.</summary>
+        public int Part;
+        public int Index;
+        public long RowsBefore;
+    }
 
     /// <summary>A column to load.</summary>
     /// <param name="Name">Its top-level field name, or a partition key.</param>

@@ -284,6 +284,205 @@ public sealed class ParquetDataSourceTest
         StringAssert.Contains(error.Message, "export it again");
     }
 
+    [TestMethod]
+    public void ParquetDataSourceTest_RowGroupsCheckedByColumnFindTheRowsAndMessagesOfRowByRowChecks()
+    {
+        // Each column is checked over its whole row group; a row found bad is checked again column by column for the
+        // message. Rows bad in one column or several (the first names it), in every kind, across row groups of 4 rows.
+        // (A list of nullable elements is written with no empty list: the test writer would make it one null element.)
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "checks.parquet");
+        Write(path, 4,
+            new Column(new DataField<int?>("click"), [1, 0, null, 2, 1, 0, 1, 0, 1, 1]),
+            new Column(new DataField<double?>("price"), [1.5, null, double.NaN, 1e39, double.NegativeInfinity, 2.0, 3.0, 4.0, 1e39, 6.0]),
+            new Column(new DataField<long?>("count"), [1L, null, 3L, 4L, 5L, 6L, 7L, 8L, 9L, -10L]),
+            new Column(new DataField<bool?>("flag"), [true, false, true, true, true, null, true, true, true, false]),
+            new Column(new DataField<long?>("hour"), [5L, null, 7L, 8L, 9L, 10L, 11L, 12L, 13L, -9_007_199_254_740_993L]),
+            new Column(new DataField<double?>("ratio"), [0.1, double.NaN, null, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1e300]),
+            new Column(new ListField("w", new DataField<float?>("element")),
+                [new float?[] { 1.5f, 2f }, new float?[] { 2.5f }, new float?[] { 1f }, new float?[] { 1f }, new float?[] { 1f }, new float?[] { 1f }, new float?[] { 1f, float.NaN },
+                    new float?[] { null }, new float?[] { float.PositiveInfinity }, new float?[] { 3f, 0f }]),
+            new Column(List<long>("wl"), [new[] { 1L }, null, new[] { 2L }, new[] { 3L }, new[] { 4L }, new[] { 5L }, new[] { 6L }, new[] { 7L }, new[] { 8L }, new[] { -9L, 10L }]));
+        ParquetDataSource.Column[] all =
+        [
+            new("click", ParquetColumnKind.Label), new("price", ParquetColumnKind.Single), new("count", ParquetColumnKind.Single), new("flag", ParquetColumnKind.Boolean),
+            new("hour", ParquetColumnKind.Text), new("ratio", ParquetColumnKind.Text), new("w", ParquetColumnKind.Weights), new("wl", ParquetColumnKind.Weights),
+        ];
+        string ErrorOf(params string[] columns) => Assert.ThrowsExactly<ParquetBadRowException>(() =>
+            ReadAll(ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [.. all.Where(c => columns.Contains(c.Name))] }))).Message;
+
+        ParquetDataSource skipping = ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [.. all], BadRows = BadRowPolicy.Skip });
+        List<object[]> kept = ReadAll(skipping);
+
+        Assert.HasCount(3, kept);
+        CollectionAssert.AreEqual(new object[] { 1f, 1.5f, 1f, true, "5", "0.1", "1.5|2", "1" }, kept[0]);
+        CollectionAssert.AreEqual(new object[] { 0f, float.NaN, float.NaN, false, "", "", "2.5", "" }, kept[1], "nulls and NaN are missing values");
+        CollectionAssert.AreEqual(new object[] { 1f, 6f, -10f, false, "-9007199254740993", "1E+300", "3|0", "-9|10" }, kept[2]);
+        CollectionAssert.AreEqual(new long[] { 2, 3, 4, 5, 6, 7, 8 }, skipping.Summary!.SkippedRows.ToArray());
+        StringAssert.Contains(skipping.Summary.FirstBadRow, "row group 0, row 3, column 'click': the label is null");
+        StringAssert.Contains(ErrorOf("price", "click"), "row group 0, row 3, column 'click': the label is null");
+        StringAssert.Contains(ErrorOf("price", "count", "hour", "ratio", "wl"), "row group 0, row 4, column 'price': the value is 1E+39, too large for a 32-bit float");
+        StringAssert.Contains(ErrorOf("flag"), "row group 1, row 6, column 'flag': the value is null");
+        StringAssert.Contains(ErrorOf("w"), "row group 1, row 7, column 'w': weight 2 of the list is NaN, not a finite number");
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_PlainStringsAcrossChunksOfTextReadAsWritten()
+    {
+        // Plain strings are widened to chars in runs that fill a chunk of text (32K chars); a run with a non-ASCII byte
+        // is decoded string by string, and a string longer than a chunk gets one of its own.
+        using var directory = new TemporaryDirectory();
+        const int Rows = 400;
+        string Text(int r) => r switch
+        {
+            17 => new string('x', 40_000),
+            18 => new string('é', 33_000),
+            19 => "",
+            _ => (r % 9 == 4 ? "ü" : "") + new string((char)('a' + r % 26), r * 37 % 900),
+        };
+        string?[] user = [.. Enumerable.Range(0, Rows).Select(r => r % 13 == 6 ? null : Text(r))];
+        string[][] tags = [.. Enumerable.Range(0, Rows).Select(r => Enumerable.Range(0, r % 5).Select(e => Text(r + e + 1)).ToArray())];
+        string path = Path.Combine(directory.Path, "long.parquet");
+        Write(path, 150, new Column(new DataField<string>("user"), user), new Column(List<string>("tags"), tags));
+
+        List<object[]> rows = ReadAll(ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [new("user", ParquetColumnKind.Text), new("tags", ParquetColumnKind.Text)] }));
+
+        Assert.HasCount(Rows, rows);
+        for (int r = 0; r < Rows; r++)
+            CollectionAssert.AreEqual(new object[] { user[r] ?? "", string.Join("|", tags[r]) }, rows[r], $"row {r + 1}");
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_ChunkThatFallsBackFromDictionaryToPlainPagesReadsAsWritten()
+    {
+        // parquet-mr and Arrow start a column chunk with dictionary pages and go on with plain ones when the
+        // dictionary grows too large. Parquet.Net writes one data page per chunk, so the file is spliced from two it
+        // writes: each column chunk of the first (a dictionary page and a dictionary-encoded page), then the same
+        // column's plain page of the second, in one row group.
+        using var directory = new TemporaryDirectory();
+        const int Rows = 300;
+        string?[] user = [.. Enumerable.Range(0, 2 * Rows).Select(r => r % 7 == 3 ? null : r < Rows ? $"u{r % 5}" : $"plain-{r}-é")];
+        string[][] tags = [.. Enumerable.Range(0, 2 * Rows).Select(r => Enumerable.Range(0, r % 4).Select(e => r < Rows ? $"t{(r + e) % 3}" : $"p{r}.{e}").ToArray())];
+        int[] click = [.. Enumerable.Range(0, 2 * Rows).Select(r => r % 2)];
+        Column[] Part(int from) =>
+        [
+            new(new DataField<int>("click"), [.. click.Skip(from).Take(Rows).Cast<object?>()]),
+            new(new DataField<string>("user"), [.. user.Skip(from).Take(Rows)]),
+            new(List<string>("tags"), [.. tags.Skip(from).Take(Rows)]),
+        ];
+        var dictionary = new ParquetOptions { DictionaryEncodingThreshold = 1, ColumnEncodingHints = { ["user"] = EncodingHint.Dictionary, ["tags/list/element"] = EncodingHint.Dictionary } };
+        string first = Path.Combine(directory.Path, "first.parquet"), second = Path.Combine(directory.Path, "second.parquet"), path = Path.Combine(directory.Path, "fallback.parquet");
+        Write(first, Rows, dictionary, Part(0));
+        Write(second, Rows, new ParquetOptions(), Part(Rows));
+        Splice(first, second, path);
+        foreach (string column in new[] { "user", "tags" })
+        {
+            List<Parquet.Meta.Encoding> encodings = EncodingsOf(path, column);
+            CollectionAssert.Contains(encodings, Parquet.Meta.Encoding.PLAIN_DICTIONARY, $"{column}: the chunk starts dictionary-encoded");
+            CollectionAssert.Contains(encodings, Parquet.Meta.Encoding.PLAIN, $"{column}: and goes on plain");
+        }
+        var options = new ParquetDataSource.Options { Columns = [new("click", ParquetColumnKind.Label), new("user", ParquetColumnKind.Text), new("tags", ParquetColumnKind.Text)] };
+
+        List<object[]> rows = ReadAll(ParquetDataSource.Load(path, options));
+
+        Assert.HasCount(2 * Rows, rows);
+        for (int r = 0; r < 2 * Rows; r++)
+            CollectionAssert.AreEqual(new object[] { (float)click[r], user[r] ?? "", string.Join("|", tags[r]) }, rows[r], $"row {r + 1}");
+        // Read by this library's decoder, not handed to Parquet.Net: the chunk decodes whole, its strings spelled out.
+        var decoder = new ChunkDecoder();
+        foreach (string column in new[] { "user", "tags" })
+        {
+            int values = decoder.Decode(path, column, out bool asIndices);
+            Assert.AreEqual(column == "user" ? user.Count(u => u is not null) : tags.Sum(t => t.Length), values, column);
+            Assert.IsFalse(asIndices, $"{column}: the dictionary-encoded strings are looked up once a plain page comes");
+        }
+    }
+
+    /// <summary>The library's <c>ParquetChunkDecoder</c>, reached by reflection.</summary>
+    private sealed class ChunkDecoder
+    {
+        private static readonly Type DecoderType = typeof(ParquetDataSource).Assembly.GetType("Ctr.MLNet.Transforms.ParquetChunkDecoder", throwOnError: true)!;
+        private static readonly Type BuffersType = typeof(ParquetDataSource).Assembly.GetType("Ctr.MLNet.Transforms.ParquetColumnValues+Buffers", throwOnError: true)!;
+        private readonly object _decoder = Activator.CreateInstance(DecoderType, nonPublic: true)!;
+
+        /// <summary>Decodes the column's chunk of row group 0; returns its values (non-null entries) and whether its strings stayed dictionary indices.</summary>
+        public int Decode(string path, string column, out bool asIndices)
+        {
+            Parquet.Meta.ColumnMetaData meta = ChunkOf(path, 0, column);
+            ParquetSchema schema = ParquetReader.ReadSchemaAsync(path).GetAwaiter().GetResult();
+            DataField field = schema.DataFields.First(f => f.Path.ToList()[0] == column);
+            using FileStream stream = File.OpenRead(path);
+            try
+            {
+                DecoderType.GetMethod("Decode")!.Invoke(_decoder, [stream, meta, field, Activator.CreateInstance(BuffersType)]);
+            }
+            catch (System.Reflection.TargetInvocationException e)
+            {
+                throw e.InnerException!;
+            }
+            asIndices = (bool)DecoderType.GetProperty("TextsAsIndices")!.GetValue(_decoder)!;
+            return (int)DecoderType.GetProperty("Count")!.GetValue(_decoder)!;
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="path"/>: one row group, each column chunk that of <paramref name="first"/> followed by the
+    /// pages of <paramref name="second"/>'s (which must have no dictionary page), the footer of the first made to say so.
+    /// </summary>
+    private static void Splice(string first, string second, string path)
+    {
+        Parquet.Meta.FileMetaData a = MetadataOf(first), b = MetadataOf(second);
+        byte[] bytesA = File.ReadAllBytes(first), bytesB = File.ReadAllBytes(second);
+        using var output = new MemoryStream();
+        output.Write("PAR1"u8);
+        Parquet.Meta.RowGroup groupA = a.RowGroups[0], groupB = b.RowGroups[0];
+        for (int c = 0; c < groupA.Columns.Count; c++)
+        {
+            Parquet.Meta.ColumnMetaData chunkA = groupA.Columns[c].MetaData!, chunkB = groupB.Columns[c].MetaData!;
+            Assert.IsFalse(chunkB.DictionaryPageOffset is > 0, "the second file's chunks have no dictionary");
+            long startA = chunkA.DictionaryPageOffset is long d && d > 0 ? d : chunkA.DataPageOffset, start = output.Position;
+            output.Write(bytesA, checked((int)startA), checked((int)chunkA.TotalCompressedSize));
+            output.Write(bytesB, checked((int)chunkB.DataPageOffset), checked((int)chunkB.TotalCompressedSize));
+            if (chunkA.DictionaryPageOffset is > 0)
+                chunkA.DictionaryPageOffset = start;
+            chunkA.DataPageOffset = start + (chunkA.DataPageOffset - startA);
+            chunkA.TotalCompressedSize += chunkB.TotalCompressedSize;
+            chunkA.TotalUncompressedSize += chunkB.TotalUncompressedSize;
+            chunkA.NumValues += chunkB.NumValues;
+            chunkA.Encodings = [.. chunkA.Encodings.Union(chunkB.Encodings)];
+            chunkA.Statistics = null;
+            chunkA.EncodingStats = null;
+            groupA.Columns[c].FileOffset = start;
+        }
+        groupA.NumRows += groupB.NumRows;
+        groupA.TotalByteSize += groupB.TotalByteSize;
+        groupA.FileOffset = 4;
+        groupA.TotalCompressedSize = output.Position - 4;
+        a.NumRows += b.NumRows;
+        long footer = output.Position;
+        // Parquet.Net's own Thrift writer, internal to it.
+        const System.Reflection.BindingFlags Any = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic;
+        Type writerType = typeof(Parquet.Meta.FileMetaData).Assembly.GetType("Parquet.Meta.Proto.ThriftCompactProtocolWriter", throwOnError: true)!;
+        object writer = writerType.GetConstructor(Any, [typeof(Stream)])!.Invoke([output]);
+        typeof(Parquet.Meta.FileMetaData).GetMethod("Write", Any, [writerType])!.Invoke(a, [writer]);
+        output.Write(BitConverter.GetBytes(checked((int)(output.Position - footer))));
+        output.Write("PAR1"u8);
+        File.WriteAllBytes(path, output.ToArray());
+    }
+
+    private static Parquet.Meta.FileMetaData MetadataOf(string path)
+    {
+        ParquetReader reader = ParquetReader.CreateAsync(path).GetAwaiter().GetResult();
+        try
+        {
+            return reader.Metadata!;
+        }
+        finally
+        {
+            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
     private static List<Parquet.Meta.Encoding> EncodingsOf(string path, string column) => ChunkOf(path, 0, column).Encodings;
 
     private static Parquet.Meta.ColumnMetaData ChunkOf(string path, int rowGroup, string column)
