@@ -50,6 +50,8 @@ public static class AccuracyBenchmark
         string[] models = args.String("models", "hybrid,lightgbm,ceiling").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string? networkConfig = args.OptionalString("network-config");
         int lightGbmThreads = args.Int("lightgbm-threads", 1);
+        int? criteoMinFreq = args.Ints("criteo-min-freq", []) is [int minFreq] ? minFreq : null;
+        int idMinCount = args.Int("id-min-count", 2);
         var trees = new HybridCtrTrainer.Options();
         trees = trees with
         {
@@ -80,13 +82,13 @@ public static class AccuracyBenchmark
             "Captured lift = (AUC − 0.5) / (ceiling AUC − 0.5), the ceiling being the well-specified model of the same seed.");
 
         if (criteo)
-            Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads);
+            Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads, criteoMinFreq);
         foreach (int rows in sizes.Where(r => r > 0))
-            Planted(report, rows, seeds, models, network, trees, lightGbmThreads);
+            Planted(report, rows, seeds, models, network, trees, lightGbmThreads, idMinCount);
     }
 
     private static void Planted(Report report, int rows, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
-        HybridCtrTrainer.Options trees, int lightGbmThreads)
+        HybridCtrTrainer.Options trees, int lightGbmThreads, int idMinCount)
     {
         report.Heading($"Planted data, {Format.Count(rows)} training rows");
         var results = new Dictionary<string, List<Score>>();
@@ -104,7 +106,7 @@ public static class AccuracyBenchmark
 
             if (models.Contains("hybrid"))
             {
-                ITransformer features = Pipelines.Features(ml).Fit(train);
+                ITransformer features = Pipelines.Features(ml, idMinCount).Fit(train);
                 TorchCtrTrainer.Options options = network(new TorchCtrTrainer.Options { LabelColumnName = "Label", NumericColumnNames = Pipelines.NumericColumns, Seed = seed });
                 Hybrid(ml, results, features, options, trees, train, valid, test, labels);
             }
@@ -126,7 +128,7 @@ public static class AccuracyBenchmark
     }
 
     private static void Criteo(Report report, string path, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
-        HybridCtrTrainer.Options trees, int lightGbmThreads)
+        HybridCtrTrainer.Options trees, int lightGbmThreads, int? minFreq)
     {
         report.Heading("Criteo 10k sample, time-ordered split");
         if (!File.Exists(path))
@@ -135,6 +137,8 @@ public static class AccuracyBenchmark
         var results = new Dictionary<string, List<Score>>();
         int validRows = CriteoTrainRows / 10, fitRows = CriteoTrainRows - validRows;
         FeatureSpec spec = FeatureSpecInference.FromCsv(path, sampleRows: CriteoTrainRows);
+        if (minFreq is int m)
+            spec = spec with { Features = [.. spec.Features.Select(f => f.MinFreq >= 2 ? f with { MinFreq = m } : f)] };
         foreach (int seed in seeds)
         {
             var ml = new MLContext(seed: seed);

@@ -94,6 +94,16 @@ public static class TorchConfigs
         new("dcnv2-embl2-10", "DCN-v2, Adagrad lr 1e-2, EmbeddingL2 10", o => Adagrad(o) with { ModelType = typeof(DcnV2Model), EmbeddingL2 = 10 }),
         new("no-history-attributes", "the library's defaults with history elements embedded as their items alone (HistoryAttributes empty), as before 2026-12-06",
             o => o with { Optimizer = new TorchCtrTrainer.Options().Optimizer, LearningRate = new TorchCtrTrainer.Options().LearningRate, EmbeddingL2 = 0, Model = M(o) with { HistoryAttributes = [] } }),
+        new("x-drop3", "library defaults, dropout 0.3", o => o with { Model = M(o) with { Dropout = 0.3 } }),
+        new("x-patience4", "library defaults, patience 4", o => o with { Patience = 4 }),
+        new("x-lr3e-3", "library defaults, Adagrad lr 3e-3", o => o with { LearningRate = 3e-3 }),
+        new("x-lr3e-2", "library defaults, Adagrad lr 3e-2", o => o with { LearningRate = 3e-2 }),
+        new("x-prior-all-30", "library defaults, the prior at 30 on every table", o => o with { EmbeddingL2 = 30, EmbeddingL2MinimumTableSize = 0 }),
+        new("x-prior-all-100", "library defaults, the prior at 100 on every table", o => o with { EmbeddingL2 = 100, EmbeddingL2MinimumTableSize = 0 }),
+        new("x-mlp128", "library defaults, MLP 128-64", o => o with { Model = M(o) with { HiddenUnits = [128, 64] } }),
+        new("x-drop3-lr3e-3", "library defaults, dropout 0.3, Adagrad lr 3e-3", o => o with { LearningRate = 3e-3, Model = M(o) with { Dropout = 0.3 } }),
+        new("x-drop5", "library defaults, dropout 0.5", o => o with { Model = M(o) with { Dropout = 0.5 } }),
+        new("x-wd1e-5", "library defaults, weight decay 1e-5", o => o with { WeightDecay = 1e-5 }),
     ];
 
     public static TorchConfig Get(string name) =>
