@@ -52,6 +52,7 @@ public static class AccuracyBenchmark
         int lightGbmThreads = args.Int("lightgbm-threads", 1);
         int? criteoMinFreq = args.Ints("criteo-min-freq", []) is [int minFreq] ? minFreq : null;
         int idMinCount = args.Int("id-min-count", 2);
+        int criteoRows = args.Int("criteo-rows", 0);
         var trees = new HybridCtrTrainer.Options();
         trees = trees with
         {
@@ -82,7 +83,7 @@ public static class AccuracyBenchmark
             "Captured lift = (AUC − 0.5) / (ceiling AUC − 0.5), the ceiling being the well-specified model of the same seed.");
 
         if (criteo)
-            Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads, criteoMinFreq);
+            Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads, criteoMinFreq, criteoRows);
         foreach (int rows in sizes.Where(r => r > 0))
             Planted(report, rows, seeds, models, network, trees, lightGbmThreads, idMinCount);
     }
@@ -128,24 +129,29 @@ public static class AccuracyBenchmark
     }
 
     private static void Criteo(Report report, string path, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
-        HybridCtrTrainer.Options trees, int lightGbmThreads, int? minFreq)
+        HybridCtrTrainer.Options trees, int lightGbmThreads, int? minFreq, int rowLimit)
     {
+        // A row limit moves the test period earlier (its last 2,000 rows): a split to choose settings on, apart from the real test rows.
+        int trainRows = rowLimit > 0 ? rowLimit - 2_000 : CriteoTrainRows;
         report.Heading("Criteo 10k sample, time-ordered split");
         if (!File.Exists(path))
             throw new ArgumentException($"The criteo sample is not at '{path}'; pass --criteo PATH or --no-criteo.");
-        report.Paragraph($"The first {CriteoTrainRows - CriteoTrainRows / 10:N0} rows train, the next {CriteoTrainRows / 10:N0} validate, the last 2,000 test; the spec is inferred on the first {CriteoTrainRows:N0} rows (as in `models`).");
+        report.Paragraph($"The first {trainRows - trainRows / 10:N0} rows train, the next {trainRows / 10:N0} validate, the last 2,000 test; the spec is inferred on the first {trainRows:N0} rows (as in `models`)." +
+            (rowLimit > 0 ? $" Only the first {rowLimit:N0} rows of the file are read (`--criteo-rows`): a split to choose settings on, whose test period ends before the full runs' test rows." : ""));
         var results = new Dictionary<string, List<Score>>();
-        int validRows = CriteoTrainRows / 10, fitRows = CriteoTrainRows - validRows;
-        FeatureSpec spec = FeatureSpecInference.FromCsv(path, sampleRows: CriteoTrainRows);
+        int validRows = trainRows / 10, fitRows = trainRows - validRows;
+        FeatureSpec spec = FeatureSpecInference.FromCsv(path, sampleRows: trainRows);
         if (minFreq is int m)
             spec = spec with { Features = [.. spec.Features.Select(f => f.MinFreq >= 2 ? f with { MinFreq = m } : f)] };
         foreach (int seed in seeds)
         {
             var ml = new MLContext(seed: seed);
             IDataView all = spec.LoadCsv(ml, path);
+            if (rowLimit > 0)
+                all = ml.Data.TakeRows(all, rowLimit);
             IDataView train = ml.Data.TakeRows(all, fitRows);
-            IDataView valid = ml.Data.SkipRows(ml.Data.TakeRows(all, CriteoTrainRows), fitRows);
-            IDataView test = ml.Data.SkipRows(all, CriteoTrainRows);
+            IDataView valid = ml.Data.SkipRows(ml.Data.TakeRows(all, trainRows), fitRows);
+            IDataView test = ml.Data.SkipRows(all, trainRows);
             float[] labels = ModelRuns.ReadLabels(test, spec.Label);
             if (models.Contains("hybrid"))
             {
@@ -161,7 +167,7 @@ public static class AccuracyBenchmark
             }
             if (models.Contains("lightgbm"))
             {
-                ModelResult l = ModelsBenchmark.CriteoLightGbm(ml, path, fitRows, CriteoTrainRows, labels, lightGbmThreads, seed);
+                ModelResult l = ModelsBenchmark.CriteoLightGbm(ml, path, fitRows, trainRows, labels, lightGbmThreads, seed, rowLimit);
                 Add(results, RowOrder[3], new Score(l.Auc, l.LogLoss, l.FitSeconds));
             }
             report.Partial(Render(results, []));

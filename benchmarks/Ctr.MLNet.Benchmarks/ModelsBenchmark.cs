@@ -191,9 +191,11 @@ public static class ModelsBenchmark
     }
 
     /// <summary>LightGBM on the criteo sample: the first <paramref name="fitRows"/> rows train, up to <paramref name="trainRows"/> validate, the rest test.</summary>
-    public static ModelResult CriteoLightGbm(MLContext ml, string path, int fitRows, int trainRows, float[] labels, int threads, int seed)
+    public static ModelResult CriteoLightGbm(MLContext ml, string path, int fitRows, int trainRows, float[] labels, int threads, int seed, int rowLimit = 0)
     {
         IDataView raw = LoadCriteoRaw(ml, path);
+        if (rowLimit > 0)
+            raw = ml.Data.TakeRows(raw, rowLimit);
         IDataView rawTrain = ml.Data.TakeRows(raw, fitRows);
         IDataView rawValid = ml.Data.SkipRows(ml.Data.TakeRows(raw, trainRows), fitRows);
         IDataView rawTest = ml.Data.SkipRows(raw, trainRows);
