@@ -42,6 +42,28 @@ internal static class CommandOptions
     };
 
     /// <summary>
+    /// An optional whole number (<paramref name="what"/>, e.g. "rows"); absent means <paramref name="absent"/>. Parsed here
+    /// because System.CommandLine's own message for a nullable option names the type System.Nullable`1[System.Int32].
+    /// </summary>
+    public static Option<int?> OptionalCount(string name, string description, string helpName, string what, string absent) => new(name)
+    {
+        Description = description,
+        HelpName = helpName,
+        CustomParser = result =>
+        {
+            string value = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int count))
+                return count;
+            result.AddError($"{name} must be a whole number of {what}, got '{Printable(value)}'; leave it out for {absent}.");
+            return null;
+        },
+    };
+
+    /// <summary><c>--threads</c> of the verbs that train.</summary>
+    public static Option<int?> Threads() =>
+        OptionalCount("--threads", "Torch threads (default 1, the fastest at CTR batch sizes on a shared machine).", "T", "threads", "the default of 1");
+
+    /// <summary>
     /// Writes a metric, rounded to 6 decimals; an undefined one (NaN) is <c>null</c>, with <c>NAME_undefined</c> giving
     /// <paramref name="reason"/>, since JSON has no NaN.
     /// </summary>

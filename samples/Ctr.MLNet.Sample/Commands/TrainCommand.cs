@@ -31,21 +31,11 @@ public static class TrainCommand
         Option<char> listSeparator = CommandOptions.Character("--list-separator", "Separator of list columns (for spec inference; a --spec file gives its own).", '|');
         Option<int> epochs = CommandOptions.Check(new Option<int>("--epochs") { Description = "Most epochs to train (early stopping may end sooner).", DefaultValueFactory = _ => new TorchCtrTrainer.Options().Epochs, HelpName = "N" },
             v => v >= 1 ? null : $"--epochs must be at least 1, got {v}.");
-        Option<int?> batchSize = CommandOptions.Check(new Option<int?>("--batch-size")
-        {
-            Description = $"Rows per training step (default {TorchCtrTrainer.Options.DefaultBatchSize}, halved while an epoch would have fewer than {TorchCtrTrainer.Options.MinimumAutoStepsPerEpoch} steps, down to {TorchCtrTrainer.Options.MinimumAutoBatchSize}).",
-            HelpName = "B",
-            // System.CommandLine's own message would name the type System.Nullable`1[System.Int32].
-            CustomParser = result =>
-            {
-                string value = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
-                if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int rows))
-                    return rows;
-                result.AddError($"--batch-size must be a whole number of rows, got '{CommandOptions.Printable(value)}'; leave it out for the automatic size.");
-                return null;
-            },
-        }, v => v is null or >= 2 ? null : $"--batch-size must be at least 2, got {v}.");
-        Option<int?> threads = CommandOptions.Check(new Option<int?>("--threads") { Description = "Torch threads (default 1, the fastest at CTR batch sizes on a shared machine).", HelpName = "T" },
+        Option<int?> batchSize = CommandOptions.Check(CommandOptions.OptionalCount("--batch-size",
+            $"Rows per training step (default {TorchCtrTrainer.Options.DefaultBatchSize}, halved while an epoch would have fewer than {TorchCtrTrainer.Options.MinimumAutoStepsPerEpoch} steps, down to {TorchCtrTrainer.Options.MinimumAutoBatchSize}).",
+            "B", "rows", "the automatic size"),
+            v => v is null or >= 2 ? null : $"--batch-size must be at least 2, got {v}.");
+        Option<int?> threads = CommandOptions.Check(CommandOptions.Threads(),
             v => v is null or >= 1 ? null : $"--threads must be at least 1, got {v}.");
         Option<int> seed = new("--seed") { Description = "Seed of initialization, shuffling and dropout.", DefaultValueFactory = _ => 1, HelpName = "S" };
         Option<string?> checkpoints = new("--checkpoint-dir") { Description = "Write a checkpoint after every epoch here.", HelpName = "DIR" };

@@ -84,4 +84,20 @@ public sealed class CliOptionsTest
         Assert.AreEqual("--batch-size must be a whole number of rows, got '2147483648'; leave it out for the automatic size.",
             root.Parse([.. required, "--batch-size", "2147483648"]).Errors.Single().Message);
     }
+
+    [TestMethod]
+    public void CliOptionsTest_ThreadsNamesWhatItTakes()
+    {
+        RootCommand root = Program.CreateRootCommand();
+        string[][] verbs = [["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip"], ["quickstart", "--rows", "2000", "--out", "out/q"]];
+        foreach (string[] required in verbs)
+        {
+            var option = (Option<int?>)root.Subcommands.Single(c => c.Name == required[0]).Options.Single(o => o.Name == "--threads");
+            Assert.IsNull(root.Parse(required).GetValue(option), $"{required[0]}: absent, the trainer's default");
+            Assert.AreEqual(2, root.Parse([.. required, "--threads", "2"]).GetValue(option));
+            Assert.AreEqual("--threads must be at least 1, got 0.", root.Parse([.. required, "--threads", "0"]).Errors.Single().Message);
+            Assert.AreEqual("--threads must be a whole number of threads, got 'abc'; leave it out for the default of 1.",
+                root.Parse([.. required, "--threads", "abc"]).Errors.Single().Message, required[0]);
+        }
+    }
 }
