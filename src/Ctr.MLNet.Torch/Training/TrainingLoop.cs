@@ -98,7 +98,9 @@ internal sealed class TrainingLoop
                         if (!float.IsFinite(value))
                         {
                             throw new InvalidOperationException(
-                                $"Training loss became {value} in epoch {epoch}, step {state.Step + 1}. Lower LearningRate, set GradientClipNorm, or check the features for extreme values."
+                                $"Training loss became {value} in epoch {epoch}, step {state.Step + 1}. Lower LearningRate"
+                                + (prior is null ? "" : $" or EmbeddingL2 ({_options.EmbeddingL2})")
+                                + ", set GradientClipNorm, or check the features for extreme values."
                                 + (_options.CheckpointDirectory is null ? "" : $" The last good checkpoint (after epoch {state.Epoch}) is in '{_options.CheckpointDirectory}'."));
                         }
                         loss.backward();

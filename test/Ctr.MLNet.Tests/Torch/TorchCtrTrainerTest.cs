@@ -390,6 +390,7 @@ public sealed class TorchCtrTrainerTest
             var error = Assert.ThrowsExactly<InvalidOperationException>(() => ml.BinaryClassification.Trainers.TorchCtr(options).Fit(trainFeatures));
 
             StringAssert.Contains(error.Message, "Training loss became NaN in epoch 2, step 15.");
+            Assert.DoesNotContain("EmbeddingL2", error.Message, "no table is large enough for the prior: it is not what went wrong");
             StringAssert.Contains(error.Message, $"The last good checkpoint (after epoch 1) is in '{directory.Path}'.");
             Assert.IsNotNull(beforeDivergence, "epoch 1 wrote a checkpoint before the loss diverged");
             CollectionAssert.AreEqual(beforeDivergence, File.ReadAllBytes(checkpoint), "the failed epoch leaves the checkpoint as it was");
@@ -404,6 +405,20 @@ public sealed class TorchCtrTrainerTest
             DivergingModel.DivergeAtStep = -1;
             DivergingModel.OnDiverge = null;
         }
+    }
+
+    [TestMethod]
+    public void TorchCtrTrainerTest_ALossTheEmbeddingPriorOverflowsNamesEmbeddingL2()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(1000));
+        IDataView trainFeatures = PlantedClicks.Features(ml).Fit(train).Transform(train);
+        // Finite, but its penalty overflows Single: the weights become NaN after the first step.
+        var options = Quick() with { EmbeddingL2 = 1e300, EmbeddingL2MinimumTableSize = 0, Epochs = 1 };
+
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => ml.BinaryClassification.Trainers.TorchCtr(options).Fit(trainFeatures));
+
+        StringAssert.Contains(error.Message, "Lower LearningRate or EmbeddingL2 (1E+300)");
     }
 
     private static CancellationToken CancelAfterEpoch(int epoch, out IProgress<TrainingProgress> progress)
