@@ -118,7 +118,7 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
         var fields = new List<Tensor>(FieldCount);
         for (int f = 0; f < _layout.Categorical.Length; f++)
         {
-            using Tensor ids = batch.Categorical![.., f];
+            using Tensor ids = batch.Categorical!.select(1, f); // the view [.., f] gives, one native call instead of an index list
             fields.Add(tables[_layout.Categorical[f].Table].weight!.index_select(0, ids));
         }
         for (int s = 0; s < _layout.Sequences.Length; s++)
