@@ -23,9 +23,9 @@ internal sealed class PreparedTrees
     private readonly FastTreeBinaryModelParameters _model;
     private readonly string _featureColumn;
     private readonly string[] _vectorParts;
-    private readonly Dictionary<string, (string Key, int Step)> _oneHot;
+    private readonly Dictionary<string, string> _oneHot;
 
-    private PreparedTrees(int start, ITransformer[] steps, FastTreeBinaryModelParameters model, string featureColumn, string[] vectorParts, Dictionary<string, (string Key, int Step)> oneHot)
+    private PreparedTrees(int start, ITransformer[] steps, FastTreeBinaryModelParameters model, string featureColumn, string[] vectorParts, Dictionary<string, string> oneHot)
     {
         Start = start;
         _steps = steps;
@@ -49,18 +49,17 @@ internal sealed class PreparedTrees
         if (steps[end - 2] is not ISingleFeaturePredictionTransformer<object> trees
             || (trees.Model is CalibratedModelParametersBase calibrated ? calibrated.SubModel : trees.Model) is not FastTreeBinaryModelParameters model)
             return null;
-        if (steps[end - 3] is not ColumnConcatenatingTransformer concat || concat.Columns.Count != 1 || concat.Columns.First().outputColumnName != trees.FeatureColumnName)
+        if (HybridCtrTrainer.ConcatenatedColumns(steps[end - 3]) is not var (vector, vectorParts) || vector != trees.FeatureColumnName)
             return null;
-        string[] vectorParts = concat.Columns.First().inputColumnNames;
         // The one-hot steps before it whose every output is a part of the vector; a later step's output hides an earlier's.
         int start = end - 3;
-        while (start > 0 && steps[start - 1] is KeyToVectorMappingTransformer oneHot && oneHot.Columns.All(c => vectorParts.Contains(c.Name)))
+        while (start > 0 && HybridCtrTrainer.OneHotColumns(steps[start - 1]) is { } pairs && pairs.All(p => vectorParts.Contains(p.Output)))
             start--;
-        var sources = new Dictionary<string, (string Key, int Step)>(StringComparer.Ordinal);
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = start; i < end - 3; i++)
         {
-            foreach (KeyToVectorMappingEstimator.ColumnOptions column in ((KeyToVectorMappingTransformer)steps[i]).Columns)
-                sources[column.Name] = (column.InputColumnName, i);
+            foreach (var (output, key) in HybridCtrTrainer.OneHotColumns(steps[i])!)
+                sources[output] = key;
         }
         return new PreparedTrees(start, [.. steps.Skip(start).Take(end - start)], model, trees.FeatureColumnName, vectorParts, sources);
     }
@@ -89,9 +88,9 @@ internal sealed class PreparedTrees
         var parts = new List<TreeInputPart>();
         foreach (string name in _vectorParts)
         {
-            TreeInputPart? part = _oneHot.TryGetValue(name, out var source)
-                ? schema.GetColumnOrNull(source.Key) is { IsHidden: false, Type: KeyDataViewType { RawType: var raw } key } && raw == typeof(uint) && key.Count is > 0 and <= int.MaxValue
-                    ? new TreeInputPart(source.Key, (int)key.Count, IsOneHot: true) : null
+            TreeInputPart? part = _oneHot.TryGetValue(name, out string? key)
+                ? schema.GetColumnOrNull(key) is { IsHidden: false, Type: KeyDataViewType { RawType: var raw } keyType } && raw == typeof(uint) && keyType.Count is > 0 and <= int.MaxValue
+                    ? new TreeInputPart(key, (int)keyType.Count, IsOneHot: true) : null
                 : schema.GetColumnOrNull(name) switch
                 {
                     { IsHidden: false, Type: var type } when type == NumberDataViewType.Single => new TreeInputPart(name, 1, IsOneHot: false),
