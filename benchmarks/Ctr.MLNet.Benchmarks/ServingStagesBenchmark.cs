@@ -82,7 +82,7 @@ public static class ServingStagesBenchmark
             Stage("answer → JSON", _ => Write(probabilities));
         }
         int networks = Flatten(chain).Count(t => t is TorchCtrTransformer);
-        report.Paragraph($"Model `{modelPath}` ({networks} network(s){(Flatten(chain).Any(t => t is LogitBlendTransformer { TreeScoreColumn: not null }) ? " + trees" : ", no trees")}), bodies from the first 1000 rows of `{dataPath}`; {calls} calls per run for 1 row (fewer for larger requests), {repeats} runs, one thread, torch threads {TorchThreads.Current} (as `serve` sets them); load average {Report.LoadAverage()}.");
+        report.Paragraph($"Model `{modelPath}` ({networks} network(s){(Flatten(chain).Any(t => t is LogitBlendTransformer { TreeScoreColumn: not null }) ? " + trees" : ", no trees")}), trees {(prepared.EvaluatesTrees ? "walked by the prepared scorer from the key and numeric columns (flat evaluator)" : "scored by ML.NET inside the bound transforms")}; bodies from the first 1000 rows of `{dataPath}`; {calls} calls per run for 1 row (fewer for larger requests), {repeats} runs, one thread, torch threads {TorchThreads.Current} (as `serve` sets them); load average {Report.LoadAverage()}.");
         report.Table(table);
     }
 

@@ -244,6 +244,18 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         return chain.Append(_transforms.Concatenate(TreeFeaturesColumnName, [.. parts]));
     }
 
+    /// <summary>
+    /// The columns of a fitted concatenation as <see cref="TreeFeatures"/> makes the trees' vector with it: its output
+    /// and its inputs in order, or null when <paramref name="step"/> is not a concatenation into one column. ML.NET keeps
+    /// these lists internal; they are read here, beside the code that makes the steps (<see cref="PreparedTrees"/>).
+    /// </summary>
+    internal static (string Output, string[] Inputs)? ConcatenatedColumns(ITransformer step) =>
+        step is ColumnConcatenatingTransformer { Columns: { Count: 1 } columns } ? (columns.First().outputColumnName, columns.First().inputColumnNames) : null;
+
+    /// <summary>The (one-hot vector, key column) pairs of a fitted <c>MapKeyToVector</c>, or null for another step.</summary>
+    internal static (string Output, string Key)[]? OneHotColumns(ITransformer step) =>
+        step is KeyToVectorMappingTransformer oneHot ? [.. oneHot.Columns.Select(c => (c.Name, c.InputColumnName))] : null;
+
     /// <summary>FastTree takes a Boolean label; a 0/1 Single or Double label is converted beside it.</summary>
     private IDataView WithTreeLabel(IDataView data, DataViewSchema schema)
     {

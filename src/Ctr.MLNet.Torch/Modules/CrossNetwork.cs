@@ -64,7 +64,7 @@ public sealed class CrossNetwork : nn.Module<Tensor, Tensor>
         // layerCount ≥ 1, so x is always a fresh tensor of this scope when the loop ends.
         Tensor x = x0;
         foreach (nn.Module<Tensor, Tensor> layer in layers)
-            x = x0 * layer.call(x) + x;
+            x = (x0 * layer.call(x)).add(x, Scalars.One);
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -65,7 +65,7 @@ public sealed class DcnV2Model : CtrModel
         Tensor crossed = cross.call(x0);
         Tensor logit = IsStacked
             ? mlp.call(crossed)
-            : crossOutput!.call(crossed) + mlp.call(x0);
+            : crossOutput!.call(crossed).add(mlp.call(x0), Scalars.One);
         return logit.squeeze(-1).MoveToOuterDisposeScope();
     }
 }

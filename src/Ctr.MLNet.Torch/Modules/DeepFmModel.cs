@@ -70,7 +70,7 @@ public sealed class DeepFmModel : CtrModel
             deepInputs.Add(batch.Numeric);
         }
         Tensor deep = mlp.call(deepInputs.Count == 1 ? deepInputs[0] : cat(deepInputs, 1)).squeeze(-1);
-        Tensor logit = terms.Aggregate(deep, (sum, term) => sum + term);
+        Tensor logit = terms.Aggregate(deep, (sum, term) => sum.add(term, Scalars.One));
         return logit.MoveToOuterDisposeScope();
     }
 }

@@ -118,7 +118,7 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
         var fields = new List<Tensor>(FieldCount);
         for (int f = 0; f < _layout.Categorical.Length; f++)
         {
-            using Tensor ids = batch.Categorical![.., f];
+            using Tensor ids = batch.Categorical!.select(1, f); // the view [.., f] gives, one native call instead of an index list
             fields.Add(tables[_layout.Categorical[f].Table].weight!.index_select(0, ids));
         }
         for (int s = 0; s < _layout.Sequences.Length; s++)
@@ -136,7 +136,7 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
             using Tensor ids = attribute.Map.index_select(0, sequence.Ids);
             using Tensor pooled = tables[attribute.Table].call(ids, sequence.Offsets, sequence.Weights);
             using Tensor projected = Project(attribute, pooled);
-            sum.add_(projected);
+            sum.add_(projected, Scalars.One);
         }
         if (_pooling == SequencePooling.Sum)
             return sum;
@@ -154,7 +154,7 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
             using Tensor attributeIds = attribute.Map.index_select(0, ids);
             using Tensor rows = tables[attribute.Table].weight!.index_select(0, attributeIds);
             using Tensor projected = Project(attribute, rows);
-            elements.add_(projected);
+            elements.add_(projected, Scalars.One);
         }
         return elements;
     }
@@ -173,7 +173,7 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
         foreach (Attribute attribute in _attributesOf[index])
         {
             using Tensor projected = Project(attribute, fields[attribute.Field]);
-            sum.add_(projected);
+            sum.add_(projected, Scalars.One);
         }
         return sum;
     }
@@ -191,7 +191,7 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
             if (!maps.TryGetValue((attribute.ItemTable, attribute.Field), out long[]? values))
                 continue;
             Tensor today = tensor(values);
-            attribute.Map.copy_(where(today.gt(0), today, attribute.Map));
+            attribute.Map.copy_(where(today.gt(Scalars.Zero), today, attribute.Map));
         }
     }
 

@@ -53,12 +53,12 @@ public sealed class TargetAttention : nn.Module<Tensor, Tensor, SequenceBatch, T
         long rows = query.shape[0], elements = keys.shape[0];
         // Row of each element: the last row whose offset is at or before it (an empty row shares the next row's offset).
         Tensor positions = arange(elements, ScalarType.Int64, query.device);
-        Tensor rowOf = searchsorted(sequence.Offsets, positions, right: true) - 1;
+        Tensor rowOf = searchsorted(sequence.Offsets, positions, right: true).sub(Scalars.One);
         Tensor q = query.index_select(0, rowOf);
         Tensor score = scorer.call(cat([q, keys, q - keys, q * keys], 1)).squeeze(-1);      // [elements]
-        Tensor weight = sequence.Weights * sequence.Ids.ne(0).to(sequence.Weights.dtype);  // padding ids count 0
+        Tensor weight = sequence.Weights * sequence.Ids.ne(Scalars.Zero).to(sequence.Weights.dtype);  // padding ids count 0
         Tensor contributions = keys * (score * weight).unsqueeze(1);
-        Tensor pooled = zeros([rows, keys.shape[1]], keys.dtype, keys.device).index_add(0, rowOf, contributions, 1);
+        Tensor pooled = zeros([rows, keys.shape[1]], keys.dtype, keys.device).index_add(0, rowOf, contributions, Scalars.One);
         if (Pooling == SequencePooling.Mean)
             pooled = sequence.MeanOf(pooled);
         return pooled.MoveToOuterDisposeScope();

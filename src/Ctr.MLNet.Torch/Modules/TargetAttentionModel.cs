@@ -78,7 +78,7 @@ public sealed class TargetAttentionModel : CtrModel
         using var scope = NewDisposeScope();
         var inputs = new List<Tensor>(embedding.FieldCount + 1);
         for (int f = 0; f < _layout.Categorical.Length; f++)
-            inputs.Add(embedding.Table(_layout.Categorical[f].Table).weight!.index_select(0, batch.Categorical![.., f]));
+            inputs.Add(embedding.Table(_layout.Categorical[f].Table).weight!.index_select(0, batch.Categorical!.select(1, f)));
         for (int s = 0; s < _layout.Sequences.Length; s++)
         {
             SequenceBatch sequence = batch.Sequences[s];

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
 using Ctr.MLNet.Torch.Data;
 using Microsoft.ML;
@@ -16,9 +17,10 @@ namespace Ctr.MLNet.Torch;
 /// each network re-reads its features through a second cursor down the whole chain, so the feature transforms run
 /// once per network plus once more; here the transforms before the first network are bound once as a row-to-row
 /// mapper over a row whose values are swapped per call (as <c>PredictionEngine</c> does), each row goes through them
-/// once, the feature buffers are kept between calls, one tensor batch serves every network with the same inputs, and
-/// the blend is computed directly. The probabilities are the same floats that <c>Transform</c> gives for the same rows
-/// (the same transforms, network forward passes and blend arithmetic; a pass of another size may round the network's
+/// once, the feature buffers are kept between calls, one tensor batch serves every network with the same inputs, a
+/// hybrid's FastTree ensemble is walked from the key and numeric columns it reads (<see cref="FlatTreeEnsemble"/>,
+/// without building its one-hot vector), and the blend is computed directly. The probabilities are the same floats that <c>Transform</c> gives for the same rows
+/// (the same transforms, tree margins, network forward passes and blend arithmetic; a pass of another size may round the network's
 /// matrix products differently, as it does in <c>Transform</c>); when one call throws, score that input with
 /// <c>Transform</c> for its error message, whose row numbers count from the call's first row. One instance serves
 /// one caller at a time; it does not own the model.
@@ -32,17 +34,18 @@ public sealed class PreparedCtrScorer
     private readonly (TorchCtrTransformer Network, NetworkGroup Group)[] _networks;
     private readonly int[] _blendNetworks;
     private readonly LogitBlend? _blend;
-    private readonly ValueGetter<float>? _tree;
+    private readonly Func<float>? _tree;
     private float[][] _logits = [];
     private float[] _trees = [];
     private int[] _rows = [];
 
-    private PreparedCtrScorer(DataViewSchema inputSchema, IRowToRowMapper prefix, List<TorchCtrTransformer> networks, int[] blendNetworks, LogitBlend? blend, string? treeColumn)
+    private PreparedCtrScorer(DataViewSchema inputSchema, IRowToRowMapper prefix, List<TorchCtrTransformer> networks, int[] blendNetworks, LogitBlend? blend, string? treeColumn, PreparedTrees.Evaluator? trees)
     {
         _inputSchema = inputSchema;
         _input = new SwappedRow(inputSchema);
         DataViewSchema output = prefix.OutputSchema;
-        var needed = networks.SelectMany(n => n.Layout.InputColumns).Append(treeColumn).OfType<string>().Distinct().Select(name => output[name]);
+        IEnumerable<string> treeInputs = trees is not null ? trees.Parts.Select(p => p.ColumnName) : treeColumn is null ? [] : [treeColumn];
+        var needed = networks.SelectMany(n => n.Layout.InputColumns).Concat(treeInputs).Distinct().Select(name => output[name]);
         _row = prefix.GetRow(_input, needed);
         var groups = new List<NetworkGroup>();
         _networks = new (TorchCtrTransformer, NetworkGroup)[networks.Count];
@@ -59,7 +62,21 @@ public sealed class PreparedCtrScorer
         _groups = [.. groups];
         _blendNetworks = blendNetworks;
         _blend = blend;
-        _tree = treeColumn is null ? null : _row.GetGetter<float>(output[treeColumn]);
+        if (trees is not null)
+        {
+            _tree = trees.Bind(_row);
+            EvaluatesTrees = true;
+        }
+        else if (treeColumn is not null)
+        {
+            ValueGetter<float> getter = _row.GetGetter<float>(output[treeColumn]);
+            float margin = 0;
+            _tree = () =>
+            {
+                getter(ref margin);
+                return margin;
+            };
+        }
     }
 
     /// <summary>The schema a view given to <see cref="Score"/> must have (the one the scorer was prepared for).</summary>
@@ -77,18 +94,6 @@ public sealed class PreparedCtrScorer
         int first = steps.FindIndex(t => t is TorchCtrTransformer);
         if (first < 0)
             return null;
-        ITransformer prefix = new TransformerChain<ITransformer>([.. steps.Take(first)]);
-        if (!prefix.IsRowToRowMapper)
-            return null;
-        IRowToRowMapper mapper;
-        try
-        {
-            mapper = prefix.GetRowToRowMapper(inputSchema);
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
-        {
-            return null;
-        }
 
         // The suffix: networks, copies of their Score, and at most one blend at the very end. Which network each
         // column the blend reads comes from, and which names the suffix adds (none may hide a column the networks or
@@ -127,13 +132,33 @@ public sealed class PreparedCtrScorer
                     return null;
             }
         }
+
+        // The hybrid's trees, when the prefix ends in them, are evaluated here from the columns they read; else the
+        // whole prefix is bound and the trees' margin read from it.
+        string[] networkInputs = [.. networks.SelectMany(n => n.Layout.InputColumns).Distinct()];
+        PreparedTrees? treeSteps = blend?.TreeScoreColumn is string treeScore ? PreparedTrees.TryFind(steps, first, treeScore) : null;
+        PreparedTrees.Evaluator? trees = null;
+        IRowToRowMapper? mapper = null;
+        if (treeSteps is not null && BindPrefix(steps, treeSteps.Start, inputSchema) is { } beforeTrees)
+        {
+            trees = treeSteps.TryBind(beforeTrees.OutputSchema, out ImmutableArray<string> treeColumns);
+            if (trees is not null && !networkInputs.Intersect(treeColumns).Any())
+                mapper = beforeTrees;
+            else
+                trees = null;
+        }
+        mapper ??= BindPrefix(steps, first, inputSchema);
+        if (mapper is null)
+            return null;
+
         DataViewSchema output = mapper.OutputSchema;
-        foreach (string column in networks.SelectMany(n => n.Layout.InputColumns).Append(blend?.TreeScoreColumn).OfType<string>())
+        string?[] read = trees is null ? [.. networkInputs, blend?.TreeScoreColumn] : [.. networkInputs, .. trees.Parts.Select(p => p.ColumnName)];
+        foreach (string column in read.OfType<string>())
         {
             if (added.Contains(column) || output.GetColumnOrNull(column) is not { IsHidden: false })
                 return null;
         }
-        if (blend?.TreeScoreColumn is string tree && output[tree].Type != NumberDataViewType.Single)
+        if (trees is null && blend?.TreeScoreColumn is string tree && output[tree].Type != NumberDataViewType.Single)
             return null;
         int[] blendNetworks = [];
         if (blend is not null)
@@ -149,11 +174,27 @@ public sealed class PreparedCtrScorer
         {
             foreach (TorchCtrTransformer network in networks)
                 network.Layout.CheckSchema(output);
-            return new PreparedCtrScorer(inputSchema, mapper, networks, blendNetworks, blend?.Blend, blend?.TreeScoreColumn);
+            return new PreparedCtrScorer(inputSchema, mapper, networks, blendNetworks, blend?.Blend, blend?.TreeScoreColumn, trees);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             return null; // Transform reports what is wrong with the columns
+        }
+    }
+
+    /// <summary>The first <paramref name="count"/> steps bound as one row-to-row mapper, or null when they cannot be.</summary>
+    private static IRowToRowMapper? BindPrefix(List<ITransformer> steps, int count, DataViewSchema inputSchema)
+    {
+        ITransformer prefix = new TransformerChain<ITransformer>([.. steps.Take(count)]);
+        if (!prefix.IsRowToRowMapper)
+            return null;
+        try
+        {
+            return prefix.GetRowToRowMapper(inputSchema);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            return null;
         }
     }
 
@@ -192,11 +233,18 @@ public sealed class PreparedCtrScorer
                 Grow(Math.Max(16, count * 2));
             foreach (NetworkGroup group in _groups)
                 group.Reader.Append(group.Block);
-            _tree?.Invoke(ref _trees[count]);
+            if (_tree is not null)
+                _trees[count] = _tree();
             count++;
         }
         return count;
     }
+
+    /// <summary>Whether the trees are evaluated here (<see cref="FlatTreeEnsemble"/>), not read from the bound transforms.</summary>
+    internal bool EvaluatesTrees { get; }
+
+    /// <summary>The tree margins of the rows <see cref="ReadFeatures"/> read (0 without trees).</summary>
+    internal ReadOnlySpan<float> TreeMargins(int count) => _trees.AsSpan(0, count);
 
     /// <summary>The tensors of the first <paramref name="count"/> rows read, and each network's logits of them.</summary>
     internal void RunNetworks(int count, bool forward = true)
@@ -249,7 +297,7 @@ public sealed class PreparedCtrScorer
         transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
 
     /// <summary>The columns <paramref name="copy"/> makes, when it copies only <c>Score</c>: bound to a schema of that column alone, anything else fails.</summary>
-    private static string[]? CopiesOfScore(ColumnCopyingTransformer copy)
+    internal static string[]? CopiesOfScore(ColumnCopyingTransformer copy)
     {
         var builder = new DataViewSchema.Builder();
         builder.AddColumn("Score", NumberDataViewType.Single);

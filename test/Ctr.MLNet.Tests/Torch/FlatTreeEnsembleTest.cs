@@ -1,0 +1,205 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Ctr.MLNet.Tests.Helpers;
+using Ctr.MLNet.Torch;
+using Ctr.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.Calibrators;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers.FastTree;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Ctr.MLNet.Tests.Torch;
+
+[TestClass]
+public sealed class FlatTreeEnsembleTest
+{
+    public sealed class Row
+    {
+        public bool Label { get; set; }
+
+        public string User { get; set; } = "";
+
+        public string Item { get; set; } = "";
+
+        public float X1 { get; set; }
+
+        public float X2 { get; set; }
+    }
+
+    /// <summary>
+    /// Rows where users and items matter through their ids and x1, x2 through a cut; with <paramref name="oddities"/>,
+    /// also users and items never seen in training, empty items, x1 missing (NaN) and, with <paramref name="missingX2"/>,
+    /// x2 missing.
+    /// </summary>
+    private static List<Row> Generate(int count, int seed, bool oddities, bool missingX2 = false)
+    {
+        var random = new Random(seed);
+        var rows = new List<Row>(count);
+        for (int i = 0; i < count; i++)
+        {
+            int u = random.Next(40), v = random.Next(30);
+            float x1 = (float)(random.NextDouble() * 2 - 1), x2 = (float)(random.NextDouble() * 2 - 1);
+            double logit = -1 + (u % 3 == 0 ? 1.5 : 0) - (v % 4 == 0 ? 1.2 : 0) + (x1 > 0.3 && x2 < 0 ? 2 : 0);
+            var row = new Row { Label = random.NextDouble() < 1 / (1 + Math.Exp(-logit)), User = $"u{u}", Item = $"i{v}", X1 = x1, X2 = x2 };
+            if (oddities)
+            {
+                switch (i % 7)
+                {
+                    case 1: row.User = $"new{i}"; break;
+                    case 2: row.Item = ""; break;
+                    case 3: row.X1 = float.NaN; break;
+                    case 4: row.X2 = missingX2 ? float.NaN : row.X2; break;
+                    case 5: (row.User, row.Item, row.X2) = ($"new{i}", $"new{i}", missingX2 ? float.NaN : row.X2); break;
+                }
+            }
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    private static IEstimator<ITransformer> Features(MLContext ml) =>
+        ml.Ctr().Transforms.MapToVocabulary(
+                new VocabularyEstimator.ColumnOptions("UserId", "User"),
+                new VocabularyEstimator.ColumnOptions("ItemId", "Item"))
+            .Append(ml.Ctr().Transforms.Normalize("X1")) // fills its NaN
+            .Append(ml.Transforms.Concatenate("Numbers", "X1", "X2"));
+
+    private static (ITransformer Model, IDataView Rows) SavedAndLoaded(Func<MLContext, IDataView, IDataView, ITransformer> fit, bool missingX2)
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Generate(3_000, seed: 1, oddities: false));
+        IDataView valid = ml.Data.LoadFromEnumerable(Generate(600, seed: 2, oddities: false));
+        ITransformer model = fit(ml, train, valid);
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "model.zip");
+        ml.Model.Save(model, train.Schema, path);
+        var fresh = new MLContext(seed: 7);
+        return (fresh.Model.Load(path, out _), fresh.Data.LoadFromEnumerable(Generate(700, seed: 3, oddities: true, missingX2)));
+    }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
+        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
+
+    private static FastTreeBinaryModelParameters Trees(ITransformer model) =>
+        (FastTreeBinaryModelParameters)((CalibratedModelParametersBase)Flatten(model).OfType<ISingleFeaturePredictionTransformer<object>>().Single().Model).SubModel;
+
+    /// <summary>
+    /// Checks what the rows of <paramref name="scored"/> exercise in <paramref name="trees"/>: categorical splits whose
+    /// features some rows have and others not, and numeric splits on x1 and x2 (the vector's last two features).
+    /// </summary>
+    private static void CheckCoverage(FastTreeBinaryModelParameters trees, IDataView scored)
+    {
+        var categorical = new List<HashSet<int>>();
+        var numeric = new HashSet<int>();
+        foreach (RegressionTree tree in trees.TrainedTreeEnsemble.Trees)
+        {
+            for (int n = 0; n < tree.NumberOfNodes; n++)
+            {
+                if (tree.CategoricalSplitFlags[n])
+                    categorical.Add([.. tree.GetCategoricalSplitFeaturesAt(n)]);
+                else
+                    numeric.Add(tree.NumericalSplitFeatureIndexes[n]);
+            }
+        }
+        float[][] vectors = [.. scored.GetColumn<VBuffer<float>>(TreeFeatures).Select(v => v.DenseValues().ToArray())]; // the buffers are reused
+        int width = vectors[0].Length;
+        int split = categorical.Count(set =>
+        {
+            int hitting = vectors.Count(v => set.Any(feature => v[feature] > 0));
+            return hitting > 0 && hitting < vectors.Length;
+        });
+        Assert.IsGreaterThan(0, split, $"of {categorical.Count} categorical splits, one that sends some rows each way");
+        Assert.IsTrue(numeric.Contains(width - 2) && numeric.Contains(width - 1), "numeric splits on x1 and x2");
+    }
+
+    private const string TreeFeatures = "Ctr.TreeFeatures";
+
+    [TestMethod]
+    public void FlatTreeEnsembleTest_HybridMarginsAndProbabilitiesAreMLNetsBitForBit()
+    {
+        (ITransformer model, IDataView rows) = SavedAndLoaded((ml, train, valid) =>
+        {
+            ITransformer features = Features(ml).Fit(train);
+            var options = new HybridCtrTrainer.Options
+            {
+                Network = new TorchCtrTrainer.Options
+                {
+                    NumericColumnNames = ["Numbers"],
+                    Epochs = 1,
+                    BatchSize = 256,
+                    Threads = 1,
+                    Model = new CtrModelOptions { HiddenUnits = [8], EmbeddingDim = 4 },
+                },
+                NumberOfNetworks = 1,
+                NumberOfTrees = 30,
+                NumberOfLeaves = 8,
+                MinimumExampleCountPerLeaf = 20,
+            };
+            return features.Append(ml.BinaryClassification.Trainers.TorchCtrWithTrees(options).Fit(features.Transform(train), features.Transform(valid)));
+        }, missingX2: false); // the networks refuse NaN, so only x1's, filled, is in these rows
+        PreparedCtrScorer sut = PreparedCtrScorer.TryCreate(model, rows.Schema) ?? throw new AssertFailedException("a hybrid as train saves it is prepared");
+        Assert.IsTrue(sut.EvaluatesTrees, "the trees are walked by the scorer, not read from ML.NET's transforms");
+
+        var probabilities = new float[700];
+        Assert.AreEqual(700, sut.Score(rows, probabilities));
+        float[] margins = sut.TreeMargins(700).ToArray();
+
+        IDataView offline = model.Transform(rows);
+        float[] expected = [.. offline.GetColumn<float>(HybridCtrTrainer.TreeScoreColumnName)];
+        for (int i = 0; i < 700; i++)
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(margins[i]), $"row {i}: margin {expected[i]:R} from ML.NET, {margins[i]:R} here");
+        CollectionAssert.AreEqual(offline.GetColumn<float>("Probability").ToArray(), probabilities);
+        Assert.IsGreaterThan(20, margins.Distinct().Count(), "rows get different margins");
+        CheckCoverage(Trees(model), offline);
+    }
+
+    [TestMethod]
+    public void FlatTreeEnsembleTest_MissingNumbersGoWhereMLNetSendsThem()
+    {
+        // FastTree on the hybrid's kind of vector, with a raw x2 whose NaN reaches the trees (no network refuses it).
+        (ITransformer model, IDataView rows) = SavedAndLoaded((ml, train, _) =>
+        {
+            IEstimator<ITransformer> trees = Features(ml)
+                .Append(ml.Transforms.Conversion.MapKeyToVector("Ctr.Tree.UserId", "UserId"))
+                .Append(ml.Transforms.Conversion.MapKeyToVector("Ctr.Tree.ItemId", "ItemId"))
+                .Append(ml.Transforms.Concatenate(TreeFeatures, "Ctr.Tree.UserId", "Ctr.Tree.ItemId", "Numbers"))
+                .Append(ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+                {
+                    FeatureColumnName = TreeFeatures,
+                    NumberOfTrees = 30,
+                    NumberOfLeaves = 8,
+                    MinimumExampleCountPerLeaf = 20,
+                    CategoricalSplit = true,
+                    NumberOfThreads = 1,
+                }))
+                .Append(ml.Transforms.CopyColumns("Margin", "Score"));
+            return trees.Fit(train);
+        }, missingX2: true);
+        List<ITransformer> steps = [.. Flatten(model)];
+        PreparedTrees found = PreparedTrees.TryFind(steps, steps.Count, "Margin") ?? throw new AssertFailedException("the tree steps are found");
+        IRowToRowMapper before = ((ITransformer)new TransformerChain<ITransformer>([.. steps.Take(found.Start)])).GetRowToRowMapper(rows.Schema);
+        PreparedTrees.Evaluator sut = found.TryBind(before.OutputSchema, out var produced) ?? throw new AssertFailedException("the trees are laid out");
+        CollectionAssert.IsSubsetOf(new[] { "Ctr.Tree.UserId", TreeFeatures, "Score", "Margin" }, produced.ToArray());
+
+        var margins = new List<float>();
+        using (DataViewRowCursor cursor = rows.GetRowCursor(rows.Schema))
+        using (DataViewRow row = before.GetRow(cursor, sut.Parts.Select(p => before.OutputSchema[p.ColumnName])))
+        {
+            Func<float> margin = sut.Bind(row);
+            while (cursor.MoveNext())
+                margins.Add(margin());
+        }
+
+        IDataView offline = model.Transform(rows);
+        float[] expected = [.. offline.GetColumn<float>("Margin")];
+        Assert.HasCount(expected.Length, margins);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(margins[i]), $"row {i}: margin {expected[i]:R} from ML.NET, {margins[i]:R} here");
+        Assert.IsGreaterThan(50, offline.GetColumn<VBuffer<float>>("Numbers").Count(v => float.IsNaN(v.GetItemOrDefault(1))), "rows with x2 missing");
+        Assert.IsGreaterThan(20, expected.Distinct().Count(), "rows get different margins");
+        CheckCoverage(Trees(model), offline);
+    }
+}
