@@ -2,6 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.IO;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Parquet.Meta;
@@ -563,6 +564,8 @@ internal sealed class ParquetChunkDecoder
                 int take = Math.Min(run, values.Length - n);
                 if (take == 1)
                     values[n] = value; // Parquet.Net writes every value as a run, most of one
+                else if (take <= Vector256<int>.Count && values.Length - n >= Vector256<int>.Count)
+                    Vector256.Create(value).CopyTo(values[n..]); // short runs (a list's levels): one store, the rest overwritten by the next run
                 else
                     values.Slice(n, take).Fill(value);
                 n += take;
@@ -619,6 +622,7 @@ internal sealed class ParquetChunkDecoder
         return n;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint ReadVarint(ReadOnlySpan<byte> data, ref int at)
     {
         uint value = 0;

@@ -1,6 +1,10 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Parquet;
 using Parquet.Data;
 using Parquet.Meta;
@@ -212,21 +216,41 @@ internal sealed class ParquetColumnValues
         {
             offsets = Offsets is int[] previous && previous.Length >= rows + 1 ? previous : new int[rows + 1];
             int row = -1;
-            for (int i = 0; i < entries; i++)
+            var full = Vector256.Create(present);
+            for (int i = 0; i < entries;)
             {
-                if (repetitions[i] == 0)
+                // Lists of a few elements, most with a value: 8 entries that all hold one are 8 elements at once, and
+                // the rows they start are found from one mask, not by a branch per entry.
+                if (entries - i >= 8 && (definitions.IsEmpty || Vector256.EqualsAll(Vector256.Create(definitions.Slice(i, 8)), full)))
                 {
-                    row++;
-                    if (row >= rows)
-                        throw new FormatException($"the column has more rows than its row group ({rows:N0})");
-                    offsets[row] = elements;
+                    uint starts = Vector256.Equals(Vector256.Create(repetitions.Slice(i, 8)), Vector256<int>.Zero).ExtractMostSignificantBits();
+                    if (row + BitOperations.PopCount(starts) < rows)
+                    {
+                        for (; starts != 0; starts &= starts - 1)
+                            offsets[++row] = elements + BitOperations.TrailingZeroCount(starts);
+                        BinaryPrimitives.WriteUInt64LittleEndian(MemoryMarshal.AsBytes(presence.AsSpan(elements, 8)), 0x0101010101010101UL); // 8 times true
+                        elements += 8;
+                        count += 8;
+                        i += 8;
+                        continue;
+                    }
                 }
-                int level = definitions.IsEmpty ? present : definitions[i];
-                if (level >= exists)
+                for (int end = Math.Min(i + 8, entries); i < end; i++)
                 {
-                    bool has = level == present;
-                    presence[elements++] = has;
-                    count += has ? 1 : 0;
+                    if (repetitions[i] == 0)
+                    {
+                        row++;
+                        if (row >= rows)
+                            throw new FormatException($"the column has more rows than its row group ({rows:N0})");
+                        offsets[row] = elements;
+                    }
+                    int level = definitions.IsEmpty ? present : definitions[i];
+                    if (level >= exists)
+                    {
+                        bool has = level == present;
+                        presence[elements++] = has;
+                        count += has ? 1 : 0;
+                    }
                 }
             }
             if (row != rows - 1)

@@ -520,7 +520,12 @@ public sealed partial class ParquetDataSource
                 TextDataViewType => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) =>
                 {
                     RowGroup group = _group;
-                    v = group.RowTexts[i] is ReadOnlyMemory<char>[] texts ? texts[_rowInGroup] : Render(group.Values[i]!, _rowInGroup);
+                    int r = _rowInGroup;
+                    ParquetColumnValues values = group.Values[i]!;
+                    if (values.Utf8Ranges is Utf8Range[] ranges)
+                        v = _texts.Widen(values.Utf8!, ranges[r]);
+                    else
+                        v = group.RowTexts[i] is ReadOnlyMemory<char>[] texts ? texts[r] : Render(values, r);
                 }),
                 BooleanDataViewType => (ValueGetter<bool>)((ref bool v) => v = _group.Booleans[i]![_rowInGroup]),
                 VectorDataViewType { ItemType: TextDataViewType } => (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) =>
