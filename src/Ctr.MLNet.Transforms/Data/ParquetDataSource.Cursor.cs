@@ -22,6 +22,10 @@ public sealed partial class ParquetDataSource
     /// message of the first problem. (Checked row by row, a dozen columns cost about a fifth of a read.)
     /// </para>
     /// <para>
+    /// Text is the exception: plain strings stay UTF-8 and numbers stay numbers until a getter asks for the row, so the
+    /// chars handed out die young when the consumer drops them (see <see cref="ParquetTextChunks"/>).
+    /// </para>
+    /// <para>
     /// One row group in memory: the next is loaded over the arrays of the last. (Loading the next row group on a second
     /// thread while this one is read was tried: on a shared 2-core machine it was slower by the clock, took 8% more CPU
     /// and half as much memory again.)
@@ -352,10 +356,8 @@ public sealed partial class ParquetDataSource
             return sum == 0;
         }
 
-        /// <summary>The text of element <paramref name="e"/> of a column of strings kept as UTF-8, numbers or booleans; empty where null.</summary>
-        private ReadOnlyMemory<char> Render(ParquetColumnValues values, int e) =>
-            values.Utf8Ranges is Utf8Range[] ranges ? _texts.Widen(values.Utf8!, ranges[e])
-            : values.Present[e] ? SpellAt(values, e) : default;
+        /// <summary>The text of element <paramref name="e"/> of a column of numbers or booleans; empty where null.</summary>
+        private ReadOnlyMemory<char> Spell(ParquetColumnValues values, int e) => values.Present[e] ? SpellAt(values, e) : default;
 
         private ParquetBadRow? ParseRow()
         {
@@ -525,7 +527,7 @@ public sealed partial class ParquetDataSource
                     if (values.Utf8Ranges is Utf8Range[] ranges)
                         v = _texts.Widen(values.Utf8!, ranges[r]);
                     else
-                        v = group.RowTexts[i] is ReadOnlyMemory<char>[] texts ? texts[r] : Render(values, r);
+                        v = group.RowTexts[i] is ReadOnlyMemory<char>[] texts ? texts[r] : Spell(values, r);
                 }),
                 BooleanDataViewType => (ValueGetter<bool>)((ref bool v) => v = _group.Booleans[i]![_rowInGroup]),
                 VectorDataViewType { ItemType: TextDataViewType } => (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) =>
@@ -562,7 +564,7 @@ public sealed partial class ParquetDataSource
                     else
                     {
                         for (int e = 0; e < target.Length; e++)
-                            target[e] = Render(values, start + e);
+                            target[e] = Spell(values, start + e);
                     }
                     v = editor.Commit();
                 }),
