@@ -2,6 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.IO;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Parquet.Meta;
@@ -14,7 +15,9 @@ namespace Ctr.MLNet.Transforms;
 /// Decodes one column chunk of the layouts warehouses write (plain or dictionary pages, v1 or v2, uncompressed, Snappy
 /// or Gzip; 32/64-bit integers, floats, doubles and UTF-8 strings) straight from the file into reused buffers.
 /// Parquet.Net gives every string its own char array and copies each page through a growing stream; here the page is
-/// decompressed into one buffer and the strings land side by side in shared chunks, dictionary strings once per chunk.
+/// decompressed into one buffer and dictionary strings land side by side in shared chunks, once per chunk. A chunk of
+/// plain strings only is decompressed into the column's own bytes and left as UTF-8, each value a range of them, for
+/// the getters to widen (<see cref="TextsAsUtf8"/>).
 /// Anything else throws <see cref="NotSupportedException"/> and the column chunk is read by Parquet.Net instead.
 /// </summary>
 internal sealed class ParquetChunkDecoder
@@ -38,12 +41,20 @@ internal sealed class ParquetChunkDecoder
     private Parquet.Meta.Type _type;
     private ParquetColumnValues.Buffers _target = new();
     private bool _textsSpelled; // the chunk's strings go to the target's Texts, not as dictionary indices
+    private int _utf8Used; // bytes of the target's Utf8 that hold the chunk's pages of plain strings so far
+    private long _chunkUncompressed; // the chunk's uncompressed size: room enough for all its pages' bytes
 
     /// <summary>
     /// Whether the last chunk's strings are dictionary indices (the target's <c>TextIndices</c> into its
     /// <c>Dictionary</c>): every data page of the chunk was dictionary-encoded, so each string is decoded once.
     /// </summary>
     public bool TextsAsIndices { get; private set; }
+
+    /// <summary>
+    /// Whether the last chunk's strings are left as UTF-8 (the target's <c>Utf8Ranges</c> into its <c>Utf8</c>): every
+    /// data page of the chunk was plain and there was no dictionary.
+    /// </summary>
+    public bool TextsAsUtf8 { get; private set; }
 
     /// <summary>The definition levels of the last chunk (its <see cref="Entries"/> first), when its column has them.</summary>
     public ReadOnlySpan<int> Definitions => _definitions.AsSpan(0, Entries);
@@ -111,6 +122,9 @@ internal sealed class ParquetChunkDecoder
         _target = target;
         _textsSpelled = false;
         TextsAsIndices = false;
+        TextsAsUtf8 = false;
+        _utf8Used = 0;
+        _chunkUncompressed = meta.TotalUncompressedSize;
         _dictionaryTexts = target.Dictionary;
         int maxDefinition = field.MaxDefinitionLevel, maxRepetition = field.MaxRepetitionLevel;
         Span<int> definitions = maxDefinition > 0 ? (_definitions = Ensure(_definitions, total)) : default;
@@ -135,19 +149,23 @@ internal sealed class ParquetChunkDecoder
                 case PageType.DICTIONARY_PAGE:
                     if (header.Encoding is not (Encoding.PLAIN or Encoding.PLAIN_DICTIONARY))
                         throw new NotSupportedException($"dictionary page encoding {header.Encoding}");
+                    if (TextsAsUtf8)
+                        throw new NotSupportedException("a dictionary page after plain pages"); // an odd layout: Parquet.Net reads it or names the fault
                     ReadDictionary(Decompress(meta.Codec, body, header.UncompressedSize), header.Values);
                     break;
                 case PageType.DATA_PAGE:
                 {
                     int n = CheckPageValues(header.Values, entries, total);
-                    ReadOnlySpan<byte> page = Decompress(meta.Codec, body, header.UncompressedSize);
+                    bool keep = KeepsUtf8(header.Encoding);
+                    int kept = 0;
+                    ReadOnlySpan<byte> page = keep ? Keep(meta.Codec, body, header.UncompressedSize, out kept) : Decompress(meta.Codec, body, header.UncompressedSize);
                     int at = 0;
                     if (maxRepetition > 0)
                         at += ReadLevelsV1(page[at..], maxRepetition, repetitions.Slice(entries, n), header.RepetitionEncoding);
                     if (maxDefinition > 0)
                         at += ReadLevelsV1(page[at..], maxDefinition, definitions.Slice(entries, n), header.DefinitionEncoding);
                     int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count(maxDefinition) : n;
-                    ReadValues(page[at..], header.Encoding, values, longs, doubles, texts);
+                    ReadValues(page[at..], header.Encoding, values, longs, doubles, texts, keep ? kept + at : -1);
                     entries += n;
                     break;
                 }
@@ -163,9 +181,11 @@ internal sealed class ParquetChunkDecoder
                         ReadLevels(body.Slice(header.RepetitionLength, header.DefinitionLength), maxDefinition, definitions.Slice(entries, n));
                     int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count(maxDefinition) : n;
                     ReadOnlySpan<byte> data = body[levels..];
-                    if (header.IsCompressed)
-                        data = Decompress(meta.Codec, data, header.UncompressedSize - levels);
-                    ReadValues(data, header.Encoding, values, longs, doubles, texts);
+                    CompressionCodec codec = header.IsCompressed ? meta.Codec : CompressionCodec.UNCOMPRESSED;
+                    bool keep = KeepsUtf8(header.Encoding);
+                    int kept = 0;
+                    data = keep ? Keep(codec, data, header.UncompressedSize - levels, out kept) : Decompress(codec, data, header.UncompressedSize - levels);
+                    ReadValues(data, header.Encoding, values, longs, doubles, texts, keep ? kept : -1);
                     entries += n;
                     break;
                 }
@@ -182,12 +202,45 @@ internal sealed class ParquetChunkDecoder
         return values;
     }
 
+    /// <summary>Whether a data page's strings stay UTF-8: plain strings in a chunk that has had no dictionary and none spelled out.</summary>
+    private bool KeepsUtf8(Encoding encoding) =>
+        Kind == DenseKind.Texts && encoding == Encoding.PLAIN && _dictionaryCount < 0 && !_textsSpelled;
+
+    /// <summary>A page of plain strings, decompressed (or copied) after the chunk's earlier pages into the target's own bytes, which the row group keeps.</summary>
+    private ReadOnlySpan<byte> Keep(CompressionCodec codec, ReadOnlySpan<byte> body, int uncompressed, out int start)
+    {
+        int length = codec == CompressionCodec.UNCOMPRESSED ? body.Length : uncompressed;
+        start = _utf8Used;
+        int needed = checked(start + length);
+        if (_target.Utf8.Length < needed)
+        {
+            // Sized for the whole chunk at once where its footer allows: pages after the first are then not copied again.
+            var grown = new byte[Math.Max(needed + needed / 8, (int)Math.Min(_chunkUncompressed, Array.MaxLength))];
+            _target.Utf8.AsSpan(0, start).CopyTo(grown);
+            _target.Utf8 = grown;
+        }
+        Span<byte> page = _target.Utf8.AsSpan(start, length);
+        if (codec == CompressionCodec.UNCOMPRESSED)
+            body.CopyTo(page);
+        else
+            DecompressInto(codec, body, page);
+        _utf8Used = needed;
+        return page;
+    }
+
     private ReadOnlySpan<byte> Decompress(CompressionCodec codec, ReadOnlySpan<byte> body, int uncompressed)
     {
         if (codec == CompressionCodec.UNCOMPRESSED)
             return body;
         _page = Ensure(_page, uncompressed);
         Span<byte> page = _page.AsSpan(0, uncompressed);
+        DecompressInto(codec, body, page);
+        return page;
+    }
+
+    private static void DecompressInto(CompressionCodec codec, ReadOnlySpan<byte> body, Span<byte> page)
+    {
+        int uncompressed = page.Length;
         int written;
         if (codec == CompressionCodec.SNAPPY)
         {
@@ -204,7 +257,6 @@ internal sealed class ParquetChunkDecoder
         }
         if (written != uncompressed)
             throw new FormatException($"a page decompressed to {written:N0} bytes, its header says {uncompressed:N0}");
-        return page;
     }
 
     private static int ReadLevelsV1(ReadOnlySpan<byte> page, int maxLevel, Span<int> levels, Encoding encoding)
@@ -256,13 +308,22 @@ internal sealed class ParquetChunkDecoder
         _dictionaryCount = count;
     }
 
-    private void ReadValues(ReadOnlySpan<byte> data, Encoding encoding, int count, Span<long> longs, Span<double> doubles, Span<ReadOnlyMemory<char>> texts)
+    // utf8Start: where data starts in the target's Utf8 when its strings stay UTF-8, else -1.
+    private void ReadValues(ReadOnlySpan<byte> data, Encoding encoding, int count, Span<long> longs, Span<double> doubles, Span<ReadOnlyMemory<char>> texts, int utf8Start)
     {
         int at = Count;
         if (count > Entries - at)
             throw new FormatException("the column chunk has more values than entries");
         switch (encoding)
         {
+            case Encoding.PLAIN when utf8Start >= 0:
+                if (!TextsAsUtf8)
+                {
+                    _target.Utf8Ranges = Ensure(_target.Utf8Ranges, Entries);
+                    TextsAsUtf8 = true;
+                }
+                ReadPlainRanges(data, count, _target.Utf8Ranges.AsSpan(at, count), utf8Start);
+                break;
             case Encoding.PLAIN:
                 if (Kind == DenseKind.Texts)
                     texts = TextValues();
@@ -369,6 +430,22 @@ internal sealed class ParquetChunkDecoder
             default:
                 ReadPlainStrings(data, count, texts);
                 break;
+        }
+    }
+
+    /// <summary>Plain strings (each a 4-byte length, then its UTF-8 bytes) left where they are: the range of each, <paramref name="offset"/> being where <paramref name="data"/> starts.</summary>
+    private static void ReadPlainRanges(ReadOnlySpan<byte> data, int count, Span<Utf8Range> ranges, int offset)
+    {
+        int at = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (data.Length - at < 4)
+                throw new FormatException($"the page ends at string {i + 1:N0} of {count:N0}");
+            int length = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
+            if (length < 0 || length > data.Length - at - 4)
+                throw new FormatException($"string {i + 1:N0} of {length:N0} bytes runs past the page");
+            ranges[i] = new Utf8Range(offset + at + 4, length);
+            at += 4 + length;
         }
     }
 
@@ -487,6 +564,8 @@ internal sealed class ParquetChunkDecoder
                 int take = Math.Min(run, values.Length - n);
                 if (take == 1)
                     values[n] = value; // Parquet.Net writes every value as a run, most of one
+                else if (take <= Vector256<int>.Count && values.Length - n >= Vector256<int>.Count)
+                    Vector256.Create(value).CopyTo(values[n..]); // short runs (a list's levels): one store, the rest overwritten by the next run
                 else
                     values.Slice(n, take).Fill(value);
                 n += take;
@@ -543,6 +622,7 @@ internal sealed class ParquetChunkDecoder
         return n;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint ReadVarint(ReadOnlySpan<byte> data, ref int at)
     {
         uint value = 0;

@@ -1,6 +1,10 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Parquet;
 using Parquet.Data;
 using Parquet.Meta;
@@ -20,6 +24,7 @@ internal sealed class ParquetColumnValues
 
     private char[] _chunk = [];
     private int _chunkUsed;
+    private char[] _scratch = [];
     private readonly Buffers _buffers = new();
     private int _valueCount;
 
@@ -32,6 +37,8 @@ internal sealed class ParquetColumnValues
         public int[] TextIndices = [];
         public ReadOnlyMemory<char>[] Dictionary = [];
         public bool[] Booleans = [];
+        public byte[] Utf8 = [];
+        public Utf8Range[] Utf8Ranges = [];
     }
 
     private ParquetColumnValues(int rows, int elements)
@@ -60,11 +67,30 @@ internal sealed class ParquetColumnValues
     /// <summary>The strings <see cref="TextIndices"/> point to, each decoded once per column chunk.</summary>
     public ReadOnlyMemory<char>[]? Dictionary { get; private set; }
 
-    /// <summary>Whether the column holds strings (<see cref="Texts"/> or <see cref="TextIndices"/>).</summary>
-    public bool IsText => Texts is not null || TextIndices is not null;
+    /// <summary>String columns read from plain pages only: each element's bytes in <see cref="Utf8"/> (instead of <see cref="Texts"/>), widened by the getters.</summary>
+    public Utf8Range[]? Utf8Ranges { get; private set; }
 
-    /// <summary>The string of element <paramref name="e"/>, which must be present, of a column that <see cref="IsText"/>.</summary>
-    public ReadOnlyMemory<char> TextAt(int e) => Texts is ReadOnlyMemory<char>[] texts ? texts[e] : Dictionary![TextIndices![e]];
+    /// <summary>The column's pages that <see cref="Utf8Ranges"/> point into.</summary>
+    public byte[]? Utf8 { get; private set; }
+
+    /// <summary>Whether the column holds strings (<see cref="Texts"/>, <see cref="TextIndices"/> or <see cref="Utf8Ranges"/>).</summary>
+    public bool IsText => Texts is not null || TextIndices is not null || Utf8Ranges is not null;
+
+    /// <summary>
+    /// The string of element <paramref name="e"/>, which must be present, of a column that <see cref="IsText"/>. A string
+    /// kept as UTF-8 is widened into a buffer that the next call reuses: for checks, not to hand out.
+    /// </summary>
+    public ReadOnlyMemory<char> TextAt(int e)
+    {
+        if (Texts is ReadOnlyMemory<char>[] texts)
+            return texts[e];
+        if (TextIndices is int[] indices)
+            return Dictionary![indices[e]];
+        Utf8Range range = Utf8Ranges![e];
+        _scratch = Ensure(_scratch, range.Length); // UTF-8 never takes fewer bytes than UTF-16 chars
+        int written = System.Text.Encoding.UTF8.GetChars(Utf8.AsSpan(range.Start, range.Length), _scratch);
+        return new ReadOnlyMemory<char>(_scratch, 0, written);
+    }
 
     public long[]? Integers { get; private set; }
 
@@ -125,6 +151,8 @@ internal sealed class ParquetColumnValues
                     default:
                         if (decoder.TextsAsIndices)
                             (values.TextIndices, values.Dictionary) = (SpreadInPlace(buffers.TextIndices, values.Present, elements, decoder.Count), buffers.Dictionary);
+                        else if (decoder.TextsAsUtf8)
+                            (values.Utf8Ranges, values.Utf8) = (SpreadInPlace(buffers.Utf8Ranges, values.Present, elements, decoder.Count), buffers.Utf8);
                         else
                             values.Texts = SpreadInPlace(buffers.Texts, values.Present, elements, decoder.Count);
                         break;
@@ -188,21 +216,41 @@ internal sealed class ParquetColumnValues
         {
             offsets = Offsets is int[] previous && previous.Length >= rows + 1 ? previous : new int[rows + 1];
             int row = -1;
-            for (int i = 0; i < entries; i++)
+            var full = Vector256.Create(present);
+            for (int i = 0; i < entries;)
             {
-                if (repetitions[i] == 0)
+                // Lists of a few elements, most with a value: 8 entries that all hold one are 8 elements at once, and
+                // the rows they start are found from one mask, not by a branch per entry.
+                if (entries - i >= 8 && (definitions.IsEmpty || Vector256.EqualsAll(Vector256.Create(definitions.Slice(i, 8)), full)))
                 {
-                    row++;
-                    if (row >= rows)
-                        throw new FormatException($"the column has more rows than its row group ({rows:N0})");
-                    offsets[row] = elements;
+                    uint starts = Vector256.Equals(Vector256.Create(repetitions.Slice(i, 8)), Vector256<int>.Zero).ExtractMostSignificantBits();
+                    if (row + BitOperations.PopCount(starts) < rows)
+                    {
+                        for (; starts != 0; starts &= starts - 1)
+                            offsets[++row] = elements + BitOperations.TrailingZeroCount(starts);
+                        BinaryPrimitives.WriteUInt64LittleEndian(MemoryMarshal.AsBytes(presence.AsSpan(elements, 8)), 0x0101010101010101UL); // 8 times true
+                        elements += 8;
+                        count += 8;
+                        i += 8;
+                        continue;
+                    }
                 }
-                int level = definitions.IsEmpty ? present : definitions[i];
-                if (level >= exists)
+                for (int end = Math.Min(i + 8, entries); i < end; i++)
                 {
-                    bool has = level == present;
-                    presence[elements++] = has;
-                    count += has ? 1 : 0;
+                    if (repetitions[i] == 0)
+                    {
+                        row++;
+                        if (row >= rows)
+                            throw new FormatException($"the column has more rows than its row group ({rows:N0})");
+                        offsets[row] = elements;
+                    }
+                    int level = definitions.IsEmpty ? present : definitions[i];
+                    if (level >= exists)
+                    {
+                        bool has = level == present;
+                        presence[elements++] = has;
+                        count += has ? 1 : 0;
+                    }
                 }
             }
             if (row != rows - 1)
@@ -230,7 +278,7 @@ internal sealed class ParquetColumnValues
 
         Rows = rows;
         Offsets = offsets;
-        (Texts, TextIndices, Dictionary, Integers, Numbers, Booleans) = (null, null, null, null, null, null);
+        (Texts, TextIndices, Dictionary, Utf8Ranges, Utf8, Integers, Numbers, Booleans) = (null, null, null, null, null, null, null, null);
         _valueCount = count;
         HasNulls = count < elements;
         return elements;

@@ -22,6 +22,10 @@ public sealed partial class ParquetDataSource
     /// message of the first problem. (Checked row by row, a dozen columns cost about a fifth of a read.)
     /// </para>
     /// <para>
+    /// Text is the exception: plain strings stay UTF-8 and numbers stay numbers until a getter asks for the row, so the
+    /// chars handed out die young when the consumer drops them (see <see cref="ParquetTextChunks"/>).
+    /// </para>
+    /// <para>
     /// One row group in memory: the next is loaded over the arrays of the last. (Loading the next row group on a second
     /// thread while this one is read was tried: on a shared 2-core machine it was slower by the clock, took 8% more CPU
     /// and half as much memory again.)
@@ -50,8 +54,7 @@ public sealed partial class ParquetDataSource
         private int _rowGroup = -1;
         private long _rowsBeforeGroup; // rows of the current file before the row group last loaded
         private int _loadedRows; // rows of the row group last loaded
-        private char[] _chars = []; // text of numbers, side by side; a full chunk is left to the consumers, never reused
-        private int _charsUsed;
+        private readonly ParquetTextChunks _texts = new(); // what the getters widen or spell, side by side
 
         public Cursor(ParquetDataSource parent, bool[] active)
         {
@@ -203,14 +206,8 @@ public sealed partial class ParquetDataSource
             int rows = values.Rows;
             if (_vectors[i])
             {
-                int[] offsets = values.Offsets!;
-                if (_kinds[i] == ParquetColumnKind.Text)
-                {
-                    if (!values.IsText)
-                        Spell(group, i, values, offsets[rows]);
-                    return;
-                }
-                PrepareWeights(group, i, values, offsets);
+                if (_kinds[i] != ParquetColumnKind.Text) // text needs no checks: the getter reads, widens or spells each element
+                    PrepareWeights(group, i, values, values.Offsets!);
                 return;
             }
             switch (_kinds[i])
@@ -231,8 +228,9 @@ public sealed partial class ParquetDataSource
                     }
                     else
                     {
-                        Spell(group, i, values, rows);
-                        group.RowTexts[i] = group.Spelled[i];
+                        // Strings kept as UTF-8, numbers or booleans: the getter widens or spells the row's value, so
+                        // what a consumer drops dies young instead of living as long as the row group.
+                        group.RowTexts[i] = null;
                     }
                     break;
                 case ParquetColumnKind.Boolean:
@@ -358,14 +356,8 @@ public sealed partial class ParquetDataSource
             return sum == 0;
         }
 
-        /// <summary>The text of a column that holds numbers or booleans, by element, formatted into shared chunks once per row group.</summary>
-        private void Spell(RowGroup group, int i, ParquetColumnValues values, int elements)
-        {
-            ReadOnlyMemory<char>[] texts = group.Spelled[i] = Ensure(group.Spelled[i] ?? [], elements);
-            bool[] present = values.Present;
-            for (int e = 0; e < elements; e++)
-                texts[e] = present[e] ? SpellAt(values, e) : default;
-        }
+        /// <summary>The text of element <paramref name="e"/> of a column of numbers or booleans; empty where null.</summary>
+        private ReadOnlyMemory<char> Spell(ParquetColumnValues values, int e) => values.Present[e] ? SpellAt(values, e) : default;
 
         private ParquetBadRow? ParseRow()
         {
@@ -505,25 +497,13 @@ public sealed partial class ParquetDataSource
             if (values.Numbers is double[] numbers && double.IsNaN(numbers[e]))
                 return default;
             // 32 chars hold any long and any double in round-trip form ("-1.7976931348623157E+308").
-            if (_chars.Length - _charsUsed < 32)
-            {
-                _chars = new char[TextChunkLength];
-                _charsUsed = 0;
-            }
-            Span<char> target = _chars.AsSpan(_charsUsed);
+            Span<char> target = _texts.Room(32);
             int written;
             bool done = values.Integers is long[] integers
                 ? integers[e].TryFormat(target, out written, default, CultureInfo.InvariantCulture)
                 : values.Numbers![e].TryFormat(target, out written, "R", CultureInfo.InvariantCulture);
-            if (!done)
-                return TextOf(values, e);
-            var text = new ReadOnlyMemory<char>(_chars, _charsUsed, written);
-            _charsUsed += written;
-            return text;
+            return done ? _texts.Take(written) : TextOf(values, e);
         }
-
-        // Below the large object heap's threshold, as the decoder's chunks of text.
-        private const int TextChunkLength = 32 * 1024;
 
         private static string Shorten(ReadOnlySpan<char> text) => text.Length <= 40 ? text.ToString() : $"{text[..37]}...";
 
@@ -541,7 +521,13 @@ public sealed partial class ParquetDataSource
             {
                 TextDataViewType => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) =>
                 {
-                    v = _group.RowTexts[i]![_rowInGroup];
+                    RowGroup group = _group;
+                    int r = _rowInGroup;
+                    ParquetColumnValues values = group.Values[i]!;
+                    if (values.Utf8Ranges is Utf8Range[] ranges)
+                        v = _texts.Widen(values.Utf8!, ranges[r]);
+                    else
+                        v = group.RowTexts[i] is ReadOnlyMemory<char>[] texts ? texts[r] : Spell(values, r);
                 }),
                 BooleanDataViewType => (ValueGetter<bool>)((ref bool v) => v = _group.Booleans[i]![_rowInGroup]),
                 VectorDataViewType { ItemType: TextDataViewType } => (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) =>
@@ -551,7 +537,11 @@ public sealed partial class ParquetDataSource
                     int start = values.Offsets![_rowInGroup], count = values.Offsets[_rowInGroup + 1] - start;
                     var editor = VBufferEditor.Create(ref v, count);
                     Span<ReadOnlyMemory<char>> target = editor.Values;
-                    if (values.Texts is ReadOnlyMemory<char>[] texts)
+                    if (values.Utf8Ranges is Utf8Range[] ranges)
+                    {
+                        _texts.Widen(values.Utf8!, ranges.AsSpan(start, count), target); // empty where null
+                    }
+                    else if (values.Texts is ReadOnlyMemory<char>[] texts)
                     {
                         texts.AsSpan(start, count).CopyTo(target); // empty where null
                     }
@@ -573,7 +563,8 @@ public sealed partial class ParquetDataSource
                     }
                     else
                     {
-                        group.Spelled[i].AsSpan(start, count).CopyTo(target);
+                        for (int e = 0; e < target.Length; e++)
+                            target[e] = Spell(values, start + e);
                     }
                     v = editor.Commit();
                 }),

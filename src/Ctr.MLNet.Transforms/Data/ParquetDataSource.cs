@@ -277,13 +277,13 @@ public sealed partial class ParquetDataSource : IFileDataSource
     {
         public readonly ParquetColumnValues?[] Values = new ParquetColumnValues?[columns];
 
-        // Per column: numbers by row (Single, Label) or by element (lists of weights), booleans by row, and the text
-        // of columns that hold no strings, by element. The arrays stay from row group to row group.
+        // Per column: numbers by row (Single, Label) or by element (lists of weights), booleans by row, and the strings
+        // of a dictionary column by row. The arrays stay from row group to row group.
         public readonly float[]?[] Floats = new float[]?[columns];
         public readonly bool[]?[] Booleans = new bool[]?[columns];
         public readonly ReadOnlyMemory<char>[]?[] Spelled = new ReadOnlyMemory<char>[]?[columns];
 
-        /// <summary>Scalar text columns: the text of each row, empty where null (the column's strings, or <see cref="Spelled"/>).</summary>
+        /// <summary>Scalar text columns: the text of each row, empty where null (the column's strings, or <see cref="Spelled"/>); null where the getter widens or spells it.</summary>
         public readonly ReadOnlyMemory<char>[]?[] RowTexts = new ReadOnlyMemory<char>[]?[columns];
 
         /// <summary>By row: some column finds the row bad.</summary>

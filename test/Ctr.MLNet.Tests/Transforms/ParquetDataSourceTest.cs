@@ -398,6 +398,116 @@ public sealed class ParquetDataSourceTest
         }
     }
 
+    [TestMethod]
+    public void ParquetDataSourceTest_PlainStringsWidenedByTheGettersReadAsWrittenAcrossPagesNullsAndKeptValues()
+    {
+        // A chunk of plain strings stays UTF-8 and the getters widen each row's strings. Here each chunk has two pages
+        // (two files spliced, once with the footer understating the chunk's size, so its bytes grow between pages):
+        // strings of 0 to 40 bytes, ASCII and not, nulls in rows and inside lists; string columns read as a label, a
+        // number and a boolean; values kept after the cursor has moved on, and a getter called twice on a row.
+        using var directory = new TemporaryDirectory();
+        const int Rows = 120;
+        string Text(int r) => (r % 7) switch
+        {
+            0 => new string((char)('a' + r % 26), r % 41),
+            1 => "é" + new string('x', r % 20),
+            2 => new string('y', 15) + (r % 2 == 0 ? "€" : "z"),
+            3 => "",
+            _ => $"id{r}",
+        };
+        string?[] user = [.. Enumerable.Range(0, 2 * Rows).Select(r => r % 9 == 4 ? null : Text(r))];
+        string?[][] tags = [.. Enumerable.Range(0, 2 * Rows).Select(r => Enumerable.Range(0, 1 + r % 4).Select(e => (r + e) % 5 == 2 ? null : Text(r * 3 + e)).ToArray())];
+        string[] click = [.. Enumerable.Range(0, 2 * Rows).Select(r => r % 3 == 0 ? " 1 " : "0")];
+        string?[] price = [.. Enumerable.Range(0, 2 * Rows).Select(r => r % 4 == 1 ? "" : r % 4 == 2 ? null : $"{r}.25")];
+        string[] flag = [.. Enumerable.Range(0, 2 * Rows).Select(r => (r % 4) switch { 0 => "true", 1 => "0", 2 => "FALSE", _ => "1" })];
+        Column[] Part(int from) =>
+        [
+            new(new DataField<string>("click"), [.. click.Skip(from).Take(Rows)]),
+            new(new DataField<string>("user"), [.. user.Skip(from).Take(Rows)]),
+            new(new ListField("tags", new DataField<string>("element")), [.. tags.Skip(from).Take(Rows)]),
+            new(new DataField<string>("price"), [.. price.Skip(from).Take(Rows)]),
+            new(new DataField<string>("flag"), [.. flag.Skip(from).Take(Rows)]),
+        ];
+        string first = Path.Combine(directory.Path, "first.parquet"), second = Path.Combine(directory.Path, "second.parquet");
+        Write(first, Rows, Part(0));
+        Write(second, Rows, Part(Rows));
+        var options = new ParquetDataSource.Options
+        {
+            Columns =
+            [
+                new("click", ParquetColumnKind.Label), new("user", ParquetColumnKind.Text), new("tags", ParquetColumnKind.Text),
+                new("price", ParquetColumnKind.Single), new("flag", ParquetColumnKind.Boolean),
+            ],
+        };
+
+        foreach (bool understated in new[] { false, true })
+        {
+            string path = Path.Combine(directory.Path, $"spliced-{understated}.parquet");
+            Splice(first, second, path, understateUncompressedSize: understated);
+            var decoder = new ChunkDecoder();
+            foreach (string column in new[] { "user", "tags" })
+            {
+                decoder.Decode(path, column, out bool asIndices, out bool asUtf8);
+                Assert.IsTrue(asUtf8 && !asIndices, $"{column}: the chunk's strings stay UTF-8 for the getters");
+            }
+            ParquetDataSource sut = ParquetDataSource.Load(path, options);
+            var kept = new List<(ReadOnlyMemory<char> User, ReadOnlyMemory<char>[] Tags)>();
+            using (DataViewRowCursor cursor = sut.GetRowCursor(sut.Schema))
+            {
+                ValueGetter<float> label = cursor.GetGetter<float>(sut.Schema["click"]), number = cursor.GetGetter<float>(sut.Schema["price"]);
+                ValueGetter<bool> boolean = cursor.GetGetter<bool>(sut.Schema["flag"]);
+                ValueGetter<ReadOnlyMemory<char>> text = cursor.GetGetter<ReadOnlyMemory<char>>(sut.Schema["user"]);
+                ValueGetter<VBuffer<ReadOnlyMemory<char>>> list = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(sut.Schema["tags"]);
+                VBuffer<ReadOnlyMemory<char>> values = default;
+                for (int r = 0; cursor.MoveNext(); r++)
+                {
+                    float l = 0, n = 0;
+                    bool b = false;
+                    ReadOnlyMemory<char> once = default, twice = default;
+                    label(ref l);
+                    number(ref n);
+                    boolean(ref b);
+                    text(ref once);
+                    text(ref twice);
+                    list(ref values);
+                    string where = $"{(understated ? "understated" : "spliced")}, row {r + 1}";
+                    Assert.AreEqual(r % 3 == 0 ? 1f : 0f, l, where);
+                    Assert.AreEqual(price[r] is { Length: > 0 } p ? float.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : float.NaN, n, where);
+                    Assert.AreEqual(r % 4 is 0 or 3, b, where);
+                    Assert.AreEqual(once.ToString(), twice.ToString(), $"{where}: a getter called twice gives the same text");
+                    kept.Add((once, values.DenseValues().ToArray()));
+                }
+            }
+
+            Assert.HasCount(2 * Rows, kept);
+            for (int r = 0; r < 2 * Rows; r++)
+            {
+                string where = $"{(understated ? "understated" : "spliced")}, row {r + 1}";
+                Assert.AreEqual(user[r] ?? "", kept[r].User.ToString(), $"{where}: a kept value still reads as written after the cursor is done");
+                CollectionAssert.AreEqual(tags[r].Select(t => t ?? "").ToArray(), kept[r].Tags.Select(t => t.ToString()).ToArray(), $"{where}: a null element is empty");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_ListsOfEveryLengthKeepTheirRowsAndElements()
+    {
+        // Levels are turned into rows 8 entries at a time where all 8 hold a value: lists of 0 to 22 elements, null and
+        // empty lists among them, so runs of 8 start, end and straddle rows and row groups, in every position.
+        using var directory = new TemporaryDirectory();
+        const int Rows = 500;
+        float[]?[] weights = [.. Enumerable.Range(0, Rows).Select(r => r % 17 == 3 ? null : Enumerable.Range(0, r * 7 % 23).Select(e => r + e / 8f).ToArray())];
+        string[][] ids = [.. Enumerable.Range(0, Rows).Select(r => Enumerable.Range(0, r % 11 == 0 ? 0 : r * 5 % 19).Select(e => $"i{r}.{e}").ToArray())];
+        string path = Path.Combine(directory.Path, "lists.parquet");
+        Write(path, 37, new Column(List<float>("w"), weights), new Column(List<string>("ids"), ids));
+
+        List<object[]> rows = ReadAll(ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [new("w", ParquetColumnKind.Weights), new("ids", ParquetColumnKind.Text)] }));
+
+        Assert.HasCount(Rows, rows);
+        for (int r = 0; r < Rows; r++)
+            CollectionAssert.AreEqual(new object[] { string.Join("|", weights[r] ?? []), string.Join("|", ids[r]) }, rows[r], $"row {r + 1}");
+    }
+
     /// <summary>The library's <c>ParquetChunkDecoder</c>, reached by reflection.</summary>
     private sealed class ChunkDecoder
     {
@@ -406,7 +516,10 @@ public sealed class ParquetDataSourceTest
         private readonly object _decoder = Activator.CreateInstance(DecoderType, nonPublic: true)!;
 
         /// <summary>Decodes the column's chunk of row group 0; returns its values (non-null entries) and whether its strings stayed dictionary indices.</summary>
-        public int Decode(string path, string column, out bool asIndices)
+        public int Decode(string path, string column, out bool asIndices) => Decode(path, column, out asIndices, out _);
+
+        /// <summary>The same, and whether the strings stayed UTF-8 for the getters to widen.</summary>
+        public int Decode(string path, string column, out bool asIndices, out bool asUtf8)
         {
             Parquet.Meta.ColumnMetaData meta = ChunkOf(path, 0, column);
             ParquetSchema schema = ParquetReader.ReadSchemaAsync(path).GetAwaiter().GetResult();
@@ -421,15 +534,17 @@ public sealed class ParquetDataSourceTest
                 throw e.InnerException!;
             }
             asIndices = (bool)DecoderType.GetProperty("TextsAsIndices")!.GetValue(_decoder)!;
+            asUtf8 = (bool)DecoderType.GetProperty("TextsAsUtf8")!.GetValue(_decoder)!;
             return (int)DecoderType.GetProperty("Count")!.GetValue(_decoder)!;
         }
     }
 
     /// <summary>
     /// Writes <paramref name="path"/>: one row group, each column chunk that of <paramref name="first"/> followed by the
-    /// pages of <paramref name="second"/>'s (which must have no dictionary page), the footer of the first made to say so.
+    /// pages of <paramref name="second"/>'s (which must have no dictionary page), the footer of the first made to say so
+    /// (but for the chunks' uncompressed size, left as the first's with <paramref name="understateUncompressedSize"/>).
     /// </summary>
-    private static void Splice(string first, string second, string path)
+    private static void Splice(string first, string second, string path, bool understateUncompressedSize = false)
     {
         Parquet.Meta.FileMetaData a = MetadataOf(first), b = MetadataOf(second);
         byte[] bytesA = File.ReadAllBytes(first), bytesB = File.ReadAllBytes(second);
@@ -447,7 +562,8 @@ public sealed class ParquetDataSourceTest
                 chunkA.DictionaryPageOffset = start;
             chunkA.DataPageOffset = start + (chunkA.DataPageOffset - startA);
             chunkA.TotalCompressedSize += chunkB.TotalCompressedSize;
-            chunkA.TotalUncompressedSize += chunkB.TotalUncompressedSize;
+            if (!understateUncompressedSize)
+                chunkA.TotalUncompressedSize += chunkB.TotalUncompressedSize;
             chunkA.NumValues += chunkB.NumValues;
             chunkA.Encodings = [.. chunkA.Encodings.Union(chunkB.Encodings)];
             chunkA.Statistics = null;
