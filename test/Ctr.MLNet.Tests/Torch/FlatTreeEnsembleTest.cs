@@ -16,34 +16,21 @@ namespace Ctr.MLNet.Tests.Torch;
 [TestClass]
 public sealed class FlatTreeEnsembleTest
 {
-    public sealed class Row
-    {
-        public bool Label { get; set; }
-
-        public string User { get; set; } = "";
-
-        public string Item { get; set; } = "";
-
-        public float X1 { get; set; }
-
-        public float X2 { get; set; }
-    }
-
     /// <summary>
     /// Rows where users and items matter through their ids and x1, x2 through a cut; with <paramref name="oddities"/>,
     /// also users and items never seen in training, empty items, x1 missing (NaN) and, with <paramref name="missingX2"/>,
     /// x2 missing.
     /// </summary>
-    private static List<Row> Generate(int count, int seed, bool oddities, bool missingX2 = false)
+    private static List<UserItemRow> Generate(int count, int seed, bool oddities, bool missingX2 = false)
     {
         var random = new Random(seed);
-        var rows = new List<Row>(count);
+        var rows = new List<UserItemRow>(count);
         for (int i = 0; i < count; i++)
         {
             int u = random.Next(40), v = random.Next(30);
             float x1 = (float)(random.NextDouble() * 2 - 1), x2 = (float)(random.NextDouble() * 2 - 1);
             double logit = -1 + (u % 3 == 0 ? 1.5 : 0) - (v % 4 == 0 ? 1.2 : 0) + (x1 > 0.3 && x2 < 0 ? 2 : 0);
-            var row = new Row { Label = random.NextDouble() < 1 / (1 + Math.Exp(-logit)), User = $"u{u}", Item = $"i{v}", X1 = x1, X2 = x2 };
+            var row = new UserItemRow { Label = random.NextDouble() < 1 / (1 + Math.Exp(-logit)), User = $"u{u}", Item = $"i{v}", X1 = x1, X2 = x2 };
             if (oddities)
             {
                 switch (i % 7)

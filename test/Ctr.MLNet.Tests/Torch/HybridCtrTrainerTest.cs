@@ -14,19 +14,6 @@ namespace Ctr.MLNet.Tests.Torch;
 [TestClass]
 public sealed class HybridCtrTrainerTest
 {
-    public sealed class Row
-    {
-        public bool Label { get; set; }
-
-        public string User { get; set; } = "";
-
-        public string Item { get; set; } = "";
-
-        public float X1 { get; set; }
-
-        public float X2 { get; set; }
-    }
-
     public sealed class Prediction
     {
         public float Probability { get; set; }
@@ -40,26 +27,26 @@ public sealed class HybridCtrTrainerTest
     /// Item and user effects (an embedding's job) plus a sharp threshold interaction of two numbers: +2.5 on the logit
     /// when X1 &gt; 0.5 and X2 &lt; −0.2 (a tree's job: two cuts; a small MLP trained briefly only approximates it).
     /// </summary>
-    private static List<Row> Generate(int count, int seed)
+    private static List<UserItemRow> Generate(int count, int seed)
     {
         var random = new Random(seed);
         var world = new Random(4242);
         double[] item = [.. Enumerable.Range(0, 300).Select(_ => world.NextDouble() * 2 - 1)];
         double[] user = [.. Enumerable.Range(0, 500).Select(_ => world.NextDouble() * 2 - 1)];
-        var rows = new List<Row>(count);
+        var rows = new List<UserItemRow>(count);
         for (int i = 0; i < count; i++)
         {
             int u = random.Next(user.Length), v = random.Next(item.Length);
             float x1 = (float)(random.NextDouble() * 2 - 1), x2 = (float)(random.NextDouble() * 2 - 1);
             double logit = -1.2 + 1.2 * item[v] + 1.0 * user[u] + (x1 > 0.5 && x2 < -0.2 ? 2.5 : 0);
-            rows.Add(new Row { Label = random.NextDouble() < 1 / (1 + Math.Exp(-logit)), User = $"u{u}", Item = $"i{v}", X1 = x1, X2 = x2 });
+            rows.Add(new UserItemRow { Label = random.NextDouble() < 1 / (1 + Math.Exp(-logit)), User = $"u{u}", Item = $"i{v}", X1 = x1, X2 = x2 });
         }
         return rows;
     }
 
-    private static readonly List<Row> Train = Generate(12_000, seed: 1);
-    private static readonly List<Row> Valid = Generate(3_000, seed: 2);
-    private static readonly List<Row> Test = Generate(3_000, seed: 3);
+    private static readonly List<UserItemRow> Train = Generate(12_000, seed: 1);
+    private static readonly List<UserItemRow> Valid = Generate(3_000, seed: 2);
+    private static readonly List<UserItemRow> Test = Generate(3_000, seed: 3);
 
     private static IEstimator<ITransformer> Features(MLContext ml) =>
         ml.Ctr().Transforms.MapToVocabulary(
@@ -126,8 +113,8 @@ public sealed class HybridCtrTrainerTest
         float[] expected = Column(model.Transform(test), "Probability");
         CollectionAssert.AreEqual(expected, Column(loaded.Transform(test), "Probability"), "a new MLContext");
         CollectionAssert.AreEqual(EstimatorChecks.Rows(model.Transform(test)), ChildProcess.TransformInNewProcess(path, test, ml), "a new process");
-        var engine = new MLContext().Model.CreatePredictionEngine<Row, Prediction>(loaded);
-        List<Row> rows = [.. Test.Take(300)];
+        var engine = new MLContext().Model.CreatePredictionEngine<UserItemRow, Prediction>(loaded);
+        List<UserItemRow> rows = [.. Test.Take(300)];
         for (int i = 0; i < rows.Count; i++)
         {
             Prediction p = engine.Predict(rows[i]);
@@ -160,8 +147,8 @@ public sealed class HybridCtrTrainerTest
         float[] expected = Column(scored, "Probability");
         CollectionAssert.AreEqual(expected, Column(loaded.Transform(test), "Probability"), "a new MLContext");
         CollectionAssert.AreEqual(EstimatorChecks.Rows(scored), ChildProcess.TransformInNewProcess(path, test, ml), "a new process");
-        var engine = new MLContext().Model.CreatePredictionEngine<Row, Prediction>(loaded);
-        List<Row> rows = [.. Test.Take(300)];
+        var engine = new MLContext().Model.CreatePredictionEngine<UserItemRow, Prediction>(loaded);
+        List<UserItemRow> rows = [.. Test.Take(300)];
         for (int i = 0; i < rows.Count; i++)
             Assert.AreEqual(expected[i], engine.Predict(rows[i]).Probability, 1e-6f, $"row {i}");
     }

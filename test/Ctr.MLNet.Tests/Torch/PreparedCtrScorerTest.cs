@@ -14,30 +14,17 @@ namespace Ctr.MLNet.Tests.Torch;
 [TestClass]
 public sealed class PreparedCtrScorerTest
 {
-    public sealed class Row
-    {
-        public bool Label { get; set; }
-
-        public string User { get; set; } = "";
-
-        public string Item { get; set; } = "";
-
-        public float X1 { get; set; }
-
-        public float X2 { get; set; }
-    }
-
-    private static List<Row> Generate(int count, int seed)
+    private static List<UserItemRow> Generate(int count, int seed)
     {
         var random = new Random(seed);
-        var rows = new List<Row>(count);
+        var rows = new List<UserItemRow>(count);
         for (int i = 0; i < count; i++)
         {
             int u = random.Next(200), v = random.Next(100);
             float x1 = (float)(random.NextDouble() * 2 - 1), x2 = (float)(random.NextDouble() * 2 - 1);
             double logit = -1 + (u % 7) * 0.2 - (v % 5) * 0.3 + (x1 > 0.3 && x2 < 0 ? 2 : 0);
             // Unseen users and items too: the vocabulary's out-of-vocabulary row.
-            rows.Add(new Row { Label = random.NextDouble() < 1 / (1 + Math.Exp(-logit)), User = $"u{u + (i % 13 == 0 ? 1000 : 0)}", Item = $"i{v}", X1 = x1, X2 = x2 });
+            rows.Add(new UserItemRow { Label = random.NextDouble() < 1 / (1 + Math.Exp(-logit)), User = $"u{u + (i % 13 == 0 ? 1000 : 0)}", Item = $"i{v}", X1 = x1, X2 = x2 });
         }
         return rows;
     }
