@@ -41,7 +41,7 @@ public static class ServeCommand
             new Option<int>("--max-batch-rows") { Description = "Most rows scored in one pass when requests arrive together (dynamic batching); 1 scores each request alone.", DefaultValueFactory = _ => ServeSettings.DefaultMaxBatchRows, HelpName = "N" },
             v => v >= 1 ? null : $"--max-batch-rows must be at least 1, got {v}.");
         Option<double> maxBatchWait = CommandOptions.Check(
-            new Option<double>("--max-batch-wait-ms") { Description = "Longest a batch waits for requests still being read (milliseconds); 0 batches only what is queued.", DefaultValueFactory = _ => ServeSettings.DefaultMaxBatchWait.TotalMilliseconds, HelpName = "MS" },
+            new Option<double>("--max-batch-wait-ms") { Description = "Longest a batch waits for more requests while others are being read or scored (milliseconds); 0 batches only what is queued.", DefaultValueFactory = _ => ServeSettings.DefaultMaxBatchWait.TotalMilliseconds, HelpName = "MS" },
             v => v is >= 0 and <= 1000 ? null : $"--max-batch-wait-ms must be between 0 and 1000, got {v}.");
         Option<int> scoringThreads = CommandOptions.Check(
             new Option<int>("--scoring-threads") { Description = "Threads scoring batches (default: one per core).", DefaultValueFactory = _ => Environment.ProcessorCount, HelpName = "N" },

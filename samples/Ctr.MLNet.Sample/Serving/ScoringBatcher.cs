@@ -10,10 +10,12 @@ namespace Ctr.MLNet.Sample.Serving;
 /// <summary>
 /// Dynamic micro-batching, as model servers do it (Triton's dynamic batcher, TF-Serving's batching): requests for the
 /// same loaded model that are waiting together are scored in one pass of up to <see cref="ServeSettings.MaxBatchRows"/>
-/// rows. A worker takes whatever is queued; while other requests are still being read and parsed it waits up to
-/// <see cref="ServeSettings.MaxBatchWait"/> for them, and with nobody on the way it does not wait at all, so a lone
-/// client pays no added latency; with nothing queued either, the request is scored on its own thread. A request larger than the limit is scored on its own. When a batch fails, each of
-/// its requests is scored alone, so an error reaches only the request that caused it, with its own row numbers.
+/// rows. A request on an idle server (no pass running, nothing queued or being read) is scored on its own thread at
+/// once, so a lone client pays no added latency. Otherwise it is queued, and a worker takes whatever is queued and,
+/// while other requests are being read or another pass is running, waits up to <see cref="ServeSettings.MaxBatchWait"/>
+/// for more: each pass pays a fixed cost for the network forwards, so under load a few large passes beat many
+/// single-row ones. A request larger than the limit is scored on its own. When a batch fails, each of its requests is
+/// scored alone, so an error reaches only the request that caused it, with its own row numbers.
 /// </summary>
 public sealed class ScoringBatcher : IDisposable
 {
@@ -22,7 +24,7 @@ public sealed class ScoringBatcher : IDisposable
     private readonly int _maxRows;
     private readonly long _maxWaitTicks;
     private int _arriving;
-    private int _inline;
+    private int _running;
 
     /// <summary>Starts <paramref name="workers"/> scoring threads.</summary>
     public ScoringBatcher(int maxRows, TimeSpan maxWait, int workers)
@@ -56,8 +58,9 @@ public sealed class ScoringBatcher : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(rows);
-        // Nothing to batch with (no request queued or on its way): score here, sparing a lone client two thread hops.
-        if (Volatile.Read(ref _arriving) == 0 && _queue.Reader.Count == 0 && Interlocked.CompareExchange(ref _inline, 1, 0) == 0)
+        // An idle server (nothing queued, on its way or being scored): score here, sparing a lone client two thread hops.
+        // While a pass runs, queue instead: a second single-row pass beside it would pay the fixed cost again.
+        if (Volatile.Read(ref _arriving) == 0 && _queue.Reader.Count == 0 && Interlocked.CompareExchange(ref _running, 1, 0) == 0)
         {
             try
             {
@@ -71,7 +74,7 @@ public sealed class ScoringBatcher : IDisposable
             }
             finally
             {
-                Volatile.Write(ref _inline, 0);
+                Interlocked.Decrement(ref _running);
             }
         }
         var pending = new Pending(model, rows);
@@ -121,12 +124,22 @@ public sealed class ScoringBatcher : IDisposable
                     rows += next.Rows.RowCount;
                     continue;
                 }
-                // Wait only while requests are on their way, and never past the deadline.
-                if (Volatile.Read(ref _arriving) == 0 || Stopwatch.GetTimestamp() >= deadline)
+                // Wait while more can come soon, and never past the deadline: requests on their way, or another pass
+                // running (a pass beside it with few rows would pay the networks' fixed cost again; its clients send
+                // their next requests when it ends).
+                if ((Volatile.Read(ref _arriving) == 0 && Volatile.Read(ref _running) == 0) || Stopwatch.GetTimestamp() >= deadline)
                     break;
                 spin.SpinOnce(sleep1Threshold: -1);
             }
-            Score(batch, rows);
+            Interlocked.Increment(ref _running);
+            try
+            {
+                Score(batch, rows);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
         }
     }
 

@@ -353,8 +353,8 @@ public sealed record ServeSettings(IReadOnlyList<ModelSource> Models, string Url
     public int MaxBatchRows { get; init; } = DefaultMaxBatchRows;
 
     /// <summary>
-    /// Longest a scoring thread waits for more requests to join a batch, and only while requests are being read; 0
-    /// batches just what is already queued.
+    /// Longest a scoring thread waits for more requests to join a batch, and only while requests are being read or
+    /// another pass is running; 0 batches just what is already queued.
     /// </summary>
     public TimeSpan MaxBatchWait { get; init; } = DefaultMaxBatchWait;
 

@@ -105,6 +105,53 @@ public sealed partial class ServeTest
     }
 
     [TestMethod]
+    public async Task ServeTest_RequestsArrivingWhileAPassRunsShareTheNextPassInsteadOfEachScoringAlone()
+    {
+        // The first request finds the batcher idle and is scored at once on its own thread; that pass is held open
+        // (in BatchScored) while 20 single-row requests arrive a few milliseconds apart, as under load. They must queue
+        // and share one pass when it ends, paying the networks' fixed cost once, not each take a pass of its own as it
+        // comes, and still get the offline answers.
+        const int arriving = 20;
+        using ServedModel model = ServedModel.Load("ctr", s_pathA);
+        var settings = new ServeSettings([new ModelSource("ctr", s_pathA)], "http://127.0.0.1:0");
+        using var release = new ManualResetEventSlim();
+        var passes = new ConcurrentQueue<int>();
+        // A wait far longer than the test, so only the held pass, not the clock, decides when the worker goes.
+        using var batcher = new ScoringBatcher(maxRows: 64, maxWait: TimeSpan.FromMinutes(1), workers: 1)
+        {
+            BatchScored = (_, rows) =>
+            {
+                passes.Enqueue(rows);
+                if (passes.Count == 1)
+                    release.Wait();
+            },
+        };
+        Task<float[]> Score(int row)
+        {
+            Assert.IsTrue(model.TryAcquire());
+            ColumnarDataView input = RequestReader.Read(Encoding.UTF8.GetBytes(RowWise([s_rows[row]], ColumnsA)), model, settings);
+            return batcher.ScoreAsync(model, input).ContinueWith(t => { model.ReleaseLease(); return t; }, TaskScheduler.Default).Unwrap();
+        }
+
+        Task<float[]> first = Task.Run(() => Score(0));
+        while (passes.IsEmpty)
+            await Task.Delay(1);
+        var later = new List<Task<float[]>>();
+        for (int row = 1; row <= arriving; row++)
+        {
+            later.Add(Score(row));
+            await Task.Delay(2);
+        }
+        Assert.IsFalse(first.IsCompleted, "the first pass is held open");
+        release.Set();
+        float[][] answers = await Task.WhenAll([first, .. later]);
+
+        CollectionAssert.AreEqual(new[] { 1, arriving }, passes.ToArray(), $"rows per pass: {string.Join(", ", passes)}");
+        for (int row = 0; row <= arriving; row++)
+            Assert.IsTrue(answers[row].Length == 1 && Close(s_offlineA[row], answers[row][0]), $"row {row}: got {answers[row][0]:R}, offline {s_offlineA[row]:R}");
+    }
+
+    [TestMethod]
     public async Task ServeTest_MetricsAreParseablePrometheusTextAndCountTheRequestsSent()
     {
         await using ServeHandle server = await StartOwnAsync("ctr", s_pathA);
