@@ -60,8 +60,9 @@ internal static class CommandOptions
     };
 
     /// <summary><c>--threads</c> of the verbs that train.</summary>
-    public static Option<int?> Threads() =>
-        OptionalCount("--threads", "Torch threads (default 1, the fastest at CTR batch sizes on a shared machine).", "T", "threads", "the default of 1");
+    public static Option<int?> Threads() => Check(
+        OptionalCount("--threads", "Torch threads (default 1, the fastest at CTR batch sizes on a shared machine).", "T", "threads", "the default of 1"),
+        v => v is null or >= 1 ? null : $"--threads must be at least 1, got {v}.");
 
     /// <summary>
     /// Writes a metric, rounded to 6 decimals; an undefined one (NaN) is <c>null</c>, with <c>NAME_undefined</c> giving

@@ -23,8 +23,7 @@ public static class QuickstartCommand
         Option<int> seed = CommandOptions.Seed();
         Option<int> epochs = CommandOptions.Check(new Option<int>("--epochs") { Description = "Most epochs to train.", DefaultValueFactory = _ => new Torch.TorchCtrTrainer.Options().Epochs, HelpName = "N" },
             v => v >= 1 ? null : $"--epochs must be at least 1, got {v}.");
-        Option<int?> threads = CommandOptions.Check(CommandOptions.Threads(),
-            v => v is null or >= 1 ? null : $"--threads must be at least 1, got {v}.");
+        Option<int?> threads = CommandOptions.Threads();
         var command = new Command("quickstart", "Generate planted data, train a model on it, evaluate it on the test split and compare with the oracle.")
         {
             rows, output, seed, epochs, threads,

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Immutable;
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -35,8 +34,7 @@ public static class TrainCommand
             $"Rows per training step (default {TorchCtrTrainer.Options.DefaultBatchSize}, halved while an epoch would have fewer than {TorchCtrTrainer.Options.MinimumAutoStepsPerEpoch} steps, down to {TorchCtrTrainer.Options.MinimumAutoBatchSize}).",
             "B", "rows", "the automatic size"),
             v => v is null or >= 2 ? null : $"--batch-size must be at least 2, got {v}.");
-        Option<int?> threads = CommandOptions.Check(CommandOptions.Threads(),
-            v => v is null or >= 1 ? null : $"--threads must be at least 1, got {v}.");
+        Option<int?> threads = CommandOptions.Threads();
         Option<int> seed = new("--seed") { Description = "Seed of initialization, shuffling and dropout.", DefaultValueFactory = _ => 1, HelpName = "S" };
         Option<string?> checkpoints = new("--checkpoint-dir") { Description = "Write a checkpoint after every epoch here.", HelpName = "DIR" };
         Option<bool> resume = new("--resume") { Description = "Continue from the checkpoint in --checkpoint-dir." };

@@ -19,11 +19,11 @@ namespace Ctr.MLNet.Torch;
 /// mapper over a row whose values are swapped per call (as <c>PredictionEngine</c> does), each row goes through them
 /// once, the feature buffers are kept between calls, one tensor batch serves every network with the same inputs, a
 /// hybrid's FastTree ensemble is walked from the key and numeric columns it reads (<see cref="FlatTreeEnsemble"/>,
-/// without building its one-hot vector), and the blend is computed directly. The probabilities are the same floats that <c>Transform</c> gives for the same rows
-/// (the same transforms, tree margins, network forward passes and blend arithmetic; a pass of another size may round the network's
-/// matrix products differently, as it does in <c>Transform</c>); when one call throws, score that input with
-/// <c>Transform</c> for its error message, whose row numbers count from the call's first row. One instance serves
-/// one caller at a time; it does not own the model.
+/// without building its one-hot vector), and the blend is computed directly. The probabilities are the same floats
+/// that <c>Transform</c> gives for the same rows (the same transforms, tree margins, network forward passes and blend
+/// arithmetic; a pass of another size may round the network's matrix products differently, as it does in
+/// <c>Transform</c>); when one call throws, score that input with <c>Transform</c> for its error message, whose row
+/// numbers count from the call's first row. One instance serves one caller at a time; it does not own the model.
 /// </summary>
 public sealed class PreparedCtrScorer
 {
