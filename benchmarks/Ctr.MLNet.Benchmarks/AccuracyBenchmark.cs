@@ -25,6 +25,7 @@ public static class AccuracyBenchmark
     private const double ValidFraction = 0.1;
     private const double TestFraction = 0.2;
     private const int CriteoTrainRows = 8_000;
+    private const int CriteoTestRows = 2_000;
 
     /// <summary>One model's test metrics for one seed.</summary>
     private sealed record Score(double Auc, double LogLoss, double FitSeconds);
@@ -50,9 +51,11 @@ public static class AccuracyBenchmark
         string[] models = args.String("models", "hybrid,lightgbm,ceiling").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string? networkConfig = args.OptionalString("network-config");
         int lightGbmThreads = args.Int("lightgbm-threads", 1);
-        int? criteoMinFreq = args.Ints("criteo-min-freq", []) is [int minFreq] ? minFreq : null;
+        int? criteoMinFreq = args.OptionalInt("criteo-min-freq");
         int idMinCount = args.Int("id-min-count", 2);
         int criteoRows = args.Int("criteo-rows", 0);
+        if (criteoRows is < 0 or > 0 and <= CriteoTestRows + 100)
+            throw new ArgumentException($"--criteo-rows must be 0 (the whole file) or more than {CriteoTestRows + 100:N0} (the last {CriteoTestRows:N0} test), got {criteoRows}.");
         var trees = new HybridCtrTrainer.Options();
         trees = trees with
         {
@@ -131,12 +134,12 @@ public static class AccuracyBenchmark
     private static void Criteo(Report report, string path, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
         HybridCtrTrainer.Options trees, int lightGbmThreads, int? minFreq, int rowLimit)
     {
-        // A row limit moves the test period earlier (its last 2,000 rows): a split to choose settings on, apart from the real test rows.
-        int trainRows = rowLimit > 0 ? rowLimit - 2_000 : CriteoTrainRows;
+        // A row limit moves the test period earlier (its last CriteoTestRows rows): a split to choose settings on, apart from the real test rows.
+        int trainRows = rowLimit > 0 ? rowLimit - CriteoTestRows : CriteoTrainRows;
         report.Heading("Criteo 10k sample, time-ordered split");
         if (!File.Exists(path))
             throw new ArgumentException($"The criteo sample is not at '{path}'; pass --criteo PATH or --no-criteo.");
-        report.Paragraph($"The first {trainRows - trainRows / 10:N0} rows train, the next {trainRows / 10:N0} validate, the last 2,000 test; the spec is inferred on the first {trainRows:N0} rows (as in `models`)." +
+        report.Paragraph($"The first {trainRows - trainRows / 10:N0} rows train, the next {trainRows / 10:N0} validate, the last {CriteoTestRows:N0} test; the spec is inferred on the first {trainRows:N0} rows (as in `models`)." +
             (rowLimit > 0 ? $" Only the first {rowLimit:N0} rows of the file are read (`--criteo-rows`): a split to choose settings on, whose test period ends before the full runs' test rows." : ""));
         var results = new Dictionary<string, List<Score>>();
         int validRows = trainRows / 10, fitRows = trainRows - validRows;

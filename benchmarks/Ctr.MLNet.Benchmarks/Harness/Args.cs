@@ -35,6 +35,8 @@ public sealed class Args
 
     public string? OptionalString(string name) => Get<string?>(name, null, s => s);
 
+    public int? OptionalInt(string name) => Get<int?>(name, null, s => int.Parse(s.Replace("_", "", StringComparison.Ordinal), CultureInfo.InvariantCulture));
+
     public int[] Ints(string name, int[] fallback) =>
         Get(name, fallback, s => [.. s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => int.Parse(v.Replace("_", "", StringComparison.Ordinal), CultureInfo.InvariantCulture))]);
 
