@@ -26,6 +26,7 @@ public static class AccuracyBenchmark
     private const double TestFraction = 0.2;
     private const int CriteoTrainRows = 8_000;
     private const int CriteoTestRows = 2_000;
+    private const int CriteoFileRows = 10_000;
 
     /// <summary>One model's test metrics for one seed.</summary>
     private sealed record Score(double Auc, double LogLoss, double FitSeconds);
@@ -53,9 +54,12 @@ public static class AccuracyBenchmark
         int lightGbmThreads = args.Int("lightgbm-threads", 1);
         int? criteoMinFreq = args.OptionalInt("criteo-min-freq");
         int idMinCount = args.Int("id-min-count", 2);
-        int criteoRows = args.Int("criteo-rows", 0);
-        if (criteoRows is < 0 or > 0 and <= CriteoTestRows + 100)
-            throw new ArgumentException($"--criteo-rows must be 0 (the whole file) or more than {CriteoTestRows + 100:N0} (the last {CriteoTestRows:N0} test), got {criteoRows}.");
+        int[] criteoRows = args.Ints("criteo-rows", [0]);
+        foreach (int r in criteoRows)
+        {
+            if (r is < 0 or > 0 and <= CriteoTestRows + 100)
+                throw new ArgumentException($"--criteo-rows must be 0 (the whole file) or more than {CriteoTestRows + 100:N0} (the last {CriteoTestRows:N0} test), got {r}.");
+        }
         var trees = new HybridCtrTrainer.Options();
         trees = trees with
         {
@@ -86,7 +90,11 @@ public static class AccuracyBenchmark
             "Captured lift = (AUC − 0.5) / (ceiling AUC − 0.5), the ceiling being the well-specified model of the same seed.");
 
         if (criteo)
-            Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads, criteoMinFreq, criteoRows);
+        {
+            var periods = criteoRows.Select(r => (Rows: r, Results: Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads, criteoMinFreq, r))).ToArray();
+            if (periods.Length > 1)
+                report.Table(Periods(periods));
+        }
         foreach (int rows in sizes.Where(r => r > 0))
             Planted(report, rows, seeds, models, network, trees, lightGbmThreads, idMinCount);
     }
@@ -131,12 +139,37 @@ public static class AccuracyBenchmark
         report.Table(Render(results, ceilings));
     }
 
-    private static void Criteo(Report report, string path, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
+    /// <summary>
+    /// One row per criteo test period (rolling origin: each period trains on every row before it), so a margin is judged
+    /// over several 2,000-row periods rather than one.
+    /// </summary>
+    private static Table Periods((int Rows, Dictionary<string, List<Score>> Results)[] periods)
+    {
+        var table = new Table("Test rows", "Rows before them (train + validation)", "Hybrid (`train` default)", "ML.NET LightGBM", "Hybrid − LightGBM", "Networks averaged", "FastTree alone");
+        var margins = new List<double>();
+        foreach (var (rows, results) in periods)
+        {
+            int end = rows > 0 ? rows : CriteoFileRows, start = end - CriteoTestRows;
+            string Auc(int row) => results.TryGetValue(RowOrder[row], out var s) ? MeanSd(s.Select(x => x.Auc)) : "";
+            string margin = "";
+            if (results.TryGetValue(RowOrder[0], out var h) && results.TryGetValue(RowOrder[3], out var l))
+            {
+                margins.Add(h.Average(x => x.Auc) - l.Average(x => x.Auc));
+                margin = Signed(margins[^1]);
+            }
+            table.Add($"{start + 1:N0}–{end:N0}", start.ToString("N0", CultureInfo.InvariantCulture), Auc(0), Auc(3), margin, Auc(6), Auc(2));
+        }
+        if (margins.Count > 1)
+            table.Add("mean over periods", "", "", "", Signed(margins.Average()), "", "");
+        return table;
+    }
+
+    private static Dictionary<string, List<Score>> Criteo(Report report, string path, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
         HybridCtrTrainer.Options trees, int lightGbmThreads, int? minFreq, int rowLimit)
     {
         // A row limit moves the test period earlier (its last CriteoTestRows rows): a split to choose settings on, apart from the real test rows.
         int trainRows = rowLimit > 0 ? rowLimit - CriteoTestRows : CriteoTrainRows;
-        report.Heading("Criteo 10k sample, time-ordered split");
+        report.Heading(rowLimit > 0 ? $"Criteo 10k sample, time-ordered split of its first {rowLimit:N0} rows" : "Criteo 10k sample, time-ordered split");
         if (!File.Exists(path))
             throw new ArgumentException($"The criteo sample is not at '{path}'; pass --criteo PATH or --no-criteo.");
         report.Paragraph($"The first {trainRows - trainRows / 10:N0} rows train, the next {trainRows / 10:N0} validate, the last {CriteoTestRows:N0} test; the spec is inferred on the first {trainRows:N0} rows (as in `models`)." +
@@ -176,6 +209,7 @@ public static class AccuracyBenchmark
             report.Partial(Render(results, []));
         }
         report.Table(Render(results, []));
+        return results;
     }
 
     /// <summary>Fits the hybrid on the featurized rows and scores the raw test rows: the blend, and each part alone.</summary>
