@@ -78,11 +78,13 @@ internal sealed class TrainingLoop
             foreach (FeatureBlock block in train.Blocks())
             {
                 int[] order = Permutation(block.Count, random);
-                for (int start = 0; start < block.Count; start += batchSize)
+                for (int start = 0, count; start < block.Count; start += count)
                 {
-                    int count = Math.Min(batchSize, block.Count - start);
+                    count = Math.Min(batchSize, block.Count - start);
+                    if (block.Count - start - count == 1)
+                        count++; // a lone last row joins this batch: a one-row batch breaks batch normalization
                     if (count < 2)
-                        continue; // A one-row batch breaks batch normalization; its row is seen next epoch.
+                        continue; // a block of one row (the last streamed block): a different row is last next epoch
                     _options.CancellationToken.ThrowIfCancellationRequested();
                     if (scheduler is null)
                         SetLearningRate(optimizer, LearningRate(state.Step, epoch, totalSteps));

@@ -42,6 +42,32 @@ public sealed class TrainingCacheTest
         StringAssert.Contains(ReadingMessage(maxCacheBytes: 10_000_000), "cached 3000 rows in memory");
     }
 
+    [TestMethod]
+    [DataRow(257, 10_000_000L, 1024, DisplayName = "cached: 4 batches of 64 and one row")]
+    [DataRow(258, 1L, 129, DisplayName = "streamed: 2 blocks of 2 batches of 64 and one row")]
+    public void TrainingCacheTest_EveryRowIsTrainedOnInEveryEpoch(int rows, long maxCacheBytes, int blockRows)
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView data = ml.Data.LoadFromEnumerable(PlantedClicks.Generate(rows, seed: 6));
+        var trained = new List<long>();
+        var options = new TorchCtrTrainer.Options
+        {
+            Epochs = 2,
+            Patience = null,
+            BatchSize = 64,
+            StreamingBlockRows = blockRows,
+            MaxCacheBytes = maxCacheBytes,
+            Threads = 1,
+            Progress = new Progress(p =>
+            {
+                if (p.Phase == TrainingPhase.EpochEnd)
+                    trained.Add(p.RowsDone);
+            }),
+        };
+        using TorchCtrTransformer network = PlantedClicks.Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(options)).Fit(data).LastTransformer;
+        CollectionAssert.AreEqual(new long[] { rows, rows }, trained, "rows trained on per epoch (a lone last row of a block joins the batch before it)");
+    }
+
     private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) => report(value);
