@@ -94,6 +94,8 @@ internal sealed class EmbeddingPrior : IDisposable
     /// <summary>The prior's share of <paramref name="batch"/>'s mean loss.</summary>
     public Tensor Penalty(CtrBatch batch)
     {
+        // Explicit scalars, disposed after the calls: an implicit one may be finalized while libtorch reads it (Scalars).
+        using TorchSharp.Scalar strength = _strength / batch.Count, otherScale = _otherScale;
         Tensor total = zeros(1);
         for (int t = 0; t < _weights.Length; t++)
         {
@@ -103,11 +105,11 @@ internal sealed class EmbeddingPrior : IDisposable
             Tensor touched = ids.Count == 1 ? ids[0] : cat(ids);
             Tensor scale = _inverseCounts[t].index_select(0, touched);
             foreach (Parameter weight in _weights[t])
-                total = total.add(weight.index_select(0, touched).square().sum(1).mul(scale).sum());
+                total = total.add(weight.index_select(0, touched).square().sum(1).mul(scale).sum(), Scalars.One);
         }
-        total = total.mul(_strength / batch.Count);
+        total = total.mul(strength);
         foreach (Parameter other in _otherTables)
-            total = total.add(other.square().sum().mul(_otherScale));
+            total = total.add(other.square().sum().mul(otherScale), Scalars.One);
         return total.squeeze();
     }
 

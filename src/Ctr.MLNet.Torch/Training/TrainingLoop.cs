@@ -96,7 +96,7 @@ internal sealed class TrainingLoop
                         Tensor loss = _model.TrainingStep(batch);
                         float value = loss.item<float>();
                         if (prior is not null)
-                            loss = loss.add(prior.Penalty(batch));
+                            loss = loss.add(prior.Penalty(batch), Scalars.One);
                         if (!float.IsFinite(value))
                         {
                             throw new InvalidOperationException(
