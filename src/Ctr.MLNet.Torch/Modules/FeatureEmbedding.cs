@@ -102,6 +102,16 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
     /// <summary>The table of vocabulary <paramref name="index"/> (see <see cref="FeatureLayout.Tables"/>).</summary>
     public EmbeddingBag Table(int index) => tables[index];
 
+    /// <summary>How sequence fields are pooled.</summary>
+    internal SequencePooling Pooling => _pooling;
+
+    /// <summary>
+    /// Sequence field <paramref name="sequence"/>'s attributes in the order <see cref="PoolSequence"/> adds them: the
+    /// attribute's scalar field and table, the map from item rows to its rows, and its projection (null: none).
+    /// </summary>
+    internal IEnumerable<(int Field, int Table, Tensor Map, Linear? Projection)> AttributesOf(int sequence) =>
+        _attributesOf[sequence].Select(a => (a.Field, a.Table, a.Map, a.Projection < 0 ? null : projections[a.Projection]));
+
     /// <summary>[rows, <see cref="TotalDim"/>]: every field's embedding, concatenated.</summary>
     public override Tensor forward(CtrBatch batch)
     {

@@ -19,7 +19,8 @@ namespace Ctr.MLNet.Torch;
 /// mapper over a row whose values are swapped per call (as <c>PredictionEngine</c> does), each row goes through them
 /// once, the feature buffers are kept between calls, one tensor batch serves every network with the same inputs, a
 /// hybrid's FastTree ensemble is walked from the key and numeric columns it reads (<see cref="FlatTreeEnsemble"/>,
-/// without building its one-hot vector), and the blend is computed directly. The probabilities are the same floats
+/// without building its one-hot vector), the default network (<see cref="DnnCtrModel"/>) runs its forward pass in fewer
+/// libtorch calls with the same arithmetic (<see cref="PreparedDnn"/>), and the blend is computed directly. The probabilities are the same floats
 /// that <c>Transform</c> gives for the same rows (the same transforms, tree margins, network forward passes and blend
 /// arithmetic; a pass of another size may round the network's matrix products differently, as it does in
 /// <c>Transform</c>); when one call throws, score that input with <c>Transform</c> for its error message, whose row
@@ -31,7 +32,7 @@ public sealed class PreparedCtrScorer
     private readonly SwappedRow _input;
     private readonly DataViewRow _row;
     private readonly NetworkGroup[] _groups;
-    private readonly (TorchCtrTransformer Network, NetworkGroup Group)[] _networks;
+    private readonly (TorchCtrTransformer Network, NetworkGroup Group, PreparedDnn? Prepared)[] _networks;
     private readonly int[] _blendNetworks;
     private readonly LogitBlend? _blend;
     private readonly Func<float>? _tree;
@@ -48,7 +49,7 @@ public sealed class PreparedCtrScorer
         var needed = networks.SelectMany(n => n.Layout.InputColumns).Concat(treeInputs).Distinct().Select(name => output[name]);
         _row = prefix.GetRow(_input, needed);
         var groups = new List<NetworkGroup>();
-        _networks = new (TorchCtrTransformer, NetworkGroup)[networks.Count];
+        _networks = new (TorchCtrTransformer, NetworkGroup, PreparedDnn?)[networks.Count];
         for (int k = 0; k < networks.Count; k++)
         {
             NetworkGroup? group = groups.FirstOrDefault(g => SameLayout(g.Layout, networks[k].Layout));
@@ -57,7 +58,7 @@ public sealed class PreparedCtrScorer
                 group = new NetworkGroup(networks[k].Layout, _row);
                 groups.Add(group);
             }
-            _networks[k] = (networks[k], group);
+            _networks[k] = (networks[k], group, networks[k].PreparedForScoring);
         }
         _groups = [.. groups];
         _blendNetworks = blendNetworks;
@@ -254,11 +255,27 @@ public sealed class PreparedCtrScorer
         using (inference_mode())
         {
             foreach (NetworkGroup group in _groups)
-                group.Batch = group.Builder.Build(group.Block, rows, withLabels: false);
+            {
+                group.Inputs.Begin(group.Block, count);
+                group.Batch = null;
+            }
+            foreach ((TorchCtrTransformer network, NetworkGroup group, PreparedDnn? prepared) in _networks)
+            {
+                if (prepared is not null)
+                    prepared.ReadInputs(group.Inputs);
+                else
+                    group.Batch ??= group.Builder.Build(group.Block, rows, withLabels: false);
+            }
             for (int k = 0; k < _networks.Length && forward; k++)
             {
-                using (NewDisposeScope()) // each network's intermediates go before the next runs; the batch stays
-                    _networks[k].Network.Score(_networks[k].Group.Batch!, _logits[k].AsSpan(0, count));
+                (TorchCtrTransformer network, NetworkGroup group, PreparedDnn? prepared) = _networks[k];
+                using (NewDisposeScope()) // each network's intermediates go before the next runs; the inputs stay
+                {
+                    if (prepared is not null)
+                        prepared.Score(group.Inputs, _logits[k].AsSpan(0, count));
+                    else
+                        network.Score(group.Batch!, _logits[k].AsSpan(0, count));
+                }
             }
             foreach (NetworkGroup group in _groups)
                 group.Batch = null;
@@ -329,6 +346,8 @@ public sealed class PreparedCtrScorer
         public FeatureBlock Block { get; } = new(layout, capacity: 16);
 
         public BatchBuilder Builder { get; } = new(layout);
+
+        public ScoringInputs Inputs { get; } = new(layout);
 
         public CtrBatch? Batch { get; set; }
     }
