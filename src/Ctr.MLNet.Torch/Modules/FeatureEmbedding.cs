@@ -21,6 +21,8 @@ namespace Ctr.MLNet.Torch;
 /// </remarks>
 public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
 {
+    private const EmbeddingBagMode TableMode = EmbeddingBagMode.Sum;
+    private const long PaddingIndex = 0;
     private readonly ModuleList<EmbeddingBag> tables;
     private readonly ModuleList<Linear> projections;
     private readonly FeatureLayout _layout;
@@ -42,7 +44,7 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
         _layout = context.Layout;
         _pooling = context.Options.Pooling;
         int[] tableDims = [.. _layout.Tables.Select(t => context.Options.DimOf(t.Name))];
-        tables = nn.ModuleList(_layout.Tables.Select((t, i) => nn.EmbeddingBag(t.Size, tableDims[i], mode: EmbeddingBagMode.Sum, padding_index: 0)).ToArray());
+        tables = nn.ModuleList(_layout.Tables.Select((t, i) => nn.EmbeddingBag(t.Size, tableDims[i], mode: TableMode, padding_index: PaddingIndex)).ToArray());
         using (no_grad())
         {
             foreach (EmbeddingBag table in tables)
@@ -104,6 +106,16 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
 
     /// <summary>How sequence fields are pooled.</summary>
     internal SequencePooling Pooling => _pooling;
+
+    /// <summary>
+    /// Table <paramref name="index"/> for scoring: the same bag over the same weights (shared, not copied), which do not
+    /// require gradients, so libtorch takes its forward-only path (no bookkeeping for a backward pass, the same sums).
+    /// </summary>
+    internal EmbeddingBag FrozenTable(int index)
+    {
+        using Tensor weight = tables[index].weight!;
+        return nn.EmbeddingBag_from_pretrained(weight.detach(), freeze: true, mode: TableMode, padding_index: PaddingIndex);
+    }
 
     /// <summary>
     /// Sequence field <paramref name="sequence"/>'s attributes in the order <see cref="PoolSequence"/> adds them: the

@@ -18,6 +18,8 @@ namespace Ctr.MLNet.Torch;
 /// <item>the inputs are built once per pass for every network of the layout (<see cref="ScoringInputs"/>), including
 /// the history attributes' rows (their maps read on the managed side instead of by a gather per network) and the
 /// weighted mean's divisor (clamped and shaped on the managed side);</item>
+/// <item>the sequences' bags read the tables' weights through bags that do not require gradients (libtorch's
+/// forward-only path);</item>
 /// <item>dropout (the identity in evaluation mode) is skipped, modules are called without hooks, and the logits are read
 /// without squeezing or converting them.</item>
 /// </list>
@@ -33,6 +35,7 @@ internal sealed class PreparedDnn : IDisposable
     private readonly int[] _fieldColumn;
     private readonly int _scalarWidth;
     private readonly Sequence[] _sequences;
+    private readonly EmbeddingBag[] _frozen;
     private readonly Dot[] _dots;
     private readonly (Linear Linear, BatchNorm1d? Norm)[] _hidden;
     private readonly Linear _output;
@@ -68,12 +71,20 @@ internal sealed class PreparedDnn : IDisposable
             if (flattened.Count > 0)
                 _scalarTable = cat(flattened, 0).DetachFromDisposeScope();
 
+            var frozen = new Dictionary<int, EmbeddingBag>();
+            EmbeddingBag Frozen(int table)
+            {
+                if (!frozen.TryGetValue(table, out EmbeddingBag? bag))
+                    frozen[table] = bag = embedding.FrozenTable(table);
+                return bag;
+            }
             _sequences = new Sequence[layout.Sequences.Length];
             for (int s = 0; s < _sequences.Length; s++)
             {
-                Attribute[] attributes = [.. embedding.AttributesOf(s).Select(a => new Attribute(embedding.Table(a.Table), a.Map.data<long>().ToArray(), a.Projection))];
-                _sequences[s] = new Sequence(embedding.Table(layout.Sequences[s].Table), attributes);
+                Attribute[] attributes = [.. embedding.AttributesOf(s).Select(a => new Attribute(Frozen(a.Table), a.Map.data<long>().ToArray(), a.Projection))];
+                _sequences[s] = new Sequence(Frozen(layout.Sequences[s].Table), attributes);
             }
+            _frozen = [.. frozen.Values];
             _dots = [.. dotSequences.Select(s => new Dot(s, embedding.CandidateField(s),
                 [.. embedding.AttributesOf(s).Select(a => new Part(a.Field, embedding.Table(a.Table).weight!.DetachFromDisposeScope(), a.Projection))]))];
         }
@@ -183,10 +194,12 @@ internal sealed class PreparedDnn : IDisposable
         MemoryMarshal.Cast<byte, float>(output.bytes).CopyTo(logits[..rows]);
     }
 
-    /// <summary>Frees the copy of the tables and the weights held.</summary>
+    /// <summary>Frees the copy of the tables, the frozen bags and the weights held.</summary>
     public void Dispose()
     {
         _scalarTable?.Dispose();
+        foreach (EmbeddingBag table in _frozen)
+            table.Dispose();
         foreach (Dot dot in _dots)
         {
             foreach (Part part in dot.Parts)
