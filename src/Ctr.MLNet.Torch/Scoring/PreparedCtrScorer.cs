@@ -40,7 +40,7 @@ public sealed class PreparedCtrScorer
     private float[] _trees = [];
     private int[] _rows = [];
 
-    private PreparedCtrScorer(DataViewSchema inputSchema, IRowToRowMapper prefix, List<TorchCtrTransformer> networks, int[] blendNetworks, LogitBlend? blend, string? treeColumn, PreparedTrees.Evaluator? trees)
+    private PreparedCtrScorer(DataViewSchema inputSchema, IRowToRowMapper prefix, List<TorchCtrTransformer> networks, int[] blendNetworks, LogitBlend? blend, string? treeColumn, PreparedTrees.Evaluator? trees, bool prepareNetworks)
     {
         _inputSchema = inputSchema;
         _input = new SwappedRow(inputSchema);
@@ -58,7 +58,7 @@ public sealed class PreparedCtrScorer
                 group = new NetworkGroup(networks[k].Layout, _row);
                 groups.Add(group);
             }
-            _networks[k] = (networks[k], group, networks[k].PreparedForScoring);
+            _networks[k] = (networks[k], group, prepareNetworks ? networks[k].PreparedForScoring : null);
         }
         _groups = [.. groups];
         _blendNetworks = blendNetworks;
@@ -87,7 +87,10 @@ public sealed class PreparedCtrScorer
     /// Prepares <paramref name="model"/> for views with <paramref name="inputSchema"/>, or returns null when the chain
     /// is not of the form this scorer knows (score such a model with <c>Transform</c>).
     /// </summary>
-    public static PreparedCtrScorer? TryCreate(ITransformer model, DataViewSchema inputSchema)
+    public static PreparedCtrScorer? TryCreate(ITransformer model, DataViewSchema inputSchema) => TryCreate(model, inputSchema, prepareNetworks: true);
+
+    /// <summary>As <see cref="TryCreate(ITransformer, DataViewSchema)"/>; without <paramref name="prepareNetworks"/> every network runs its module's forward (to compare both).</summary>
+    internal static PreparedCtrScorer? TryCreate(ITransformer model, DataViewSchema inputSchema, bool prepareNetworks)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputSchema);
@@ -175,7 +178,7 @@ public sealed class PreparedCtrScorer
         {
             foreach (TorchCtrTransformer network in networks)
                 network.Layout.CheckSchema(output);
-            return new PreparedCtrScorer(inputSchema, mapper, networks, blendNetworks, blend?.Blend, blend?.TreeScoreColumn, trees);
+            return new PreparedCtrScorer(inputSchema, mapper, networks, blendNetworks, blend?.Blend, blend?.TreeScoreColumn, trees, prepareNetworks);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
