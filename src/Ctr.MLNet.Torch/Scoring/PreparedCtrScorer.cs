@@ -20,11 +20,12 @@ namespace Ctr.MLNet.Torch;
 /// once, the feature buffers are kept between calls, one tensor batch serves every network with the same inputs, a
 /// hybrid's FastTree ensemble is walked from the key and numeric columns it reads (<see cref="FlatTreeEnsemble"/>,
 /// without building its one-hot vector), the default network (<see cref="DnnCtrModel"/>) runs its forward pass in fewer
-/// libtorch calls with the same arithmetic (<see cref="PreparedDnn"/>), and the blend is computed directly. The probabilities are the same floats
-/// that <c>Transform</c> gives for the same rows (the same transforms, tree margins, network forward passes and blend
-/// arithmetic; a pass of another size may round the network's matrix products differently, as it does in
-/// <c>Transform</c>); when one call throws, score that input with <c>Transform</c> for its error message, whose row
-/// numbers count from the call's first row. One instance serves one caller at a time; it does not own the model.
+/// libtorch calls with the same arithmetic (<see cref="PreparedDnn"/>), and the blend is computed directly. The
+/// probabilities are the same floats that <c>Transform</c> gives for the same rows (the same transforms, tree margins,
+/// network forward passes and blend arithmetic; a pass of another size may round the network's matrix products
+/// differently, as it does in <c>Transform</c>); when one call throws, score that input with <c>Transform</c> for its
+/// error message, whose row numbers count from the call's first row. One instance serves one caller at a time; it does
+/// not own the model.
 /// </summary>
 public sealed class PreparedCtrScorer
 {
@@ -269,6 +270,8 @@ public sealed class PreparedCtrScorer
                 else
                     group.Batch ??= group.Builder.Build(group.Block, rows, withLabels: false);
             }
+            foreach (NetworkGroup group in _groups)
+                group.Inputs.Complete();
             for (int k = 0; k < _networks.Length && forward; k++)
             {
                 (TorchCtrTransformer network, NetworkGroup group, PreparedDnn? prepared) = _networks[k];

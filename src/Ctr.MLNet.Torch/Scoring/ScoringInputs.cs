@@ -22,6 +22,7 @@ internal sealed class ScoringInputs
     private FeatureBlock? _block;
     private Tensor? _numeric;
     private int[] _rows = [];
+    private bool _complete;
 
     public ScoringInputs(FeatureLayout layout)
     {
@@ -43,9 +44,19 @@ internal sealed class ScoringInputs
         Array.Clear(_sequences);
         Array.Clear(_fieldIds);
         _numeric = null;
+        _complete = false;
     }
 
-    private FeatureBlock Block => _block ?? throw new InvalidOperationException("No scoring pass has begun.");
+    /// <summary>
+    /// Says that every input of the pass is built: what a network builds later would live only in its own dispose
+    /// scope, and the next network would read a freed tensor, so building is refused from here on.
+    /// </summary>
+    public void Complete() => _complete = true;
+
+    /// <summary>The block to build from, while building is allowed.</summary>
+    private FeatureBlock Block =>
+        _complete ? throw new InvalidOperationException("A scoring input was built after the pass's inputs were complete; PreparedDnn.ReadInputs must build every input Score reads.")
+        : _block ?? throw new InvalidOperationException("No scoring pass has begun.");
 
     /// <summary>
     /// Int64 [rows × the sum of <paramref name="dims"/>]: for each row and scalar field, the positions of the field's
