@@ -24,8 +24,8 @@ namespace Ctr.MLNet.Torch;
 /// without squeezing or converting them.</item>
 /// </list>
 /// Every tensor a matrix product reads is, as in <c>forward</c>, a freshly allocated contiguous one, since a product's
-/// rounding may depend on its operands' layout. The weights are read when this is built: a network changed in place
-/// afterwards is not seen.
+/// rounding may depend on its operands' layout. The scalar tables and the attribute maps are copied when this is built:
+/// a network whose weights change in place afterwards needs a new transformer.
 /// </summary>
 internal sealed class PreparedDnn : IDisposable
 {
