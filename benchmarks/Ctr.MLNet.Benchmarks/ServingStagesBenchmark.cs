@@ -42,6 +42,8 @@ public static class ServingStagesBenchmark
         var bound = new ChainBoundOnce(chain, model.Schema);
         PreparedCtrScorer prepared = PreparedCtrScorer.TryCreate(chain, model.Schema)
             ?? throw new InvalidOperationException($"'{modelPath}' is not a chain the prepared scorer knows.");
+        // The same scorer with every network through its module's forward, as before PreparedDnn: both in one run.
+        PreparedCtrScorer modules = PreparedCtrScorer.TryCreate(chain, model.Schema, prepareNetworks: false)!;
         // The feature transforms alone: the chain cut to the steps before the trees and the first network, so the
         // trees' share of the features stage is the difference.
         PreparedCtrScorer? withoutTrees = WithoutTrees(chain) is { } cut ? PreparedCtrScorer.TryCreate(cut, model.Schema) : null;
@@ -64,12 +66,18 @@ public static class ServingStagesBenchmark
                 bound.Score(view, check);
                 if (!probabilities.AsSpan().SequenceEqual(check))
                     throw new InvalidOperationException("The prepared scorer and the chain disagree.");
+                modules.Score(view, check);
+                if (!probabilities.AsSpan().SequenceEqual(check))
+                    throw new InvalidOperationException("The prepared networks and the modules' forward disagree.");
             }
             string what = size == 1 ? "1 row (`rows` form)" : $"{size} rows (`features` form)";
             void Stage(string stage, Action<int> call) => Add(table, what, stage, size, Time(n, repeats, call));
             Stage("JSON → view (parse, check, build columns)", i => RequestReader.Read(bodies[i % bodies.Length], model, settings));
             Stage("before: chain bound once, a cursor down it per call", i => bound.Score(views[i % views.Length], probabilities));
-            Stage("now: prepared scorer, whole call", i => prepared.Score(views[i % views.Length], probabilities));
+            // Interleaved run by run: on a shared machine, stages timed one after the other see different loads.
+            (var now, var before) = TimePair(n, repeats, i => prepared.Score(views[i % views.Length], probabilities), i => modules.Score(views[i % views.Length], probabilities));
+            Add(table, what, "now: prepared scorer, whole call", size, now);
+            Add(table, what, "before: the same, every network through its module's forward (no PreparedDnn), interleaved with the row above", size, before);
             Stage("now: features (transforms as a row mapper, into feature blocks)", i => prepared.ReadFeatures(views[i % views.Length]));
             if (withoutTrees is not null)
                 Stage("now: of which the feature transforms alone (the chain without its trees)", i => withoutTrees.ReadFeatures(views[i % views.Length]));
@@ -77,7 +85,10 @@ public static class ServingStagesBenchmark
                 Stage("now: of which the feature transforms and the trees' one-hot input vector (no trees)", i => ReadTreeInput(treeInput, views[i % views.Length]));
             prepared.ReadFeatures(views[0]);
             Stage("now: tensors from the blocks", _ => prepared.RunNetworks(size, forward: false));
-            Stage("now: tensors + every network's forward pass", _ => prepared.RunNetworks(size));
+            modules.ReadFeatures(views[0]);
+            (now, before) = TimePair(n, repeats, _ => prepared.RunNetworks(size), _ => modules.RunNetworks(size));
+            Add(table, what, "now: tensors + every network's forward pass", size, now);
+            Add(table, what, "before: the same, every network through its module's forward (no PreparedDnn), interleaved with the row above", size, before);
             Stage("now: blend", _ => prepared.Blend(probabilities));
             Stage("answer → JSON", _ => Write(probabilities));
         }
@@ -175,10 +186,10 @@ public static class ServingStagesBenchmark
 
     private static string F(double value) => value.ToString("F1", CultureInfo.InvariantCulture);
 
-    private static (double[] Cpu, double[] Wall) Time(int calls, int repeats, Action<int> call)
+    private static (double[] Cpu, double[] Wall) Time(int calls, int repeats, Action<int> call, bool warmUp = true)
     {
-        for (int i = 0; i < Math.Min(calls, 200); i++)
-            call(i); // warm-up
+        for (int i = 0; warmUp && i < Math.Min(calls, 200); i++)
+            call(i);
         var cpu = new double[repeats];
         var wall = new double[repeats];
         using Process self = Process.GetCurrentProcess();
@@ -194,6 +205,24 @@ public static class ServingStagesBenchmark
             cpu[r] = (self.TotalProcessorTime - cpuStart).TotalMicroseconds / calls;
         }
         return (cpu, wall);
+    }
+
+    /// <summary>Two calls timed as <see cref="Time"/> does, their runs interleaved (a run of one, then of the other, the order swapped each time).</summary>
+    private static ((double[] Cpu, double[] Wall) First, (double[] Cpu, double[] Wall) Second) TimePair(int calls, int repeats, Action<int> first, Action<int> second)
+    {
+        var a = (Cpu: new double[repeats], Wall: new double[repeats]);
+        var b = (Cpu: new double[repeats], Wall: new double[repeats]);
+        Time(Math.Min(calls, 200), 1, first);
+        Time(Math.Min(calls, 200), 1, second);
+        for (int r = 0; r < repeats; r++)
+        {
+            foreach (bool isFirst in r % 2 == 0 ? [true, false] : (bool[])[false, true])
+            {
+                (double[] cpu, double[] wall) = Time(calls, 1, isFirst ? first : second, warmUp: false);
+                ((isFirst ? a.Cpu : b.Cpu)[r], (isFirst ? a.Wall : b.Wall)[r]) = (cpu[0], wall[0]);
+            }
+        }
+        return (a, b);
     }
 
     private static int Write(float[] probabilities)

@@ -44,6 +44,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     private readonly CtrModel _model;
     private readonly Type _modelType;
     private readonly int _scoringBatchSize;
+    private readonly Lazy<PreparedDnn?> _prepared;
 
     internal TorchCtrTransformer(IHost host, FeatureLayout layout, CtrModelOptions modelOptions, Type modelType, CtrModel model,
         IReadOnlyList<EpochMetrics> history, int scoringBatchSize, string labelColumnName, byte[]? optimizerState = null)
@@ -56,6 +57,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         _modelType = modelType;
         _model = model;
         _model.eval();
+        _prepared = new(() => _model is DnnCtrModel dnn ? dnn.PrepareForScoring(Layout) : null);
         History = [.. history];
         _scoringBatchSize = scoringBatchSize;
     }
@@ -98,7 +100,12 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     IDataView ITransformer.Transform(IDataView input) => Transform(input);
 
     /// <summary>Frees the network's native memory.</summary>
-    public void Dispose() => _model.Dispose();
+    public void Dispose()
+    {
+        if (_prepared.IsValueCreated)
+            _prepared.Value?.Dispose();
+        _model.Dispose();
+    }
 
     // DoNotWrapExceptions: a constructor's ArgumentOutOfRangeException (e.g. DeepFM given mixed widths) reaches the
     // caller as it was thrown rather than inside a TargetInvocationException.
@@ -152,6 +159,12 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     }
 
     internal int ScoringBatchSize => _scoringBatchSize;
+
+    /// <summary>
+    /// The network's forward pass in fewer libtorch calls with the same floats (<see cref="PreparedDnn"/>), built on
+    /// first use and shared by every prepared scorer, or null when the network has none or is not in evaluation mode.
+    /// </summary>
+    internal PreparedDnn? PreparedForScoring => _model.training ? null : _prepared.Value;
 
     /// <inheritdoc/>
     protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);

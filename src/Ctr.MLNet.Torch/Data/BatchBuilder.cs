@@ -58,14 +58,27 @@ internal sealed class BatchBuilder
 
     private static SequenceBatch BuildSequence(FeatureBlock.SequenceColumn column, ReadOnlySpan<int> rows)
     {
-        int total = 0;
-        foreach (int row in rows)
-            total += column.Length(row);
+        int total = TotalLength(column, rows);
         Tensor idsTensor = Allocate(ScalarType.Int64, [total], out Span<long> ids);
         Tensor offsetsTensor = Allocate(ScalarType.Int64, [rows.Length], out Span<long> offsets);
         Tensor weightsTensor = Allocate(ScalarType.Float32, [total], out Span<float> weights);
         Tensor sumsTensor = Allocate(ScalarType.Float32, [rows.Length], out Span<float> sums);
+        FillSequence(column, rows, ids, offsets, weights, sums);
+        return new SequenceBatch(idsTensor, offsetsTensor, weightsTensor, sumsTensor);
+    }
 
+    /// <summary>The number of elements of <paramref name="rows"/> in <paramref name="column"/>.</summary>
+    internal static int TotalLength(FeatureBlock.SequenceColumn column, ReadOnlySpan<int> rows)
+    {
+        int total = 0;
+        foreach (int row in rows)
+            total += column.Length(row);
+        return total;
+    }
+
+    /// <summary>Writes the <see cref="SequenceBatch"/> form of <paramref name="rows"/> of <paramref name="column"/>: ids, offsets, weights and each row's weight sum.</summary>
+    internal static void FillSequence(FeatureBlock.SequenceColumn column, ReadOnlySpan<int> rows, Span<long> ids, Span<long> offsets, Span<float> weights, Span<float> sums)
+    {
         int position = 0;
         for (int r = 0; r < rows.Length; r++)
         {
@@ -91,11 +104,10 @@ internal sealed class BatchBuilder
             sums[r] = sum;
             position += length;
         }
-        return new SequenceBatch(idsTensor, offsetsTensor, weightsTensor, sumsTensor);
     }
 
     /// <summary>An uninitialized tensor of <paramref name="shape"/> in the current dispose scope, and its memory to fill.</summary>
-    private static Tensor Allocate<T>(ScalarType type, long[] shape, out Span<T> data)
+    internal static Tensor Allocate<T>(ScalarType type, long[] shape, out Span<T> data)
         where T : unmanaged
     {
         Tensor tensor = empty(shape, type);

@@ -61,6 +61,9 @@ public sealed class CtrBatch : IDisposable
 /// <param name="WeightSums">Float32 [Count]: each row's total weight (0 for an empty row), for weighted means.</param>
 public sealed record SequenceBatch(Tensor Ids, Tensor Offsets, Tensor Weights, Tensor WeightSums)
 {
+    /// <summary>The least weight sum a mean divides by: an empty row's zero sum stays zero.</summary>
+    internal const float MeanFloor = 1e-12f;
+
     /// <summary>Each row of <paramref name="sums"/> [Count, dim] divided by its weight sum: the weighted mean.</summary>
     public Tensor MeanOf(Tensor sums)
     {
@@ -68,7 +71,7 @@ public sealed record SequenceBatch(Tensor Ids, Tensor Offsets, Tensor Weights, T
         // An empty row sums to zero with weight 0: dividing by a tiny positive number keeps it zero.
         // The scalar is disposed here, after libtorch has read it: an implicit temporary is left to its finalizer,
         // which under load can free it while the native call still reads it (a 500 seen under wrk).
-        using TorchSharp.Scalar floor = 1e-12f;
+        using TorchSharp.Scalar floor = MeanFloor;
         using Tensor clamped = WeightSums.clamp_min(floor);
         using Tensor denominator = clamped.unsqueeze(1);
         return sums.div(denominator);

@@ -47,4 +47,7 @@ public sealed class DnnCtrModel : CtrModel
         using Tensor logits = mlp.call(features);
         return logits.squeeze(-1);
     }
+
+    /// <summary>This network's scoring form for <paramref name="layout"/> (its own), or null when it has none.</summary>
+    internal PreparedDnn? PrepareForScoring(FeatureLayout layout) => PreparedDnn.TryCreate(layout, embedding, mlp, _dotSequences);
 }

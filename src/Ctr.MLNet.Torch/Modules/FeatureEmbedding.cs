@@ -21,6 +21,8 @@ namespace Ctr.MLNet.Torch;
 /// </remarks>
 public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
 {
+    private const EmbeddingBagMode TableMode = EmbeddingBagMode.Sum;
+    private const long PaddingIndex = 0;
     private readonly ModuleList<EmbeddingBag> tables;
     private readonly ModuleList<Linear> projections;
     private readonly FeatureLayout _layout;
@@ -42,7 +44,7 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
         _layout = context.Layout;
         _pooling = context.Options.Pooling;
         int[] tableDims = [.. _layout.Tables.Select(t => context.Options.DimOf(t.Name))];
-        tables = nn.ModuleList(_layout.Tables.Select((t, i) => nn.EmbeddingBag(t.Size, tableDims[i], mode: EmbeddingBagMode.Sum, padding_index: 0)).ToArray());
+        tables = nn.ModuleList(_layout.Tables.Select((t, i) => nn.EmbeddingBag(t.Size, tableDims[i], mode: TableMode, padding_index: PaddingIndex)).ToArray());
         using (no_grad())
         {
             foreach (EmbeddingBag table in tables)
@@ -101,6 +103,26 @@ public sealed class FeatureEmbedding : nn.Module<CtrBatch, Tensor>
 
     /// <summary>The table of vocabulary <paramref name="index"/> (see <see cref="FeatureLayout.Tables"/>).</summary>
     public EmbeddingBag Table(int index) => tables[index];
+
+    /// <summary>How sequence fields are pooled.</summary>
+    internal SequencePooling Pooling => _pooling;
+
+    /// <summary>
+    /// Table <paramref name="index"/> for scoring: the same bag over the same weights (shared, not copied), which do not
+    /// require gradients, so libtorch takes its forward-only path (no bookkeeping for a backward pass, the same sums).
+    /// </summary>
+    internal EmbeddingBag FrozenTable(int index)
+    {
+        using Tensor weight = tables[index].weight!;
+        return nn.EmbeddingBag_from_pretrained(weight.detach(), freeze: true, mode: TableMode, padding_index: PaddingIndex);
+    }
+
+    /// <summary>
+    /// Sequence field <paramref name="sequence"/>'s attributes in the order <see cref="PoolSequence"/> adds them: the
+    /// attribute's scalar field and table, the map from item rows to its rows, and its projection (null: none).
+    /// </summary>
+    internal IEnumerable<(int Field, int Table, Tensor Map, Linear? Projection)> AttributesOf(int sequence) =>
+        _attributesOf[sequence].Select(a => (a.Field, a.Table, a.Map, a.Projection < 0 ? null : projections[a.Projection]));
 
     /// <summary>[rows, <see cref="TotalDim"/>]: every field's embedding, concatenated.</summary>
     public override Tensor forward(CtrBatch batch)

@@ -32,4 +32,12 @@ public sealed class MlpBlock : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor input) => layers.call(input);
+
+    /// <summary>The layers in call order (linear, norm, ReLU, dropout, ..., output).</summary>
+    internal IEnumerable<nn.Module<Tensor, Tensor>> Layers()
+    {
+        var sequential = (TorchSharp.Modules.Sequential)layers;
+        for (int i = 0; i < sequential.Count; i++)
+            yield return (nn.Module<Tensor, Tensor>)sequential[i];
+    }
 }

@@ -19,11 +19,13 @@ namespace Ctr.MLNet.Torch;
 /// mapper over a row whose values are swapped per call (as <c>PredictionEngine</c> does), each row goes through them
 /// once, the feature buffers are kept between calls, one tensor batch serves every network with the same inputs, a
 /// hybrid's FastTree ensemble is walked from the key and numeric columns it reads (<see cref="FlatTreeEnsemble"/>,
-/// without building its one-hot vector), and the blend is computed directly. The probabilities are the same floats
-/// that <c>Transform</c> gives for the same rows (the same transforms, tree margins, network forward passes and blend
-/// arithmetic; a pass of another size may round the network's matrix products differently, as it does in
-/// <c>Transform</c>); when one call throws, score that input with <c>Transform</c> for its error message, whose row
-/// numbers count from the call's first row. One instance serves one caller at a time; it does not own the model.
+/// without building its one-hot vector), the default network (<see cref="DnnCtrModel"/>) runs its forward pass in fewer
+/// libtorch calls with the same arithmetic (<see cref="PreparedDnn"/>), and the blend is computed directly. The
+/// probabilities are the same floats that <c>Transform</c> gives for the same rows (the same transforms, tree margins,
+/// network forward passes and blend arithmetic; a pass of another size may round the network's matrix products
+/// differently, as it does in <c>Transform</c>); when one call throws, score that input with <c>Transform</c> for its
+/// error message, whose row numbers count from the call's first row. One instance serves one caller at a time; it does
+/// not own the model.
 /// </summary>
 public sealed class PreparedCtrScorer
 {
@@ -31,7 +33,7 @@ public sealed class PreparedCtrScorer
     private readonly SwappedRow _input;
     private readonly DataViewRow _row;
     private readonly NetworkGroup[] _groups;
-    private readonly (TorchCtrTransformer Network, NetworkGroup Group)[] _networks;
+    private readonly (TorchCtrTransformer Network, NetworkGroup Group, PreparedDnn? Prepared)[] _networks;
     private readonly int[] _blendNetworks;
     private readonly LogitBlend? _blend;
     private readonly Func<float>? _tree;
@@ -39,7 +41,7 @@ public sealed class PreparedCtrScorer
     private float[] _trees = [];
     private int[] _rows = [];
 
-    private PreparedCtrScorer(DataViewSchema inputSchema, IRowToRowMapper prefix, List<TorchCtrTransformer> networks, int[] blendNetworks, LogitBlend? blend, string? treeColumn, PreparedTrees.Evaluator? trees)
+    private PreparedCtrScorer(DataViewSchema inputSchema, IRowToRowMapper prefix, List<TorchCtrTransformer> networks, int[] blendNetworks, LogitBlend? blend, string? treeColumn, PreparedTrees.Evaluator? trees, bool prepareNetworks)
     {
         _inputSchema = inputSchema;
         _input = new SwappedRow(inputSchema);
@@ -48,7 +50,7 @@ public sealed class PreparedCtrScorer
         var needed = networks.SelectMany(n => n.Layout.InputColumns).Concat(treeInputs).Distinct().Select(name => output[name]);
         _row = prefix.GetRow(_input, needed);
         var groups = new List<NetworkGroup>();
-        _networks = new (TorchCtrTransformer, NetworkGroup)[networks.Count];
+        _networks = new (TorchCtrTransformer, NetworkGroup, PreparedDnn?)[networks.Count];
         for (int k = 0; k < networks.Count; k++)
         {
             NetworkGroup? group = groups.FirstOrDefault(g => SameLayout(g.Layout, networks[k].Layout));
@@ -57,7 +59,7 @@ public sealed class PreparedCtrScorer
                 group = new NetworkGroup(networks[k].Layout, _row);
                 groups.Add(group);
             }
-            _networks[k] = (networks[k], group);
+            _networks[k] = (networks[k], group, prepareNetworks ? networks[k].PreparedForScoring : null);
         }
         _groups = [.. groups];
         _blendNetworks = blendNetworks;
@@ -86,7 +88,10 @@ public sealed class PreparedCtrScorer
     /// Prepares <paramref name="model"/> for views with <paramref name="inputSchema"/>, or returns null when the chain
     /// is not of the form this scorer knows (score such a model with <c>Transform</c>).
     /// </summary>
-    public static PreparedCtrScorer? TryCreate(ITransformer model, DataViewSchema inputSchema)
+    public static PreparedCtrScorer? TryCreate(ITransformer model, DataViewSchema inputSchema) => TryCreate(model, inputSchema, prepareNetworks: true);
+
+    /// <summary>As <see cref="TryCreate(ITransformer, DataViewSchema)"/>; without <paramref name="prepareNetworks"/> every network runs its module's forward (to compare both).</summary>
+    internal static PreparedCtrScorer? TryCreate(ITransformer model, DataViewSchema inputSchema, bool prepareNetworks)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputSchema);
@@ -174,7 +179,7 @@ public sealed class PreparedCtrScorer
         {
             foreach (TorchCtrTransformer network in networks)
                 network.Layout.CheckSchema(output);
-            return new PreparedCtrScorer(inputSchema, mapper, networks, blendNetworks, blend?.Blend, blend?.TreeScoreColumn, trees);
+            return new PreparedCtrScorer(inputSchema, mapper, networks, blendNetworks, blend?.Blend, blend?.TreeScoreColumn, trees, prepareNetworks);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
@@ -254,11 +259,29 @@ public sealed class PreparedCtrScorer
         using (inference_mode())
         {
             foreach (NetworkGroup group in _groups)
-                group.Batch = group.Builder.Build(group.Block, rows, withLabels: false);
+            {
+                group.Inputs.Begin(group.Block, count);
+                group.Batch = null;
+            }
+            foreach ((TorchCtrTransformer network, NetworkGroup group, PreparedDnn? prepared) in _networks)
+            {
+                if (prepared is not null)
+                    prepared.ReadInputs(group.Inputs);
+                else
+                    group.Batch ??= group.Builder.Build(group.Block, rows, withLabels: false);
+            }
+            foreach (NetworkGroup group in _groups)
+                group.Inputs.Complete();
             for (int k = 0; k < _networks.Length && forward; k++)
             {
-                using (NewDisposeScope()) // each network's intermediates go before the next runs; the batch stays
-                    _networks[k].Network.Score(_networks[k].Group.Batch!, _logits[k].AsSpan(0, count));
+                (TorchCtrTransformer network, NetworkGroup group, PreparedDnn? prepared) = _networks[k];
+                using (NewDisposeScope()) // each network's intermediates go before the next runs; the inputs stay
+                {
+                    if (prepared is not null)
+                        prepared.Score(group.Inputs, _logits[k].AsSpan(0, count));
+                    else
+                        network.Score(group.Batch!, _logits[k].AsSpan(0, count));
+                }
             }
             foreach (NetworkGroup group in _groups)
                 group.Batch = null;
@@ -329,6 +352,8 @@ public sealed class PreparedCtrScorer
         public FeatureBlock Block { get; } = new(layout, capacity: 16);
 
         public BatchBuilder Builder { get; } = new(layout);
+
+        public ScoringInputs Inputs { get; } = new(layout);
 
         public CtrBatch? Batch { get; set; }
     }

@@ -125,6 +125,62 @@ public sealed class PreparedCtrScorerTest
         AreClose(Offline(model, rows), InCalls(sut, model, rows));
     }
 
+    /// <summary>Visits with a history whose items carry a brand and a category; some histories are empty, some items unseen.</summary>
+    private static List<HistoryAttributesTest.Visit> Visits(int count, int seed)
+    {
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, count).Select(i =>
+        {
+            int item = random.Next(i % 17 == 0 ? 80 : 60), user = random.Next(30);
+            return new HistoryAttributesTest.Visit
+            {
+                Click = random.NextDouble() < (item % 4 == user % 4 ? 0.6 : 0.2),
+                User = $"u{user}",
+                Item = $"i{item}",
+                Brand = $"b{item % 8}",
+                Category = $"c{item % 4}",
+                Device = $"d{random.Next(3)}",
+                History = [.. Enumerable.Range(0, random.Next(0, 6)).Select(_ => $"i{random.Next(70)}")],
+            };
+        })];
+    }
+
+    [TestMethod]
+    [DataRow(SequencePooling.Mean, true)]
+    [DataRow(SequencePooling.Sum, false)]
+    public void PreparedCtrScorerTest_HistoryWithProjectedAttributesGivesTheChainsFloats(SequencePooling pooling, bool batchNorm)
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Visits(1_500, seed: 1));
+        var options = new TorchCtrTrainer.Options
+        {
+            LabelColumnName = "Click",
+            Epochs = 1,
+            BatchSize = 128,
+            Threads = 1,
+            Model = new CtrModelOptions
+            {
+                HiddenUnits = [16, 8],
+                EmbeddingDim = 4,
+                // Attribute tables narrower than the items': their embeddings are projected.
+                EmbeddingDims = System.Collections.Immutable.ImmutableDictionary<string, int>.Empty.Add("item", 6).Add("CategoryId", 3),
+                HistoryAttributes = ["BrandId", "CategoryId"],
+                Pooling = pooling,
+                BatchNorm = batchNorm,
+            },
+        };
+        ITransformer model = HistoryAttributesTest.Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(options)).Fit(train);
+        IDataView rows = ml.Data.LoadFromEnumerable(Visits(300, seed: 2));
+
+        PreparedCtrScorer sut = PreparedCtrScorer.TryCreate(model, rows.Schema) ?? throw new AssertFailedException("a pipeline ending in a network is prepared");
+
+        TorchCtrTransformer network = ((IEnumerable<ITransformer>)model).OfType<TorchCtrTransformer>().Single();
+        Assert.IsNotNull(network.PreparedForScoring, "the network is scored through its prepared form");
+        float[] offline = Offline(model, rows);
+        AreClose(offline, InCalls(sut, model, rows));
+        Assert.IsGreaterThan(10, offline.Distinct().Count(), "rows get different probabilities");
+    }
+
     [TestMethod]
     public void PreparedCtrScorerTest_OtherChainsAreNotPrepared()
     {
