@@ -49,5 +49,6 @@ public sealed class DnnCtrModel : CtrModel
     }
 
     /// <summary>This network's scoring form for <paramref name="layout"/> (its own), or null when it has none.</summary>
-    internal PreparedDnn? PrepareForScoring(FeatureLayout layout) => PreparedDnn.TryCreate(layout, embedding, mlp, _dotSequences);
+    internal PreparedDnn? PrepareForScoring(FeatureLayout layout, long maxFlattenedBytes = PreparedDnn.DefaultMaxFlattenedBytes) =>
+        PreparedDnn.TryCreate(layout, embedding, mlp, _dotSequences, maxFlattenedBytes);
 }

@@ -90,9 +90,21 @@ internal sealed class PreparedDnn : IDisposable
         }
     }
 
-    /// <summary>The scoring form of a <see cref="DnnCtrModel"/>'s parts, or null when <paramref name="mlp"/>'s layers are not the ones <see cref="MlpBlock"/> builds.</summary>
-    internal static PreparedDnn? TryCreate(FeatureLayout layout, FeatureEmbedding embedding, MlpBlock mlp, int[] dotSequences)
+    /// <summary>
+    /// The most bytes of scalar-field tables flattened into one copy. Tables of millions of ids would double the
+    /// server's memory for a few microseconds a pass; above this the network is scored by its module's forward.
+    /// </summary>
+    internal const long DefaultMaxFlattenedBytes = 256L << 20;
+
+    /// <summary>
+    /// The scoring form of a <see cref="DnnCtrModel"/>'s parts, or null when <paramref name="mlp"/>'s layers are not the
+    /// ones <see cref="MlpBlock"/> builds or the scalar fields' tables hold more than <paramref name="maxFlattenedBytes"/>.
+    /// </summary>
+    internal static PreparedDnn? TryCreate(FeatureLayout layout, FeatureEmbedding embedding, MlpBlock mlp, int[] dotSequences, long maxFlattenedBytes = DefaultMaxFlattenedBytes)
     {
+        long flattenedBytes = layout.Categorical.Select(f => f.Table).Distinct().Sum(t => embedding.Table(t).weight!.numel() * sizeof(float));
+        if (flattenedBytes > maxFlattenedBytes)
+            return null;
         var hidden = new List<(Linear, BatchNorm1d?)>();
         Linear? pending = null;
         BatchNorm1d? norm = null;

@@ -179,6 +179,10 @@ public sealed class PreparedCtrScorerTest
         float[] offline = Offline(model, rows);
         AreClose(offline, InCalls(sut, model, rows));
         Assert.IsGreaterThan(10, offline.Distinct().Count(), "rows get different probabilities");
+        var dnn = (DnnCtrModel)network.Model;
+        Assert.IsNull(dnn.PrepareForScoring(network.Layout, maxFlattenedBytes: 100), "tables larger than the limit are not copied: the module's forward scores");
+        using PreparedDnn? underLimit = dnn.PrepareForScoring(network.Layout, maxFlattenedBytes: 1 << 20);
+        Assert.IsNotNull(underLimit, "tables of a few kB are flattened");
     }
 
     [TestMethod]
