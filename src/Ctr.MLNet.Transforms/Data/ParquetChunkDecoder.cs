@@ -2,6 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.IO;
 using System.IO.Compression;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -29,9 +30,10 @@ internal sealed class ParquetChunkDecoder
     private byte[] _chunk = [];
     private byte[] _page = [];
     private int[] _indices = [];
-    // Levels are needed only until the column's layout is known: one pair of arrays serves every column.
-    private int[] _definitions = [];
-    private int[] _repetitions = [];
+    // Levels are needed only until the column's layout is known: one pair of arrays serves every column. A byte each:
+    // a quarter of the memory of ints, and 32 of them compared in one vector when the layout is worked out.
+    private byte[] _definitions = [];
+    private byte[] _repetitions = [];
     private long[] _dictionaryLongs = [];
     private double[] _dictionaryDoubles = [];
     private ReadOnlyMemory<char>[] _dictionaryTexts = [];
@@ -57,10 +59,10 @@ internal sealed class ParquetChunkDecoder
     public bool TextsAsUtf8 { get; private set; }
 
     /// <summary>The definition levels of the last chunk (its <see cref="Entries"/> first), when its column has them.</summary>
-    public ReadOnlySpan<int> Definitions => _definitions.AsSpan(0, Entries);
+    public ReadOnlySpan<byte> Definitions => _definitions.AsSpan(0, Entries);
 
     /// <summary>The repetition levels of the last chunk (its <see cref="Entries"/> first), when its column has them.</summary>
-    public ReadOnlySpan<int> Repetitions => _repetitions.AsSpan(0, Entries);
+    public ReadOnlySpan<byte> Repetitions => _repetitions.AsSpan(0, Entries);
 
     /// <summary>Entries (levels) of the last chunk: one per row for a scalar column, one per element or empty list for a list.</summary>
     public int Entries { get; private set; }
@@ -127,8 +129,10 @@ internal sealed class ParquetChunkDecoder
         _chunkUncompressed = meta.TotalUncompressedSize;
         _dictionaryTexts = target.Dictionary;
         int maxDefinition = field.MaxDefinitionLevel, maxRepetition = field.MaxRepetitionLevel;
-        Span<int> definitions = maxDefinition > 0 ? (_definitions = Ensure(_definitions, total)) : default;
-        Span<int> repetitions = maxRepetition > 0 ? (_repetitions = Ensure(_repetitions, total)) : default;
+        if (maxDefinition > byte.MaxValue || maxRepetition > byte.MaxValue)
+            throw new NotSupportedException("levels above 255"); // nesting that deep: Parquet.Net reads it
+        Span<byte> definitions = maxDefinition > 0 ? (_definitions = Ensure(_definitions, total)) : default;
+        Span<byte> repetitions = maxRepetition > 0 ? (_repetitions = Ensure(_repetitions, total)) : default;
         Span<long> longs = Kind == DenseKind.Longs ? (target.Longs = Ensure(target.Longs, total)) : default;
         Span<double> doubles = Kind == DenseKind.Doubles ? (target.Doubles = Ensure(target.Doubles, total)) : default;
         Span<ReadOnlyMemory<char>> texts = default; // strings: see TextValues
@@ -164,7 +168,7 @@ internal sealed class ParquetChunkDecoder
                         at += ReadLevelsV1(page[at..], maxRepetition, repetitions.Slice(entries, n), header.RepetitionEncoding);
                     if (maxDefinition > 0)
                         at += ReadLevelsV1(page[at..], maxDefinition, definitions.Slice(entries, n), header.DefinitionEncoding);
-                    int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count(maxDefinition) : n;
+                    int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count((byte)maxDefinition) : n;
                     ReadValues(page[at..], header.Encoding, values, longs, doubles, texts, keep ? kept + at : -1);
                     entries += n;
                     break;
@@ -179,7 +183,7 @@ internal sealed class ParquetChunkDecoder
                         ReadLevels(body[..header.RepetitionLength], maxRepetition, repetitions.Slice(entries, n));
                     if (maxDefinition > 0)
                         ReadLevels(body.Slice(header.RepetitionLength, header.DefinitionLength), maxDefinition, definitions.Slice(entries, n));
-                    int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count(maxDefinition) : n;
+                    int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count((byte)maxDefinition) : n;
                     ReadOnlySpan<byte> data = body[levels..];
                     CompressionCodec codec = header.IsCompressed ? meta.Codec : CompressionCodec.UNCOMPRESSED;
                     bool keep = KeepsUtf8(header.Encoding);
@@ -259,7 +263,7 @@ internal sealed class ParquetChunkDecoder
             throw new FormatException($"a page decompressed to {written:N0} bytes, its header says {uncompressed:N0}");
     }
 
-    private static int ReadLevelsV1(ReadOnlySpan<byte> page, int maxLevel, Span<int> levels, Encoding encoding)
+    private static int ReadLevelsV1(ReadOnlySpan<byte> page, int maxLevel, Span<byte> levels, Encoding encoding)
     {
         if (encoding != Encoding.RLE)
             throw new NotSupportedException($"level encoding {encoding}");
@@ -272,7 +276,7 @@ internal sealed class ParquetChunkDecoder
         return 4 + length;
     }
 
-    private static void ReadLevels(ReadOnlySpan<byte> data, int maxLevel, Span<int> levels)
+    private static void ReadLevels(ReadOnlySpan<byte> data, int maxLevel, Span<byte> levels)
     {
         int bitWidth = 32 - int.LeadingZeroCount(maxLevel);
         int read = DecodeHybrid(data, bitWidth, levels);
@@ -280,7 +284,7 @@ internal sealed class ParquetChunkDecoder
             throw new FormatException($"the page has {read:N0} levels for {levels.Length:N0} values");
         if (maxLevel == (1 << bitWidth) - 1)
             return; // no level of this width can exceed it
-        int above = levels.IndexOfAnyExceptInRange(0, maxLevel);
+        int above = levels.IndexOfAnyExceptInRange((byte)0, (byte)maxLevel);
         if (above >= 0)
             throw new FormatException($"level {levels[above]} is above the column's maximum {maxLevel}");
     }
@@ -541,17 +545,24 @@ internal sealed class ParquetChunkDecoder
     /// <summary>The same on arrays, for callers that cannot pass spans (the tests, through reflection: Parquet.Net writes no bit-packed runs).</summary>
     internal static int DecodeHybrid(byte[] data, int bitWidth, int[] values) => DecodeHybrid(data.AsSpan(), bitWidth, values.AsSpan());
 
-    /// <summary>Parquet's RLE / bit-packed hybrid: fills <paramref name="values"/> as far as the data goes; returns how many.</summary>
-    internal static int DecodeHybrid(ReadOnlySpan<byte> data, int bitWidth, Span<int> values)
+    /// <summary>The same into bytes (levels), for the tests.</summary>
+    internal static int DecodeHybrid(byte[] data, int bitWidth, byte[] values) => DecodeHybrid(data.AsSpan(), bitWidth, values.AsSpan());
+
+    /// <summary>
+    /// Parquet's RLE / bit-packed hybrid: fills <paramref name="values"/> as far as the data goes; returns how many.
+    /// Levels decode into bytes (a width of 8 bits at most), dictionary indices into ints.
+    /// </summary>
+    internal static int DecodeHybrid<T>(ReadOnlySpan<byte> data, int bitWidth, Span<T> values)
+        where T : unmanaged, IBinaryInteger<T>
     {
-        if (bitWidth is < 0 or > 32)
-            throw new FormatException($"bit width {bitWidth} is not between 0 and 32");
+        if (bitWidth is < 0 or > 32 || bitWidth > 8 * Unsafe.SizeOf<T>())
+            throw new FormatException($"bit width {bitWidth} is not between 0 and {Math.Min(32, 8 * Unsafe.SizeOf<T>())}");
         int at = 0, n = 0;
         int byteWidth = (bitWidth + 7) / 8;
         ulong mask = bitWidth == 32 ? uint.MaxValue : (1UL << bitWidth) - 1;
         while (n < values.Length && at < data.Length)
         {
-            uint header = ReadVarint(data, ref at);
+            uint header = data[at] < 0x80 ? data[at++] : ReadVarint(data, ref at);
             if ((header & 1) == 0)
             {
                 int run = checked((int)(header >> 1));
@@ -561,13 +572,14 @@ internal sealed class ParquetChunkDecoder
                 for (int b = 0; b < byteWidth; b++)
                     value |= data[at + b] << (8 * b);
                 at += byteWidth;
+                T item = T.CreateTruncating(value);
                 int take = Math.Min(run, values.Length - n);
                 if (take == 1)
-                    values[n] = value; // Parquet.Net writes every value as a run, most of one
-                else if (take <= Vector256<int>.Count && values.Length - n >= Vector256<int>.Count)
-                    Vector256.Create(value).CopyTo(values[n..]); // short runs (a list's levels): one store, the rest overwritten by the next run
+                    values[n] = item; // Parquet.Net writes every value as a run, most of one
+                else if (take <= Vector256<T>.Count && values.Length - n >= Vector256<T>.Count)
+                    Vector256.Create(item).CopyTo(values[n..]); // short runs (a list's levels): one store, the rest overwritten by the next run
                 else
-                    values.Slice(n, take).Fill(value);
+                    values.Slice(n, take).Fill(item);
                 n += take;
             }
             else
@@ -588,15 +600,15 @@ internal sealed class ParquetChunkDecoder
                     for (int start = 0; i + 8 <= count && packed.Length - start >= sizeof(ulong); i += 8, start += bitWidth)
                     {
                         ulong word = BinaryPrimitives.ReadUInt64LittleEndian(packed[start..]);
-                        Span<int> group = values.Slice(n + i, 8);
-                        group[0] = (int)(word & mask);
-                        group[1] = (int)((word >> bitWidth) & mask);
-                        group[2] = (int)((word >> (2 * bitWidth)) & mask);
-                        group[3] = (int)((word >> (3 * bitWidth)) & mask);
-                        group[4] = (int)((word >> (4 * bitWidth)) & mask);
-                        group[5] = (int)((word >> (5 * bitWidth)) & mask);
-                        group[6] = (int)((word >> (6 * bitWidth)) & mask);
-                        group[7] = (int)((word >> (7 * bitWidth)) & mask);
+                        Span<T> group = values.Slice(n + i, 8);
+                        group[0] = T.CreateTruncating(word & mask);
+                        group[1] = T.CreateTruncating((word >> bitWidth) & mask);
+                        group[2] = T.CreateTruncating((word >> (2 * bitWidth)) & mask);
+                        group[3] = T.CreateTruncating((word >> (3 * bitWidth)) & mask);
+                        group[4] = T.CreateTruncating((word >> (4 * bitWidth)) & mask);
+                        group[5] = T.CreateTruncating((word >> (5 * bitWidth)) & mask);
+                        group[6] = T.CreateTruncating((word >> (6 * bitWidth)) & mask);
+                        group[7] = T.CreateTruncating((word >> (7 * bitWidth)) & mask);
                     }
                 }
                 long bit = (long)i * bitWidth;
@@ -605,7 +617,7 @@ internal sealed class ParquetChunkDecoder
                     int first = (int)(bit >> 3);
                     if (packed.Length - first < sizeof(ulong))
                         break;
-                    values[n + i] = (int)((BinaryPrimitives.ReadUInt64LittleEndian(packed[first..]) >> (int)(bit & 7)) & mask);
+                    values[n + i] = T.CreateTruncating((BinaryPrimitives.ReadUInt64LittleEndian(packed[first..]) >> (int)(bit & 7)) & mask);
                 }
                 for (; i < count; i++, bit += bitWidth)
                 {
@@ -613,7 +625,7 @@ internal sealed class ParquetChunkDecoder
                     ulong word = 0;
                     for (int b = 0; b < sizeof(ulong) && first + b < packed.Length; b++)
                         word |= (ulong)packed[first + b] << (8 * b);
-                    values[n + i] = (int)((word >> (int)(bit & 7)) & mask);
+                    values[n + i] = T.CreateTruncating((word >> (int)(bit & 7)) & mask);
                 }
                 at += packed.Length;
                 n += count;

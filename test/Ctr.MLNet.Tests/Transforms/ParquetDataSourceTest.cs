@@ -492,20 +492,29 @@ public sealed class ParquetDataSourceTest
     [TestMethod]
     public void ParquetDataSourceTest_ListsOfEveryLengthKeepTheirRowsAndElements()
     {
-        // Levels are turned into rows 8 entries at a time where all 8 hold a value: lists of 0 to 22 elements, null and
-        // empty lists among them, so runs of 8 start, end and straddle rows and row groups, in every position.
+        // Levels are turned into rows 32 entries at a time (a byte each) where every element in them holds a value:
+        // lists of 0 to 22 elements, null and empty lists among them (entries but no elements), so blocks start, end
+        // and straddle rows and row groups in every position; a block with a null element goes entry by entry.
         using var directory = new TemporaryDirectory();
         const int Rows = 500;
         float[]?[] weights = [.. Enumerable.Range(0, Rows).Select(r => r % 17 == 3 ? null : Enumerable.Range(0, r * 7 % 23).Select(e => r + e / 8f).ToArray())];
         string[][] ids = [.. Enumerable.Range(0, Rows).Select(r => Enumerable.Range(0, r % 11 == 0 ? 0 : r * 5 % 19).Select(e => $"i{r}.{e}").ToArray())];
+        string?[]?[] tags = [.. Enumerable.Range(0, Rows).Select(r => r % 13 == 5 ? null : Enumerable.Range(0, r * 3 % 17).Select(e => (r + e) % 41 == 0 ? null : $"t{e}").ToArray())];
         string path = Path.Combine(directory.Path, "lists.parquet");
-        Write(path, 37, new Column(List<float>("w"), weights), new Column(List<string>("ids"), ids));
+        Write(path, 37, new Column(List<float>("w"), weights), new Column(List<string>("ids"), ids),
+            new Column(new ListField("tags", new DataField<string>("element")), tags));
 
-        List<object[]> rows = ReadAll(ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [new("w", ParquetColumnKind.Weights), new("ids", ParquetColumnKind.Text)] }));
+        List<object[]> rows = ReadAll(ParquetDataSource.Load(path, new ParquetDataSource.Options
+        {
+            Columns = [new("w", ParquetColumnKind.Weights), new("ids", ParquetColumnKind.Text), new("tags", ParquetColumnKind.Text)],
+        }));
 
         Assert.HasCount(Rows, rows);
         for (int r = 0; r < Rows; r++)
-            CollectionAssert.AreEqual(new object[] { string.Join("|", weights[r] ?? []), string.Join("|", ids[r]) }, rows[r], $"row {r + 1}");
+        {
+            CollectionAssert.AreEqual(new object[] { string.Join("|", weights[r] ?? []), string.Join("|", ids[r]), string.Join("|", (tags[r] ?? []).Select(t => t ?? "")) }, rows[r],
+                $"row {r + 1}");
+        }
     }
 
     /// <summary>The library's <c>ParquetChunkDecoder</c>, reached by reflection.</summary>
