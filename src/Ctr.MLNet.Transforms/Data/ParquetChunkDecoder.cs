@@ -23,10 +23,6 @@ namespace Ctr.MLNet.Transforms;
 /// </summary>
 internal sealed class ParquetChunkDecoder
 {
-    // As in ParquetColumnValues: chunks of text below the large object heap's threshold, never reused, so the memory
-    // handed out stays valid for as long as a consumer keeps it.
-    private const int TextChunkLength = 32 * 1024;
-
     private byte[] _chunk = [];
     private byte[] _page = [];
     private int[] _indices = [];
@@ -38,8 +34,7 @@ internal sealed class ParquetChunkDecoder
     private double[] _dictionaryDoubles = [];
     private ReadOnlyMemory<char>[] _dictionaryTexts = [];
     private int _dictionaryCount = -1;
-    private char[] _chars = [];
-    private int _charsUsed;
+    private readonly ParquetTextChunks _text = new(); // dictionary strings, and plain ones spelled out after a dictionary
     private Parquet.Meta.Type _type;
     private ParquetColumnValues.Buffers _target = new();
     private bool _textsSpelled; // the chunk's strings go to the target's Texts, not as dictionary indices
@@ -464,13 +459,9 @@ internal sealed class ParquetChunkDecoder
         int at = 0, i = 0;
         while (i < count)
         {
-            if (_chars.Length - _charsUsed < 64)
-            {
-                _chars = new char[TextChunkLength];
-                _charsUsed = 0;
-            }
             // The run: strings from i on whose bytes, from the first length prefix, fit in the chunk's room.
-            int room = _chars.Length - _charsUsed, runStart = at, first = i;
+            Span<char> room = _text.Room(64);
+            int runStart = at, first = i;
             while (i < count)
             {
                 if (data.Length - at < 4)
@@ -478,9 +469,9 @@ internal sealed class ParquetChunkDecoder
                 int length = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
                 if (length < 0 || length > data.Length - at - 4)
                     throw new FormatException($"string {i + 1:N0} of {length:N0} bytes runs past the page");
-                if (at + 4 + length - runStart > room)
+                if (at + 4 + length - runStart > room.Length)
                     break;
-                texts[i++] = new ReadOnlyMemory<char>(_chars, _charsUsed + at + 4 - runStart, length);
+                i++;
                 at += 4 + length;
             }
             int runLength = at - runStart;
@@ -488,58 +479,20 @@ internal sealed class ParquetChunkDecoder
             {
                 // One string longer than the chunk's room: on its own, in a chunk of its own if need be.
                 int length = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
-                texts[i++] = Utf8(data, at + 4, length);
+                texts[i++] = _text.Widen(data, at + 4, length);
                 at += 4 + length;
                 continue;
             }
-            Span<char> target = _chars.AsSpan(_charsUsed, runLength);
-            if (System.Text.Ascii.ToUtf16(data.Slice(runStart, runLength), target, out _) == System.Buffers.OperationStatus.Done)
-            {
-                _charsUsed += runLength;
-                continue;
-            }
-            // Not ASCII: string by string from the run's start, each after the last in the chunk.
+            bool ascii = System.Text.Ascii.ToUtf16(data.Slice(runStart, runLength), room, out _) == System.Buffers.OperationStatus.Done;
+            ReadOnlyMemory<char> run = ascii ? _text.Take(runLength) : default;
+            // Each string a slice of the run; not ASCII: string by string from the run's start, each after the last in the chunk.
             for (int k = first, from = runStart; k < i; k++)
             {
                 int length = BinaryPrimitives.ReadInt32LittleEndian(data[from..]);
-                texts[k] = Utf8(data, from + 4, length);
+                texts[k] = ascii ? run.Slice(from + 4 - runStart, length) : _text.Widen(data, from + 4, length);
                 from += 4 + length;
             }
         }
-    }
-
-    /// <summary>The string of <paramref name="length"/> bytes at <paramref name="at"/> of <paramref name="data"/>, in the current chunk of text.</summary>
-    private ReadOnlyMemory<char> Utf8(ReadOnlySpan<byte> data, int at, int length)
-    {
-        if (length == 0)
-            return ReadOnlyMemory<char>.Empty;
-        // UTF-8 never takes fewer bytes than UTF-16 chars; 16 to spare for the widening below.
-        if (_chars.Length - _charsUsed < Math.Max(length, Vector128<byte>.Count))
-        {
-            _chars = new char[Math.Max(TextChunkLength, length)];
-            _charsUsed = 0;
-        }
-        int written;
-        if (length <= Vector128<byte>.Count && data.Length - at >= Vector128<byte>.Count && _chars.Length - _charsUsed >= Vector128<byte>.Count
-            && (Vector128.Create(data.Slice(at, Vector128<byte>.Count)) is var bytes)
-            && (bytes.ExtractMostSignificantBits() & (uint)((1L << length) - 1)) == 0)
-        {
-            // Ids are short and ASCII: one load widened to 16 chars, of which the string's are kept (the rest is
-            // overwritten by the next string), costs a fraction of a call to the decoder per string.
-            (Vector128<ushort> lower, Vector128<ushort> upper) = Vector128.Widen(bytes);
-            Span<ushort> target = MemoryMarshal.Cast<char, ushort>(_chars.AsSpan(_charsUsed, Vector128<byte>.Count));
-            lower.CopyTo(target);
-            if (length > Vector128<ushort>.Count)
-                upper.CopyTo(target[Vector128<ushort>.Count..]);
-            written = length;
-        }
-        else
-        {
-            written = System.Text.Encoding.UTF8.GetChars(data.Slice(at, length), _chars.AsSpan(_charsUsed));
-        }
-        var text = new ReadOnlyMemory<char>(_chars, _charsUsed, written);
-        _charsUsed += written;
-        return text;
     }
 
     /// <summary>The same on arrays, for callers that cannot pass spans (the tests, through reflection: Parquet.Net writes no bit-packed runs).</summary>

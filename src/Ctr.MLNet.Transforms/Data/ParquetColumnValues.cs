@@ -18,12 +18,7 @@ namespace Ctr.MLNet.Transforms;
 /// </summary>
 internal sealed class ParquetColumnValues
 {
-    // Text is copied into chunks below the large object heap's threshold: a row group's text costs young-generation
-    // allocations only, and the memory handed out stays valid for as long as a consumer keeps it.
-    private const int TextChunkLength = 32 * 1024;
-
-    private char[] _chunk = [];
-    private int _chunkUsed;
+    private readonly ParquetTextChunks _copies = new(); // strings read by Parquet.Net, copied out of its pooled buffers
     private char[] _scratch = [];
     private readonly Buffers _buffers = new();
     private int _valueCount;
@@ -401,15 +396,7 @@ internal sealed class ParquetColumnValues
                 result[e] = default;
                 continue;
             }
-            ReadOnlySpan<char> text = dense[d++].Span;
-            if (_chunk.Length - _chunkUsed < text.Length)
-            {
-                _chunk = new char[Math.Max(TextChunkLength, text.Length)];
-                _chunkUsed = 0;
-            }
-            text.CopyTo(_chunk.AsSpan(_chunkUsed));
-            result[e] = new ReadOnlyMemory<char>(_chunk, _chunkUsed, text.Length);
-            _chunkUsed += text.Length;
+            result[e] = _copies.Copy(dense[d++].Span);
         }
         return result;
     }
