@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -489,6 +490,9 @@ public sealed partial class ParquetDataSource
             : values.Numbers is double[] numbers ? (double.IsNaN(numbers[e]) ? default : numbers[e].ToString("R", CultureInfo.InvariantCulture).AsMemory())
             : (values.Booleans![e] ? "true" : "false").AsMemory();
 
+        /// <summary>"0" to "1023", spelled once for every cursor: small integer codes (hours, days, slots) are most of the numbers read as text.</summary>
+        private static readonly ReadOnlyMemory<char>[] SmallIntegers = [.. Enumerable.Range(0, 1024).Select(n => n.ToString(CultureInfo.InvariantCulture).AsMemory())];
+
         /// <summary><see cref="TextOf"/> without a string per value: numbers are formatted into the cursor's chunk of text.</summary>
         private ReadOnlyMemory<char> SpellAt(ParquetColumnValues values, int e)
         {
@@ -496,6 +500,8 @@ public sealed partial class ParquetDataSource
                 return (booleans[e] ? "true" : "false").AsMemory();
             if (values.Numbers is double[] numbers && double.IsNaN(numbers[e]))
                 return default;
+            if (values.Integers is long[] small && (ulong)small[e] < (ulong)SmallIntegers.Length)
+                return SmallIntegers[small[e]];
             // 32 chars hold any long and any double in round-trip form ("-1.7976931348623157E+308").
             Span<char> target = _texts.Room(32);
             int written;
