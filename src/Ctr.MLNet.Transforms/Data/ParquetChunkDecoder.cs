@@ -418,9 +418,28 @@ internal sealed class ParquetChunkDecoder
                     longs[i] = BitConverter.IsLittleEndian ? source[i] : BinaryPrimitives.ReverseEndianness(source[i]);
                 break;
             }
+            case Parquet.Meta.Type.FLOAT when BitConverter.IsLittleEndian:
+            {
+                // Lists of weights: 8 floats widened to doubles a step.
+                ReadOnlySpan<float> source = MemoryMarshal.Cast<byte, float>(data)[..count];
+                Span<double> target = doubles[..count];
+                int i = 0;
+                for (; count - i >= Vector256<float>.Count; i += Vector256<float>.Count)
+                {
+                    (Vector256<double> lower, Vector256<double> upper) = Vector256.Widen(Vector256.Create(source.Slice(i, Vector256<float>.Count)));
+                    lower.CopyTo(target[i..]);
+                    upper.CopyTo(target[(i + Vector256<double>.Count)..]);
+                }
+                for (; i < count; i++)
+                    target[i] = source[i];
+                break;
+            }
             case Parquet.Meta.Type.FLOAT:
                 for (int i = 0; i < count; i++)
                     doubles[i] = BinaryPrimitives.ReadSingleLittleEndian(data.Slice(4 * i, 4));
+                break;
+            case Parquet.Meta.Type.DOUBLE when BitConverter.IsLittleEndian:
+                MemoryMarshal.Cast<byte, double>(data)[..count].CopyTo(doubles);
                 break;
             case Parquet.Meta.Type.DOUBLE:
                 for (int i = 0; i < count; i++)

@@ -327,6 +327,37 @@ public sealed class ParquetDataSourceTest
     }
 
     [TestMethod]
+    public void ParquetDataSourceTest_WeightsConvertedEightAtATimeFindTheRowsOfValuesThatAreNotFiniteFloats()
+    {
+        // Floats are widened to doubles and weights narrowed to floats 8 at a time, the last few one by one: an
+        // infinite float and a double too large for a float, inside the vectorized part and in the tail.
+        using var directory = new TemporaryDirectory();
+        const int Rows = 7, Length = 11;
+        float[][] floats = [.. Enumerable.Range(0, Rows).Select(r => Enumerable.Range(0, Length).Select(e => r * 100 + e + 0.25f).ToArray())];
+        double[][] doubles = [.. Enumerable.Range(0, Rows).Select(r => Enumerable.Range(0, Length).Select(e => -r - e / 4.0).ToArray())];
+        floats[2][4] = float.PositiveInfinity;
+        doubles[4][9] = 1e39;
+        doubles[6][10] = double.NaN; // the last element of the row group: in the tail
+        string path = Path.Combine(directory.Path, "weights.parquet");
+        Write(path, 100, new Column(List<float>("f"), floats), new Column(List<double>("d"), doubles));
+        ParquetDataSource.Column[] columns = [new("f", ParquetColumnKind.Weights), new("d", ParquetColumnKind.Weights)];
+
+        ParquetDataSource sut = ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [.. columns], BadRows = BadRowPolicy.Skip });
+        List<object[]> kept = ReadAll(sut);
+
+        CollectionAssert.AreEqual(new long[] { 2, 4, 6 }, sut.Summary!.SkippedRows.ToArray(), "rows counted from 0");
+        int[] good = [0, 1, 3, 5];
+        Assert.HasCount(good.Length, kept);
+        for (int k = 0; k < good.Length; k++)
+        {
+            CollectionAssert.AreEqual(new object[] { string.Join("|", floats[good[k]]), string.Join("|", doubles[good[k]].Select(d => (float)d)) }, kept[k],
+                $"row {good[k] + 1}");
+        }
+        var error = Assert.ThrowsExactly<ParquetBadRowException>(() => ReadAll(ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [columns[1]] })));
+        StringAssert.Contains(error.Message, "row 5, column 'd': weight 10 of the list is 1E+39, too large for a 32-bit float");
+    }
+
+    [TestMethod]
     public void ParquetDataSourceTest_PlainStringsAcrossChunksOfTextReadAsWritten()
     {
         // Plain strings are widened to chars in runs that fill a chunk of text (32K chars); a run with a non-ASCII byte
