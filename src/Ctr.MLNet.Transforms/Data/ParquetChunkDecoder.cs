@@ -95,6 +95,7 @@ internal sealed class ParquetChunkDecoder
     /// Reads the chunk described by <paramref name="meta"/> from <paramref name="file"/> and decodes all its pages into
     /// <paramref name="target"/>: the levels, and the values side by side at the start of the array of <see cref="Kind"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Decode(Stream file, ColumnMetaData meta, DataField field, ParquetColumnValues.Buffers target)
     {
         _type = meta.Type;
@@ -392,6 +393,7 @@ internal sealed class ParquetChunkDecoder
             values[i] = dictionary[indices[i]];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReadPlain(ReadOnlySpan<byte> data, int count, Span<long> longs, Span<double> doubles, Span<ReadOnlyMemory<char>> texts)
     {
         int width = _type switch
@@ -452,6 +454,7 @@ internal sealed class ParquetChunkDecoder
     }
 
     /// <summary>Plain strings (each a 4-byte length, then its UTF-8 bytes) left where they are: the range of each, <paramref name="offset"/> being where <paramref name="data"/> starts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReadPlainRanges(ReadOnlySpan<byte> data, int count, Span<Utf8Range> ranges, int offset)
     {
         int at = 0;
@@ -524,6 +527,7 @@ internal sealed class ParquetChunkDecoder
     /// Parquet's RLE / bit-packed hybrid: fills <paramref name="values"/> as far as the data goes; returns how many.
     /// Levels decode into bytes (a width of 8 bits at most), dictionary indices into ints.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int DecodeHybrid<T>(ReadOnlySpan<byte> data, int bitWidth, Span<T> values)
         where T : unmanaged, IBinaryInteger<T>
     {

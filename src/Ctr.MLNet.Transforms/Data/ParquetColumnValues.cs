@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Parquet;
@@ -162,6 +163,7 @@ internal sealed class ParquetColumnValues
     /// Moves the values from the start of <paramref name="values"/> to the slots of the present elements, from the end
     /// back, and clears the slots of the others (so a null string is an empty one, and a null dictionary index 0).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T[] SpreadInPlace<T>(T[] values, bool[] present, int elements, int count)
     {
         int d = count;
@@ -194,6 +196,7 @@ internal sealed class ParquetColumnValues
     /// may change its physical type from file to file).
     /// </summary>
     /// <returns>The number of elements.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Layout<T>(int rows, DataField field, bool isList, ReadOnlySpan<T> definitions, ReadOnlySpan<T> repetitions, int entries)
         where T : unmanaged, IBinaryInteger<T>
     {

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Threading;
 using Microsoft.ML;
@@ -252,6 +253,7 @@ public sealed partial class ParquetDataSource
         }
 
         /// <summary>Single and Label columns by row; the two common physical types without a call per row, the same checks as <see cref="ParseNumber"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void PrepareNumbers(RowGroup group, int i, ParquetColumnValues values, bool label)
         {
             int rows = values.Rows;
@@ -349,6 +351,7 @@ public sealed partial class ParquetDataSource
         }
 
         /// <summary>The doubles as floats, 8 a step; whether all of them are finite as floats.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static bool NarrowAllFinite(ReadOnlySpan<double> source, Span<float> target)
         {
             // x - x is 0 for a finite x and NaN for ±∞ and NaN, so one NaN test at the end tells all finite.
