@@ -95,6 +95,9 @@ internal sealed class ParquetChunkDecoder
     /// Reads the chunk described by <paramref name="meta"/> from <paramref name="file"/> and decodes all its pages into
     /// <paramref name="target"/>: the levels, and the values side by side at the start of the array of <see cref="Kind"/>.
     /// </summary>
+    // This and the other loops run per page or row group (AggressiveOptimization): too few calls for tiering to reach
+    // them soon, they ran as tier-0 and OSR code and were compiled up to five times. The getters, run per row, are
+    // better left to tiering (optimized at once they were slower).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Decode(Stream file, ColumnMetaData meta, DataField field, ParquetColumnValues.Buffers target)
     {
