@@ -2,6 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.IO;
 using System.IO.Compression;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -22,22 +23,18 @@ namespace Ctr.MLNet.Transforms;
 /// </summary>
 internal sealed class ParquetChunkDecoder
 {
-    // As in ParquetColumnValues: chunks of text below the large object heap's threshold, never reused, so the memory
-    // handed out stays valid for as long as a consumer keeps it.
-    private const int TextChunkLength = 32 * 1024;
-
     private byte[] _chunk = [];
     private byte[] _page = [];
     private int[] _indices = [];
-    // Levels are needed only until the column's layout is known: one pair of arrays serves every column.
-    private int[] _definitions = [];
-    private int[] _repetitions = [];
+    // Levels are needed only until the column's layout is known: one pair of arrays serves every column. A byte each:
+    // a quarter of the memory of ints, and 32 of them compared in one vector when the layout is worked out.
+    private byte[] _definitions = [];
+    private byte[] _repetitions = [];
     private long[] _dictionaryLongs = [];
     private double[] _dictionaryDoubles = [];
     private ReadOnlyMemory<char>[] _dictionaryTexts = [];
     private int _dictionaryCount = -1;
-    private char[] _chars = [];
-    private int _charsUsed;
+    private readonly ParquetTextChunks _text = new(); // dictionary strings, and plain ones spelled out after a dictionary
     private Parquet.Meta.Type _type;
     private ParquetColumnValues.Buffers _target = new();
     private bool _textsSpelled; // the chunk's strings go to the target's Texts, not as dictionary indices
@@ -57,10 +54,10 @@ internal sealed class ParquetChunkDecoder
     public bool TextsAsUtf8 { get; private set; }
 
     /// <summary>The definition levels of the last chunk (its <see cref="Entries"/> first), when its column has them.</summary>
-    public ReadOnlySpan<int> Definitions => _definitions.AsSpan(0, Entries);
+    public ReadOnlySpan<byte> Definitions => _definitions.AsSpan(0, Entries);
 
     /// <summary>The repetition levels of the last chunk (its <see cref="Entries"/> first), when its column has them.</summary>
-    public ReadOnlySpan<int> Repetitions => _repetitions.AsSpan(0, Entries);
+    public ReadOnlySpan<byte> Repetitions => _repetitions.AsSpan(0, Entries);
 
     /// <summary>Entries (levels) of the last chunk: one per row for a scalar column, one per element or empty list for a list.</summary>
     public int Entries { get; private set; }
@@ -98,6 +95,10 @@ internal sealed class ParquetChunkDecoder
     /// Reads the chunk described by <paramref name="meta"/> from <paramref name="file"/> and decodes all its pages into
     /// <paramref name="target"/>: the levels, and the values side by side at the start of the array of <see cref="Kind"/>.
     /// </summary>
+    // This and the other loops run per page or row group (AggressiveOptimization): too few calls for tiering to reach
+    // them soon, they ran as tier-0 and OSR code and were compiled up to five times. The getters, run per row, are
+    // better left to tiering (optimized at once they were slower).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Decode(Stream file, ColumnMetaData meta, DataField field, ParquetColumnValues.Buffers target)
     {
         _type = meta.Type;
@@ -127,8 +128,10 @@ internal sealed class ParquetChunkDecoder
         _chunkUncompressed = meta.TotalUncompressedSize;
         _dictionaryTexts = target.Dictionary;
         int maxDefinition = field.MaxDefinitionLevel, maxRepetition = field.MaxRepetitionLevel;
-        Span<int> definitions = maxDefinition > 0 ? (_definitions = Ensure(_definitions, total)) : default;
-        Span<int> repetitions = maxRepetition > 0 ? (_repetitions = Ensure(_repetitions, total)) : default;
+        if (maxDefinition > byte.MaxValue || maxRepetition > byte.MaxValue)
+            throw new NotSupportedException("levels above 255"); // nesting that deep: Parquet.Net reads it
+        Span<byte> definitions = maxDefinition > 0 ? (_definitions = Ensure(_definitions, total)) : default;
+        Span<byte> repetitions = maxRepetition > 0 ? (_repetitions = Ensure(_repetitions, total)) : default;
         Span<long> longs = Kind == DenseKind.Longs ? (target.Longs = Ensure(target.Longs, total)) : default;
         Span<double> doubles = Kind == DenseKind.Doubles ? (target.Doubles = Ensure(target.Doubles, total)) : default;
         Span<ReadOnlyMemory<char>> texts = default; // strings: see TextValues
@@ -164,7 +167,7 @@ internal sealed class ParquetChunkDecoder
                         at += ReadLevelsV1(page[at..], maxRepetition, repetitions.Slice(entries, n), header.RepetitionEncoding);
                     if (maxDefinition > 0)
                         at += ReadLevelsV1(page[at..], maxDefinition, definitions.Slice(entries, n), header.DefinitionEncoding);
-                    int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count(maxDefinition) : n;
+                    int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count((byte)maxDefinition) : n;
                     ReadValues(page[at..], header.Encoding, values, longs, doubles, texts, keep ? kept + at : -1);
                     entries += n;
                     break;
@@ -179,7 +182,7 @@ internal sealed class ParquetChunkDecoder
                         ReadLevels(body[..header.RepetitionLength], maxRepetition, repetitions.Slice(entries, n));
                     if (maxDefinition > 0)
                         ReadLevels(body.Slice(header.RepetitionLength, header.DefinitionLength), maxDefinition, definitions.Slice(entries, n));
-                    int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count(maxDefinition) : n;
+                    int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count((byte)maxDefinition) : n;
                     ReadOnlySpan<byte> data = body[levels..];
                     CompressionCodec codec = header.IsCompressed ? meta.Codec : CompressionCodec.UNCOMPRESSED;
                     bool keep = KeepsUtf8(header.Encoding);
@@ -259,7 +262,7 @@ internal sealed class ParquetChunkDecoder
             throw new FormatException($"a page decompressed to {written:N0} bytes, its header says {uncompressed:N0}");
     }
 
-    private static int ReadLevelsV1(ReadOnlySpan<byte> page, int maxLevel, Span<int> levels, Encoding encoding)
+    private static int ReadLevelsV1(ReadOnlySpan<byte> page, int maxLevel, Span<byte> levels, Encoding encoding)
     {
         if (encoding != Encoding.RLE)
             throw new NotSupportedException($"level encoding {encoding}");
@@ -272,7 +275,7 @@ internal sealed class ParquetChunkDecoder
         return 4 + length;
     }
 
-    private static void ReadLevels(ReadOnlySpan<byte> data, int maxLevel, Span<int> levels)
+    private static void ReadLevels(ReadOnlySpan<byte> data, int maxLevel, Span<byte> levels)
     {
         int bitWidth = 32 - int.LeadingZeroCount(maxLevel);
         int read = DecodeHybrid(data, bitWidth, levels);
@@ -280,7 +283,7 @@ internal sealed class ParquetChunkDecoder
             throw new FormatException($"the page has {read:N0} levels for {levels.Length:N0} values");
         if (maxLevel == (1 << bitWidth) - 1)
             return; // no level of this width can exceed it
-        int above = levels.IndexOfAnyExceptInRange(0, maxLevel);
+        int above = levels.IndexOfAnyExceptInRange((byte)0, (byte)maxLevel);
         if (above >= 0)
             throw new FormatException($"level {levels[above]} is above the column's maximum {maxLevel}");
     }
@@ -393,6 +396,7 @@ internal sealed class ParquetChunkDecoder
             values[i] = dictionary[indices[i]];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReadPlain(ReadOnlySpan<byte> data, int count, Span<long> longs, Span<double> doubles, Span<ReadOnlyMemory<char>> texts)
     {
         int width = _type switch
@@ -419,9 +423,28 @@ internal sealed class ParquetChunkDecoder
                     longs[i] = BitConverter.IsLittleEndian ? source[i] : BinaryPrimitives.ReverseEndianness(source[i]);
                 break;
             }
+            case Parquet.Meta.Type.FLOAT when BitConverter.IsLittleEndian:
+            {
+                // Lists of weights: 8 floats widened to doubles a step.
+                ReadOnlySpan<float> source = MemoryMarshal.Cast<byte, float>(data)[..count];
+                Span<double> target = doubles[..count];
+                int i = 0;
+                for (; count - i >= Vector256<float>.Count; i += Vector256<float>.Count)
+                {
+                    (Vector256<double> lower, Vector256<double> upper) = Vector256.Widen(Vector256.Create(source.Slice(i, Vector256<float>.Count)));
+                    lower.CopyTo(target[i..]);
+                    upper.CopyTo(target[(i + Vector256<double>.Count)..]);
+                }
+                for (; i < count; i++)
+                    target[i] = source[i];
+                break;
+            }
             case Parquet.Meta.Type.FLOAT:
                 for (int i = 0; i < count; i++)
                     doubles[i] = BinaryPrimitives.ReadSingleLittleEndian(data.Slice(4 * i, 4));
+                break;
+            case Parquet.Meta.Type.DOUBLE when BitConverter.IsLittleEndian:
+                MemoryMarshal.Cast<byte, double>(data)[..count].CopyTo(doubles);
                 break;
             case Parquet.Meta.Type.DOUBLE:
                 for (int i = 0; i < count; i++)
@@ -434,6 +457,7 @@ internal sealed class ParquetChunkDecoder
     }
 
     /// <summary>Plain strings (each a 4-byte length, then its UTF-8 bytes) left where they are: the range of each, <paramref name="offset"/> being where <paramref name="data"/> starts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReadPlainRanges(ReadOnlySpan<byte> data, int count, Span<Utf8Range> ranges, int offset)
     {
         int at = 0;
@@ -460,13 +484,9 @@ internal sealed class ParquetChunkDecoder
         int at = 0, i = 0;
         while (i < count)
         {
-            if (_chars.Length - _charsUsed < 64)
-            {
-                _chars = new char[TextChunkLength];
-                _charsUsed = 0;
-            }
             // The run: strings from i on whose bytes, from the first length prefix, fit in the chunk's room.
-            int room = _chars.Length - _charsUsed, runStart = at, first = i;
+            Span<char> room = _text.Room(64);
+            int runStart = at, first = i;
             while (i < count)
             {
                 if (data.Length - at < 4)
@@ -474,9 +494,9 @@ internal sealed class ParquetChunkDecoder
                 int length = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
                 if (length < 0 || length > data.Length - at - 4)
                     throw new FormatException($"string {i + 1:N0} of {length:N0} bytes runs past the page");
-                if (at + 4 + length - runStart > room)
+                if (at + 4 + length - runStart > room.Length)
                     break;
-                texts[i++] = new ReadOnlyMemory<char>(_chars, _charsUsed + at + 4 - runStart, length);
+                i++;
                 at += 4 + length;
             }
             int runLength = at - runStart;
@@ -484,74 +504,44 @@ internal sealed class ParquetChunkDecoder
             {
                 // One string longer than the chunk's room: on its own, in a chunk of its own if need be.
                 int length = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
-                texts[i++] = Utf8(data, at + 4, length);
+                texts[i++] = _text.Widen(data, at + 4, length);
                 at += 4 + length;
                 continue;
             }
-            Span<char> target = _chars.AsSpan(_charsUsed, runLength);
-            if (System.Text.Ascii.ToUtf16(data.Slice(runStart, runLength), target, out _) == System.Buffers.OperationStatus.Done)
-            {
-                _charsUsed += runLength;
-                continue;
-            }
-            // Not ASCII: string by string from the run's start, each after the last in the chunk.
+            bool ascii = System.Text.Ascii.ToUtf16(data.Slice(runStart, runLength), room, out _) == System.Buffers.OperationStatus.Done;
+            ReadOnlyMemory<char> run = ascii ? _text.Take(runLength) : default;
+            // Each string a slice of the run; not ASCII: string by string from the run's start, each after the last in the chunk.
             for (int k = first, from = runStart; k < i; k++)
             {
                 int length = BinaryPrimitives.ReadInt32LittleEndian(data[from..]);
-                texts[k] = Utf8(data, from + 4, length);
+                texts[k] = ascii ? run.Slice(from + 4 - runStart, length) : _text.Widen(data, from + 4, length);
                 from += 4 + length;
             }
         }
     }
 
-    /// <summary>The string of <paramref name="length"/> bytes at <paramref name="at"/> of <paramref name="data"/>, in the current chunk of text.</summary>
-    private ReadOnlyMemory<char> Utf8(ReadOnlySpan<byte> data, int at, int length)
-    {
-        if (length == 0)
-            return ReadOnlyMemory<char>.Empty;
-        // UTF-8 never takes fewer bytes than UTF-16 chars; 16 to spare for the widening below.
-        if (_chars.Length - _charsUsed < Math.Max(length, Vector128<byte>.Count))
-        {
-            _chars = new char[Math.Max(TextChunkLength, length)];
-            _charsUsed = 0;
-        }
-        int written;
-        if (length <= Vector128<byte>.Count && data.Length - at >= Vector128<byte>.Count && _chars.Length - _charsUsed >= Vector128<byte>.Count
-            && (Vector128.Create(data.Slice(at, Vector128<byte>.Count)) is var bytes)
-            && (bytes.ExtractMostSignificantBits() & (uint)((1L << length) - 1)) == 0)
-        {
-            // Ids are short and ASCII: one load widened to 16 chars, of which the string's are kept (the rest is
-            // overwritten by the next string), costs a fraction of a call to the decoder per string.
-            (Vector128<ushort> lower, Vector128<ushort> upper) = Vector128.Widen(bytes);
-            Span<ushort> target = MemoryMarshal.Cast<char, ushort>(_chars.AsSpan(_charsUsed, Vector128<byte>.Count));
-            lower.CopyTo(target);
-            if (length > Vector128<ushort>.Count)
-                upper.CopyTo(target[Vector128<ushort>.Count..]);
-            written = length;
-        }
-        else
-        {
-            written = System.Text.Encoding.UTF8.GetChars(data.Slice(at, length), _chars.AsSpan(_charsUsed));
-        }
-        var text = new ReadOnlyMemory<char>(_chars, _charsUsed, written);
-        _charsUsed += written;
-        return text;
-    }
-
     /// <summary>The same on arrays, for callers that cannot pass spans (the tests, through reflection: Parquet.Net writes no bit-packed runs).</summary>
     internal static int DecodeHybrid(byte[] data, int bitWidth, int[] values) => DecodeHybrid(data.AsSpan(), bitWidth, values.AsSpan());
 
-    /// <summary>Parquet's RLE / bit-packed hybrid: fills <paramref name="values"/> as far as the data goes; returns how many.</summary>
-    internal static int DecodeHybrid(ReadOnlySpan<byte> data, int bitWidth, Span<int> values)
+    /// <summary>The same into bytes (levels), for the tests.</summary>
+    internal static int DecodeHybrid(byte[] data, int bitWidth, byte[] values) => DecodeHybrid(data.AsSpan(), bitWidth, values.AsSpan());
+
+    /// <summary>
+    /// Parquet's RLE / bit-packed hybrid: fills <paramref name="values"/> as far as the data goes; returns how many.
+    /// Levels decode into bytes (a width of 8 bits at most), dictionary indices into ints.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int DecodeHybrid<T>(ReadOnlySpan<byte> data, int bitWidth, Span<T> values)
+        where T : unmanaged, IBinaryInteger<T>
     {
-        if (bitWidth is < 0 or > 32)
-            throw new FormatException($"bit width {bitWidth} is not between 0 and 32");
+        if (bitWidth is < 0 or > 32 || bitWidth > 8 * Unsafe.SizeOf<T>())
+            throw new FormatException($"bit width {bitWidth} is not between 0 and {Math.Min(32, 8 * Unsafe.SizeOf<T>())}");
         int at = 0, n = 0;
         int byteWidth = (bitWidth + 7) / 8;
         ulong mask = bitWidth == 32 ? uint.MaxValue : (1UL << bitWidth) - 1;
         while (n < values.Length && at < data.Length)
         {
-            uint header = ReadVarint(data, ref at);
+            uint header = data[at] < 0x80 ? data[at++] : ReadVarint(data, ref at);
             if ((header & 1) == 0)
             {
                 int run = checked((int)(header >> 1));
@@ -561,13 +551,14 @@ internal sealed class ParquetChunkDecoder
                 for (int b = 0; b < byteWidth; b++)
                     value |= data[at + b] << (8 * b);
                 at += byteWidth;
+                T item = T.CreateTruncating(value);
                 int take = Math.Min(run, values.Length - n);
                 if (take == 1)
-                    values[n] = value; // Parquet.Net writes every value as a run, most of one
-                else if (take <= Vector256<int>.Count && values.Length - n >= Vector256<int>.Count)
-                    Vector256.Create(value).CopyTo(values[n..]); // short runs (a list's levels): one store, the rest overwritten by the next run
+                    values[n] = item; // Parquet.Net writes every value as a run, most of one
+                else if (take <= Vector256<T>.Count && values.Length - n >= Vector256<T>.Count)
+                    Vector256.Create(item).CopyTo(values[n..]); // short runs (a list's levels): one store, the rest overwritten by the next run
                 else
-                    values.Slice(n, take).Fill(value);
+                    values.Slice(n, take).Fill(item);
                 n += take;
             }
             else
@@ -588,15 +579,15 @@ internal sealed class ParquetChunkDecoder
                     for (int start = 0; i + 8 <= count && packed.Length - start >= sizeof(ulong); i += 8, start += bitWidth)
                     {
                         ulong word = BinaryPrimitives.ReadUInt64LittleEndian(packed[start..]);
-                        Span<int> group = values.Slice(n + i, 8);
-                        group[0] = (int)(word & mask);
-                        group[1] = (int)((word >> bitWidth) & mask);
-                        group[2] = (int)((word >> (2 * bitWidth)) & mask);
-                        group[3] = (int)((word >> (3 * bitWidth)) & mask);
-                        group[4] = (int)((word >> (4 * bitWidth)) & mask);
-                        group[5] = (int)((word >> (5 * bitWidth)) & mask);
-                        group[6] = (int)((word >> (6 * bitWidth)) & mask);
-                        group[7] = (int)((word >> (7 * bitWidth)) & mask);
+                        Span<T> group = values.Slice(n + i, 8);
+                        group[0] = T.CreateTruncating(word & mask);
+                        group[1] = T.CreateTruncating((word >> bitWidth) & mask);
+                        group[2] = T.CreateTruncating((word >> (2 * bitWidth)) & mask);
+                        group[3] = T.CreateTruncating((word >> (3 * bitWidth)) & mask);
+                        group[4] = T.CreateTruncating((word >> (4 * bitWidth)) & mask);
+                        group[5] = T.CreateTruncating((word >> (5 * bitWidth)) & mask);
+                        group[6] = T.CreateTruncating((word >> (6 * bitWidth)) & mask);
+                        group[7] = T.CreateTruncating((word >> (7 * bitWidth)) & mask);
                     }
                 }
                 long bit = (long)i * bitWidth;
@@ -605,7 +596,7 @@ internal sealed class ParquetChunkDecoder
                     int first = (int)(bit >> 3);
                     if (packed.Length - first < sizeof(ulong))
                         break;
-                    values[n + i] = (int)((BinaryPrimitives.ReadUInt64LittleEndian(packed[first..]) >> (int)(bit & 7)) & mask);
+                    values[n + i] = T.CreateTruncating((BinaryPrimitives.ReadUInt64LittleEndian(packed[first..]) >> (int)(bit & 7)) & mask);
                 }
                 for (; i < count; i++, bit += bitWidth)
                 {
@@ -613,7 +604,7 @@ internal sealed class ParquetChunkDecoder
                     ulong word = 0;
                     for (int b = 0; b < sizeof(ulong) && first + b < packed.Length; b++)
                         word |= (ulong)packed[first + b] << (8 * b);
-                    values[n + i] = (int)((word >> (int)(bit & 7)) & mask);
+                    values[n + i] = T.CreateTruncating((word >> (int)(bit & 7)) & mask);
                 }
                 at += packed.Length;
                 n += count;

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Parquet;
@@ -18,12 +19,7 @@ namespace Ctr.MLNet.Transforms;
 /// </summary>
 internal sealed class ParquetColumnValues
 {
-    // Text is copied into chunks below the large object heap's threshold: a row group's text costs young-generation
-    // allocations only, and the memory handed out stays valid for as long as a consumer keeps it.
-    private const int TextChunkLength = 32 * 1024;
-
-    private char[] _chunk = [];
-    private int _chunkUsed;
+    private readonly ParquetTextChunks _copies = new(); // strings read by Parquet.Net, copied out of its pooled buffers
     private char[] _scratch = [];
     private readonly Buffers _buffers = new();
     private int _valueCount;
@@ -167,6 +163,7 @@ internal sealed class ParquetColumnValues
     /// Moves the values from the start of <paramref name="values"/> to the slots of the present elements, from the end
     /// back, and clears the slots of the others (so a null string is an empty one, and a null dictionary index 0).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T[] SpreadInPlace<T>(T[] values, bool[] present, int elements, int count)
     {
         int d = count;
@@ -194,11 +191,14 @@ internal sealed class ParquetColumnValues
     }
 
     /// <summary>
-    /// Sets <see cref="Rows"/>, <see cref="Offsets"/> and <see cref="Present"/> from the levels, and forgets the value
-    /// arrays (their buffers stay for reuse: a column may change its physical type from file to file).
+    /// Sets <see cref="Rows"/>, <see cref="Offsets"/> and <see cref="Present"/> from the levels (bytes from this
+    /// library's decoder, ints from Parquet.Net), and forgets the value arrays (their buffers stay for reuse: a column
+    /// may change its physical type from file to file).
     /// </summary>
     /// <returns>The number of elements.</returns>
-    private int Layout(int rows, DataField field, bool isList, ReadOnlySpan<int> definitions, ReadOnlySpan<int> repetitions, int entries)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int Layout<T>(int rows, DataField field, bool isList, ReadOnlySpan<T> definitions, ReadOnlySpan<T> repetitions, int entries)
+        where T : unmanaged, IBinaryInteger<T>
     {
         if (!isList && entries != rows)
             throw new FormatException($"the column has {entries:N0} values, its row group {rows:N0} rows");
@@ -212,39 +212,54 @@ internal sealed class ParquetColumnValues
         bool[] presence = Present;
         int elements = 0, count = 0;
         int[]? offsets = null;
+        int width = Vector256<T>.Count;
+        var full = Vector256.Create(T.CreateTruncating(present));
         if (isList)
         {
             offsets = Offsets is int[] previous && previous.Length >= rows + 1 ? previous : new int[rows + 1];
             int row = -1;
-            var full = Vector256.Create(present);
+            var least = Vector256.Create(T.CreateTruncating(exists));
             for (int i = 0; i < entries;)
             {
-                // Lists of a few elements, most with a value: 8 entries that all hold one are 8 elements at once, and
-                // the rows they start are found from one mask, not by a branch per entry.
-                if (entries - i >= 8 && (definitions.IsEmpty || Vector256.EqualsAll(Vector256.Create(definitions.Slice(i, 8)), full)))
+                // A block of entries (32 levels of a byte) from masks, not a branch per entry: the rows that start in
+                // it, which entries are elements (an empty or null list is an entry but no element), and whether every
+                // element holds a value, the common case; a block with a null element goes entry by entry.
+                if (entries - i >= width)
                 {
-                    uint starts = Vector256.Equals(Vector256.Create(repetitions.Slice(i, 8)), Vector256<int>.Zero).ExtractMostSignificantBits();
-                    if (row + BitOperations.PopCount(starts) < rows)
+                    uint starts = Vector256.Equals(Vector256.Create(repetitions.Slice(i, width)), Vector256<T>.Zero).ExtractMostSignificantBits();
+                    uint elementMask = uint.MaxValue >> (32 - width), existing = elementMask, holding = elementMask;
+                    if (!definitions.IsEmpty)
+                    {
+                        var levels = Vector256.Create(definitions.Slice(i, width));
+                        existing = Vector256.GreaterThanOrEqual(levels, least).ExtractMostSignificantBits();
+                        holding = Vector256.Equals(levels, full).ExtractMostSignificantBits();
+                    }
+                    if (existing == holding && row + BitOperations.PopCount(starts) < rows)
                     {
                         for (; starts != 0; starts &= starts - 1)
-                            offsets[++row] = elements + BitOperations.TrailingZeroCount(starts);
-                        BinaryPrimitives.WriteUInt64LittleEndian(MemoryMarshal.AsBytes(presence.AsSpan(elements, 8)), 0x0101010101010101UL); // 8 times true
-                        elements += 8;
-                        count += 8;
-                        i += 8;
+                            offsets[++row] = elements + BitOperations.PopCount(existing & ((1u << BitOperations.TrailingZeroCount(starts)) - 1));
+                        // Room for a whole block from elements on: elements <= i and i + width <= entries.
+                        if (width == Vector256<byte>.Count)
+                            Vector256<byte>.One.CopyTo(MemoryMarshal.AsBytes(presence.AsSpan(elements, width)));
+                        else
+                            MemoryMarshal.AsBytes(presence.AsSpan(elements, width)).Fill(1);
+                        int block = BitOperations.PopCount(existing);
+                        elements += block;
+                        count += block;
+                        i += width;
                         continue;
                     }
                 }
-                for (int end = Math.Min(i + 8, entries); i < end; i++)
+                for (int end = Math.Min(i + width, entries); i < end; i++)
                 {
-                    if (repetitions[i] == 0)
+                    if (repetitions[i] == T.Zero)
                     {
                         row++;
                         if (row >= rows)
                             throw new FormatException($"the column has more rows than its row group ({rows:N0})");
                         offsets[row] = elements;
                     }
-                    int level = definitions.IsEmpty ? present : definitions[i];
+                    int level = definitions.IsEmpty ? present : int.CreateTruncating(definitions[i]);
                     if (level >= exists)
                     {
                         bool has = level == present;
@@ -267,9 +282,23 @@ internal sealed class ParquetColumnValues
             }
             else
             {
-                for (int i = 0; i < rows; i++)
+                int i = 0;
+                if (width == Vector256<byte>.Count)
                 {
-                    bool has = definitions[i] == present;
+                    // A value where the level is the maximum: 32 rows a compare.
+                    Span<byte> flags = MemoryMarshal.AsBytes(presence.AsSpan(0, rows));
+                    ReadOnlySpan<byte> levels = MemoryMarshal.AsBytes(definitions);
+                    var top = Vector256.Create((byte)present);
+                    for (; rows - i >= Vector256<byte>.Count; i += Vector256<byte>.Count)
+                    {
+                        Vector256<byte> has = Vector256.Equals(Vector256.Create(levels.Slice(i, Vector256<byte>.Count)), top);
+                        (has & Vector256<byte>.One).CopyTo(flags[i..]);
+                        count += BitOperations.PopCount(has.ExtractMostSignificantBits());
+                    }
+                }
+                for (; i < rows; i++)
+                {
+                    bool has = int.CreateTruncating(definitions[i]) == present;
                     presence[i] = has;
                     count += has ? 1 : 0;
                 }
@@ -370,15 +399,7 @@ internal sealed class ParquetColumnValues
                 result[e] = default;
                 continue;
             }
-            ReadOnlySpan<char> text = dense[d++].Span;
-            if (_chunk.Length - _chunkUsed < text.Length)
-            {
-                _chunk = new char[Math.Max(TextChunkLength, text.Length)];
-                _chunkUsed = 0;
-            }
-            text.CopyTo(_chunk.AsSpan(_chunkUsed));
-            result[e] = new ReadOnlyMemory<char>(_chunk, _chunkUsed, text.Length);
-            _chunkUsed += text.Length;
+            result[e] = _copies.Copy(dense[d++].Span);
         }
         return result;
     }

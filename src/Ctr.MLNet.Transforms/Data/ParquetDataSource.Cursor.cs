@@ -2,6 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -250,6 +253,7 @@ public sealed partial class ParquetDataSource
         }
 
         /// <summary>Single and Label columns by row; the two common physical types without a call per row, the same checks as <see cref="ParseNumber"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void PrepareNumbers(RowGroup group, int i, ParquetColumnValues values, bool label)
         {
             int rows = values.Rows;
@@ -307,9 +311,8 @@ public sealed partial class ParquetDataSource
             bool[] present = values.Present;
             if (values.Numbers is double[] numbers)
             {
-                for (int e = 0; e < elements; e++)
-                    floats[e] = (float)numbers[e];
-                if (values.HasNulls || !AllFinite(floats.AsSpan(0, elements)))
+                bool allFinite = NarrowAllFinite(numbers.AsSpan(0, elements), floats.AsSpan(0, elements));
+                if (values.HasNulls || !allFinite)
                 {
                     for (int r = 0; r < rows; r++)
                     {
@@ -347,12 +350,26 @@ public sealed partial class ParquetDataSource
             }
         }
 
-        private static bool AllFinite(ReadOnlySpan<float> values)
+        /// <summary>The doubles as floats, 8 a step; whether all of them are finite as floats.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static bool NarrowAllFinite(ReadOnlySpan<double> source, Span<float> target)
         {
-            // x - x is 0 for a finite x and NaN for ±∞ and NaN, so one NaN test per block tells all finite.
-            float sum = 0;
-            foreach (float value in values)
+            // x - x is 0 for a finite x and NaN for ±∞ and NaN, so one NaN test at the end tells all finite.
+            Vector256<float> sums = Vector256<float>.Zero;
+            int e = 0;
+            for (; source.Length - e >= Vector256<float>.Count; e += Vector256<float>.Count)
+            {
+                Vector256<float> values = Vector256.Narrow(Vector256.Create(source.Slice(e, Vector256<double>.Count)),
+                    Vector256.Create(source.Slice(e + Vector256<double>.Count, Vector256<double>.Count)));
+                values.CopyTo(target[e..]);
+                sums += values - values;
+            }
+            float sum = Vector256.Sum(sums);
+            for (; e < source.Length; e++)
+            {
+                float value = target[e] = (float)source[e];
                 sum += value - value;
+            }
             return sum == 0;
         }
 
@@ -489,6 +506,9 @@ public sealed partial class ParquetDataSource
             : values.Numbers is double[] numbers ? (double.IsNaN(numbers[e]) ? default : numbers[e].ToString("R", CultureInfo.InvariantCulture).AsMemory())
             : (values.Booleans![e] ? "true" : "false").AsMemory();
 
+        /// <summary>"0" to "1023", spelled once for every cursor: small integer codes (hours, days, slots) are most of the numbers read as text.</summary>
+        private static readonly ReadOnlyMemory<char>[] SmallIntegers = [.. Enumerable.Range(0, 1024).Select(n => n.ToString(CultureInfo.InvariantCulture).AsMemory())];
+
         /// <summary><see cref="TextOf"/> without a string per value: numbers are formatted into the cursor's chunk of text.</summary>
         private ReadOnlyMemory<char> SpellAt(ParquetColumnValues values, int e)
         {
@@ -496,6 +516,8 @@ public sealed partial class ParquetDataSource
                 return (booleans[e] ? "true" : "false").AsMemory();
             if (values.Numbers is double[] numbers && double.IsNaN(numbers[e]))
                 return default;
+            if (values.Integers is long[] small && (ulong)small[e] < (ulong)SmallIntegers.Length)
+                return SmallIntegers[small[e]];
             // 32 chars hold any long and any double in round-trip form ("-1.7976931348623157E+308").
             Span<char> target = _texts.Room(32);
             int written;
@@ -507,8 +529,8 @@ public sealed partial class ParquetDataSource
 
         private static string Shorten(ReadOnlySpan<char> text) => text.Length <= 40 ? text.ToString() : $"{text[..37]}...";
 
-        private static T[] Ensure<T>(T[]? array, int length) =>
-            array is not null && array.Length >= length ? array : new T[Math.Max(length, Math.Max(16, (array?.Length ?? 0) * 2))];
+        // As the decoder's buffers: an eighth to spare for the next row group, not twice the size (pages touched once cost a fault each).
+        private static T[] Ensure<T>(T[]? array, int length) => ParquetChunkDecoder.Ensure(array ?? [], length);
 
         public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId value) => value = new DataViewRowId((ulong)_position, 0);
 

@@ -9,9 +9,10 @@ namespace Ctr.MLNet.Transforms;
 internal readonly record struct Utf8Range(int Start, int Length);
 
 /// <summary>
-/// Widens UTF-8 strings (or spells numbers) to chars side by side in chunks below the large object heap's threshold,
-/// as a getter hands them out. A full chunk is left to the consumers, never reused, so the memory handed out stays valid for as long
-/// as a consumer keeps it.
+/// Strings handed out by the Parquet reader: widened from UTF-8 (or spelled from numbers, or copied) side by side in
+/// chunks of chars below the large object heap's threshold. A full chunk is left to the consumers, never reused, so the
+/// memory handed out stays valid for as long as a consumer keeps it. The one place that turns UTF-8 into chars: the
+/// getters widen a row's strings, the chunk decoder a dictionary's.
 /// </summary>
 /// <remarks>
 /// Widened by the getter, a row's strings live only as long as the consumer keeps them: chunks a consumer drops die
@@ -28,7 +29,10 @@ internal sealed class ParquetTextChunks
     private char[] _chars = [];
     private int _used;
 
-    /// <summary>Room for <paramref name="length"/> chars at the end of the current chunk; <see cref="Take"/> hands out what was written there.</summary>
+    /// <summary>
+    /// Room for at least <paramref name="length"/> chars at the end of the current chunk (all that is left of it);
+    /// <see cref="Take"/> hands out what was written there.
+    /// </summary>
     public Span<char> Room(int length)
     {
         Room(length, 0);
@@ -43,12 +47,24 @@ internal sealed class ParquetTextChunks
         return text;
     }
 
-    /// <summary>The string of <paramref name="range"/> in <paramref name="bytes"/>.</summary>
-    public ReadOnlyMemory<char> Widen(byte[] bytes, Utf8Range range)
+    /// <summary>A copy of <paramref name="text"/>.</summary>
+    public ReadOnlyMemory<char> Copy(ReadOnlySpan<char> text)
     {
-        Room(range.Length, Spare);
-        return Next(bytes, range);
+        if (text.IsEmpty)
+            return default;
+        text.CopyTo(Room(text.Length));
+        return Take(text.Length);
     }
+
+    /// <summary>The string of <paramref name="length"/> UTF-8 bytes at <paramref name="start"/> of <paramref name="bytes"/>.</summary>
+    public ReadOnlyMemory<char> Widen(ReadOnlySpan<byte> bytes, int start, int length)
+    {
+        Room(length, Spare);
+        return Next(bytes, start, length);
+    }
+
+    /// <summary>The string of <paramref name="range"/> in <paramref name="bytes"/>.</summary>
+    public ReadOnlyMemory<char> Widen(byte[] bytes, Utf8Range range) => Widen(bytes, range.Start, range.Length);
 
     /// <summary>The strings of <paramref name="ranges"/> in <paramref name="bytes"/> into <paramref name="target"/>.</summary>
     public void Widen(byte[] bytes, ReadOnlySpan<Utf8Range> ranges, Span<ReadOnlyMemory<char>> target)
@@ -57,8 +73,9 @@ internal sealed class ParquetTextChunks
         foreach (Utf8Range range in ranges)
             total += range.Length;
         Room(total, Spare);
+        target = target[..ranges.Length];
         for (int i = 0; i < ranges.Length; i++)
-            target[i] = Next(bytes, ranges[i]);
+            target[i] = Next(bytes, ranges[i].Start, ranges[i].Length);
     }
 
     /// <summary>Room for <paramref name="length"/> chars, and <paramref name="spare"/> more, in the current chunk (UTF-8 never takes fewer bytes than UTF-16 chars).</summary>
@@ -72,34 +89,34 @@ internal sealed class ParquetTextChunks
         }
     }
 
-    /// <summary>The string of <paramref name="range"/>, after the last in the chunk, which has room for it and <see cref="Spare"/> more.</summary>
+    /// <summary>The string at <paramref name="start"/>, after the last in the chunk, which has room for it and <see cref="Spare"/> more.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ReadOnlyMemory<char> Next(byte[] bytes, Utf8Range range)
+    private ReadOnlyMemory<char> Next(ReadOnlySpan<byte> bytes, int start, int length)
     {
-        int length = range.Length, start = range.Start;
-        if ((uint)(length - 1) < (uint)Vector128<byte>.Count && bytes.Length - start >= Vector128<byte>.Count)
+        if ((uint)(length - 1) < (uint)Vector128<byte>.Count && (uint)start <= (uint)(bytes.Length - Vector128<byte>.Count))
         {
-            var vector = Vector128.Create(bytes.AsSpan(start, Vector128<byte>.Count));
+            // In bounds: 16 bytes from start (just checked) and 16 chars from _used (the room's spare).
+            var vector = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(bytes), (nuint)(uint)start);
             if ((vector.ExtractMostSignificantBits() & ((1u << length) - 1)) == 0)
             {
                 // Ids are short and ASCII: one load widened to 16 chars, of which the string's are kept (the rest is
                 // overwritten by the next string), costs a fraction of a call to the decoder.
                 (Vector128<ushort> lower, Vector128<ushort> upper) = Vector128.Widen(vector);
-                Span<ushort> chars = MemoryMarshal.Cast<char, ushort>(_chars.AsSpan(_used, Spare));
-                lower.CopyTo(chars);
-                upper.CopyTo(chars[Vector128<ushort>.Count..]);
+                ref ushort target = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetArrayDataReference(_chars));
+                nuint at = (nuint)(uint)_used;
+                lower.StoreUnsafe(ref target, at);
+                upper.StoreUnsafe(ref target, at + (nuint)Vector128<ushort>.Count);
                 var text = new ReadOnlyMemory<char>(_chars, _used, length);
                 _used += length;
                 return text;
             }
         }
-        return length == 0 ? default : Decode(bytes, range);
+        return length == 0 ? default : Decode(bytes.Slice(start, length));
     }
 
-    /// <summary>A string longer than a vector, or not ASCII.</summary>
-    private ReadOnlyMemory<char> Decode(byte[] bytes, Utf8Range range)
+    /// <summary>A string longer than a vector, or not ASCII, or near the end of its bytes.</summary>
+    private ReadOnlyMemory<char> Decode(ReadOnlySpan<byte> utf8)
     {
-        ReadOnlySpan<byte> utf8 = bytes.AsSpan(range.Start, range.Length);
         Span<char> target = _chars.AsSpan(_used);
         if (System.Text.Ascii.ToUtf16(utf8, target, out int written) != System.Buffers.OperationStatus.Done)
             written = System.Text.Encoding.UTF8.GetChars(utf8, target);

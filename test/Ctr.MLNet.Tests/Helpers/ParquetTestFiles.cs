@@ -112,6 +112,8 @@ public static class ParquetTestFiles
             group.WriteAsync(field, values.Select(v => (string?)v).ToArray(), levels).GetAwaiter().GetResult();
         else if (field.ClrType == typeof(float))
             group.WriteAsync<float>(field, values.Select(v => v is null ? (float?)null : Convert.ToSingle(v, CultureInfo.InvariantCulture)).ToArray().AsMemory(), levels).GetAwaiter().GetResult();
+        else if (field.ClrType == typeof(double))
+            group.WriteAsync<double>(field, values.Select(v => v is null ? (double?)null : Convert.ToDouble(v, CultureInfo.InvariantCulture)).ToArray().AsMemory(), levels).GetAwaiter().GetResult();
         else if (field.ClrType == typeof(long))
             group.WriteAsync<long>(field, values.Select(v => v is null ? (long?)null : Convert.ToInt64(v, CultureInfo.InvariantCulture)).ToArray().AsMemory(), levels).GetAwaiter().GetResult();
         else

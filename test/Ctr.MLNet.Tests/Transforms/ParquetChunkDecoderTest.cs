@@ -10,8 +10,9 @@ namespace Ctr.MLNet.Tests.Transforms;
 [TestClass]
 public sealed class ParquetChunkDecoderTest
 {
-    private static readonly MethodInfo DecodeHybridMethod = typeof(ParquetDataSource).Assembly.GetType("Ctr.MLNet.Transforms.ParquetChunkDecoder", throwOnError: true)!
-        .GetMethod("DecodeHybrid", BindingFlags.NonPublic | BindingFlags.Static, [typeof(byte[]), typeof(int), typeof(int[])])!;
+    private static readonly Type DecoderType = typeof(ParquetDataSource).Assembly.GetType("Ctr.MLNet.Transforms.ParquetChunkDecoder", throwOnError: true)!;
+    private static readonly MethodInfo DecodeHybridMethod = DecoderType.GetMethod("DecodeHybrid", BindingFlags.NonPublic | BindingFlags.Static, [typeof(byte[]), typeof(int), typeof(int[])])!;
+    private static readonly MethodInfo DecodeHybridBytesMethod = DecoderType.GetMethod("DecodeHybrid", BindingFlags.NonPublic | BindingFlags.Static, [typeof(byte[]), typeof(int), typeof(byte[])])!;
 
     [TestMethod]
     public void ParquetChunkDecoderTest_BitPackedAndRunLengthValuesOfEveryWidthDecodeAsEncoded()
@@ -59,6 +60,13 @@ public sealed class ParquetChunkDecoderTest
 
                 Assert.AreEqual(count, decoded, $"width {width}, {count} values");
                 CollectionAssert.AreEqual(expected, values, $"width {width}, {count} values");
+                if (width <= 8)
+                {
+                    // Levels decode into bytes.
+                    var levels = new byte[count];
+                    Assert.AreEqual(count, (int)DecodeHybridBytesMethod.Invoke(null, [bytes.ToArray(), width, levels])!, $"levels of width {width}, {count} values");
+                    CollectionAssert.AreEqual(expected.Select(v => (byte)v).ToArray(), levels, $"levels of width {width}, {count} values");
+                }
             }
         }
     }

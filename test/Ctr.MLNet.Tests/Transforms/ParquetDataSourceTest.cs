@@ -327,6 +327,37 @@ public sealed class ParquetDataSourceTest
     }
 
     [TestMethod]
+    public void ParquetDataSourceTest_WeightsConvertedEightAtATimeFindTheRowsOfValuesThatAreNotFiniteFloats()
+    {
+        // Floats are widened to doubles and weights narrowed to floats 8 at a time, the last few one by one: an
+        // infinite float and a double too large for a float, inside the vectorized part and in the tail.
+        using var directory = new TemporaryDirectory();
+        const int Rows = 7, Length = 11;
+        float[][] floats = [.. Enumerable.Range(0, Rows).Select(r => Enumerable.Range(0, Length).Select(e => r * 100 + e + 0.25f).ToArray())];
+        double[][] doubles = [.. Enumerable.Range(0, Rows).Select(r => Enumerable.Range(0, Length).Select(e => -r - e / 4.0).ToArray())];
+        floats[2][4] = float.PositiveInfinity;
+        doubles[4][9] = 1e39;
+        doubles[6][10] = double.NaN; // the last element of the row group: in the tail
+        string path = Path.Combine(directory.Path, "weights.parquet");
+        Write(path, 100, new Column(List<float>("f"), floats), new Column(List<double>("d"), doubles));
+        ParquetDataSource.Column[] columns = [new("f", ParquetColumnKind.Weights), new("d", ParquetColumnKind.Weights)];
+
+        ParquetDataSource sut = ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [.. columns], BadRows = BadRowPolicy.Skip });
+        List<object[]> kept = ReadAll(sut);
+
+        CollectionAssert.AreEqual(new long[] { 2, 4, 6 }, sut.Summary!.SkippedRows.ToArray(), "rows counted from 0");
+        int[] good = [0, 1, 3, 5];
+        Assert.HasCount(good.Length, kept);
+        for (int k = 0; k < good.Length; k++)
+        {
+            CollectionAssert.AreEqual(new object[] { string.Join("|", floats[good[k]]), string.Join("|", doubles[good[k]].Select(d => (float)d)) }, kept[k],
+                $"row {good[k] + 1}");
+        }
+        var error = Assert.ThrowsExactly<ParquetBadRowException>(() => ReadAll(ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [columns[1]] })));
+        StringAssert.Contains(error.Message, "row 5, column 'd': weight 10 of the list is 1E+39, too large for a 32-bit float");
+    }
+
+    [TestMethod]
     public void ParquetDataSourceTest_PlainStringsAcrossChunksOfTextReadAsWritten()
     {
         // Plain strings are widened to chars in runs that fill a chunk of text (32K chars); a run with a non-ASCII byte
@@ -490,22 +521,50 @@ public sealed class ParquetDataSourceTest
     }
 
     [TestMethod]
+    public void ParquetDataSourceTest_IntegersReadAsTextSpellAsWritten()
+    {
+        // Integers from 0 to 1023 are handed out from a table spelled once, the others formatted by the getter.
+        using var directory = new TemporaryDirectory();
+        long?[] codes = [0, 1, 9, 10, 99, 1023, 1024, -1, -1023, null, long.MaxValue, long.MinValue, 512, 100_000];
+        string path = Path.Combine(directory.Path, "codes.parquet");
+        Write(path, 5, new Column(new DataField<long?>("hour"), [.. codes.Cast<object?>()]), new Column(new DataField<int>("slot"), [.. codes.Select(c => (object?)(int)(c % 2000 ?? 7))]));
+
+        List<object[]> rows = ReadAll(ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [new("hour", ParquetColumnKind.Text), new("slot", ParquetColumnKind.Text)] }));
+
+        Assert.HasCount(codes.Length, rows);
+        for (int r = 0; r < codes.Length; r++)
+        {
+            string slot = ((int)(codes[r] % 2000 ?? 7)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            CollectionAssert.AreEqual(new object[] { codes[r]?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", slot }, rows[r], $"row {r + 1}");
+        }
+    }
+
+    [TestMethod]
     public void ParquetDataSourceTest_ListsOfEveryLengthKeepTheirRowsAndElements()
     {
-        // Levels are turned into rows 8 entries at a time where all 8 hold a value: lists of 0 to 22 elements, null and
-        // empty lists among them, so runs of 8 start, end and straddle rows and row groups, in every position.
+        // Levels are turned into rows 32 entries at a time (a byte each) where every element in them holds a value:
+        // lists of 0 to 22 elements, null and empty lists among them (entries but no elements), so blocks start, end
+        // and straddle rows and row groups in every position; a block with a null element goes entry by entry.
         using var directory = new TemporaryDirectory();
         const int Rows = 500;
         float[]?[] weights = [.. Enumerable.Range(0, Rows).Select(r => r % 17 == 3 ? null : Enumerable.Range(0, r * 7 % 23).Select(e => r + e / 8f).ToArray())];
         string[][] ids = [.. Enumerable.Range(0, Rows).Select(r => Enumerable.Range(0, r % 11 == 0 ? 0 : r * 5 % 19).Select(e => $"i{r}.{e}").ToArray())];
+        string?[]?[] tags = [.. Enumerable.Range(0, Rows).Select(r => r % 13 == 5 ? null : Enumerable.Range(0, r * 3 % 17).Select(e => (r + e) % 41 == 0 ? null : $"t{e}").ToArray())];
         string path = Path.Combine(directory.Path, "lists.parquet");
-        Write(path, 37, new Column(List<float>("w"), weights), new Column(List<string>("ids"), ids));
+        Write(path, 37, new Column(List<float>("w"), weights), new Column(List<string>("ids"), ids),
+            new Column(new ListField("tags", new DataField<string>("element")), tags));
 
-        List<object[]> rows = ReadAll(ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [new("w", ParquetColumnKind.Weights), new("ids", ParquetColumnKind.Text)] }));
+        List<object[]> rows = ReadAll(ParquetDataSource.Load(path, new ParquetDataSource.Options
+        {
+            Columns = [new("w", ParquetColumnKind.Weights), new("ids", ParquetColumnKind.Text), new("tags", ParquetColumnKind.Text)],
+        }));
 
         Assert.HasCount(Rows, rows);
         for (int r = 0; r < Rows; r++)
-            CollectionAssert.AreEqual(new object[] { string.Join("|", weights[r] ?? []), string.Join("|", ids[r]) }, rows[r], $"row {r + 1}");
+        {
+            CollectionAssert.AreEqual(new object[] { string.Join("|", weights[r] ?? []), string.Join("|", ids[r]), string.Join("|", (tags[r] ?? []).Select(t => t ?? "")) }, rows[r],
+                $"row {r + 1}");
+        }
     }
 
     /// <summary>The library's <c>ParquetChunkDecoder</c>, reached by reflection.</summary>
