@@ -185,6 +185,169 @@ public sealed class PreparedCtrScorerTest
         Assert.IsNotNull(underLimit, "tables of a few kB are flattened");
     }
 
+    /// <summary>A shopper: a candidate with a brand, a category and a price, two histories of items (one weighted) and searches of their own vocabulary.</summary>
+    public sealed class Shopper
+    {
+        public bool Click { get; set; }
+
+        public string User { get; set; } = "";
+
+        public string Item { get; set; } = "";
+
+        public string Brand { get; set; } = "";
+
+        public string Category { get; set; } = "";
+
+        public float Price { get; set; }
+
+        [VectorType]
+        public string[] History { get; set; } = [];
+
+        [VectorType]
+        public float[] HistoryWeights { get; set; } = [];
+
+        [VectorType]
+        public string[] Cart { get; set; } = [];
+
+        [VectorType]
+        public string[] Searches { get; set; } = [];
+    }
+
+    /// <summary>
+    /// Shoppers whose histories hold up to <paramref name="longest"/> items (empty ones too); when <paramref name="hostile"/>,
+    /// every tenth row is made of ids training never saw, and some histories of unseen items only.
+    /// </summary>
+    private static List<Shopper> Shoppers(int count, int seed, int longest, bool hostile)
+    {
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, count).Select(i =>
+        {
+            bool unseen = hostile && i % 10 == 3;
+            int item = random.Next(60), user = random.Next(30);
+            string Item(int id) => unseen || hostile && i % 10 == 7 ? $"new{id}" : $"i{id}";
+            string[] history = [.. Enumerable.Range(0, random.Next(0, longest + 1)).Select(_ => Item(random.Next(70)))];
+            return new Shopper
+            {
+                Click = random.NextDouble() < (item % 4 == user % 4 ? 0.6 : 0.2),
+                User = unseen ? $"new{user}" : $"u{user}",
+                Item = unseen ? $"new{item}" : $"i{item}",
+                Brand = unseen ? "new" : $"b{item % 8}",
+                Category = unseen ? "new" : $"c{item % 4}",
+                Price = (float)(item % 10 + random.NextDouble()),
+                History = history,
+                HistoryWeights = [.. history.Select(_ => (float)random.NextDouble())],
+                Cart = [.. Enumerable.Range(0, random.Next(0, 3)).Select(_ => Item(random.Next(70)))],
+                Searches = [.. Enumerable.Range(0, random.Next(0, 4)).Select(_ => unseen ? "new" : $"s{random.Next(20)}")],
+            };
+        })];
+    }
+
+    private static IEstimator<ITransformer> ShopperFeatures(MLContext ml) =>
+        ml.Ctr().Transforms.MapToVocabulary(
+                new VocabularyEstimator.ColumnOptions("UserId", "User"),
+                new VocabularyEstimator.ColumnOptions("ItemId", "Item") { Vocabulary = "item" },
+                new VocabularyEstimator.ColumnOptions("HistoryIds", "History") { Vocabulary = "item" },
+                new VocabularyEstimator.ColumnOptions("CartIds", "Cart") { Vocabulary = "item" },
+                new VocabularyEstimator.ColumnOptions("SearchIds", "Searches"),
+                new VocabularyEstimator.ColumnOptions("BrandId", "Brand"),
+                new VocabularyEstimator.ColumnOptions("CategoryId", "Category"))
+            .Append(ml.Ctr().Transforms.Normalize("Price"));
+
+    private static IEnumerable<TorchCtrTransformer> Networks(ITransformer model) => model switch
+    {
+        TorchCtrTransformer network => [network],
+        IEnumerable<ITransformer> chain => chain.SelectMany(Networks),
+        _ => [],
+    };
+
+    /// <summary>Two networks with histories, their items' attributes and searches, blended, saved and loaded in a new context.</summary>
+    private static ITransformer EnsembleSavedAndLoaded(MLContext ml, IDataView train)
+    {
+        ITransformer features = ShopperFeatures(ml).Fit(train);
+        IDataView keyed = features.Transform(train);
+        var options = new HybridCtrTrainer.Options { Network = Configuration("ThreeSequencesMean"), NumberOfNetworks = 2, NumberOfTrees = 0 };
+        ITransformer model = features.Append(ml.BinaryClassification.Trainers.TorchCtrWithTrees(options).Fit(keyed, keyed));
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "model.zip");
+        ml.Model.Save(model, train.Schema, path);
+        return new MLContext(seed: 7).Model.Load(path, out _);
+    }
+
+    /// <summary>Each configuration's columns (its name says what it leaves out or adds) and network options.</summary>
+    private static TorchCtrTrainer.Options Configuration(string name)
+    {
+        var options = new TorchCtrTrainer.Options
+        {
+            LabelColumnName = "Click",
+            CategoricalColumnNames = ["UserId", "ItemId", "BrandId", "CategoryId", "HistoryIds"],
+            NumericColumnNames = ["Price"],
+            Epochs = 1,
+            BatchSize = 128,
+            Threads = 1,
+            Model = new CtrModelOptions { HiddenUnits = [16, 8], EmbeddingDim = 4, Dropout = 0, HistoryAttributes = ["BrandId", "CategoryId"] },
+        };
+        return name switch
+        {
+            "NoNumerics" => options with { NumericColumnNames = [], CategoricalColumnNames = ["UserId", "ItemId", "BrandId"], Model = options.Model with { HistoryAttributes = [] } },
+            "NumericsOnly" => options with { CategoricalColumnNames = [], Model = options.Model with { HistoryAttributes = [] } },
+            "AttributesPicked" => options with { Model = options.Model with { HistoryAttributes = null } },
+            "HistoryAlone" => options with { CategoricalColumnNames = ["HistoryIds"], NumericColumnNames = [], Model = options.Model with { HistoryAttributes = [] } },
+            "HistoryWithoutAttributes" => options with { Model = options.Model with { HistoryAttributes = [] } },
+            "ThreeSequencesSum" => options with
+            {
+                CategoricalColumnNames = ["UserId", "ItemId", "BrandId", "CategoryId", "HistoryIds", "CartIds", "SearchIds"],
+                Model = options.Model with { Pooling = SequencePooling.Sum, BatchNorm = false },
+            },
+            "ThreeSequencesMean" => options with { CategoricalColumnNames = ["UserId", "ItemId", "BrandId", "CategoryId", "SearchIds", "HistoryIds", "CartIds"] },
+            "WeightedMean" => options with { SequenceWeights = System.Collections.Immutable.ImmutableDictionary<string, string>.Empty.Add("HistoryIds", "HistoryWeights") },
+            "NoHiddenLayer" => options with { Model = options.Model with { HiddenUnits = [] } },
+            "OneLayerDropout" => options with { Model = options.Model with { HiddenUnits = [8], Dropout = 0.5 } },
+            "DropoutWithoutBatchNorm" => options with { Model = options.Model with { Dropout = 0.3, BatchNorm = false } },
+            _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no such configuration"),
+        };
+    }
+
+    [TestMethod]
+    [DataRow("NoNumerics")]
+    [DataRow("NumericsOnly")]
+    [DataRow("HistoryAlone")]
+    [DataRow("HistoryWithoutAttributes")]
+    [DataRow("AttributesPicked")]
+    [DataRow("ThreeSequencesSum")]
+    [DataRow("ThreeSequencesMean")]
+    [DataRow("WeightedMean")]
+    [DataRow("NoHiddenLayer")]
+    [DataRow("OneLayerDropout")]
+    [DataRow("DropoutWithoutBatchNorm")]
+    [DataRow("EnsembleSavedAndLoaded")]
+    public void PreparedCtrScorerTest_OtherNetworksGiveTheChainsFloats(string configuration)
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Shoppers(1_500, seed: 1, longest: 5, hostile: false));
+        ITransformer model = configuration == "EnsembleSavedAndLoaded" ? EnsembleSavedAndLoaded(ml, train)
+            : ShopperFeatures(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Configuration(configuration))).Fit(train);
+        // Histories up to eight times longer than training's, rows of unseen ids only, histories of unseen items only.
+        IDataView rows = ml.Data.LoadFromEnumerable(Shoppers(300, seed: 2, longest: 40, hostile: true));
+
+        PreparedCtrScorer sut = PreparedCtrScorer.TryCreate(model, rows.Schema) ?? throw new AssertFailedException("a pipeline ending in a network is prepared");
+
+        TorchCtrTransformer[] networks = [.. Networks(model)];
+        Assert.HasCount(configuration == "EnsembleSavedAndLoaded" ? 2 : 1, networks);
+        foreach (TorchCtrTransformer network in networks)
+            Assert.IsNotNull(network.PreparedForScoring, "every network is scored through its prepared form");
+        // Each call's floats are the chain's for the same rows. Not compared with the chain's pass over all 300 rows: the
+        // chain's own floats for a row move with the pass's size (8 ULPs for the blended ensemble in the full suite).
+        InCalls(sut, model, rows);
+        float[] offline = Offline(model, rows);
+        var all = new float[300];
+        Assert.AreEqual(300, sut.Score(rows, all));
+        AreClose(offline, all);
+        Assert.IsGreaterThan(10, offline.Distinct().Count(), "rows get different probabilities");
+        // Another prepared form, freed: the module's own weights stay alive.
+        ((DnnCtrModel)networks[0].Model).PrepareForScoring(networks[0].Layout)!.Dispose();
+        CollectionAssert.AreEqual(offline, Offline(model, rows), "the module's forward after a prepared form is freed");
+    }
+
     [TestMethod]
     public void PreparedCtrScorerTest_OtherChainsAreNotPrepared()
     {
