@@ -80,10 +80,13 @@ internal sealed class TrainingData
         var block = new FeatureBlock(_layout, _blockRows);
         using DataViewRowCursor cursor = _data.GetRowCursor(FeatureReader.Columns(_data.Schema, _layout, _labelColumn));
         var reader = new FeatureReader(cursor, _layout, _labelColumn);
+        long read = 0;
         while (cursor.MoveNext())
         {
             reader.Append(block);
-            if (block.Count == _blockRows)
+            read++;
+            // A lone last row stays with this block: a block of one row cannot be trained on (batch normalization).
+            if (block.Count >= _blockRows && RowCount - read != 1)
             {
                 yield return block;
                 block.Clear();

@@ -84,7 +84,7 @@ internal sealed class TrainingLoop
                     if (block.Count - start - count == 1)
                         count++; // a lone last row joins this batch: a one-row batch breaks batch normalization
                     if (count < 2)
-                        continue; // a block of one row (the last streamed block): a different row is last next epoch
+                        continue; // a block of one row, which Blocks() makes only of one-row data: batch normalization needs two
                     _options.CancellationToken.ThrowIfCancellationRequested();
                     if (scheduler is null)
                         SetLearningRate(optimizer, LearningRate(state.Step, epoch, totalSteps));

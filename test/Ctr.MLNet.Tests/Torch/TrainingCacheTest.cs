@@ -45,6 +45,7 @@ public sealed class TrainingCacheTest
     [TestMethod]
     [DataRow(257, 10_000_000L, 1024, DisplayName = "cached: 4 batches of 64 and one row")]
     [DataRow(258, 1L, 129, DisplayName = "streamed: 2 blocks of 2 batches of 64 and one row")]
+    [DataRow(257, 1L, 128, DisplayName = "streamed: 2 blocks of 2 batches of 64, and one row left for a block of its own")]
     public void TrainingCacheTest_EveryRowIsTrainedOnInEveryEpoch(int rows, long maxCacheBytes, int blockRows)
     {
         var ml = new MLContext(seed: 1);
