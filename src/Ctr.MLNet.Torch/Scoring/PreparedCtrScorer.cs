@@ -260,7 +260,7 @@ public sealed class PreparedCtrScorer
         {
             foreach (NetworkGroup group in _groups)
             {
-                group.Inputs.Begin(group.Block, count);
+                group.Inputs.Begin(group.Block, _rows.AsMemory(0, count));
                 group.Batch = null;
             }
             foreach ((TorchCtrTransformer network, NetworkGroup group, PreparedDnn? prepared) in _networks)

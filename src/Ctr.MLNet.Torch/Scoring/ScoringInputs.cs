@@ -20,8 +20,8 @@ internal sealed class ScoringInputs
     private readonly Sequence?[] _sequences;
     private readonly Tensor?[] _fieldIds;
     private FeatureBlock? _block;
+    private ReadOnlyMemory<int> _rows;
     private Tensor? _numeric;
-    private int[] _rows = [];
     private bool _complete;
 
     public ScoringInputs(FeatureLayout layout)
@@ -32,13 +32,13 @@ internal sealed class ScoringInputs
     }
 
     /// <summary>Rows in the pass.</summary>
-    public int Count { get; private set; }
+    public int Count => _rows.Length;
 
-    /// <summary>Starts a pass over the first <paramref name="count"/> rows of <paramref name="block"/>.</summary>
-    public void Begin(FeatureBlock block, int count)
+    /// <summary>Starts a pass over the first rows of <paramref name="block"/>: <paramref name="rows"/> is 0, 1, ..., count − 1.</summary>
+    public void Begin(FeatureBlock block, ReadOnlyMemory<int> rows)
     {
         _block = block;
-        Count = count;
+        _rows = rows;
         _scalarIndexes.Clear();
         _attributeIds.Clear();
         Array.Clear(_sequences);
@@ -107,7 +107,7 @@ internal sealed class ScoringInputs
         if (_sequences[sequence] is { } known)
             return known;
         FeatureBlock.SequenceColumn column = Block.Sequences[sequence];
-        ReadOnlySpan<int> rows = Rows;
+        ReadOnlySpan<int> rows = _rows.Span;
         int total = BatchBuilder.TotalLength(column, rows);
         Tensor ids = BatchBuilder.Allocate(ScalarType.Int64, [total], out Span<long> idValues);
         Tensor offsets = BatchBuilder.Allocate(ScalarType.Int64, [Count], out Span<long> offsetValues);
@@ -154,17 +154,6 @@ internal sealed class ScoringInputs
         Tensor tensor = BatchBuilder.Allocate(ScalarType.Float32, [Count, width], out Span<float> values);
         block.Numeric.AsSpan(0, Count * width).CopyTo(values);
         return _numeric = tensor;
-    }
-
-    /// <summary>The rows of the pass: the block's first <see cref="Count"/>.</summary>
-    private ReadOnlySpan<int> Rows
-    {
-        get
-        {
-            if (_rows.Length < Count)
-                _rows = [.. Enumerable.Range(0, Math.Max(Count, 2 * _rows.Length))];
-            return _rows.AsSpan(0, Count);
-        }
     }
 
     /// <summary>A sequence field's tensors for one pass.</summary>
