@@ -102,7 +102,9 @@ internal sealed class PreparedDnn : IDisposable
     /// </summary>
     internal static PreparedDnn? TryCreate(FeatureLayout layout, FeatureEmbedding embedding, MlpBlock mlp, int[] dotSequences, long maxFlattenedBytes = DefaultMaxFlattenedBytes)
     {
-        long flattenedBytes = layout.Categorical.Select(f => f.Table).Distinct().Sum(t => embedding.Table(t).weight!.numel() * sizeof(float));
+        // From the layout's sizes and the fields' widths: no native call (a weight getter makes a tensor each time).
+        long flattenedBytes = layout.Categorical.Select((f, i) => (f.Table, Bytes: (long)layout.Tables[f.Table].Size * embedding.FieldDims[i] * sizeof(float)))
+            .Distinct().Sum(t => t.Bytes);
         if (flattenedBytes > maxFlattenedBytes)
             return null;
         var hidden = new List<(Linear, BatchNorm1d?)>();
