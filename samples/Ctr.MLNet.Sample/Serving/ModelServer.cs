@@ -67,9 +67,14 @@ public static class ModelServer
                 slots.Add(source.Name, new ModelSlot(model, line => { synchronizedLog.WriteLine(line); synchronizedLog.Flush(); }, metrics));
                 log.WriteLine(model.Describe());
             }
-            batcher = new ScoringBatcher(settings.MaxBatchRows, settings.MaxBatchWait, settings.ScoringThreads)
+            ScoringBatcher? created = null;
+            batcher = created = new ScoringBatcher(settings.MaxBatchRows, settings.MaxBatchWait, settings.ScoringThreads)
             {
-                BatchScored = (model, rows) => metrics.Batch(model.Name, rows),
+                BatchScored = (model, rows) =>
+                {
+                    metrics.Batch(model.Name, rows);
+                    settings.PassScored?.Invoke(created!, model, rows);
+                },
             };
             app = Build(settings, slots, batcher, metrics);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

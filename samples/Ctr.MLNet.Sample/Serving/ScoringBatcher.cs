@@ -25,6 +25,7 @@ public sealed class ScoringBatcher : IDisposable
     private readonly long _maxWaitTicks;
     private int _arriving;
     private int _running;
+    private int _waiting;
 
     /// <summary>Starts <paramref name="workers"/> scoring threads.</summary>
     public ScoringBatcher(int maxRows, TimeSpan maxWait, int workers)
@@ -43,6 +44,9 @@ public sealed class ScoringBatcher : IDisposable
 
     /// <summary>Called after each scored batch with the model and the batch's size in rows.</summary>
     public Action<ServedModel, int>? BatchScored { get; init; }
+
+    /// <summary>Requests queued (or gathered by a worker) and not yet in a pass.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>Says that a request is being read: workers may wait for it (see <see cref="Arrived"/>).</summary>
     public void Arriving() => Interlocked.Increment(ref _arriving);
@@ -78,8 +82,12 @@ public sealed class ScoringBatcher : IDisposable
             }
         }
         var pending = new Pending(model, rows);
+        Interlocked.Increment(ref _waiting);
         if (!_queue.Writer.TryWrite(pending))
+        {
+            Interlocked.Decrement(ref _waiting);
             throw new ObjectDisposedException(nameof(ScoringBatcher), "The server is shutting down.");
+        }
         return pending.Done.Task;
     }
 
@@ -132,6 +140,7 @@ public sealed class ScoringBatcher : IDisposable
                 spin.SpinOnce(sleep1Threshold: -1);
             }
             Interlocked.Increment(ref _running);
+            Interlocked.Add(ref _waiting, -batch.Count);
             try
             {
                 Score(batch, rows);

@@ -367,6 +367,9 @@ public sealed record ServeSettings(IReadOnlyList<ModelSource> Models, string Url
     /// <summary>Log one line per predict request (model, status, rows, milliseconds); off by default.</summary>
     public bool RequestLog { get; init; }
 
+    /// <summary>Called after each scored pass with the batcher, the model and the pass's rows (tests hold a pass open with it).</summary>
+    internal Action<ScoringBatcher, ServedModel, int>? PassScored { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
     public void Validate()
     {
