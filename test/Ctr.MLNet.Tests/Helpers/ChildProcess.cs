@@ -1,7 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Runtime.InteropServices;
+using System.Threading.Tasks;
 using Microsoft.ML;
 
 namespace Ctr.MLNet.Tests.Helpers;
@@ -17,9 +20,11 @@ public static class ChildProcess
 
     public const string SeededFitVerb = "seeded-deepfm-fit";
 
+    public const string TorchThreadsVerb = "torch-threads";
+
     /// <summary>
     /// Entry point of the child: <c>transform-with-model MODEL.zip INPUT.idv OUTPUT.txt</c> or
-    /// <c>seeded-deepfm-fit INPUT.csv OUTPUT.txt</c>.
+    /// <c>seeded-deepfm-fit INPUT.csv OUTPUT.txt</c> or <c>torch-threads</c> (prints libtorch's thread count).
     /// </summary>
     public static int Main(string[] args)
     {
@@ -36,7 +41,12 @@ public static class ChildProcess
             File.WriteAllLines(args[2], Torch.TorchCtrTrainerTest.SeededDeepFmProbabilities(args[1]));
             return 0;
         }
-        Console.Error.WriteLine($"usage: {TransformVerb} MODEL.zip INPUT.idv OUTPUT.txt | {SeededFitVerb} INPUT.csv OUTPUT.txt");
+        if (args.Length == 1 && args[0] == TorchThreadsVerb)
+        {
+            Console.WriteLine(TorchSharp.torch.get_num_threads().ToString(CultureInfo.InvariantCulture));
+            return 0;
+        }
+        Console.Error.WriteLine($"usage: {TransformVerb} MODEL.zip INPUT.idv OUTPUT.txt | {SeededFitVerb} INPUT.csv OUTPUT.txt | {TorchThreadsVerb}");
         return 2;
     }
 
@@ -61,19 +71,27 @@ public static class ChildProcess
         return File.ReadAllLines(outputPath);
     }
 
-    private static void Run(string[] arguments)
+    /// <summary>libtorch's thread count in a new process that never set it, <paramref name="environment"/> added to ours.</summary>
+    public static int TorchThreadsInNewProcess(IReadOnlyDictionary<string, string> environment) =>
+        int.Parse(Run([TorchThreadsVerb], environment), CultureInfo.InvariantCulture);
+
+    /// <summary>Runs the child to its end and returns its standard output.</summary>
+    private static string Run(string[] arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(DotnetHost(), [typeof(ChildProcess).Assembly.Location, .. arguments])
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         using Process process = Process.Start(start)!;
-        string stderr = process.StandardError.ReadToEnd();
-        process.StandardOutput.ReadToEnd();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"child process exited with {process.ExitCode}: {stderr}");
+            throw new InvalidOperationException($"child process exited with {process.ExitCode}: {stderr.Result}");
+        return stdout;
     }
 
     /// <summary>The dotnet host running this test process, to start other .NET programs with.</summary>

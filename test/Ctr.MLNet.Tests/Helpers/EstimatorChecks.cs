@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using Microsoft.ML;
@@ -93,12 +94,13 @@ internal static class EstimatorChecks
         return [.. preview.RowView.Select(r => string.Join(" | ", r.Values.Select(v => FormatValue(v.Value))))];
     }
 
+    // Invariant, as the committed expected files were written: "0,5" on a German machine is not another output.
     private static string FormatValue(object value) => value switch
     {
         VBuffer<uint> keys => "[" + string.Join(",", keys.DenseValues()) + "]",
-        VBuffer<float> floats => "[" + string.Join(",", floats.DenseValues().Select(f => f.ToString("R"))) + "]",
+        VBuffer<float> floats => "[" + string.Join(",", floats.DenseValues().Select(f => f.ToString("R", CultureInfo.InvariantCulture))) + "]",
         VBuffer<ReadOnlyMemory<char>> text => "[" + string.Join(",", text.DenseValues()) + "]",
-        _ => value?.ToString() ?? "null",
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "null",
     };
 
     private static DataViewSchema.Builder Also(this DataViewSchema.Builder builder, DataViewSchema.Column column)

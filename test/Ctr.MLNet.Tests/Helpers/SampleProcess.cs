@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Text;
 using System.Threading;
@@ -21,13 +22,15 @@ public sealed class SampleProcess : IDisposable
     private readonly StringBuilder _output = new();
     private int _open = 2;
 
-    private SampleProcess(string[] args)
+    private SampleProcess(string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo(ChildProcess.DotnetHost(), [typeof(Ctr.MLNet.Sample.Program).Assembly.Location, .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         _process = new Process { StartInfo = start };
         _process.OutputDataReceived += (_, e) => Receive(e.Data, toLines: true);
         _process.ErrorDataReceived += (_, e) => Receive(e.Data, toLines: false);
@@ -36,12 +39,15 @@ public sealed class SampleProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    public static SampleProcess Start(params string[] args) => new(args);
+    public static SampleProcess Start(params string[] args) => new(args, environment: null);
 
     /// <summary>Runs the sample to its end and returns its exit code and output (standard output and error).</summary>
-    public static (int ExitCode, string Output) Run(params string[] args)
+    public static (int ExitCode, string Output) Run(params string[] args) => RunWith(new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="Run"/>, with <paramref name="environment"/> added to the test's own variables.</summary>
+    public static (int ExitCode, string Output) RunWith(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        using var run = Start(args);
+        using var run = new SampleProcess(args, environment);
         int code = run.WaitForExit();
         return (code, run.Output);
     }

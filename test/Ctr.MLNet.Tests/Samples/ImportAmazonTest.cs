@@ -58,9 +58,9 @@ public sealed class ImportAmazonTest
         {
             Columns = [.. ImportAmazonCommand.Columns.Select(c => new CsvDataSource.Column(c, c is "label" ? CsvColumnKind.Label : c is "unixReviewTime" or "price" ? CsvColumnKind.Single : CsvColumnKind.Text))],
         });
-        var rows = data.Preview(maxRows: 100).RowView.Select(r => r.Values.ToDictionary(v => v.Key, v => v.Value.ToString()!)).ToList();
+        var rows = data.Preview(maxRows: 100).RowView.Select(r => r.Values.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, System.Globalization.CultureInfo.InvariantCulture)!)).ToList();
         Assert.HasCount(18, rows);
-        CollectionAssert.AreEqual(rows.Select(r => float.Parse(r["unixReviewTime"])).ToArray(), rows.Select(r => float.Parse(r["unixReviewTime"])).Order().ToArray(), "rows in time order");
+        CollectionAssert.AreEqual(rows.Select(r => float.Parse(r["unixReviewTime"], System.Globalization.CultureInfo.InvariantCulture)).ToArray(), rows.Select(r => float.Parse(r["unixReviewTime"], System.Globalization.CultureInfo.InvariantCulture)).Order().ToArray(), "rows in time order");
 
         var clicksOfA = rows.Where(r => r["reviewerID"] == "A" && r["label"] == "1").ToList();
         CollectionAssert.AreEqual(new[] { "B1", "B2", "B3" }, clicksOfA.Select(r => r["asin"]).ToArray());

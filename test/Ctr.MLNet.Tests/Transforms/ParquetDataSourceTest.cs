@@ -59,13 +59,16 @@ public sealed class ParquetDataSourceTest
             TextDataViewType => Get<ReadOnlyMemory<char>>(cursor, c, v => v.ToString()),
             BooleanDataViewType => Get<bool>(cursor, c, v => v),
             VectorDataViewType { ItemType: TextDataViewType } => Get<VBuffer<ReadOnlyMemory<char>>>(cursor, c, v => string.Join("|", v.DenseValues())),
-            VectorDataViewType => Get<VBuffer<float>>(cursor, c, v => string.Join("|", v.DenseValues())),
+            VectorDataViewType => Get<VBuffer<float>>(cursor, c, v => Joined(v.DenseValues())),
             _ => Get<float>(cursor, c, v => v),
         }).ToArray();
         while (cursor.MoveNext())
             rows.Add([.. getters.Select(g => g())]);
         return rows;
     }
+
+    /// <summary>Numbers as the list columns' text is compared: invariant, whatever the machine's culture.</summary>
+    private static string Joined(IEnumerable<float> values) => string.Join("|", values.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     private static Func<object> Get<T>(DataViewRow row, DataViewSchema.Column column, Func<T, object> show)
     {
@@ -350,7 +353,7 @@ public sealed class ParquetDataSourceTest
         Assert.HasCount(good.Length, kept);
         for (int k = 0; k < good.Length; k++)
         {
-            CollectionAssert.AreEqual(new object[] { string.Join("|", floats[good[k]]), string.Join("|", doubles[good[k]].Select(d => (float)d)) }, kept[k],
+            CollectionAssert.AreEqual(new object[] { Joined(floats[good[k]]), Joined(doubles[good[k]].Select(d => (float)d)) }, kept[k],
                 $"row {good[k] + 1}");
         }
         var error = Assert.ThrowsExactly<ParquetBadRowException>(() => ReadAll(ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [columns[1]] })));
@@ -562,7 +565,7 @@ public sealed class ParquetDataSourceTest
         Assert.HasCount(Rows, rows);
         for (int r = 0; r < Rows; r++)
         {
-            CollectionAssert.AreEqual(new object[] { string.Join("|", weights[r] ?? []), string.Join("|", ids[r]), string.Join("|", (tags[r] ?? []).Select(t => t ?? "")) }, rows[r],
+            CollectionAssert.AreEqual(new object[] { Joined(weights[r] ?? []), string.Join("|", ids[r]), string.Join("|", (tags[r] ?? []).Select(t => t ?? "")) }, rows[r],
                 $"row {r + 1}");
         }
     }
