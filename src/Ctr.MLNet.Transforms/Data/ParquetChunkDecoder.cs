@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO;
 using System.IO.Compression;
@@ -34,6 +35,7 @@ internal sealed class ParquetChunkDecoder
     private double[] _dictionaryDoubles = [];
     private ReadOnlyMemory<char>[] _dictionaryTexts = [];
     private int _dictionaryCount = -1;
+    private readonly PageWriter _pageWriter = new();
     private readonly ParquetTextChunks _text = new(); // dictionary strings, and plain ones spelled out after a dictionary
     private Parquet.Meta.Type _type;
     private ParquetColumnValues.Buffers _target = new();
@@ -145,7 +147,7 @@ internal sealed class ParquetChunkDecoder
             PageHeader header = ReadPageHeader(chunk, ref position);
             if (header.CompressedSize < 0 || header.UncompressedSize < 0 || header.CompressedSize > chunk.Length - position)
                 throw new FormatException($"a page of {header.CompressedSize:N0} bytes at byte {position:N0} runs past the column chunk ({chunk.Length:N0} bytes)");
-            ReadOnlySpan<byte> body = chunk.Slice(position, header.CompressedSize);
+            ReadOnlyMemory<byte> body = _chunk.AsMemory(position, header.CompressedSize);
             position += header.CompressedSize;
             switch (header.Type)
             {
@@ -179,15 +181,15 @@ internal sealed class ParquetChunkDecoder
                     if (header.RepetitionLength < 0 || header.DefinitionLength < 0 || levels > body.Length)
                         throw new FormatException("the page's level lengths run past the page");
                     if (maxRepetition > 0)
-                        ReadLevels(body[..header.RepetitionLength], maxRepetition, repetitions.Slice(entries, n));
+                        ReadLevels(body.Span[..header.RepetitionLength], maxRepetition, repetitions.Slice(entries, n));
                     if (maxDefinition > 0)
-                        ReadLevels(body.Slice(header.RepetitionLength, header.DefinitionLength), maxDefinition, definitions.Slice(entries, n));
+                        ReadLevels(body.Span.Slice(header.RepetitionLength, header.DefinitionLength), maxDefinition, definitions.Slice(entries, n));
                     int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count((byte)maxDefinition) : n;
-                    ReadOnlySpan<byte> data = body[levels..];
                     CompressionCodec codec = header.IsCompressed ? meta.Codec : CompressionCodec.UNCOMPRESSED;
                     bool keep = KeepsUtf8(header.Encoding);
                     int kept = 0;
-                    data = keep ? Keep(codec, data, header.UncompressedSize - levels, out kept) : Decompress(codec, data, header.UncompressedSize - levels);
+                    ReadOnlySpan<byte> data = keep ? Keep(codec, body[levels..], header.UncompressedSize - levels, out kept)
+                        : Decompress(codec, body[levels..], header.UncompressedSize - levels);
                     ReadValues(data, header.Encoding, values, longs, doubles, texts, keep ? kept : -1);
                     entries += n;
                     break;
@@ -210,7 +212,7 @@ internal sealed class ParquetChunkDecoder
         Kind == DenseKind.Texts && encoding == Encoding.PLAIN && _dictionaryCount < 0 && !_textsSpelled;
 
     /// <summary>A page of plain strings, decompressed (or copied) after the chunk's earlier pages into the target's own bytes, which the row group keeps.</summary>
-    private ReadOnlySpan<byte> Keep(CompressionCodec codec, ReadOnlySpan<byte> body, int uncompressed, out int start)
+    private ReadOnlySpan<byte> Keep(CompressionCodec codec, ReadOnlyMemory<byte> body, int uncompressed, out int start)
     {
         int length = codec == CompressionCodec.UNCOMPRESSED ? body.Length : uncompressed;
         start = _utf8Used;
@@ -222,32 +224,35 @@ internal sealed class ParquetChunkDecoder
             _target.Utf8.AsSpan(0, start).CopyTo(grown);
             _target.Utf8 = grown;
         }
-        Span<byte> page = _target.Utf8.AsSpan(start, length);
+        Memory<byte> page = _target.Utf8.AsMemory(start, length);
         if (codec == CompressionCodec.UNCOMPRESSED)
             body.CopyTo(page);
         else
             DecompressInto(codec, body, page);
         _utf8Used = needed;
-        return page;
+        return page.Span;
     }
 
-    private ReadOnlySpan<byte> Decompress(CompressionCodec codec, ReadOnlySpan<byte> body, int uncompressed)
+    private ReadOnlySpan<byte> Decompress(CompressionCodec codec, ReadOnlyMemory<byte> body, int uncompressed)
     {
         if (codec == CompressionCodec.UNCOMPRESSED)
-            return body;
+            return body.Span;
         _page = Ensure(_page, uncompressed);
-        Span<byte> page = _page.AsSpan(0, uncompressed);
+        Memory<byte> page = _page.AsMemory(0, uncompressed);
         DecompressInto(codec, body, page);
-        return page;
+        return page.Span;
     }
 
-    private static void DecompressInto(CompressionCodec codec, ReadOnlySpan<byte> body, Span<byte> page)
+    private void DecompressInto(CompressionCodec codec, ReadOnlyMemory<byte> body, Memory<byte> page)
     {
-        int uncompressed = page.Length;
         int written;
         if (codec == CompressionCodec.SNAPPY)
         {
-            written = Snappier.Snappy.Decompress(body, page);
+            // Through a buffer writer, Snappier decompresses straight into the page; into a span it decompresses into
+            // a pooled array, copies that out and clears it (a tenth of its time, and that array's memory besides).
+            _pageWriter.Reset(page);
+            Snappier.Snappy.Decompress(new ReadOnlySequence<byte>(body), _pageWriter);
+            written = _pageWriter.Written;
         }
         else
         {
@@ -255,11 +260,27 @@ internal sealed class ParquetChunkDecoder
             using var gzip = new GZipStream(input, CompressionMode.Decompress);
             written = 0;
             int read;
-            while (written < page.Length && (read = gzip.Read(page[written..])) > 0)
+            while (written < page.Length && (read = gzip.Read(page.Span[written..])) > 0)
                 written += read;
         }
-        if (written != uncompressed)
-            throw new FormatException($"a page decompressed to {written:N0} bytes, its header says {uncompressed:N0}");
+        if (written != page.Length)
+            throw new FormatException($"a page decompressed to {written:N0} bytes, its header says {page.Length:N0}");
+    }
+
+    /// <summary>The page being decompressed, as Snappier's output: all of it, offered at once.</summary>
+    private sealed class PageWriter : IBufferWriter<byte>
+    {
+        private Memory<byte> _page;
+
+        public int Written { get; private set; }
+
+        public void Reset(Memory<byte> page) => (_page, Written) = (page, 0);
+
+        public void Advance(int count) => Written = checked(Written + count);
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => _page[Written..];
+
+        public Span<byte> GetSpan(int sizeHint = 0) => _page.Span[Written..];
     }
 
     private static int ReadLevelsV1(ReadOnlySpan<byte> page, int maxLevel, Span<byte> levels, Encoding encoding)
