@@ -560,8 +560,19 @@ internal sealed class ParquetChunkDecoder
         int at = 0, n = 0;
         int byteWidth = (bitWidth + 7) / 8;
         ulong mask = bitWidth == 32 ? uint.MaxValue : (1UL << bitWidth) - 1;
+        uint byteMask = byteWidth == 4 ? uint.MaxValue : (1u << (8 * byteWidth)) - 1;
+        ref byte origin = ref MemoryMarshal.GetReference(data);
         while (n < values.Length && at < data.Length)
         {
+            // Runs of one value each, as Parquet.Net writes dictionary indices: a header of 2, then the value's bytes,
+            // read as one word (5 bytes left at least) without the general case's branches.
+            while (data.Length - at >= 5 && Unsafe.Add(ref origin, at) == 2 && n < values.Length)
+            {
+                values[n++] = T.CreateTruncating(BinaryPrimitives.ReadUInt32LittleEndian(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref origin, at + 1), 4)) & byteMask);
+                at += 1 + byteWidth;
+            }
+            if (n >= values.Length || at >= data.Length)
+                break;
             uint header = data[at] < 0x80 ? data[at++] : ReadVarint(data, ref at);
             if ((header & 1) == 0)
             {
