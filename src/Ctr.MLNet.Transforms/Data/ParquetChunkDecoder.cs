@@ -33,6 +33,7 @@ internal sealed class ParquetChunkDecoder
     private byte[] _repetitions = [];
     private long[] _dictionaryLongs = [];
     private double[] _dictionaryDoubles = [];
+    private float[] _dictionarySingles = [];
     private ReadOnlyMemory<char>[] _dictionaryTexts = [];
     private int _dictionaryCount = -1;
     private readonly PageWriter _pageWriter = new();
@@ -73,6 +74,7 @@ internal sealed class ParquetChunkDecoder
     {
         Longs,
         Doubles,
+        Singles, // kept as floats: most are weights, read as floats (widened to doubles only where asked, see ParquetColumnValues.Numbers)
         Texts,
     }
 
@@ -107,7 +109,8 @@ internal sealed class ParquetChunkDecoder
         Kind = _type switch
         {
             Parquet.Meta.Type.INT32 or Parquet.Meta.Type.INT64 => DenseKind.Longs,
-            Parquet.Meta.Type.FLOAT or Parquet.Meta.Type.DOUBLE => DenseKind.Doubles,
+            Parquet.Meta.Type.FLOAT => DenseKind.Singles,
+            Parquet.Meta.Type.DOUBLE => DenseKind.Doubles,
             _ => DenseKind.Texts,
         };
         long start = meta.DictionaryPageOffset is long dictionary && dictionary > 0 && dictionary < meta.DataPageOffset ? dictionary : meta.DataPageOffset;
@@ -136,6 +139,7 @@ internal sealed class ParquetChunkDecoder
         Span<byte> repetitions = maxRepetition > 0 ? (_repetitions = Ensure(_repetitions, total)) : default;
         Span<long> longs = Kind == DenseKind.Longs ? (target.Longs = Ensure(target.Longs, total)) : default;
         Span<double> doubles = Kind == DenseKind.Doubles ? (target.Doubles = Ensure(target.Doubles, total)) : default;
+        Span<float> singles = Kind == DenseKind.Singles ? (target.Singles = Ensure(target.Singles, total)) : default;
         Span<ReadOnlyMemory<char>> texts = default; // strings: see TextValues
 
         ReadOnlySpan<byte> chunk = _chunk.AsSpan(0, length);
@@ -170,7 +174,7 @@ internal sealed class ParquetChunkDecoder
                     if (maxDefinition > 0)
                         at += ReadLevelsV1(page[at..], maxDefinition, definitions.Slice(entries, n), header.DefinitionEncoding);
                     int values = maxDefinition > 0 ? definitions.Slice(entries, n).Count((byte)maxDefinition) : n;
-                    ReadValues(page[at..], header.Encoding, values, longs, doubles, texts, keep ? kept + at : -1);
+                    ReadValues(page[at..], header.Encoding, values, longs, doubles, singles, texts, keep ? kept + at : -1);
                     entries += n;
                     break;
                 }
@@ -190,7 +194,7 @@ internal sealed class ParquetChunkDecoder
                     int kept = 0;
                     ReadOnlySpan<byte> data = keep ? Keep(codec, body[levels..], header.UncompressedSize - levels, out kept)
                         : Decompress(codec, body[levels..], header.UncompressedSize - levels);
-                    ReadValues(data, header.Encoding, values, longs, doubles, texts, keep ? kept : -1);
+                    ReadValues(data, header.Encoding, values, longs, doubles, singles, texts, keep ? kept : -1);
                     entries += n;
                     break;
                 }
@@ -317,15 +321,19 @@ internal sealed class ParquetChunkDecoder
         {
             case DenseKind.Longs:
                 _dictionaryLongs = Ensure(_dictionaryLongs, count);
-                ReadPlain(page, count, _dictionaryLongs, null, null);
+                ReadPlain(page, count, _dictionaryLongs, null, null, null);
                 break;
             case DenseKind.Doubles:
                 _dictionaryDoubles = Ensure(_dictionaryDoubles, count);
-                ReadPlain(page, count, null, _dictionaryDoubles, null);
+                ReadPlain(page, count, null, _dictionaryDoubles, null, null);
+                break;
+            case DenseKind.Singles:
+                _dictionarySingles = Ensure(_dictionarySingles, count);
+                ReadPlain(page, count, null, null, _dictionarySingles, null);
                 break;
             default:
                 _dictionaryTexts = Ensure(_dictionaryTexts, count);
-                ReadPlain(page, count, null, null, _dictionaryTexts);
+                ReadPlain(page, count, null, null, null, _dictionaryTexts);
                 _target.Dictionary = _dictionaryTexts;
                 break;
         }
@@ -333,7 +341,7 @@ internal sealed class ParquetChunkDecoder
     }
 
     // utf8Start: where data starts in the target's Utf8 when its strings stay UTF-8, else -1.
-    private void ReadValues(ReadOnlySpan<byte> data, Encoding encoding, int count, Span<long> longs, Span<double> doubles, Span<ReadOnlyMemory<char>> texts, int utf8Start)
+    private void ReadValues(ReadOnlySpan<byte> data, Encoding encoding, int count, Span<long> longs, Span<double> doubles, Span<float> singles, Span<ReadOnlyMemory<char>> texts, int utf8Start)
     {
         int at = Count;
         if (count > Entries - at)
@@ -352,7 +360,7 @@ internal sealed class ParquetChunkDecoder
                 if (Kind == DenseKind.Texts)
                     texts = TextValues();
                 ReadPlain(data, count, Kind == DenseKind.Longs ? longs[at..] : default, Kind == DenseKind.Doubles ? doubles[at..] : default,
-                    Kind == DenseKind.Texts ? texts[at..] : default);
+                    Kind == DenseKind.Singles ? singles[at..] : default, Kind == DenseKind.Texts ? texts[at..] : default);
                 break;
             case Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY:
                 if (_dictionaryCount < 0)
@@ -386,6 +394,9 @@ internal sealed class ParquetChunkDecoder
                     case DenseKind.Doubles:
                         Gather(_dictionaryDoubles, indices, doubles.Slice(at, count));
                         break;
+                    case DenseKind.Singles:
+                        Gather(_dictionarySingles, indices, singles.Slice(at, count));
+                        break;
                     default:
                         Gather(_dictionaryTexts, indices, TextValues().Slice(at, count));
                         break;
@@ -418,7 +429,7 @@ internal sealed class ParquetChunkDecoder
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ReadPlain(ReadOnlySpan<byte> data, int count, Span<long> longs, Span<double> doubles, Span<ReadOnlyMemory<char>> texts)
+    private void ReadPlain(ReadOnlySpan<byte> data, int count, Span<long> longs, Span<double> doubles, Span<float> singles, Span<ReadOnlyMemory<char>> texts)
     {
         int width = _type switch
         {
@@ -445,24 +456,11 @@ internal sealed class ParquetChunkDecoder
                 break;
             }
             case Parquet.Meta.Type.FLOAT when BitConverter.IsLittleEndian:
-            {
-                // Lists of weights: 8 floats widened to doubles a step.
-                ReadOnlySpan<float> source = MemoryMarshal.Cast<byte, float>(data)[..count];
-                Span<double> target = doubles[..count];
-                int i = 0;
-                for (; count - i >= Vector256<float>.Count; i += Vector256<float>.Count)
-                {
-                    (Vector256<double> lower, Vector256<double> upper) = Vector256.Widen(Vector256.Create(source.Slice(i, Vector256<float>.Count)));
-                    lower.CopyTo(target[i..]);
-                    upper.CopyTo(target[(i + Vector256<double>.Count)..]);
-                }
-                for (; i < count; i++)
-                    target[i] = source[i];
+                MemoryMarshal.Cast<byte, float>(data)[..count].CopyTo(singles);
                 break;
-            }
             case Parquet.Meta.Type.FLOAT:
                 for (int i = 0; i < count; i++)
-                    doubles[i] = BinaryPrimitives.ReadSingleLittleEndian(data.Slice(4 * i, 4));
+                    singles[i] = BinaryPrimitives.ReadSingleLittleEndian(data.Slice(4 * i, 4));
                 break;
             case Parquet.Meta.Type.DOUBLE when BitConverter.IsLittleEndian:
                 MemoryMarshal.Cast<byte, double>(data)[..count].CopyTo(doubles);
