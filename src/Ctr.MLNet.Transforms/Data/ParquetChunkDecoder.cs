@@ -475,7 +475,7 @@ internal sealed class ParquetChunkDecoder
         }
     }
 
-    /// <summary>Plain strings (each a 4-byte length, then its UTF-8 bytes) left where they are: the range of each, <paramref name="offset"/> being where <paramref name="data"/> starts.</summary>
+    /// <summary>Plain strings (each a 4-byte length, then its UTF-8 bytes) left where they are: where each starts, <paramref name="offset"/> being where <paramref name="data"/> starts.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReadPlainRanges(ReadOnlySpan<byte> data, int count, Span<Utf8Range> ranges, int offset)
     {
@@ -487,7 +487,7 @@ internal sealed class ParquetChunkDecoder
             int length = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
             if (length < 0 || length > data.Length - at - 4)
                 throw new FormatException($"string {i + 1:N0} of {length:N0} bytes runs past the page");
-            ranges[i] = new Utf8Range(offset + at + 4, length);
+            ranges[i] = new Utf8Range(offset + at + 4);
             at += 4 + length;
         }
     }

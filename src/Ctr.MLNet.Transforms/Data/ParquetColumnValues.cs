@@ -86,8 +86,9 @@ internal sealed class ParquetColumnValues
         if (TextIndices is int[] indices)
             return Dictionary![indices[e]];
         Utf8Range range = Utf8Ranges![e];
-        _scratch = Ensure(_scratch, range.Length); // UTF-8 never takes fewer bytes than UTF-16 chars
-        int written = System.Text.Encoding.UTF8.GetChars(Utf8.AsSpan(range.Start, range.Length), _scratch);
+        int length = range.LengthIn(Utf8!);
+        _scratch = Ensure(_scratch, length); // UTF-8 never takes fewer bytes than UTF-16 chars
+        int written = System.Text.Encoding.UTF8.GetChars(Utf8.AsSpan(range.Start, length), _scratch);
         return new ReadOnlyMemory<char>(_scratch, 0, written);
     }
 
