@@ -229,10 +229,19 @@ public sealed partial class ParquetDataSource
                         for (int r = 0; r < rows; r++)
                             target[r] = present[r] ? dictionary[indices[r]] : default;
                     }
+                    else if (values.Integers is long[] integers && AllSmall(integers.AsSpan(0, rows)))
+                    {
+                        // Small integer codes (hours, days, slots) spelled here from the shared spellings, nothing
+                        // allocated: one tight loop per row group instead of the getter's checks per row.
+                        ReadOnlyMemory<char>[] target = group.RowTexts[i] = group.Spelled[i] = Ensure(group.Spelled[i] ?? [], rows);
+                        bool[] present = values.Present;
+                        for (int r = 0; r < rows; r++)
+                            target[r] = present[r] ? SmallIntegers[integers[r]] : default;
+                    }
                     else
                     {
-                        // Strings kept as UTF-8, numbers or booleans: the getter widens or spells the row's value, so
-                        // what a consumer drops dies young instead of living as long as the row group.
+                        // Strings kept as UTF-8, other numbers or booleans: the getter widens or spells the row's value,
+                        // so what a consumer drops dies young instead of living as long as the row group.
                         group.RowTexts[i] = null;
                     }
                     break;
@@ -250,6 +259,17 @@ public sealed partial class ParquetDataSource
                     PrepareNumbers(group, i, values, _kinds[i] == ParquetColumnKind.Label);
                     break;
             }
+        }
+
+        /// <summary>Whether every value is one of <see cref="SmallIntegers"/> (a null's slot holds 0).</summary>
+        private static bool AllSmall(ReadOnlySpan<long> integers)
+        {
+            foreach (long integer in integers)
+            {
+                if ((ulong)integer >= (ulong)SmallIntegers.Length)
+                    return false;
+            }
+            return true;
         }
 
         /// <summary>Single and Label columns by row; the two common physical types without a call per row, the same checks as <see cref="ParseNumber"/>.</summary>

@@ -285,6 +285,22 @@ public sealed class ParquetDataSourceTest
     }
 
     [TestMethod]
+    public void ParquetDataSourceTest_IntegersAsTextSpellTheSameWhetherTheirRowGroupHoldsSmallCodesOnlyOrNot()
+    {
+        // A row group of codes from 0 to 1023 (nulls among them) is spelled when loaded, one with a larger or negative
+        // value by the getter; a null is empty either way, first and last in its row group too.
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "codes.parquet");
+        int?[] hours = [null, 3, 1023, 0, null, 7, 1024, null, -1, 5, 12, null];
+        Write(path, 4, new Column(new DataField<int?>("hour"), [.. hours.Cast<object?>()]));
+        ParquetDataSource sut = ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [new("hour", ParquetColumnKind.Text)] });
+
+        List<object[]> rows = ReadAll(sut);
+
+        CollectionAssert.AreEqual(hours.Select(h => h?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "").ToArray(), rows.Select(r => (string)r[0]).ToArray());
+    }
+
+    [TestMethod]
     public void ParquetDataSourceTest_DamagedSnappyPageIsAnErrorNamingFileRowGroupAndColumn()
     {
         // The page's Snappy data ends in copies (one string repeated); its last bytes made a copy-with-4-byte-offset tag
