@@ -23,12 +23,15 @@ internal sealed class ParquetColumnValues
     private char[] _scratch = [];
     private readonly Buffers _buffers = new();
     private int _valueCount;
+    private int _elements;
+    private double[]? _numbers;
 
     /// <summary>Arrays kept from row group to row group; the value arrays above are these or null.</summary>
     internal sealed class Buffers
     {
         public long[] Longs = [];
         public double[] Doubles = [];
+        public float[] Singles = [];
         public ReadOnlyMemory<char>[] Texts = [];
         public int[] TextIndices = [];
         public ReadOnlyMemory<char>[] Dictionary = [];
@@ -83,14 +86,26 @@ internal sealed class ParquetColumnValues
         if (TextIndices is int[] indices)
             return Dictionary![indices[e]];
         Utf8Range range = Utf8Ranges![e];
-        _scratch = Ensure(_scratch, range.Length); // UTF-8 never takes fewer bytes than UTF-16 chars
-        int written = System.Text.Encoding.UTF8.GetChars(Utf8.AsSpan(range.Start, range.Length), _scratch);
+        int length = range.LengthIn(Utf8!);
+        _scratch = Ensure(_scratch, length); // UTF-8 never takes fewer bytes than UTF-16 chars
+        int written = System.Text.Encoding.UTF8.GetChars(Utf8.AsSpan(range.Start, length), _scratch);
         return new ReadOnlyMemory<char>(_scratch, 0, written);
     }
 
     public long[]? Integers { get; private set; }
 
-    public double[]? Numbers { get; private set; }
+    /// <summary>
+    /// Floating-point columns as doubles; a column of floats is widened on the first call for its row group (the
+    /// values spelled or checked as doubles are the same as before, a float widened exactly).
+    /// </summary>
+    public double[]? Numbers
+    {
+        get => _numbers ?? (Singles is float[] singles ? _numbers = WidenSingles(singles) : null);
+        private set => _numbers = value;
+    }
+
+    /// <summary>A column of floats (Parquet FLOAT, decoded by this library), as they are: lists of weights read without a double in between.</summary>
+    public float[]? Singles { get; private set; }
 
     public bool[]? Booleans { get; private set; }
 
@@ -143,6 +158,9 @@ internal sealed class ParquetColumnValues
                         break;
                     case ParquetChunkDecoder.DenseKind.Doubles:
                         values.Numbers = SpreadInPlace(buffers.Doubles, values.Present, elements, decoder.Count);
+                        break;
+                    case ParquetChunkDecoder.DenseKind.Singles:
+                        values.Singles = SpreadInPlace(buffers.Singles, values.Present, elements, decoder.Count);
                         break;
                     default:
                         if (decoder.TextsAsIndices)
@@ -307,7 +325,8 @@ internal sealed class ParquetColumnValues
 
         Rows = rows;
         Offsets = offsets;
-        (Texts, TextIndices, Dictionary, Utf8Ranges, Utf8, Integers, Numbers, Booleans) = (null, null, null, null, null, null, null, null);
+        (Texts, TextIndices, Dictionary, Utf8Ranges, Utf8, Integers, Numbers, Singles, Booleans) = (null, null, null, null, null, null, null, null, null);
+        _elements = elements;
         _valueCount = count;
         HasNulls = count < elements;
         return elements;
@@ -365,6 +384,14 @@ internal sealed class ParquetColumnValues
                 throw new FormatException($"values of type {field.ClrType.Name} cannot be read");
         }
         return values;
+    }
+
+    private double[] WidenSingles(float[] singles)
+    {
+        double[] doubles = _buffers.Doubles = Ensure(_buffers.Doubles, _elements);
+        for (int e = 0; e < _elements; e++)
+            doubles[e] = singles[e];
+        return doubles;
     }
 
     /// <summary>Whether <see cref="Read"/> can decode a field of this CLR type.</summary>

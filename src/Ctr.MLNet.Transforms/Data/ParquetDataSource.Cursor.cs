@@ -229,10 +229,19 @@ public sealed partial class ParquetDataSource
                         for (int r = 0; r < rows; r++)
                             target[r] = present[r] ? dictionary[indices[r]] : default;
                     }
+                    else if (values.Integers is long[] integers && AllSmall(integers.AsSpan(0, rows)))
+                    {
+                        // Small integer codes (hours, days, slots) spelled here from the shared spellings, nothing
+                        // allocated: one tight loop per row group instead of the getter's checks per row.
+                        ReadOnlyMemory<char>[] target = group.RowTexts[i] = group.Spelled[i] = Ensure(group.Spelled[i] ?? [], rows);
+                        bool[] present = values.Present;
+                        for (int r = 0; r < rows; r++)
+                            target[r] = present[r] ? SmallIntegers[integers[r]] : default;
+                    }
                     else
                     {
-                        // Strings kept as UTF-8, numbers or booleans: the getter widens or spells the row's value, so
-                        // what a consumer drops dies young instead of living as long as the row group.
+                        // Strings kept as UTF-8, other numbers or booleans: the getter widens or spells the row's value,
+                        // so what a consumer drops dies young instead of living as long as the row group.
                         group.RowTexts[i] = null;
                     }
                     break;
@@ -250,6 +259,17 @@ public sealed partial class ParquetDataSource
                     PrepareNumbers(group, i, values, _kinds[i] == ParquetColumnKind.Label);
                     break;
             }
+        }
+
+        /// <summary>Whether every value is one of <see cref="SmallIntegers"/> (a null's slot holds 0).</summary>
+        private static bool AllSmall(ReadOnlySpan<long> integers)
+        {
+            foreach (long integer in integers)
+            {
+                if ((ulong)integer >= (ulong)SmallIntegers.Length)
+                    return false;
+            }
+            return true;
         }
 
         /// <summary>Single and Label columns by row; the two common physical types without a call per row, the same checks as <see cref="ParseNumber"/>.</summary>
@@ -309,9 +329,11 @@ public sealed partial class ParquetDataSource
             int rows = values.Rows, elements = offsets[rows];
             float[] floats = group.Floats[i] = Ensure(group.Floats[i] ?? [], elements);
             bool[] present = values.Present;
-            if (values.Numbers is double[] numbers)
+            if (values.Singles is float[] || values.Numbers is double[])
             {
-                bool allFinite = NarrowAllFinite(numbers.AsSpan(0, elements), floats.AsSpan(0, elements));
+                bool allFinite = values.Singles is float[] singles
+                    ? CopyAllFinite(singles.AsSpan(0, elements), floats.AsSpan(0, elements))
+                    : NarrowAllFinite(values.Numbers!.AsSpan(0, elements), floats.AsSpan(0, elements));
                 if (values.HasNulls || !allFinite)
                 {
                     for (int r = 0; r < rows; r++)
@@ -368,6 +390,27 @@ public sealed partial class ParquetDataSource
             for (; e < source.Length; e++)
             {
                 float value = target[e] = (float)source[e];
+                sum += value - value;
+            }
+            return sum == 0;
+        }
+
+        /// <summary>The floats copied, 8 a step; whether all of them are finite.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static bool CopyAllFinite(ReadOnlySpan<float> source, Span<float> target)
+        {
+            Vector256<float> sums = Vector256<float>.Zero;
+            int e = 0;
+            for (; source.Length - e >= Vector256<float>.Count; e += Vector256<float>.Count)
+            {
+                Vector256<float> values = Vector256.Create(source.Slice(e, Vector256<float>.Count));
+                values.CopyTo(target[e..]);
+                sums += values - values;
+            }
+            float sum = Vector256.Sum(sums);
+            for (; e < source.Length; e++)
+            {
+                float value = target[e] = source[e];
                 sum += value - value;
             }
             return sum == 0;

@@ -1,12 +1,21 @@
 using System;
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Ctr.MLNet.Transforms;
 
-/// <summary>Where a plain string's UTF-8 bytes lie in its column's page bytes; (0, 0) for a null.</summary>
-internal readonly record struct Utf8Range(int Start, int Length);
+/// <summary>
+/// Where a plain string's UTF-8 bytes start in its column's page bytes, just after its 4-byte length, which is read
+/// from there (checked when the page was decoded); 0 for a null. Half the memory of a start and a length, written
+/// once and read once per string.
+/// </summary>
+internal readonly record struct Utf8Range(int Start)
+{
+    /// <summary>The string's length in bytes: the 4 bytes before <see cref="Start"/>; 0 for a null.</summary>
+    public int LengthIn(byte[] bytes) => Start == 0 ? 0 : BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(Start - 4, 4));
+}
 
 /// <summary>
 /// Strings handed out by the Parquet reader: widened from UTF-8 (or spelled from numbers, or copied) side by side in
@@ -64,18 +73,18 @@ internal sealed class ParquetTextChunks
     }
 
     /// <summary>The string of <paramref name="range"/> in <paramref name="bytes"/>.</summary>
-    public ReadOnlyMemory<char> Widen(byte[] bytes, Utf8Range range) => Widen(bytes, range.Start, range.Length);
+    public ReadOnlyMemory<char> Widen(byte[] bytes, Utf8Range range) => Widen(bytes, range.Start, range.LengthIn(bytes));
 
     /// <summary>The strings of <paramref name="ranges"/> in <paramref name="bytes"/> into <paramref name="target"/>.</summary>
     public void Widen(byte[] bytes, ReadOnlySpan<Utf8Range> ranges, Span<ReadOnlyMemory<char>> target)
     {
         int total = 0;
         foreach (Utf8Range range in ranges)
-            total += range.Length;
+            total += range.LengthIn(bytes);
         Room(total, Spare);
         target = target[..ranges.Length];
         for (int i = 0; i < ranges.Length; i++)
-            target[i] = Next(bytes, ranges[i].Start, ranges[i].Length);
+            target[i] = Next(bytes, ranges[i].Start, ranges[i].LengthIn(bytes));
     }
 
     /// <summary>Room for <paramref name="length"/> chars, and <paramref name="spare"/> more, in the current chunk (UTF-8 never takes fewer bytes than UTF-16 chars).</summary>

@@ -72,6 +72,40 @@ public sealed class ParquetChunkDecoderTest
     }
 
     [TestMethod]
+    public void ParquetChunkDecoderTest_RunsOfOneValueEachDecodeAsEncodedUpToTheLastByte()
+    {
+        // Parquet.Net's dictionary indices: every value a run of its own (read a word at a time while 5 bytes are
+        // left), then a longer run; the last values, with fewer bytes left, by the general case.
+        var random = new Random(11);
+        for (int width = 1; width <= 32; width++)
+        {
+            int byteWidth = (width + 7) / 8;
+            int[] ones = [.. Enumerable.Range(0, 20).Select(_ => (int)(uint)random.NextInt64(1L << width))];
+            var bytes = new List<byte>();
+            foreach (int value in ones)
+            {
+                Varint(bytes, 1 << 1);
+                for (int b = 0; b < byteWidth; b++)
+                    bytes.Add((byte)((uint)value >> (8 * b)));
+            }
+            Varint(bytes, 5 << 1);
+            for (int b = 0; b < byteWidth; b++)
+                bytes.Add((byte)((uint)ones[0] >> (8 * b)));
+            int[] expected = [.. ones, .. Enumerable.Repeat(ones[0], 5)];
+            var values = new int[expected.Length];
+
+            Assert.AreEqual(expected.Length, DecodeHybrid(bytes.ToArray(), width, values), $"width {width}");
+            CollectionAssert.AreEqual(expected, values, $"width {width}");
+            if (width <= 8)
+            {
+                var levels = new byte[expected.Length];
+                Assert.AreEqual(expected.Length, (int)DecodeHybridBytesMethod.Invoke(null, [bytes.ToArray(), width, levels])!, $"levels of width {width}");
+                CollectionAssert.AreEqual(expected.Select(v => (byte)v).ToArray(), levels, $"levels of width {width}");
+            }
+        }
+    }
+
+    [TestMethod]
     public void ParquetChunkDecoderTest_BitPackedValuesMissingTheirBytesAreAnError()
     {
         // One group of 8 values of 5 bits needs 5 bytes; 3 are there.

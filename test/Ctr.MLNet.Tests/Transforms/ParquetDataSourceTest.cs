@@ -288,6 +288,46 @@ public sealed class ParquetDataSourceTest
     }
 
     [TestMethod]
+    public void ParquetDataSourceTest_IntegersAsTextSpellTheSameWhetherTheirRowGroupHoldsSmallCodesOnlyOrNot()
+    {
+        // A row group of codes from 0 to 1023 (nulls among them) is spelled when loaded, one with a larger or negative
+        // value by the getter; a null is empty either way, first and last in its row group too.
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "codes.parquet");
+        int?[] hours = [null, 3, 1023, 0, null, 7, 1024, null, -1, 5, 12, null];
+        Write(path, 4, new Column(new DataField<int?>("hour"), [.. hours.Cast<object?>()]));
+        ParquetDataSource sut = ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [new("hour", ParquetColumnKind.Text)] });
+
+        List<object[]> rows = ReadAll(sut);
+
+        CollectionAssert.AreEqual(hours.Select(h => h?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "").ToArray(), rows.Select(r => (string)r[0]).ToArray());
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_DamagedSnappyPageIsAnErrorNamingFileRowGroupAndColumn()
+    {
+        // The page's Snappy data ends in copies (one string repeated); its last bytes made a copy-with-4-byte-offset tag
+        // whose offset is missing or reaches before the page. Snappier decompresses straight into the page here, so the
+        // page must still come out whole or not at all.
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "damaged.parquet");
+        Write(path, 1000, new ParquetOptions { CompressionMethod = CompressionMethod.Snappy },
+            new Column(new DataField<string>("user"), [.. Enumerable.Repeat("user-0123456789", 1000)]));
+        Parquet.Meta.ColumnMetaData chunk = ChunkOf(path, 0, "user");
+        Assert.AreEqual(Parquet.Meta.CompressionCodec.SNAPPY, chunk.Codec);
+        using (FileStream stream = File.OpenWrite(path))
+        {
+            stream.Position = chunk.DataPageOffset + chunk.TotalCompressedSize - 3;
+            stream.Write([0xFF, 0xFF, 0xFF]);
+        }
+        ParquetDataSource sut = ParquetDataSource.Load(path, new ParquetDataSource.Options { Columns = [new("user", ParquetColumnKind.Text)] });
+
+        var error = Assert.ThrowsExactly<FormatException>(() => ReadAll(sut));
+
+        StringAssert.Contains(error.Message, "damaged.parquet row group 0, column 'user': the data cannot be read");
+    }
+
+    [TestMethod]
     public void ParquetDataSourceTest_RowGroupsCheckedByColumnFindTheRowsAndMessagesOfRowByRowChecks()
     {
         // Each column is checked over its whole row group; a row found bad is checked again column by column for the
