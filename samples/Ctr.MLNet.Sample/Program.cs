@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Ctr.MLNet.Sample.Commands;
 
 namespace Ctr.MLNet.Sample;
@@ -7,7 +8,12 @@ namespace Ctr.MLNet.Sample;
 public static class Program
 {
     /// <summary>Runs a verb; 0 on success, nonzero with a message on standard error otherwise.</summary>
-    public static int Main(string[] args) => CreateRootCommand().Parse(args).Invoke();
+    public static int Main(string[] args)
+    {
+        // Options, CSV and JSON speak the invariant culture: under de-DE "--test-fraction 0.3" was read as 3.
+        CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        return CreateRootCommand().Parse(args).Invoke();
+    }
 
     /// <summary>The root command with every verb (tests invoke it in-process).</summary>
     public static RootCommand CreateRootCommand() => new("Ctr.MLNet sample: generate planted CTR data, train, evaluate and predict with one model zip.")

@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -105,12 +106,12 @@ internal sealed class FeatureReader
             foreach (float weight in weights)
             {
                 if (!float.IsFinite(weight) || weight < 0)
-                    throw new InvalidOperationException($"Row {RowNumber}: weight column '{field.WeightColumnName}' holds {weight}; weights must be finite and not negative.");
+                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Row {RowNumber}: weight column '{field.WeightColumnName}' holds {weight}; weights must be finite and not negative."));
                 sum += weight;
             }
             // Mean pooling divides by this sum: past Single's range it would turn the history into zeros unannounced.
             if (!float.IsFinite(sum))
-                throw new InvalidOperationException($"Row {RowNumber}: the weights in column '{field.WeightColumnName}' add up to more than {float.MaxValue:G3}; scale them down (a weighted mean does not change when every weight is divided by the same number).");
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Row {RowNumber}: the weights in column '{field.WeightColumnName}' add up to more than {float.MaxValue:G3}; scale them down (a weighted mean does not change when every weight is divided by the same number)."));
         }
     }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 
 namespace Ctr.MLNet.Torch;
 
@@ -227,7 +228,7 @@ public static class BinaryMetrics
             {
                 1f => true,
                 0f => false,
-                _ => throw new ArgumentException($"labels[{i}] is {labels[i]}; labels must be 0 or 1 (labels come first, then scores).", nameof(labels)),
+                _ => throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"labels[{i}] is {labels[i]}; labels must be 0 or 1 (labels come first, then scores)."), nameof(labels)),
             };
         }
         return clicks;

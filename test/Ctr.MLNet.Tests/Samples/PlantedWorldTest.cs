@@ -201,4 +201,24 @@ public sealed class PlantedWorldTest
         StringAssert.Contains(json, "\"roundtrip_identical\":true");
         StringAssert.StartsWith(json, "{\"rows\":3000,");
     }
+
+    [TestMethod]
+    public void PlantedWorldTest_OptionsReadTheInvariantCultureUnderAGermanLocale()
+    {
+        // Under de-DE "0.3" parses as 3 (the dot groups thousands), which generate refuses as a test fraction.
+        using var directory = new TemporaryDirectory();
+        CultureInfo before = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = new CultureInfo("de-DE");
+        try
+        {
+            Assert.AreEqual(0, Program.Main(["generate", "--rows", "200", "--seed", "3", "--out", directory.Path, "--test-fraction", "0.3"]));
+        }
+        finally
+        {
+            CultureInfo.DefaultThreadCurrentCulture = null;
+            CultureInfo.CurrentCulture = before;
+        }
+        int testRows = File.ReadLines(Path.Combine(directory.Path, "test.csv")).Count() - 1;
+        Assert.IsTrue(testRows is > 0 and < 200, $"{testRows} test rows of 200 for a fraction of 0.3");
+    }
 }
