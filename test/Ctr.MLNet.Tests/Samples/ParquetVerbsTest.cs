@@ -177,4 +177,28 @@ public sealed class ParquetVerbsTest
         Assert.IsGreaterThan(before.Terms.Length, fromParquet.Terms.Length, "day 1's new items join the vocabulary");
         CollectionAssert.AreEqual(before.Terms.ToArray(), fromParquet.Terms.Take(before.Terms.Length).ToArray(), "yesterday's items keep their indices");
     }
+
+    [TestMethod]
+    public void ParquetVerbsTest_ADamagedPageFoundWhileReadingNamesTheFileNotMLNetsWrapper()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 3000, Seed: 4));
+        string P(string name) => Path.Combine(directory.Path, name);
+        ParquetTestFiles.FromPlantedCsv(P("train.csv"), P("train.parquet"));
+        var (specCode, spec) = Invoke("train", "--train", P("train.csv"), "--valid", P("test.csv"), "--model", P("unused.zip"), "--print-spec");
+        Assert.AreEqual(0, specCode, spec);
+        File.WriteAllText(P("spec.json"), spec);
+        // The footer stays readable; 2,000 bytes of the pages in the middle are overwritten.
+        byte[] bytes = File.ReadAllBytes(P("train.parquet"));
+        Array.Fill(bytes, (byte)0xFF, bytes.Length / 2, 2000);
+        File.WriteAllBytes(P("damaged.parquet"), bytes);
+
+        var (code, output) = Invoke("fit-stats", "--spec", P("spec.json"), "--data", P("damaged.parquet"), "--out", P("stats.bin"));
+
+        Assert.AreEqual(1, code, output);
+        StringAssert.StartsWith(output, "error: ");
+        StringAssert.Contains(output, "damaged.parquet row group");
+        Assert.IsFalse(output.Contains("Splitter/consolidator", StringComparison.Ordinal), output);
+        Assert.IsFalse(File.Exists(P("stats.bin")), "nothing written");
+    }
 }
