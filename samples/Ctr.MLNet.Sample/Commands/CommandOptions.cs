@@ -180,10 +180,10 @@ internal static class CommandOptions
             // ML.NET may wrap what a cursor throws; the bad row is what the user needs to see.
             error.WriteLine(Printable($"error: {bad.Describe(SkipHint)}"));
         }
-        catch (Exception e) when (e is not FormatException && Find<FormatException>(e) is FormatException damaged)
+        catch (Exception e) when (e.Source?.StartsWith("Microsoft.ML", StringComparison.Ordinal) == true && Find<FormatException>(e.InnerException) is FormatException damaged)
         {
-            // A damaged file found while ML.NET's cursors run reaches us wrapped ("Splitter/consolidator worker
-            // encountered exception..."); the file, row group and column are in the inner error.
+            // A damaged file found while ML.NET's cursors run reaches us wrapped by ML.NET ("Splitter/consolidator
+            // worker encountered exception..."); the file, row group and column are in the inner error.
             error.WriteLine(Printable($"error: {damaged.Message}"));
         }
         catch (ArgumentException e)
