@@ -67,13 +67,12 @@ public static class ModelServer
                 slots.Add(source.Name, new ModelSlot(model, line => { synchronizedLog.WriteLine(line); synchronizedLog.Flush(); }, metrics));
                 log.WriteLine(model.Describe());
             }
-            ScoringBatcher? created = null;
-            batcher = created = new ScoringBatcher(settings.MaxBatchRows, settings.MaxBatchWait, settings.ScoringThreads)
+            batcher = new ScoringBatcher(settings.MaxBatchRows, settings.MaxBatchWait, settings.ScoringThreads)
             {
                 BatchScored = (model, rows) =>
                 {
                     metrics.Batch(model.Name, rows);
-                    settings.PassScored?.Invoke(created!, model, rows);
+                    settings.PassScored?.Invoke(batcher!, model, rows);
                 },
             };
             app = Build(settings, slots, batcher, metrics);
