@@ -180,21 +180,23 @@ internal static class CommandOptions
             // ML.NET may wrap what a cursor throws; the bad row is what the user needs to see.
             error.WriteLine(Printable($"error: {bad.Describe(SkipHint)}"));
         }
-        catch (Exception e) when (e.Source?.StartsWith("Microsoft.ML", StringComparison.Ordinal) == true && Find<FormatException>(e.InnerException) is FormatException damaged)
+        catch (Exception e) when (Reportable(e) is Exception reported)
         {
-            // A damaged file found while ML.NET's cursors run reaches us wrapped by ML.NET ("Splitter/consolidator
-            // worker encountered exception..."); the file, row group and column are in the inner error.
-            error.WriteLine(Printable($"error: {damaged.Message}"));
-        }
-        catch (ArgumentException e)
-        {
-            error.WriteLine(Printable($"error: {WithoutParameterName(e)}"));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or FormatException)
-        {
-            error.WriteLine(Printable($"error: {e.Message}"));
+            error.WriteLine(Printable($"error: {(reported is ArgumentException argument ? WithoutParameterName(argument) : reported.Message)}"));
         }
         return 1;
+    }
+
+    /// <summary>
+    /// The error the user is shown, or null for one that is a bug. A wrapper ML.NET put around an error while its
+    /// cursors ran ("Splitter/consolidator worker encountered exception ...") gives way to the error it wraps, whose
+    /// message names the file, row or column.
+    /// </summary>
+    private static Exception? Reportable(Exception e)
+    {
+        if (e.Source?.StartsWith("Microsoft.ML", StringComparison.Ordinal) == true && e.InnerException is { } inner && Reportable(inner) is { } wrapped)
+            return wrapped;
+        return e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException or FormatException ? e : null;
     }
 
     private static T? Find<T>(Exception? e) where T : Exception
