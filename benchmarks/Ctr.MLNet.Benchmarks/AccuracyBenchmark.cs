@@ -69,6 +69,7 @@ public static class AccuracyBenchmark
             NumberOfNetworks = args.Int("networks", trees.NumberOfNetworks),
             TreeLearningRate = args.Double("tree-lr", trees.TreeLearningRate),
             MinimumExampleCountPerLeaf = args.Int("min-leaf", trees.MinimumExampleCountPerLeaf),
+            TreeLeafEmbeddingDim = args.Int("tree-leaf-dim", trees.TreeLeafEmbeddingDim),
         };
         args.CheckAllUsed();
         foreach (string m in models)
@@ -198,7 +199,7 @@ public static class AccuracyBenchmark
                     NumericColumnNames = spec.NumericColumnNames,
                     Seed = seed,
                 });
-                options = options with { Model = options.Model with { EmbeddingDims = spec.EmbeddingDims.ToImmutableDictionary() } };
+                options = options with { Model = options.Model with { EmbeddingDims = options.Model.EmbeddingDims.SetItems(spec.EmbeddingDims) } };
                 Hybrid(ml, results, features, options, trees, train, valid, test, labels);
             }
             if (models.Contains("lightgbm"))

@@ -25,7 +25,7 @@ public static class Program
               training-step rows/s of the default model per batch size and torch thread count
           models [--rows 200000,1000000] [--no-criteo] [--criteo PATH] [--no-lightgbm] [--lightgbm-threads 2]
               the model zoo (DNN, DeepFM, DCN-v2, target attention) vs LightGBM (vs the oracle) on criteo 10k and planted data
-          accuracy [--rows 200000,1000000 (0: none)] [--seeds 1,2,3] [--no-criteo] [--criteo PATH] [--models hybrid,lightgbm,ceiling] [--network-config NAME] [--trees 100] [--leaves 31] [--max-onehot 10000] [--tree-lr 0.1] [--min-leaf 50] [--networks 3] [--lightgbm-threads 1]
+          accuracy [--rows 200000,1000000 (0: none)] [--seeds 1,2,3] [--no-criteo] [--criteo PATH] [--models hybrid,lightgbm,ceiling] [--network-config NAME] [--trees 100] [--leaves 31] [--max-onehot 10000] [--tree-lr 0.1] [--min-leaf 50] [--tree-leaf-dim 0] [--networks 3] [--lightgbm-threads 1]
                    [--criteo-rows N[,N...] (first N rows only: an earlier test period; several: one per period and a summary)] [--criteo-min-freq N] [--id-min-count 2]
               the default network, the network + FastTree hybrid and its parts, LightGBM, the well-specified ceiling and the oracle; mean ± sd over seeds
           feeding [--rows 200000] [--threads 1,2] [--rounds 3]

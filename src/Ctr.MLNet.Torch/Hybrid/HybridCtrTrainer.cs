@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Ctr.MLNet.Torch.Data;
 using Microsoft.ML;
+using Microsoft.ML.Calibrators;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers.FastTree;
@@ -32,6 +33,9 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
 
     /// <summary>The column that keeps network <paramref name="k"/>'s logit (1-based).</summary>
     public static string NetworkScoreColumn(int k) => k == 1 ? NetworkScoreColumnName : $"{NetworkScoreColumnName}.{k}";
+
+    /// <summary>The leaf of every tree a row reaches, as ids the networks embed (<see cref="Options.TreeLeafEmbeddingDim"/>).</summary>
+    public const string TreeLeavesColumnName = "Ctr.TreeLeaves";
 
     private const string TreeFeaturesColumnName = "Ctr.TreeFeatures";
     private const string TreeLabelColumnName = "Ctr.TreeLabel";
@@ -67,6 +71,15 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         /// </summary>
         public int MaxOneHotSize { get; init; } = 10_000;
 
+        /// <summary>
+        /// Above 0, the networks also read the leaf each row reaches in every tree, as ids embedded this wide and pooled
+        /// like a history (<see cref="TreeLeavesTransformer"/>): the trees' cuts and interactions as inputs of the
+        /// network, besides their margin in the blend. 0 (the default) leaves them out: on the accuracy benchmark they
+        /// did not help (benchmarks/results/accuracy-tree-leaves.md), and wide leaf embeddings let a network memorize
+        /// its training rows (100 leaves nearly single out a row). Needs trees.
+        /// </summary>
+        public int TreeLeafEmbeddingDim { get; init; }
+
         /// <summary>FastTree's threads; null for its default (one per core).</summary>
         public int? TreeThreads { get; init; } = 1;
 
@@ -85,6 +98,10 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
                 throw new ArgumentOutOfRangeException(nameof(NumberOfNetworks), $"NumberOfNetworks must be in 1..64, got {NumberOfNetworks}.");
             if (NumberOfTrees == 0 && NumberOfNetworks == 1)
                 throw new ArgumentOutOfRangeException(nameof(NumberOfTrees), "With NumberOfTrees 0 and one network there is nothing to blend: set NumberOfTrees ≥ 1 or NumberOfNetworks ≥ 2, or train the network alone with TorchCtr.");
+            if (TreeLeafEmbeddingDim < 0)
+                throw new ArgumentOutOfRangeException(nameof(TreeLeafEmbeddingDim), $"TreeLeafEmbeddingDim must not be negative, got {TreeLeafEmbeddingDim}.");
+            if (TreeLeafEmbeddingDim > 0 && NumberOfTrees == 0)
+                throw new ArgumentOutOfRangeException(nameof(TreeLeafEmbeddingDim), "TreeLeafEmbeddingDim needs trees: set NumberOfTrees ≥ 1, or TreeLeafEmbeddingDim 0.");
             if (NumberOfLeaves < 2)
                 throw new ArgumentOutOfRangeException(nameof(NumberOfLeaves), $"NumberOfLeaves must be at least 2, got {NumberOfLeaves}.");
             if (!(TreeLearningRate > 0) || !double.IsFinite(TreeLearningRate))
@@ -150,6 +167,12 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         // The network's inputs are fixed now, from the schema it was given: the trees' columns added below (one-hot
         // vectors and a probability, both marked normalized) must not become network inputs.
         network = network with { NumericColumnNames = [.. layout.Numeric.Select(n => n.ColumnName)] };
+        if (_options.TreeLeafEmbeddingDim > 0)
+        {
+            network = network with { Model = network.Model with { EmbeddingDims = network.Model.EmbeddingDims.SetItem(TreeLeavesTransformer.VocabularyName, _options.TreeLeafEmbeddingDim) } };
+            if (network.CategoricalColumnNames is not null)
+                network = network with { CategoricalColumnNames = [.. network.CategoricalColumnNames, TreeLeavesColumnName] };
+        }
         HistoryAttributes.Check(layout, network.Model.HistoryAttributes); // before the trees, not after them
         var chain = new List<ITransformer>();
         IDataView treeTrain = trainData, treeValid = validationData;
@@ -220,7 +243,12 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         });
         ITransformer trees = fastTree.Fit(treeTrain);
         ITransformer keepTreeScore = _transforms.CopyColumns(TreeScoreColumnName, "Score").Fit(trees.Transform(treeFeatures.Transform(_data.TakeRows(trainData, 1))));
-        return [treeFeatures, trees, keepTreeScore];
+        if (_options.TreeLeafEmbeddingDim == 0)
+            return [treeFeatures, trees, keepTreeScore];
+        var model = (FastTreeBinaryModelParameters)((ISingleFeaturePredictionTransformer<CalibratedModelParametersBase>)trees).Model.SubModel;
+        int featureCount = treeTrain.Schema[TreeFeaturesColumnName].Type.GetVectorSize();
+        var leaves = new TreeLeavesTransformer(_env, TreeLeavesColumnName, TreeFeaturesColumnName, TreeLeaves.Create(model.TrainedTreeEnsemble, featureCount));
+        return [treeFeatures, trees, keepTreeScore, leaves];
     }
 
     /// <summary>The input schema plus <c>Score</c>, <c>Probability</c> and <c>PredictedLabel</c>.</summary>

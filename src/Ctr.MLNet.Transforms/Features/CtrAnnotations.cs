@@ -66,8 +66,15 @@ public static class CtrAnnotations
         return true;
     }
 
-    internal static DataViewSchema.Annotations.Builder AddCategorical(this DataViewSchema.Annotations.Builder builder, string vocabulary, int size)
+    /// <summary>
+    /// Marks a key column as an embedding input: ids of the index space <paramref name="vocabulary"/> with
+    /// <paramref name="size"/> rows (padding 0 and OOV 1 included), so a transform of one's own can feed a trainer.
+    /// </summary>
+    public static DataViewSchema.Annotations.Builder AddCategorical(this DataViewSchema.Annotations.Builder builder, string vocabulary, int size)
     {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(vocabulary);
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 2);
         builder.Add(Vocabulary, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = vocabulary.AsMemory());
         builder.Add(VocabularySize, NumberDataViewType.Int32, (ref int v) => v = size);
         builder.Add(OovIndex, NumberDataViewType.Int32, (ref int v) => v = Transforms.Vocabulary.OovIndex);

@@ -7,6 +7,7 @@ using System.Text.Json;
 using Ctr.MLNet.Planted;
 using Ctr.MLNet.Sample;
 using Ctr.MLNet.Sample.Commands;
+using Ctr.MLNet.Sample.Models;
 using Ctr.MLNet.Tests.Helpers;
 using Ctr.MLNet.Torch;
 using Ctr.MLNet.Transforms;
@@ -134,6 +135,29 @@ public sealed class SampleVerbsTest
         Assert.IsFalse(LastJsonLine(networkOutput).TryGetProperty("network_valid_auc", out _));
         Assert.AreEqual(1, warmCode);
         StringAssert.Contains(warmOutput, "blends its network with trees");
+    }
+
+    [TestMethod]
+    public void SampleVerbsTest_TrainEmbedsTheTreesLeavesWhenAskedAndNeedsTreesForIt()
+    {
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 3000, Seed: 3));
+        string train = Path.Combine(directory.Path, "train.csv"), test = Path.Combine(directory.Path, "test.csv");
+        string leaves = Path.Combine(directory.Path, "leaves.zip"), none = Path.Combine(directory.Path, "none.zip");
+        string[] quick = ["--networks", "1", "--epochs", "1", "--batch-size", "256"];
+
+        var (code, output) = Invoke(["train", "--train", train, "--valid", test, "--model", leaves, "--trees", "10", "--tree-leaf-dim", "2", .. quick]);
+        var (evaluateCode, evaluateOutput) = Invoke("evaluate", "--model", leaves, "--data", test);
+        var (noTreesCode, noTreesOutput) = Invoke(["train", "--train", train, "--valid", test, "--model", none, "--trees", "0", "--tree-leaf-dim", "2", .. quick]);
+
+        Assert.AreEqual(0, code, output);
+        Assert.AreEqual(0, evaluateCode, evaluateOutput);
+        Assert.AreEqual(LastJsonLine(output).GetProperty("valid_auc").GetDouble(), LastJsonLine(evaluateOutput).GetProperty("auc").GetDouble(), 1e-6, "the zip scores as the fit did");
+        using TorchCtrTransformer network = ModelFiles.Load(new Microsoft.ML.MLContext(), leaves).Network;
+        Assert.IsTrue(network.Layout.Sequences.Any(s => s.ColumnName == HybridCtrTrainer.TreeLeavesColumnName), "the network reads the leaves");
+        Assert.AreEqual(1, noTreesCode);
+        StringAssert.Contains(noTreesOutput, "--tree-leaf-dim embeds the trees' leaves, and there are no trees");
+        Assert.IsFalse(File.Exists(none));
     }
 
     [TestMethod]

@@ -153,6 +153,123 @@ public sealed class HybridCtrTrainerTest
             Assert.AreEqual(expected[i], engine.Predict(rows[i]).Probability, 1e-6f, $"row {i}");
     }
 
+    /// <summary>Test rows with unseen users and items (and NaN in either number), so every kind of branch is taken.</summary>
+    private static List<UserItemRow> Odd(bool withNaN = false) =>
+    [
+        .. Test.Take(200),
+        .. Test.Skip(200).Take(60).Select((r, i) => new UserItemRow
+        {
+            Label = r.Label,
+            User = i % 3 == 0 ? "never-seen" : r.User,
+            Item = i % 4 == 0 ? "" : r.Item,
+            X1 = withNaN && i % 2 == 0 ? float.NaN : r.X1,
+            X2 = withNaN && i % 5 == 0 ? float.NaN : r.X2,
+        }),
+    ];
+
+    [TestMethod]
+    public void HybridCtrTrainerTest_TreeLeavesAreTheLeavesMLNetsTreeFeaturizerFinds()
+    {
+        var ml = new MLContext(seed: 1);
+        ITransformer features = Features(ml).Fit(ml.Data.LoadFromEnumerable(Train));
+        IDataView train = features.Transform(ml.Data.LoadFromEnumerable(Train.Take(4000)));
+        IDataView valid = features.Transform(ml.Data.LoadFromEnumerable(Valid.Take(1000)));
+        var options = Quick() with { Network = Quick().Network with { Epochs = 1 }, NumberOfTrees = 12, TreeLeafEmbeddingDim = 2 };
+
+        TransformerChain<ITransformer> sut = ml.BinaryClassification.Trainers.TorchCtrWithTrees(options).Fit(train, valid);
+
+        TreeLeavesTransformer leaves = sut.OfType<TreeLeavesTransformer>().Single();
+        var trees = sut.OfType<ISingleFeaturePredictionTransformer<Microsoft.ML.Calibrators.CalibratedModelParametersBase>>().Single();
+        var model = (Microsoft.ML.Trainers.FastTree.FastTreeBinaryModelParameters)trees.Model.SubModel;
+        // The steps up to the leaves (the networks refuse NaN, which the trees take), cached so ML.NET's featurizer reads plain columns.
+        var prefix = new TransformerChain<ITransformer>([.. sut.TakeWhile(t => t is not TorchCtrTransformer)]);
+        IDataView scored = ml.Data.Cache(prefix.Transform(features.Transform(ml.Data.LoadFromEnumerable(Odd(withNaN: true)))));
+        IDataView reference = ml.Transforms.FeaturizeByPretrainTreeEnsemble(new Microsoft.ML.Trainers.FastTree.PretrainedTreeFeaturizationEstimator.Options
+        {
+            InputColumnName = leaves.FeatureColumnName,
+            ModelParameters = model,
+            LeavesColumnName = "MLNetLeaves",
+            TreesColumnName = null,
+            PathsColumnName = null,
+        }).Fit(scored).Transform(scored);
+        // GetColumn hands out one buffer for every row: copy each row's values.
+        int[][] ids = [.. scored.GetColumn<VBuffer<uint>>(HybridCtrTrainer.TreeLeavesColumnName).Select(v => v.DenseValues().Select(id => (int)id).ToArray())];
+        int[][] expected = [.. reference.GetColumn<VBuffer<float>>("MLNetLeaves").Select(v => v.DenseValues().Select((x, i) => (x, i)).Where(p => p.x != 0).Select(p => p.i + 2).ToArray())];
+
+        Assert.AreEqual(12, leaves.TreeCount);
+        Assert.AreEqual(reference.Schema["MLNetLeaves"].Type.GetVectorSize(), leaves.LeafCount, "one id per leaf of every tree");
+        Assert.HasCount(Odd(withNaN: true).Count, ids);
+        for (int row = 0; row < ids.Length; row++)
+            CollectionAssert.AreEqual(expected[row], ids[row], $"row {row}");
+        var seen = ids.SelectMany(row => row).ToHashSet();
+        Assert.IsGreaterThan(2 * 12, seen.Count, $"rows reach different leaves: {seen.Count} of {leaves.LeafCount}");
+        TorchCtrTransformer network = sut.OfType<TorchCtrTransformer>().First();
+        SequenceField field = network.Layout.Sequences.Single(f => f.ColumnName == HybridCtrTrainer.TreeLeavesColumnName);
+        Assert.AreEqual(TreeLeavesTransformer.VocabularyName, network.Layout.Tables[field.Table].Name);
+        Assert.AreEqual(leaves.LeafCount + 2, network.Layout.Tables[field.Table].Size, "padding, OOV and every leaf");
+    }
+
+    [TestMethod]
+    public void HybridCtrTrainerTest_TreeLeavesTeachTheNetworkTheThresholdInteraction()
+    {
+        var ml = new MLContext(seed: 1);
+        ITransformer features = Features(ml).Fit(ml.Data.LoadFromEnumerable(Train));
+        IDataView train = features.Transform(ml.Data.LoadFromEnumerable(Train));
+        IDataView valid = features.Transform(ml.Data.LoadFromEnumerable(Valid));
+        IDataView test = features.Transform(ml.Data.LoadFromEnumerable(Test));
+        bool[] inside = [.. Test.Select(r => r.X1 > 0.5 && r.X2 < -0.2)];
+        // Users, items and the numbers are drawn independently, so the mean logit inside the region minus outside it
+        // estimates the planted +2.5.
+        double Effect(int leafDim)
+        {
+            TransformerChain<ITransformer> hybrid = ml.BinaryClassification.Trainers.TorchCtrWithTrees(Quick() with { TreeLeafEmbeddingDim = leafDim }).Fit(train, valid);
+            float[] logits = Column(hybrid.Transform(test), HybridCtrTrainer.NetworkScoreColumnName);
+            return logits.Where((_, i) => inside[i]).Average() - logits.Where((_, i) => !inside[i]).Average();
+        }
+
+        double without = Effect(0), with = Effect(2);
+
+        Assert.IsGreaterThan(without + 0.4, with, $"the network's estimate of the planted +2.5: {with:F2} with the leaves, {without:F2} without");
+        Assert.IsLessThan(2.5 + 0.4, with, "not past it");
+    }
+
+    [TestMethod]
+    public void HybridCtrTrainerTest_TreeLeavesSaveInTheZipAndADamagedTreeIsRefused()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Train.Take(4000)), test = ml.Data.LoadFromEnumerable(Odd());
+        var options = Quick() with { Network = Quick().Network with { Epochs = 1 }, NumberOfTrees = 10, NumberOfNetworks = 1, TreeLeafEmbeddingDim = 2 };
+        var model = Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtrWithTrees(options)).Fit(train);
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "leaves.zip");
+        ml.Model.Save(model, train.Schema, path);
+
+        ITransformer loaded = new MLContext(seed: 5).Model.Load(path, out _);
+
+        float[] expected = Column(model.Transform(test), "Probability");
+        CollectionAssert.AreEqual(expected, Column(loaded.Transform(test), "Probability"), "a new MLContext");
+        var engine = new MLContext().Model.CreatePredictionEngine<UserItemRow, Prediction>(loaded);
+        List<UserItemRow> rows = Odd();
+        for (int i = 0; i < rows.Count; i++)
+            Assert.AreEqual(expected[i], engine.Predict(rows[i]).Probability, 1e-6f, $"row {i}");
+        PreparedCtrScorer scorer = PreparedCtrScorer.TryCreate(loaded, test.Schema) ?? throw new AssertFailedException("a hybrid with tree leaves is prepared");
+        var prepared = new float[rows.Count];
+        scorer.Score(test, prepared);
+        for (int i = 0; i < rows.Count; i++)
+            Assert.AreEqual(expected[i], prepared[i], 1e-6f, $"prepared, row {i}");
+
+        // The first node's left child made to point at the node itself: a walk that would never end.
+        var trees = model.LastTransformer.OfType<ISingleFeaturePredictionTransformer<Microsoft.ML.Calibrators.CalibratedModelParametersBase>>().Single();
+        TreeLeaves layout = TreeLeaves.Create(((Microsoft.ML.Trainers.FastTree.FastTreeBinaryModelParameters)trees.Model.SubModel).TrainedTreeEnsemble, 1 << 16);
+        var stream = new MemoryStream();
+        layout.Write(new BinaryWriter(stream));
+        byte[] bytes = stream.ToArray();
+        Assert.AreEqual(layout.LeafCount, TreeLeaves.Read(new BinaryReader(new MemoryStream(bytes))).LeafCount, "read back as written");
+        BitConverter.TryWriteBytes(bytes.AsSpan(4 * (5 + layout.TreeCount)), 0);
+        var error = Assert.ThrowsExactly<FormatException>(() => TreeLeaves.Read(new BinaryReader(new MemoryStream(bytes))));
+        StringAssert.Contains(error.Message, "corrupt");
+    }
+
     [TestMethod]
     public void HybridCtrTrainerTest_EnsembleCheckpointsEachNetworkApartAndResumesToTheSameModel()
     {
@@ -205,6 +322,10 @@ public sealed class HybridCtrTrainerTest
         StringAssert.Contains(sut.Message, "NumberOfTrees");
         sut = Errors.Find<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { NumberOfNetworks = 0 }));
         StringAssert.Contains(sut.Message, "NumberOfNetworks");
+        sut = Errors.Find<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { NumberOfTrees = 0, NumberOfNetworks = 2, TreeLeafEmbeddingDim = 4 }));
+        StringAssert.Contains(sut.Message, "TreeLeafEmbeddingDim needs trees");
+        sut = Errors.Find<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { TreeLeafEmbeddingDim = -1 }));
+        StringAssert.Contains(sut.Message, "TreeLeafEmbeddingDim");
         sut = Errors.Find<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { HoldOutFraction = 1 }));
         StringAssert.Contains(sut.Message, "HoldOutFraction");
     }
