@@ -156,6 +156,8 @@ public static class TrainCommand
             output.WriteLine($"note: deepfm gives every field one embedding width, the spec's widest emb_dim: {spec.EmbeddingDims.Values.Max()}");
         // The label, embedding widths and DeepFM's one width come from the spec; the inputs are found from the schema.
         var options = spec.TrainerOptions(TrainingOptions(settings, output) with { ModelType = modelType });
+        if (modelType == typeof(DeepFmModel) && settings.TreeLeafDim > 0 && settings.TreeLeafDim != options.Model.EmbeddingDim)
+            throw new ArgumentException($"--tree-leaf-dim {settings.TreeLeafDim} with --model-type deepfm: DeepFM gives every field one embedding width ({options.Model.EmbeddingDim} here), the leaves too; give --tree-leaf-dim {options.Model.EmbeddingDim} or leave it out.");
         var defaults = new HybridCtrTrainer.Options();
         // The command line, then the spec, then the library's defaults.
         int trees = settings.Trees ?? spec.Trees ?? defaults.NumberOfTrees, networks = settings.Networks ?? spec.Networks ?? defaults.NumberOfNetworks;

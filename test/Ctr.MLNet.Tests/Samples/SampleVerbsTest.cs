@@ -149,6 +149,7 @@ public sealed class SampleVerbsTest
         var (code, output) = Invoke(["train", "--train", train, "--valid", test, "--model", leaves, "--trees", "10", "--tree-leaf-dim", "2", .. quick]);
         var (evaluateCode, evaluateOutput) = Invoke("evaluate", "--model", leaves, "--data", test);
         var (noTreesCode, noTreesOutput) = Invoke(["train", "--train", train, "--valid", test, "--model", none, "--trees", "0", "--tree-leaf-dim", "2", .. quick]);
+        var (deepFmCode, deepFmOutput) = Invoke(["train", "--train", train, "--valid", test, "--model", none, "--model-type", "deepfm", "--tree-leaf-dim", "2", .. quick]);
 
         Assert.AreEqual(0, code, output);
         Assert.AreEqual(0, evaluateCode, evaluateOutput);
@@ -157,6 +158,8 @@ public sealed class SampleVerbsTest
         Assert.IsTrue(network.Layout.Sequences.Any(s => s.ColumnName == HybridCtrTrainer.TreeLeavesColumnName), "the network reads the leaves");
         Assert.AreEqual(1, noTreesCode);
         StringAssert.Contains(noTreesOutput, "--tree-leaf-dim embeds the trees' leaves, and there are no trees");
+        Assert.AreEqual(1, deepFmCode);
+        StringAssert.Contains(deepFmOutput, "--tree-leaf-dim 2 with --model-type deepfm: DeepFM gives every field one embedding width");
         Assert.IsFalse(File.Exists(none));
     }
 
