@@ -16,7 +16,7 @@ public static class Program
     }
 
     /// <summary>The root command with every verb (tests invoke it in-process).</summary>
-    public static RootCommand CreateRootCommand() => new("Ctr.MLNet sample: generate planted CTR data, train, evaluate and predict with one model zip.")
+    public static RootCommand CreateRootCommand() => CommandOptions.WithInvariantNumbers(new RootCommand("Ctr.MLNet sample: generate planted CTR data, train, evaluate and predict with one model zip.")
     {
         QuickstartCommand.Create(),
         GenerateCommand.Create(),
@@ -28,5 +28,5 @@ public static class Program
         ServeCommand.Create(),
         DemoCommand.Create(),
         ImportAmazonCommand.Create(),
-    };
+    });
 }

@@ -59,6 +59,42 @@ internal static class CommandOptions
         },
     };
 
+    /// <summary>
+    /// Gives every whole-number and decimal option of every verb of <paramref name="root"/> that has no parser of its own
+    /// one that reads the invariant culture (0.3, never 0,3, whatever the machine's language) and names what it takes:
+    /// System.CommandLine's own parser follows the current culture and its message names the CLR type (System.Int32).
+    /// </summary>
+    public static RootCommand WithInvariantNumbers(RootCommand root)
+    {
+        foreach (Option option in root.Subcommands.SelectMany(verb => verb.Options))
+        {
+            switch (option)
+            {
+                case Option<int> { CustomParser: null } whole:
+                    whole.CustomParser = result => Number(result, whole.Name, "a whole number", (string s, out int v) => int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out v));
+                    break;
+                case Option<long> { CustomParser: null } large:
+                    large.CustomParser = result => Number(result, large.Name, "a whole number", (string s, out long v) => long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out v));
+                    break;
+                case Option<double> { CustomParser: null } real:
+                    real.CustomParser = result => Number(result, real.Name, "a number such as 0.5", (string s, out double v) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out v));
+                    break;
+            }
+        }
+        return root;
+    }
+
+    private delegate bool TryParse<T>(string text, out T value);
+
+    private static T Number<T>(ArgumentResult result, string name, string what, TryParse<T> parse)
+    {
+        string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+        if (parse(text, out T value))
+            return value;
+        result.AddError($"{name} must be {what}, got '{Printable(text)}'.");
+        return default!;
+    }
+
     /// <summary><c>--threads</c> of the verbs that train.</summary>
     public static Option<int?> Threads() => Check(
         OptionalCount("--threads", "Torch threads (default 1, the fastest at CTR batch sizes on a shared machine).", "T", "threads", "the default of 1"),

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
+using System.Globalization;
 using System.Linq;
 using Ctr.MLNet.Sample;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
@@ -98,6 +99,33 @@ public sealed class CliOptionsTest
             Assert.AreEqual("--threads must be at least 1, got 0.", root.Parse([.. required, "--threads", "0"]).Errors.Single().Message);
             Assert.AreEqual("--threads must be a whole number of threads, got 'abc'; leave it out for the default of 1.",
                 root.Parse([.. required, "--threads", "abc"]).Errors.Single().Message, required[0]);
+        }
+    }
+
+    [TestMethod]
+    public void CliOptionsTest_NumbersReadTheInvariantCultureAndNameWhatTheyTake()
+    {
+        CultureInfo previous = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE"); // where "0.3" is 3 and "0,3" is 0.3
+        try
+        {
+            RootCommand root = Program.CreateRootCommand();
+            string[] generate = ["generate", "--rows", "100", "--out", "o"];
+            var fraction = (Option<double>)root.Subcommands.Single(c => c.Name == "generate").Options.Single(o => o.Name == "--test-fraction");
+            Assert.AreEqual(0.3, root.Parse([.. generate, "--test-fraction", "0.3"]).GetValue(fraction));
+            Assert.AreEqual("--test-fraction must be a number such as 0.5, got '0,3'.", root.Parse([.. generate, "--test-fraction", "0,3"]).Errors.Single().Message);
+
+            string[] train = ["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip"];
+            Assert.AreEqual("--trees must be a whole number, got 'abc'.", root.Parse([.. train, "--trees", "abc"]).Errors.Single().Message);
+            Assert.AreEqual("--tree-leaf-dim must be at least 0, got -1.", root.Parse([.. train, "--tree-leaf-dim", "-1"]).Errors.Single().Message, "a number still meets its check");
+            string[] serve = ["serve", "--model", "m.zip"];
+            Assert.AreEqual("--max-body-bytes must be a whole number, got '1e6'.", root.Parse([.. serve, "--max-body-bytes", "1e6"]).Errors.Single().Message);
+            var wait = (Option<double>)root.Subcommands.Single(c => c.Name == "serve").Options.Single(o => o.Name == "--max-batch-wait-ms");
+            Assert.AreEqual(0.25, root.Parse([.. serve, "--max-batch-wait-ms", "0.25"]).GetValue(wait));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = previous;
         }
     }
 }
