@@ -104,6 +104,7 @@ public static class TorchConfigs
         new("x-drop3-lr3e-3", "library defaults, dropout 0.3, Adagrad lr 3e-3", o => o with { LearningRate = 3e-3, Model = M(o) with { Dropout = 0.3 } }),
         new("x-drop5", "library defaults, dropout 0.5", o => o with { Model = M(o) with { Dropout = 0.5 } }),
         new("x-wd1e-5", "library defaults, weight decay 1e-5", o => o with { WeightDecay = 1e-5 }),
+        new("x-es-logloss", "library defaults, early stopping on validation log loss instead of AUC", o => o with { EarlyStoppingMetric = EarlyStoppingMetric.LogLoss }),
     ];
 
     public static TorchConfig Get(string name) =>
