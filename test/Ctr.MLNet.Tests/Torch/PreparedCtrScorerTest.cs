@@ -340,6 +340,7 @@ public sealed class PreparedCtrScorerTest
         var all = new float[300];
         Assert.AreEqual(300, sut.Score(rows, all));
         CollectionAssert.AreEqual(offline, all);
+        Assert.IsTrue(all.All(float.IsFinite), "unseen ids, empty and long histories give finite probabilities");
         Assert.IsGreaterThan(10, offline.Distinct().Count(), "rows get different probabilities");
         // The modules' own forward (libtorch) sums in other orders, and a sum that cancels (a long history's pooled
         // embedding, its dot with the candidate) keeps those differences. Measured: at most 6e-8 apart (2 ULPs) for one
