@@ -32,7 +32,7 @@ public static class Program
               full trainer epoch rows/s beside the same model stepping on batches prebuilt as tensors (feeding overhead)
           scoring [--rows 100000] [--train-rows 200000] [--repeats 5] [--calls 20000] [--warmup 2000] [--threads 1] [--sections batched,single,breakdown,compute]
               batched Transform rows/s (features + model, features only, model only); single-row latency p50/p99
-          serving-stages [--model /tmp/ctr-serve-bench/model.zip] [--data /tmp/ctr-serve-bench/data/test.csv] [--calls 2000] [--repeats 3]
+          serving-stages [--model /tmp/ctr-serve-bench/model.zip] [--data /tmp/ctr-serve-bench/data/test.csv] [--calls 2000] [--repeats 3] [--sizes 1,10,100,256]
               a predict request's stages inside serve, one thread: JSON → view, scoring (per-request Transform vs prepared scorer), answer → JSON
           scale --train FILE [--max-cache-mb 64] [--epochs 1] [--threads 1]
               train streamed from a CSV on disk: peak RSS and rows/s (run once per file size)

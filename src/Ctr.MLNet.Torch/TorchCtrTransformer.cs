@@ -44,7 +44,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     private readonly CtrModel _model;
     private readonly Type _modelType;
     private readonly int _scoringBatchSize;
-    private readonly Lazy<PreparedDnn?> _prepared;
+    private readonly Lazy<ManagedDnn?> _managed;
 
     internal TorchCtrTransformer(IHost host, FeatureLayout layout, CtrModelOptions modelOptions, Type modelType, CtrModel model,
         IReadOnlyList<EpochMetrics> history, int scoringBatchSize, string labelColumnName, byte[]? optimizerState = null)
@@ -57,7 +57,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
         _modelType = modelType;
         _model = model;
         _model.eval();
-        _prepared = new(() => _model is DnnCtrModel dnn ? dnn.PrepareForScoring(Layout) : null);
+        _managed = new(() => _model is DnnCtrModel dnn ? dnn.ManagedForScoring(Layout) : null);
         History = [.. history];
         _scoringBatchSize = scoringBatchSize;
     }
@@ -100,12 +100,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     IDataView ITransformer.Transform(IDataView input) => Transform(input);
 
     /// <summary>Frees the network's native memory.</summary>
-    public void Dispose()
-    {
-        if (_prepared.IsValueCreated)
-            _prepared.Value?.Dispose();
-        _model.Dispose();
-    }
+    public void Dispose() => _model.Dispose();
 
     // DoNotWrapExceptions: a constructor's ArgumentOutOfRangeException (e.g. DeepFM given mixed widths) reaches the
     // caller as it was thrown rather than inside a TargetInvocationException.
@@ -143,6 +138,11 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     /// <summary>Logits of <paramref name="rows"/> of <paramref name="block"/>, written to <paramref name="logits"/>.</summary>
     internal void Score(FeatureBlock block, BatchBuilder builder, ReadOnlySpan<int> rows, Span<float> logits)
     {
+        if (ManagedForScoring is { } managed)
+        {
+            managed.Score(block, rows, logits);
+            return;
+        }
         using var scope = NewDisposeScope();
         // Inference mode rather than no_grad: no autograd bookkeeping at all (version counters, views), which
         // matters most for one-row calls. The tensors never leave this scope, so none is used outside the mode.
@@ -161,10 +161,11 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     internal int ScoringBatchSize => _scoringBatchSize;
 
     /// <summary>
-    /// The network's forward pass in fewer libtorch calls with the same floats (<see cref="PreparedDnn"/>), built on
-    /// first use and shared by every prepared scorer, or null when the network has none or is not in evaluation mode.
+    /// The network's forward pass in managed code, the same floats for a row whatever the pass's size (<see cref="ManagedDnn"/>),
+    /// built on first use and shared by batched scoring and every prepared scorer, or null when the network has none or is
+    /// not in evaluation mode.
     /// </summary>
-    internal PreparedDnn? PreparedForScoring => _model.training ? null : _prepared.Value;
+    internal ManagedDnn? ManagedForScoring => _model.training ? null : _managed.Value;
 
     /// <inheritdoc/>
     protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);

@@ -48,7 +48,7 @@ public sealed class DnnCtrModel : CtrModel
         return logits.squeeze(-1);
     }
 
-    /// <summary>This network's scoring form for <paramref name="layout"/> (its own), or null when it has none.</summary>
-    internal PreparedDnn? PrepareForScoring(FeatureLayout layout, long maxFlattenedBytes = PreparedDnn.DefaultMaxFlattenedBytes) =>
-        PreparedDnn.TryCreate(layout, embedding, mlp, _dotSequences, maxFlattenedBytes);
+    /// <summary>This network's managed scoring form for <paramref name="layout"/> (its own), or null when it has none.</summary>
+    internal ManagedDnn? ManagedForScoring(FeatureLayout layout, long maxTableBytes = ManagedDnn.DefaultMaxTableBytes) =>
+        ManagedDnn.TryCreate(layout, embedding, mlp, _dotSequences, maxTableBytes);
 }

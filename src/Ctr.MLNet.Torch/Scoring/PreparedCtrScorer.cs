@@ -19,13 +19,13 @@ namespace Ctr.MLNet.Torch;
 /// mapper over a row whose values are swapped per call (as <c>PredictionEngine</c> does), each row goes through them
 /// once, the feature buffers are kept between calls, one tensor batch serves every network with the same inputs, a
 /// hybrid's FastTree ensemble is walked from the key and numeric columns it reads (<see cref="FlatTreeEnsemble"/>,
-/// without building its one-hot vector), the default network (<see cref="DnnCtrModel"/>) runs its forward pass in fewer
-/// libtorch calls with the same arithmetic (<see cref="PreparedDnn"/>), and the blend is computed directly. The
-/// probabilities are the same floats that <c>Transform</c> gives for the same rows (the same transforms, tree margins,
-/// network forward passes and blend arithmetic; a pass of another size may round the network's matrix products
-/// differently, as it does in <c>Transform</c>); when one call throws, score that input with <c>Transform</c> for its
-/// error message, whose row numbers count from the call's first row. One instance serves one caller at a time; it does
-/// not own the model.
+/// without building its one-hot vector), the default network (<see cref="DnnCtrModel"/>) runs its forward pass in managed
+/// code without a libtorch call (<see cref="ManagedDnn"/>), and the blend is computed directly. The probabilities are the
+/// same floats that <c>Transform</c> gives for the same rows (the same transforms, tree margins, network forward passes
+/// and blend arithmetic; the managed forward gives a row the same floats in a pass of any size, while another network's
+/// libtorch products may round differently in a pass of another size, as they do in <c>Transform</c>); when one call
+/// throws, score that input with <c>Transform</c> for its error message, whose row numbers count from the call's first
+/// row. One instance serves one caller at a time; it does not own the model.
 /// </summary>
 public sealed class PreparedCtrScorer
 {
@@ -33,7 +33,8 @@ public sealed class PreparedCtrScorer
     private readonly SwappedRow _input;
     private readonly DataViewRow _row;
     private readonly NetworkGroup[] _groups;
-    private readonly (TorchCtrTransformer Network, NetworkGroup Group, PreparedDnn? Prepared)[] _networks;
+    private readonly (TorchCtrTransformer Network, NetworkGroup Group, ManagedDnn? Managed)[] _networks;
+    private readonly bool _allManaged;
     private readonly int[] _blendNetworks;
     private readonly LogitBlend? _blend;
     private readonly Func<float>? _tree;
@@ -50,7 +51,7 @@ public sealed class PreparedCtrScorer
         var needed = networks.SelectMany(n => n.Layout.InputColumns).Concat(treeInputs).Distinct().Select(name => output[name]);
         _row = prefix.GetRow(_input, needed);
         var groups = new List<NetworkGroup>();
-        _networks = new (TorchCtrTransformer, NetworkGroup, PreparedDnn?)[networks.Count];
+        _networks = new (TorchCtrTransformer, NetworkGroup, ManagedDnn?)[networks.Count];
         for (int k = 0; k < networks.Count; k++)
         {
             NetworkGroup? group = groups.FirstOrDefault(g => SameLayout(g.Layout, networks[k].Layout));
@@ -59,9 +60,10 @@ public sealed class PreparedCtrScorer
                 group = new NetworkGroup(networks[k].Layout, _row);
                 groups.Add(group);
             }
-            _networks[k] = (networks[k], group, prepareNetworks ? networks[k].PreparedForScoring : null);
+            _networks[k] = (networks[k], group, prepareNetworks ? networks[k].ManagedForScoring : null);
         }
         _groups = [.. groups];
+        _allManaged = _networks.All(n => n.Managed is not null);
         _blendNetworks = blendNetworks;
         _blend = blend;
         if (trees is not null)
@@ -251,36 +253,32 @@ public sealed class PreparedCtrScorer
     /// <summary>The tree margins of the rows <see cref="ReadFeatures"/> read (0 without trees).</summary>
     internal ReadOnlySpan<float> TreeMargins(int count) => _trees.AsSpan(0, count);
 
-    /// <summary>The tensors of the first <paramref name="count"/> rows read, and each network's logits of them.</summary>
+    /// <summary>Each network's logits of the first <paramref name="count"/> rows read (without <paramref name="forward"/>, only the tensors the modules' forward reads).</summary>
     internal void RunNetworks(int count, bool forward = true)
     {
         ReadOnlySpan<int> rows = _rows.AsSpan(0, count);
+        for (int k = 0; k < _networks.Length && forward; k++)
+        {
+            if (_networks[k].Managed is { } managed)
+                managed.Score(_networks[k].Group.Block, rows, _logits[k].AsSpan(0, count));
+        }
+        if (_allManaged)
+            return; // no tensors to build
         using (NewDisposeScope())
         using (inference_mode())
         {
             foreach (NetworkGroup group in _groups)
-            {
-                group.Inputs.Begin(group.Block, _rows.AsMemory(0, count));
                 group.Batch = null;
-            }
-            foreach ((TorchCtrTransformer network, NetworkGroup group, PreparedDnn? prepared) in _networks)
+            for (int k = 0; k < _networks.Length; k++)
             {
-                if (prepared is not null)
-                    prepared.ReadInputs(group.Inputs);
-                else
-                    group.Batch ??= group.Builder.Build(group.Block, rows, withLabels: false);
-            }
-            foreach (NetworkGroup group in _groups)
-                group.Inputs.Complete();
-            for (int k = 0; k < _networks.Length && forward; k++)
-            {
-                (TorchCtrTransformer network, NetworkGroup group, PreparedDnn? prepared) = _networks[k];
-                using (NewDisposeScope()) // each network's intermediates go before the next runs; the inputs stay
+                (TorchCtrTransformer network, NetworkGroup group, ManagedDnn? managed) = _networks[k];
+                if (managed is not null)
+                    continue;
+                group.Batch ??= group.Builder.Build(group.Block, rows, withLabels: false);
+                if (forward)
                 {
-                    if (prepared is not null)
-                        prepared.Score(group.Inputs, _logits[k].AsSpan(0, count));
-                    else
-                        network.Score(group.Batch!, _logits[k].AsSpan(0, count));
+                    using (NewDisposeScope()) // each network's intermediates go before the next runs; the inputs stay
+                        network.Score(group.Batch, _logits[k].AsSpan(0, count));
                 }
             }
             foreach (NetworkGroup group in _groups)
@@ -352,8 +350,6 @@ public sealed class PreparedCtrScorer
         public FeatureBlock Block { get; } = new(layout, capacity: 16);
 
         public BatchBuilder Builder { get; } = new(layout);
-
-        public ScoringInputs Inputs { get; } = new(layout);
 
         public CtrBatch? Batch { get; set; }
     }

@@ -308,6 +308,28 @@ public sealed class IncrementalTrainingTest
     }
 
     [TestMethod]
+    public void IncrementalTrainingTest_WarmStartedNetworkIsScoredWithItsOwnWeights()
+    {
+        // Scoring copies a network's weights on first use (ManagedDnn): yesterday's copy must not score today's network.
+        var world = PlantedWorld.Create(1);
+        var ml = new MLContext(seed: 1);
+        IDataView day1 = ml.Data.LoadFromEnumerable(Draw(world, 3_000, 1)), day2 = ml.Data.LoadFromEnumerable(Draw(world, 3_000, 2));
+        IDataView test = ml.Data.LoadFromEnumerable(Draw(world, 500, 3));
+        TransformerChain<ITransformer> yesterday = TrainCold(ml, day1, null, Quick());
+        float[] before = [.. yesterday.Transform(test).GetColumn<float>("Probability")];
+
+        TransformerChain<ITransformer> sut = IncrementalTraining.Continue(ml, yesterday, day2, null, Quick());
+
+        float[] today = [.. sut.Transform(test).GetColumn<float>("Probability")];
+        var byModule = new float[500];
+        Assert.AreEqual(500, PreparedCtrScorer.TryCreate(sut, test.Schema, prepareNetworks: false)!.Score(test, byModule));
+        for (int i = 0; i < today.Length; i++)
+            Assert.AreEqual(byModule[i], today[i], 2e-6f, $"row {i}: today's network scored as its module's forward scores it");
+        Assert.IsFalse(before.SequenceEqual(today), "today's weights give other probabilities");
+        CollectionAssert.AreEqual(before, yesterday.Transform(test).GetColumn<float>("Probability").ToArray(), "yesterday's network is unchanged");
+    }
+
+    [TestMethod]
     public void IncrementalTrainingTest_OptimizerStateIsKeptInTheZipAndContinued()
     {
         var world = PlantedWorld.Create(5);

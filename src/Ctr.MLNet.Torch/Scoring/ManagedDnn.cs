@@ -1,0 +1,569 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Threading.Tasks;
+using Ctr.MLNet.Torch.Data;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ctr.MLNet.Torch;
+
+/// <summary>
+/// A <see cref="DnnCtrModel"/>'s forward pass in evaluation mode, computed in managed code from the feature block: for
+/// the few rows a server scores, libtorch's fixed cost per call (about 25 calls, ~60 µs) was nearly all the time, and the
+/// arithmetic (~0.1 M multiply-adds a row) is a few microseconds. Every output is summed in one fixed order whatever the
+/// number of rows in the pass (each product a fused multiply-add, inputs in index order), so a row's floats do not depend
+/// on the rows scored with it: <see cref="PreparedCtrScorer"/> (serving) and <see cref="TorchCtrTransformer"/>'s batched
+/// scoring (offline) both use this and give the same floats. They are the module's own up to float rounding (libtorch's
+/// products sum in other orders). The tables, maps and layers are copied when this is built: a network whose weights
+/// change in place afterwards needs a new transformer.
+/// </summary>
+internal sealed class ManagedDnn
+{
+    /// <summary>Output columns a kernel computes per row: two 512-bit vectors (four 256-bit).</summary>
+    private const int Panel = 32;
+
+    /// <summary>Rows whose activations are computed together: the panel of weights is reused by each while in cache.</summary>
+    private const int Chunk = 64;
+
+    private readonly float[]?[] _tables; // per table of the layout (null: not read): rows × dim
+    private readonly int[] _tableDims;
+    private readonly int[] _scalarTable; // per scalar field
+    private readonly int[] _scalarColumn;
+    private readonly Sequence[] _sequences;
+    private readonly Dot[] _dots;
+    private readonly int _numericColumn;
+    private readonly int _numericWidth;
+    private readonly int _inputWidth;
+    private readonly Dense[] _layers; // the hidden layers, then the output layer
+    private readonly int _widestTable;
+    private readonly bool _mean;
+
+    private ManagedDnn(FeatureLayout layout, FeatureEmbedding embedding, int[] dotSequences, Dense[] layers)
+    {
+        _layers = layers;
+        _mean = embedding.Pooling == SequencePooling.Mean;
+        _tableDims = new int[layout.Tables.Length];
+        _tables = new float[]?[layout.Tables.Length];
+        float[] Table(int t)
+        {
+            if (_tables[t] is null)
+            {
+                Tensor weight = embedding.Table(t).weight!;
+                _tableDims[t] = (int)weight.shape[1];
+                _tables[t] = Copy(weight);
+            }
+            return _tables[t]!;
+        }
+
+        int column = 0;
+        _scalarTable = [.. layout.Categorical.Select(f => f.Table)];
+        _scalarColumn = new int[_scalarTable.Length];
+        for (int f = 0; f < _scalarTable.Length; f++)
+        {
+            Table(_scalarTable[f]);
+            _scalarColumn[f] = column;
+            column += _tableDims[_scalarTable[f]];
+        }
+        _sequences = new Sequence[layout.Sequences.Length];
+        for (int s = 0; s < _sequences.Length; s++)
+        {
+            int table = layout.Sequences[s].Table;
+            Table(table);
+            Attribute[] attributes = [.. embedding.AttributesOf(s).Select(a =>
+            {
+                Table(a.Table);
+                return new Attribute(a.Field, a.Table, [.. a.Map.data<long>().ToArray().Select(id => (int)id)], Projection.Of(a.Projection));
+            })];
+            _sequences[s] = new Sequence(table, column, attributes);
+            column += _tableDims[table];
+        }
+        _dots = new Dot[dotSequences.Length];
+        for (int d = 0; d < _dots.Length; d++)
+            _dots[d] = new Dot(dotSequences[d], embedding.CandidateField(dotSequences[d]), column++);
+        _numericColumn = column;
+        _numericWidth = layout.NumericWidth;
+        _inputWidth = column + _numericWidth;
+        _widestTable = _tableDims.Append(0).Max();
+    }
+
+    /// <summary>
+    /// The most bytes of embedding tables copied. Tables of millions of ids would double the server's memory; above this
+    /// the network is scored by its module's forward.
+    /// </summary>
+    internal const long DefaultMaxTableBytes = 256L << 20;
+
+    /// <summary>
+    /// The managed form of a <see cref="DnnCtrModel"/>'s parts, or null when <paramref name="mlp"/>'s layers are not the
+    /// ones <see cref="MlpBlock"/> builds or the tables hold more than <paramref name="maxTableBytes"/>.
+    /// </summary>
+    internal static ManagedDnn? TryCreate(FeatureLayout layout, FeatureEmbedding embedding, MlpBlock mlp, int[] dotSequences, long maxTableBytes = DefaultMaxTableBytes)
+    {
+        // From the layout's sizes and the tables' widths: no native call per table.
+        int[] fieldTables = [.. layout.Categorical.Select(f => f.Table), .. layout.Sequences.Select(f => f.Table)];
+        long tableBytes = fieldTables.Select((t, i) => (Table: t, Bytes: (long)layout.Tables[t].Size * embedding.FieldDims[i] * sizeof(float)))
+            .Distinct().Sum(t => t.Bytes);
+        if (tableBytes > maxTableBytes)
+            return null;
+        var layers = new List<Dense>();
+        Linear? pending = null;
+        BatchNorm1d? norm = null;
+        using (NewDisposeScope())
+        using (no_grad())
+        {
+            foreach (nn.Module<Tensor, Tensor> layer in mlp.Layers())
+            {
+                switch (layer)
+                {
+                    case Linear linear when pending is null:
+                        pending = linear;
+                        break;
+                    case BatchNorm1d batchNorm when pending is not null && norm is null:
+                        norm = batchNorm;
+                        break;
+                    case ReLU when pending is not null:
+                        layers.Add(Dense.Of(pending, norm, relu: true));
+                        (pending, norm) = (null, null);
+                        break;
+                    case Dropout when pending is null && layers.Count > 0:
+                        break; // the identity in evaluation mode
+                    default:
+                        return null;
+                }
+            }
+            if (pending is null || norm is not null)
+                return null;
+            layers.Add(Dense.Of(pending, norm: null, relu: false));
+            return new ManagedDnn(layout, embedding, dotSequences, [.. layers]);
+        }
+    }
+
+    /// <summary>
+    /// Writes the logit of each of <paramref name="rows"/> of <paramref name="block"/> to <paramref name="logits"/>. Large
+    /// passes are split in chunks over libtorch's intra-op thread count (the rows are independent, so the floats are the
+    /// same). Safe to call from several threads at once.
+    /// </summary>
+    public void Score(FeatureBlock block, ReadOnlySpan<int> rows, Span<float> logits)
+    {
+        int chunks = (rows.Length + Chunk - 1) / Chunk;
+        int threads = chunks > 1 ? Math.Min(chunks, get_num_threads()) : 1;
+        if (threads <= 1)
+        {
+            for (int c = 0; c < chunks; c++)
+            {
+                int start = c * Chunk, count = Math.Min(Chunk, rows.Length - start);
+                ScoreChunk(block, rows.Slice(start, count), logits.Slice(start, count));
+            }
+            return;
+        }
+        int[] rowArray = rows.ToArray();
+        float[] results = new float[rows.Length];
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
+        {
+            int start = c * Chunk, count = Math.Min(Chunk, rowArray.Length - start);
+            ScoreChunk(block, rowArray.AsSpan(start, count), results.AsSpan(start, count));
+        });
+        results.CopyTo(logits);
+    }
+
+    private void ScoreChunk(FeatureBlock block, ReadOnlySpan<int> rows, Span<float> logits)
+    {
+        int widest = Math.Max(_inputWidth, _layers.Max(l => l.Padded));
+        float[] a = ArrayPool<float>.Shared.Rent(rows.Length * widest);
+        float[] b = ArrayPool<float>.Shared.Rent(rows.Length * widest);
+        float[] scratch = ArrayPool<float>.Shared.Rent(2 * _widestTable);
+        try
+        {
+            for (int r = 0; r < rows.Length; r++)
+                ReadInputs(block, rows[r], a.AsSpan(r * _inputWidth, _inputWidth), scratch);
+            int width = _inputWidth;
+            foreach (Dense layer in _layers)
+            {
+                layer.Apply(a, width, rows.Length, b);
+                (a, b) = (b, a);
+                width = layer.Padded;
+            }
+            for (int r = 0; r < rows.Length; r++)
+                logits[r] = a[r * width];
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(a);
+            ArrayPool<float>.Shared.Return(b);
+            ArrayPool<float>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>Row <paramref name="row"/>'s input to the first layer, in <c>forward</c>'s order: scalar fields, pooled sequences, dots, numerics.</summary>
+    private void ReadInputs(FeatureBlock block, int row, Span<float> x, float[] scratch)
+    {
+        ReadOnlySpan<int> ids = block.Categorical.AsSpan(row * block.CategoricalWidth, block.CategoricalWidth);
+        for (int f = 0; f < ids.Length; f++)
+        {
+            int dim = _tableDims[_scalarTable[f]];
+            Row(_scalarTable[f], ids[f]).CopyTo(x.Slice(_scalarColumn[f], dim));
+        }
+        for (int s = 0; s < _sequences.Length; s++)
+        {
+            Sequence sequence = _sequences[s];
+            FeatureBlock.SequenceColumn column = block.Sequences[s];
+            int start = column.Offsets[row], length = column.Length(row);
+            ReadOnlySpan<int> items = column.Ids.AsSpan(start, length);
+            ReadOnlySpan<float> weights = column.Weights is { } w ? w.AsSpan(start, length) : default;
+            Span<float> pooled = x.Slice(sequence.Column, _tableDims[sequence.Table]);
+            // EmbeddingBag's weighted sum, the padding id left out; each attribute pooled apart, then (projected and) added.
+            Pool(sequence.Table, items, weights, map: null, pooled);
+            foreach (Attribute attribute in sequence.Attributes)
+            {
+                Span<float> part = scratch.AsSpan(0, _tableDims[attribute.Table]);
+                Pool(attribute.Table, items, weights, attribute.Map, part);
+                AddProjected(attribute.Projection, part, pooled, scratch.AsSpan(_widestTable, pooled.Length));
+            }
+            if (_mean)
+            {
+                // SequenceBatch.MeanOf: the weights summed in element order (as many ones without weights), floored.
+                float total = length;
+                if (!weights.IsEmpty)
+                {
+                    total = 0;
+                    foreach (float weight in weights)
+                        total += weight;
+                }
+                float denominator = MathF.Max(total, SequenceBatch.MeanFloor);
+                for (int j = 0; j < pooled.Length; j++)
+                    pooled[j] /= denominator;
+            }
+        }
+        foreach (Dot dot in _dots)
+        {
+            // The candidate embedded as its history's elements are: its own row plus its attributes' (projected) rows.
+            int dim = _tableDims[_scalarTable[dot.Candidate]];
+            Span<float> candidate = scratch.AsSpan(0, dim);
+            x.Slice(_scalarColumn[dot.Candidate], dim).CopyTo(candidate);
+            foreach (Attribute attribute in _sequences[dot.Sequence].Attributes)
+                AddProjected(attribute.Projection, Row(attribute.Table, ids[attribute.Field]), candidate, scratch.AsSpan(_widestTable, dim));
+            ReadOnlySpan<float> pooled = x.Slice(_sequences[dot.Sequence].Column, dim);
+            float sum = 0;
+            for (int j = 0; j < dim; j++)
+                sum = MathF.FusedMultiplyAdd(candidate[j], pooled[j], sum);
+            x[dot.Column] = sum;
+        }
+        block.Numeric.AsSpan(row * _numericWidth, _numericWidth).CopyTo(x.Slice(_numericColumn, _numericWidth));
+    }
+
+    private ReadOnlySpan<float> Row(int table, int id) => _tables[table].AsSpan(id * _tableDims[table], _tableDims[table]);
+
+    /// <summary>Σ weight × row over <paramref name="items"/> (through <paramref name="map"/> when given), rows of id 0 (padding) left out.</summary>
+    private void Pool(int table, ReadOnlySpan<int> items, ReadOnlySpan<float> weights, int[]? map, Span<float> sum)
+    {
+        sum.Clear();
+        for (int e = 0; e < items.Length; e++)
+        {
+            int id = map is null ? items[e] : map[items[e]];
+            if (id != 0)
+                MultiplyAdd(Row(table, id), weights.IsEmpty ? 1f : weights[e], sum);
+        }
+    }
+
+    /// <summary><paramref name="sum"/> += <paramref name="projection"/> × <paramref name="value"/> (or <paramref name="value"/> itself without one).</summary>
+    private static void AddProjected(Projection? projection, ReadOnlySpan<float> value, Span<float> sum, Span<float> scratch)
+    {
+        if (projection is null)
+        {
+            for (int j = 0; j < sum.Length; j++)
+                sum[j] += value[j];
+            return;
+        }
+        for (int j = 0; j < sum.Length; j++)
+        {
+            ReadOnlySpan<float> weights = projection.Weight.AsSpan(j * value.Length, value.Length);
+            float product = 0;
+            for (int k = 0; k < value.Length; k++)
+                product = MathF.FusedMultiplyAdd(weights[k], value[k], product);
+            scratch[j] = product;
+        }
+        for (int j = 0; j < sum.Length; j++)
+            sum[j] += scratch[j];
+    }
+
+    /// <summary><paramref name="sum"/>[j] = fma(<paramref name="row"/>[j], <paramref name="weight"/>, sum[j]): the same float per element in the vector and scalar parts.</summary>
+    private static void MultiplyAdd(ReadOnlySpan<float> row, float weight, Span<float> sum)
+    {
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var w = Vector256.Create(weight);
+            for (; j + 8 <= row.Length; j += 8)
+                Vector256.FusedMultiplyAdd(Vector256.Create(row.Slice(j, 8)), w, Vector256.Create(sum.Slice(j, 8))).CopyTo(sum.Slice(j, 8));
+        }
+        for (; j < row.Length; j++)
+            sum[j] = MathF.FusedMultiplyAdd(row[j], weight, sum[j]);
+    }
+
+    /// <summary>A tensor's values, row-major; called inside a dispose scope (the weight getters' handles are left to it: some getters return the module's own).</summary>
+    private static float[] Copy(Tensor tensor) => tensor.detach().contiguous().data<float>().ToArray();
+
+    private sealed record Attribute(int Field, int Table, int[] Map, Projection? Projection);
+
+    private sealed record Sequence(int Table, int Column, Attribute[] Attributes);
+
+    private sealed record Dot(int Sequence, int Candidate, int Column);
+
+    /// <summary>A projection without bias: its weight [outputs × inputs], row-major.</summary>
+    private sealed record Projection(float[] Weight)
+    {
+        public static Projection? Of(Linear? linear)
+        {
+            if (linear is null)
+                return null;
+            return new Projection(Copy(linear.weight!));
+        }
+    }
+
+    /// <summary>
+    /// A linear layer, then (hidden layers) its batch norm in evaluation mode and ReLU. The weights are kept transposed in
+    /// panels of <see cref="Panel"/> output columns ([panel][input][column]) so a kernel reads them in order; the outputs
+    /// are padded to whole panels (zero weights, so the padding columns are 0 and are never read as inputs).
+    /// </summary>
+    private sealed class Dense
+    {
+        private readonly float[] _packed;
+        private readonly float[] _bias;
+        private readonly float[]? _scale;
+        private readonly float[]? _shift;
+        private readonly bool _relu;
+
+        private Dense(int inputs, int outputs, float[] weight, float[] bias, float[]? scale, float[]? shift, bool relu)
+        {
+            Inputs = inputs;
+            Padded = (outputs + Panel - 1) / Panel * Panel;
+            _packed = new float[Padded * inputs];
+            for (int j = 0; j < outputs; j++)
+            {
+                for (int k = 0; k < inputs; k++)
+                    _packed[(j / Panel * inputs + k) * Panel + j % Panel] = weight[j * inputs + k];
+            }
+            _bias = Pad(bias, Padded);
+            _scale = scale is null ? null : Pad(scale, Padded);
+            _shift = shift is null ? null : Pad(shift, Padded);
+            _relu = relu;
+        }
+
+        public int Inputs { get; }
+
+        public int Padded { get; }
+
+        public static Dense Of(Linear linear, BatchNorm1d? norm, bool relu)
+        {
+            Tensor weight = linear.weight!;
+            int outputs = (int)weight.shape[0], inputs = (int)weight.shape[1];
+            float[] bias = linear.bias is { } b ? Copy(b) : new float[outputs];
+            float[]? scale = null, shift = null;
+            if (norm is not null)
+            {
+                // libtorch's batch norm in evaluation mode: x × (γ / √(var + ε)) + (β − mean × γ / √(var + ε)).
+                float[] mean = Copy(norm.running_mean!), variance = Copy(norm.running_var!);
+                float[] gamma = norm.weight is { } g ? Copy(g) : [.. Enumerable.Repeat(1f, outputs)];
+                float[] beta = norm.bias is { } bb ? Copy(bb) : new float[outputs];
+                scale = new float[outputs];
+                shift = new float[outputs];
+                for (int j = 0; j < outputs; j++)
+                {
+                    scale[j] = gamma[j] / MathF.Sqrt(variance[j] + (float)norm.eps);
+                    shift[j] = beta[j] - mean[j] * scale[j];
+                }
+            }
+            return new Dense(inputs, outputs, Copy(weight), bias, scale, shift, relu);
+        }
+
+        private static float[] Pad(float[] values, int length)
+        {
+            var padded = new float[length];
+            values.CopyTo(padded, 0);
+            return padded;
+        }
+
+        /// <summary>Rows of <paramref name="x"/> (each <paramref name="stride"/> floats, the first <see cref="Inputs"/> read) through the layer into <paramref name="y"/> (rows × <see cref="Padded"/>).</summary>
+        public void Apply(float[] x, int stride, int rows, float[] y)
+        {
+            int blocked = rows / 4 * 4;
+            for (int p = 0; p < Padded; p += Panel)
+            {
+                for (int r = 0; r < blocked; r += 4)
+                    Kernel4(x, r * stride, stride, p, y, r * Padded + p);
+            }
+            // The last rows (all of a pass of fewer than 4): one row, two panels at a time for more independent sums.
+            for (int r = blocked; r < rows; r++)
+            {
+                int p = 0;
+                for (; p + 2 * Panel <= Padded; p += 2 * Panel)
+                    Kernel1(x, r * stride, p, 2, y, r * Padded + p);
+                if (p < Padded)
+                    Kernel1(x, r * stride, p, 1, y, r * Padded + p);
+            }
+            for (int r = 0; r < rows; r++)
+                Finish(y.AsSpan(r * Padded, Padded));
+        }
+
+        /// <summary>Bias, norm and ReLU on one row's outputs.</summary>
+        private void Finish(Span<float> y)
+        {
+            for (int j = 0; j < y.Length; j++)
+            {
+                float v = y[j] + _bias[j];
+                if (_scale is not null)
+                    v = v * _scale[j] + _shift![j];
+                y[j] = _relu ? MathF.Max(v, 0) : v;
+            }
+        }
+
+        // The kernels: each output is Σ_k fma(x[k], w[k, j], ·) from 0 in k order, however many rows or panels a kernel
+        // takes and whatever the vector width (a fused multiply-add rounds once, in any lane), so a row's floats do not
+        // depend on the pass. 512-bit vectors where the processor has them (half the instructions), else 256-bit halves.
+
+        /// <summary>Four rows × one panel.</summary>
+        private void Kernel4(float[] x, int at, int stride, int panel, float[] y, int to)
+        {
+            if (!Vector512.IsHardwareAccelerated)
+            {
+                Kernel4Half(x, at, stride, panel, 0, y, to);
+                Kernel4Half(x, at, stride, panel, Panel / 2, y, to);
+                return;
+            }
+            ref float w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_packed), panel * Inputs);
+            ref float x0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), at);
+            ref float x1 = ref Unsafe.Add(ref x0, stride);
+            ref float x2 = ref Unsafe.Add(ref x1, stride);
+            ref float x3 = ref Unsafe.Add(ref x2, stride);
+            Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+            for (int k = 0; k < Inputs; k++)
+            {
+                ref float wk = ref Unsafe.Add(ref w, k * Panel);
+                Vector512<float> w0 = Vector512.LoadUnsafe(ref wk), w1 = Vector512.LoadUnsafe(ref wk, 16);
+                var v = Vector512.Create(Unsafe.Add(ref x0, k));
+                a0 = Vector512.FusedMultiplyAdd(v, w0, a0);
+                a1 = Vector512.FusedMultiplyAdd(v, w1, a1);
+                v = Vector512.Create(Unsafe.Add(ref x1, k));
+                b0 = Vector512.FusedMultiplyAdd(v, w0, b0);
+                b1 = Vector512.FusedMultiplyAdd(v, w1, b1);
+                v = Vector512.Create(Unsafe.Add(ref x2, k));
+                c0 = Vector512.FusedMultiplyAdd(v, w0, c0);
+                c1 = Vector512.FusedMultiplyAdd(v, w1, c1);
+                v = Vector512.Create(Unsafe.Add(ref x3, k));
+                d0 = Vector512.FusedMultiplyAdd(v, w0, d0);
+                d1 = Vector512.FusedMultiplyAdd(v, w1, d1);
+            }
+            ref float out0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(y), to);
+            a0.StoreUnsafe(ref out0);
+            a1.StoreUnsafe(ref out0, 16);
+            b0.StoreUnsafe(ref out0, (nuint)Padded);
+            b1.StoreUnsafe(ref out0, (nuint)Padded + 16);
+            c0.StoreUnsafe(ref out0, (nuint)(2 * Padded));
+            c1.StoreUnsafe(ref out0, (nuint)(2 * Padded) + 16);
+            d0.StoreUnsafe(ref out0, (nuint)(3 * Padded));
+            d1.StoreUnsafe(ref out0, (nuint)(3 * Padded) + 16);
+        }
+
+        /// <summary>Four rows × the half of a panel from <paramref name="half"/>, in 256-bit vectors.</summary>
+        private void Kernel4Half(float[] x, int at, int stride, int panel, int half, float[] y, int to)
+        {
+            ref float w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_packed), panel * Inputs + half);
+            ref float x0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), at);
+            ref float x1 = ref Unsafe.Add(ref x0, stride);
+            ref float x2 = ref Unsafe.Add(ref x1, stride);
+            ref float x3 = ref Unsafe.Add(ref x2, stride);
+            Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+            for (int k = 0; k < Inputs; k++)
+            {
+                ref float wk = ref Unsafe.Add(ref w, k * Panel);
+                Vector256<float> w0 = Vector256.LoadUnsafe(ref wk), w1 = Vector256.LoadUnsafe(ref wk, 8);
+                var v = Vector256.Create(Unsafe.Add(ref x0, k));
+                a0 = Vector256.FusedMultiplyAdd(v, w0, a0);
+                a1 = Vector256.FusedMultiplyAdd(v, w1, a1);
+                v = Vector256.Create(Unsafe.Add(ref x1, k));
+                b0 = Vector256.FusedMultiplyAdd(v, w0, b0);
+                b1 = Vector256.FusedMultiplyAdd(v, w1, b1);
+                v = Vector256.Create(Unsafe.Add(ref x2, k));
+                c0 = Vector256.FusedMultiplyAdd(v, w0, c0);
+                c1 = Vector256.FusedMultiplyAdd(v, w1, c1);
+                v = Vector256.Create(Unsafe.Add(ref x3, k));
+                d0 = Vector256.FusedMultiplyAdd(v, w0, d0);
+                d1 = Vector256.FusedMultiplyAdd(v, w1, d1);
+            }
+            ref float out0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(y), to + half);
+            a0.StoreUnsafe(ref out0);
+            a1.StoreUnsafe(ref out0, 8);
+            b0.StoreUnsafe(ref out0, (nuint)Padded);
+            b1.StoreUnsafe(ref out0, (nuint)Padded + 8);
+            c0.StoreUnsafe(ref out0, (nuint)(2 * Padded));
+            c1.StoreUnsafe(ref out0, (nuint)(2 * Padded) + 8);
+            d0.StoreUnsafe(ref out0, (nuint)(3 * Padded));
+            d1.StoreUnsafe(ref out0, (nuint)(3 * Padded) + 8);
+        }
+
+        /// <summary>One row × <paramref name="panels"/> (1 or 2) panels from <paramref name="panel"/>: up to eight vectors of sums.</summary>
+        private void Kernel1(float[] x, int at, int panel, int panels, float[] y, int to)
+        {
+            ref float w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_packed), panel * Inputs);
+            ref float x0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), at);
+            ref float out0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(y), to);
+            nuint next = (nuint)(Panel * Inputs); // the next panel's weights
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default;
+                for (int k = 0; k < Inputs; k++)
+                {
+                    ref float wk = ref Unsafe.Add(ref w, k * Panel);
+                    var v = Vector512.Create(Unsafe.Add(ref x0, k));
+                    a0 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref wk), a0);
+                    a1 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref wk, 16), a1);
+                    if (panels == 2)
+                    {
+                        b0 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref wk, next), b0);
+                        b1 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref wk, next + 16), b1);
+                    }
+                }
+                a0.StoreUnsafe(ref out0);
+                a1.StoreUnsafe(ref out0, 16);
+                if (panels == 2)
+                {
+                    b0.StoreUnsafe(ref out0, Panel);
+                    b1.StoreUnsafe(ref out0, Panel + 16);
+                }
+                return;
+            }
+            Vector256<float> e0 = default, e1 = default, e2 = default, e3 = default, f0 = default, f1 = default, f2 = default, f3 = default;
+            for (int k = 0; k < Inputs; k++)
+            {
+                ref float wk = ref Unsafe.Add(ref w, k * Panel);
+                var v = Vector256.Create(Unsafe.Add(ref x0, k));
+                e0 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wk), e0);
+                e1 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wk, 8), e1);
+                e2 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wk, 16), e2);
+                e3 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wk, 24), e3);
+                if (panels == 2)
+                {
+                    f0 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wk, next), f0);
+                    f1 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wk, next + 8), f1);
+                    f2 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wk, next + 16), f2);
+                    f3 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wk, next + 24), f3);
+                }
+            }
+            e0.StoreUnsafe(ref out0);
+            e1.StoreUnsafe(ref out0, 8);
+            e2.StoreUnsafe(ref out0, 16);
+            e3.StoreUnsafe(ref out0, 24);
+            if (panels == 2)
+            {
+                f0.StoreUnsafe(ref out0, Panel);
+                f1.StoreUnsafe(ref out0, Panel + 8);
+                f2.StoreUnsafe(ref out0, Panel + 16);
+                f3.StoreUnsafe(ref out0, Panel + 24);
+            }
+        }
+    }
+}
