@@ -75,7 +75,7 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         /// Above 0, the networks also read the leaf each row reaches in every tree, as ids embedded this wide and pooled
         /// like a history (<see cref="TreeLeavesTransformer"/>): the trees' cuts and interactions as inputs of the
         /// network, besides their margin in the blend. 0 (the default) leaves them out: on the accuracy benchmark they
-        /// did not help (benchmarks/results/accuracy-tree-leaves.md), and wide leaf embeddings let a network memorize
+        /// did not help (benchmarks/results/accuracy.md, "Tree leaves as network inputs"), and wide leaf embeddings let a network memorize
         /// its training rows (100 leaves nearly single out a row). Needs trees.
         /// </summary>
         public int TreeLeafEmbeddingDim { get; init; }
