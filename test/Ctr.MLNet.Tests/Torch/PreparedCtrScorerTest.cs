@@ -351,6 +351,43 @@ public sealed class PreparedCtrScorerTest
     }
 
     [TestMethod]
+    public void PreparedCtrScorerTest_OverflowingSumsGiveNaNAsTheModulesDo()
+    {
+        // Weights a million times larger and numbers of 1e30, which the reader accepts (they are finite): the layers'
+        // sums pass Single's range. The fused multiply-adds kept the first infinity (+∞ plus an exact -1e39 is +∞), so
+        // rows the modules scored NaN got plausible probabilities (such as the output bias's alone).
+        (ITransformer model, _) = SavedAndLoaded((ml, train, valid) =>
+        {
+            TransformerChain<TorchCtrTransformer> fitted = Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Network())).Fit(train);
+            using (TorchSharp.torch.no_grad())
+            {
+                foreach ((string name, TorchSharp.Modules.Parameter weight) in fitted.LastTransformer.Model.named_parameters())
+                {
+                    if (name.StartsWith("mlp.", StringComparison.Ordinal) && name.EndsWith(".weight", StringComparison.Ordinal) && weight.dim() == 2)
+                        weight.mul_(1e6f);
+                }
+            }
+            return fitted;
+        });
+        List<UserItemRow> generated = Generate(300, seed: 3);
+        for (int i = 0; i < generated.Count; i += 3)
+            generated[i].X2 = i % 2 == 0 ? 1e30f : -1e30f;
+        IDataView rows = new MLContext(seed: 1).Data.LoadFromEnumerable(generated);
+
+        float[] offline = Offline(model, rows);
+        var byModules = new float[300];
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, prepareNetworks: false)!.Score(rows, byModules));
+
+        Assert.IsGreaterThan(50, byModules.Count(float.IsNaN), "the modules' sums overflow");
+        for (int i = 0; i < offline.Length; i++)
+        {
+            Assert.AreEqual(float.IsNaN(byModules[i]), float.IsNaN(offline[i]), $"row {i}: modules {byModules[i]}, managed {offline[i]}");
+            if (!float.IsNaN(offline[i]))
+                Assert.AreEqual(byModules[i], offline[i], 2e-6f, $"row {i}");
+        }
+    }
+
+    [TestMethod]
     public void PreparedCtrScorerTest_OtherChainsAreNotPrepared()
     {
         var ml = new MLContext(seed: 1);
