@@ -387,6 +387,37 @@ public sealed class PreparedCtrScorerTest
         }
     }
 
+    public sealed class Scored
+    {
+        public float Probability { get; set; }
+    }
+
+    [TestMethod]
+    public void PreparedCtrScorerTest_DisposedNetworkRefusesToScore()
+    {
+        var ml = new MLContext(seed: 1);
+        List<UserItemRow> generated = Generate(500, seed: 1);
+        IDataView rows = ml.Data.LoadFromEnumerable(generated);
+        TransformerChain<TorchCtrTransformer> model = Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Network())).Fit(rows);
+        PreparedCtrScorer scorer = PreparedCtrScorer.TryCreate(model, rows.Schema)!;
+        PredictionEngine<UserItemRow, Scored> engine = ml.Model.CreatePredictionEngine<UserItemRow, Scored>(model);
+        Assert.IsTrue(float.IsFinite(engine.Predict(generated[0]).Probability));
+
+        model.LastTransformer.Dispose();
+
+        // The managed forward's copy of the weights outlived the module: the scorer kept scoring, and Transform failed
+        // only at its first row, with TorchSharp's "Cannot access a disposed object."
+        void IsRefused(Action score, string what)
+        {
+            var e = Assert.ThrowsExactly<ObjectDisposedException>(score, what);
+            Assert.Contains("load the model zip again", e.Message, what);
+        }
+        IsRefused(() => model.Transform(rows), "Transform");
+        IsRefused(() => scorer.Score(rows, new float[500]), "a scorer prepared before");
+        IsRefused(() => PreparedCtrScorer.TryCreate(model, rows.Schema), "preparing a scorer");
+        IsRefused(() => engine.Predict(generated[1]), "a prediction engine made before");
+    }
+
     [TestMethod]
     public void PreparedCtrScorerTest_OtherChainsAreNotPrepared()
     {
