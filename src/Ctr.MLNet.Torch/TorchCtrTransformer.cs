@@ -78,7 +78,11 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     /// <summary>Metrics of every training epoch.</summary>
     public ImmutableArray<EpochMetrics> History { get; }
 
-    /// <summary>The trained network (in evaluation mode). Owned by this transformer.</summary>
+    /// <summary>
+    /// The trained network (in evaluation mode). Owned by this transformer. The default network (<see cref="DnnCtrModel"/>)
+    /// is scored from a copy of its weights taken when it first scores: weights changed in place after that (<c>load</c>,
+    /// an optimizer step) are not seen; save the model and load it again to score with them.
+    /// </summary>
     public CtrModel Model => _model;
 
     /// <summary>
