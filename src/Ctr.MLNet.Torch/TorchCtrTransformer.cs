@@ -45,6 +45,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     private readonly Type _modelType;
     private readonly int _scoringBatchSize;
     private readonly Lazy<ManagedDnn?> _managed;
+    private volatile bool _disposed;
 
     internal TorchCtrTransformer(IHost host, FeatureLayout layout, CtrModelOptions modelOptions, Type modelType, CtrModel model,
         IReadOnlyList<EpochMetrics> history, int scoringBatchSize, string labelColumnName, byte[]? optimizerState = null)
@@ -77,7 +78,11 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     /// <summary>Metrics of every training epoch.</summary>
     public ImmutableArray<EpochMetrics> History { get; }
 
-    /// <summary>The trained network (in evaluation mode). Owned by this transformer.</summary>
+    /// <summary>
+    /// The trained network (in evaluation mode). Owned by this transformer. The default network (<see cref="DnnCtrModel"/>)
+    /// is scored from a copy of its weights taken when it first scores: weights changed in place after that (<c>load</c>,
+    /// an optimizer step) are not seen; save the model and load it again to score with them.
+    /// </summary>
     public CtrModel Model => _model;
 
     /// <summary>
@@ -93,14 +98,29 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     public new IDataView Transform(IDataView input)
     {
         Host.CheckValue(input, nameof(input));
+        CheckNotDisposed();
         Layout.CheckSchema(input.Schema);
         return new BatchScoringDataView(this, input);
     }
 
     IDataView ITransformer.Transform(IDataView input) => Transform(input);
 
-    /// <summary>Frees the network's native memory.</summary>
-    public void Dispose() => _model.Dispose();
+    /// <summary>Frees the network's native memory; scoring with it afterwards throws <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _model.Dispose();
+    }
+
+    /// <summary>
+    /// Throws when <see cref="Dispose"/> was called: the managed forward's copy of the weights would still score, while
+    /// every other network (and this one's module) would fail with TorchSharp's message, which names neither.
+    /// </summary>
+    internal void CheckNotDisposed()
+    {
+        if (_disposed)
+            throw new ObjectDisposedException(nameof(TorchCtrTransformer), $"This '{NetworkName}' network was disposed; load the model zip again to score with it.");
+    }
 
     // DoNotWrapExceptions: a constructor's ArgumentOutOfRangeException (e.g. DeepFM given mixed widths) reaches the
     // caller as it was thrown rather than inside a TargetInvocationException.
@@ -154,6 +174,7 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     /// <summary>Logits of <paramref name="batch"/>; the caller holds a dispose scope and inference mode.</summary>
     internal void Score(CtrBatch batch, Span<float> logits)
     {
+        CheckNotDisposed();
         Tensor output = _model.call(batch).to(float32);
         output.data<float>().CopyTo(logits);
     }
@@ -165,10 +186,21 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
     /// built on first use and shared by batched scoring and every prepared scorer, or null when the network has none or is
     /// not in evaluation mode.
     /// </summary>
-    internal ManagedDnn? ManagedForScoring => _model.training ? null : _managed.Value;
+    internal ManagedDnn? ManagedForScoring
+    {
+        get
+        {
+            CheckNotDisposed();
+            return _model.training ? null : _managed.Value;
+        }
+    }
 
     /// <inheritdoc/>
-    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema)
+    {
+        CheckNotDisposed();
+        return new Mapper(this, schema);
+    }
 
     // Binary format (version 1.3)
     //   FeatureLayout (see FeatureLayout.Write)

@@ -417,6 +417,11 @@ internal sealed class ManagedDnn
                 float v = y[j] + _bias[j];
                 if (_scale is not null)
                     v = v * _scale[j] + _shift![j];
+                // An overflowed sum: the fused multiply-adds keep the first infinity (an exact product added to ∞ stays
+                // ∞, the rest of the sum lost), where libtorch's partial sums mostly meet as ∞ − ∞. No probability
+                // follows from either: NaN, which the later layers carry to the logit.
+                if (!float.IsFinite(v))
+                    v = float.NaN;
                 y[j] = _relu ? MathF.Max(v, 0) : v;
             }
         }

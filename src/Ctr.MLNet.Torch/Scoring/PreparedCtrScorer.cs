@@ -183,7 +183,7 @@ public sealed class PreparedCtrScorer
                 network.Layout.CheckSchema(output);
             return new PreparedCtrScorer(inputSchema, mapper, networks, blendNetworks, blend?.Blend, blend?.TreeScoreColumn, trees, prepareNetworks);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException and not ObjectDisposedException)
         {
             return null; // Transform reports what is wrong with the columns
         }
@@ -260,7 +260,10 @@ public sealed class PreparedCtrScorer
         for (int k = 0; k < _networks.Length && forward; k++)
         {
             if (_networks[k].Managed is { } managed)
+            {
+                _networks[k].Network.CheckNotDisposed(); // the copied weights outlive the module
                 managed.Score(_networks[k].Group.Block, rows, _logits[k].AsSpan(0, count));
+            }
         }
         if (_allManaged)
             return; // no tensors to build

@@ -351,6 +351,74 @@ public sealed class PreparedCtrScorerTest
     }
 
     [TestMethod]
+    public void PreparedCtrScorerTest_OverflowingSumsGiveNaNAsTheModulesDo()
+    {
+        // Weights a million times larger and numbers of 1e30, which the reader accepts (they are finite): the layers'
+        // sums pass Single's range. The fused multiply-adds kept the first infinity (+∞ plus an exact -1e39 is +∞), so
+        // rows the modules scored NaN got plausible probabilities (such as the output bias's alone).
+        (ITransformer model, _) = SavedAndLoaded((ml, train, valid) =>
+        {
+            TransformerChain<TorchCtrTransformer> fitted = Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Network())).Fit(train);
+            using (TorchSharp.torch.no_grad())
+            {
+                foreach ((string name, TorchSharp.Modules.Parameter weight) in fitted.LastTransformer.Model.named_parameters())
+                {
+                    if (name.StartsWith("mlp.", StringComparison.Ordinal) && name.EndsWith(".weight", StringComparison.Ordinal) && weight.dim() == 2)
+                        weight.mul_(1e6f);
+                }
+            }
+            return fitted;
+        });
+        List<UserItemRow> generated = Generate(300, seed: 3);
+        for (int i = 0; i < generated.Count; i += 3)
+            generated[i].X2 = i % 2 == 0 ? 1e30f : -1e30f;
+        IDataView rows = new MLContext(seed: 1).Data.LoadFromEnumerable(generated);
+
+        float[] offline = Offline(model, rows);
+        var byModules = new float[300];
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, prepareNetworks: false)!.Score(rows, byModules));
+
+        Assert.IsGreaterThan(50, byModules.Count(float.IsNaN), "the modules' sums overflow");
+        for (int i = 0; i < offline.Length; i++)
+        {
+            Assert.AreEqual(float.IsNaN(byModules[i]), float.IsNaN(offline[i]), $"row {i}: modules {byModules[i]}, managed {offline[i]}");
+            if (!float.IsNaN(offline[i]))
+                Assert.AreEqual(byModules[i], offline[i], 2e-6f, $"row {i}");
+        }
+    }
+
+    public sealed class Scored
+    {
+        public float Probability { get; set; }
+    }
+
+    [TestMethod]
+    public void PreparedCtrScorerTest_DisposedNetworkRefusesToScore()
+    {
+        var ml = new MLContext(seed: 1);
+        List<UserItemRow> generated = Generate(500, seed: 1);
+        IDataView rows = ml.Data.LoadFromEnumerable(generated);
+        TransformerChain<TorchCtrTransformer> model = Features(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Network())).Fit(rows);
+        PreparedCtrScorer scorer = PreparedCtrScorer.TryCreate(model, rows.Schema)!;
+        PredictionEngine<UserItemRow, Scored> engine = ml.Model.CreatePredictionEngine<UserItemRow, Scored>(model);
+        Assert.IsTrue(float.IsFinite(engine.Predict(generated[0]).Probability));
+
+        model.LastTransformer.Dispose();
+
+        // The managed forward's copy of the weights outlived the module: the scorer kept scoring, and Transform failed
+        // only at its first row, with TorchSharp's "Cannot access a disposed object."
+        void IsRefused(Action score, string what)
+        {
+            var e = Assert.ThrowsExactly<ObjectDisposedException>(score, what);
+            Assert.Contains("load the model zip again", e.Message, what);
+        }
+        IsRefused(() => model.Transform(rows), "Transform");
+        IsRefused(() => scorer.Score(rows, new float[500]), "a scorer prepared before");
+        IsRefused(() => PreparedCtrScorer.TryCreate(model, rows.Schema), "preparing a scorer");
+        IsRefused(() => engine.Predict(generated[1]), "a prediction engine made before");
+    }
+
+    [TestMethod]
     public void PreparedCtrScorerTest_OtherChainsAreNotPrepared()
     {
         var ml = new MLContext(seed: 1);
