@@ -170,6 +170,7 @@ internal sealed class ManagedDnn
         results.CopyTo(logits);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // loops run hot from the first call: a short evaluate would spend its seconds in unoptimized code
     private void ScoreChunk(FeatureBlock block, ReadOnlySpan<int> rows, Span<float> logits)
     {
         int widest = Math.Max(_inputWidth, _layers.Max(l => l.Padded));
@@ -199,6 +200,7 @@ internal sealed class ManagedDnn
     }
 
     /// <summary>Row <paramref name="row"/>'s input to the first layer, in <c>forward</c>'s order: scalar fields, pooled sequences, dots, numerics.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // loops run hot from the first call: a short evaluate would spend its seconds in unoptimized code
     private void ReadInputs(FeatureBlock block, int row, Span<float> x, float[] scratch)
     {
         ReadOnlySpan<int> ids = block.Categorical.AsSpan(row * block.CategoricalWidth, block.CategoricalWidth);
@@ -258,6 +260,7 @@ internal sealed class ManagedDnn
     private ReadOnlySpan<float> Row(int table, int id) => _tables[table].AsSpan(id * _tableDims[table], _tableDims[table]);
 
     /// <summary>Σ weight × row over <paramref name="items"/> (through <paramref name="map"/> when given), rows of id 0 (padding) left out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // loops run hot from the first call: a short evaluate would spend its seconds in unoptimized code
     private void Pool(int table, ReadOnlySpan<int> items, ReadOnlySpan<float> weights, int[]? map, Span<float> sum)
     {
         sum.Clear();
@@ -270,6 +273,7 @@ internal sealed class ManagedDnn
     }
 
     /// <summary><paramref name="sum"/> += <paramref name="projection"/> × <paramref name="value"/> (or <paramref name="value"/> itself without one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // loops run hot from the first call: a short evaluate would spend its seconds in unoptimized code
     private static void AddProjected(Projection? projection, ReadOnlySpan<float> value, Span<float> sum, Span<float> scratch)
     {
         if (projection is null)
@@ -291,6 +295,7 @@ internal sealed class ManagedDnn
     }
 
     /// <summary><paramref name="sum"/>[j] = fma(<paramref name="row"/>[j], <paramref name="weight"/>, sum[j]): the same float per element in the vector and scalar parts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // loops run hot from the first call: a short evaluate would spend its seconds in unoptimized code
     private static void MultiplyAdd(ReadOnlySpan<float> row, float weight, Span<float> sum)
     {
         int j = 0;
@@ -388,6 +393,7 @@ internal sealed class ManagedDnn
         }
 
         /// <summary>Rows of <paramref name="x"/> (each <paramref name="stride"/> floats, the first <see cref="Inputs"/> read) through the layer into <paramref name="y"/> (rows × <see cref="Padded"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Apply(float[] x, int stride, int rows, float[] y)
         {
             int blocked = rows / 4 * 4;
@@ -410,6 +416,7 @@ internal sealed class ManagedDnn
         }
 
         /// <summary>Bias, norm and ReLU on one row's outputs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Finish(Span<float> y)
         {
             for (int j = 0; j < y.Length; j++)
@@ -431,6 +438,7 @@ internal sealed class ManagedDnn
         // depend on the pass. 512-bit vectors where the processor has them (half the instructions), else 256-bit halves.
 
         /// <summary>Four rows × one panel.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Kernel4(float[] x, int at, int stride, int panel, float[] y, int to)
         {
             if (!Vector512.IsHardwareAccelerated)
@@ -474,6 +482,7 @@ internal sealed class ManagedDnn
         }
 
         /// <summary>Four rows × the half of a panel from <paramref name="half"/>, in 256-bit vectors.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Kernel4Half(float[] x, int at, int stride, int panel, int half, float[] y, int to)
         {
             ref float w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_packed), panel * Inputs + half);
@@ -511,6 +520,7 @@ internal sealed class ManagedDnn
         }
 
         /// <summary>One row × <paramref name="panels"/> (1 or 2) panels from <paramref name="panel"/>: up to eight vectors of sums.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Kernel1(float[] x, int at, int panel, int panels, float[] y, int to)
         {
             ref float w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_packed), panel * Inputs);
