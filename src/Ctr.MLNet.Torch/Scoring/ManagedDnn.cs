@@ -41,6 +41,7 @@ internal sealed class ManagedDnn
     private readonly int _inputWidth;
     private readonly Dense[] _layers; // the hidden layers, then the output layer
     private readonly int _widestTable;
+    private readonly int _widestRow; // floats per row of a pass's activation buffers: the input or the widest layer
     private readonly bool _mean;
 
     private ManagedDnn(FeatureLayout layout, FeatureEmbedding embedding, int[] dotSequences, Dense[] layers)
@@ -89,6 +90,7 @@ internal sealed class ManagedDnn
         _numericWidth = layout.NumericWidth;
         _inputWidth = column + _numericWidth;
         _widestTable = _tableDims.Append(0).Max();
+        _widestRow = Math.Max(_inputWidth, layers.Max(l => l.Padded));
     }
 
     /// <summary>
@@ -173,9 +175,8 @@ internal sealed class ManagedDnn
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // loops run hot from the first call: a short evaluate would spend its seconds in unoptimized code
     private void ScoreChunk(FeatureBlock block, ReadOnlySpan<int> rows, Span<float> logits)
     {
-        int widest = Math.Max(_inputWidth, _layers.Max(l => l.Padded));
-        float[] a = ArrayPool<float>.Shared.Rent(rows.Length * widest);
-        float[] b = ArrayPool<float>.Shared.Rent(rows.Length * widest);
+        float[] a = ArrayPool<float>.Shared.Rent(rows.Length * _widestRow);
+        float[] b = ArrayPool<float>.Shared.Rent(rows.Length * _widestRow);
         float[] scratch = ArrayPool<float>.Shared.Rent(2 * _widestTable);
         try
         {
