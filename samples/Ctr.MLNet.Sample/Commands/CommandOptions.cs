@@ -71,10 +71,10 @@ internal static class CommandOptions
             switch (option)
             {
                 case Option<int> { CustomParser: null } whole:
-                    whole.CustomParser = result => Number(result, whole.Name, "a whole number", (string s, out int v) => int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out v));
+                    whole.CustomParser = result => Number(result, whole.Name, "a whole number", (string s, out int v) => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out v));
                     break;
                 case Option<long> { CustomParser: null } large:
-                    large.CustomParser = result => Number(result, large.Name, "a whole number", (string s, out long v) => long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out v));
+                    large.CustomParser = result => Number(result, large.Name, "a whole number", (string s, out long v) => long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out v));
                     break;
                 case Option<double> { CustomParser: null } real:
                     real.CustomParser = result => Number(result, real.Name, "a number such as 0.5", (string s, out double v) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out v));
