@@ -92,7 +92,7 @@ public static class AccuracyBenchmark
 
         if (criteo)
         {
-            var periods = criteoRows.Select(r => (Rows: r, Results: Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads, criteoMinFreq, r))).ToArray();
+            var periods = criteoRows.Select(r => (Rows: r, Result: Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads, criteoMinFreq, r))).ToArray();
             if (periods.Length > 1)
                 report.Table(Periods(periods));
         }
@@ -144,11 +144,11 @@ public static class AccuracyBenchmark
     /// One row per criteo test period (rolling origin: each period trains on every row before it), so a margin is judged
     /// over several 2,000-row periods rather than one.
     /// </summary>
-    private static Table Periods((int Rows, Dictionary<string, List<Score>> Results)[] periods)
+    private static Table Periods((int Rows, CriteoResult Result)[] periods)
     {
-        var table = new Table("Test rows", "Rows before them (train + validation)", "Hybrid (`train` default)", "ML.NET LightGBM", "Hybrid − LightGBM", "Networks averaged", "FastTree alone");
+        var table = new Table("Test rows", "Rows before them (train + validation)", "Hybrid (`train` default)", "ML.NET LightGBM", "Hybrid − LightGBM", "its 95% interval (paired bootstrap)", "Networks averaged", "FastTree alone");
         var margins = new List<double>();
-        foreach (var (rows, results) in periods)
+        foreach (var (rows, (results, interval)) in periods)
         {
             int end = rows > 0 ? rows : CriteoFileRows, start = end - CriteoTestRows;
             string Auc(int row) => results.TryGetValue(RowOrder[row], out var s) ? MeanSd(s.Select(x => x.Auc)) : "";
@@ -158,14 +158,19 @@ public static class AccuracyBenchmark
                 margins.Add(h.Average(x => x.Auc) - l.Average(x => x.Auc));
                 margin = Signed(margins[^1]);
             }
-            table.Add($"{start + 1:N0}–{end:N0}", start.ToString("N0", CultureInfo.InvariantCulture), Auc(0), Auc(3), margin, Auc(6), Auc(2));
+            string range = interval is { } i ? $"{Signed(i.Low)} to {Signed(i.High)}" : "";
+            table.Add($"{start + 1:N0}–{end:N0}", start.ToString("N0", CultureInfo.InvariantCulture), Auc(0), Auc(3), margin, range, Auc(6), Auc(2));
         }
+        MarginInterval[] intervals = [.. periods.Select(p => p.Result.Interval).OfType<MarginInterval>()];
+        string meanRange = "";
+        if (intervals.Length == periods.Length && MarginInterval.Mean(intervals) is { } mean)
+            meanRange = $"{Signed(mean.Low)} to {Signed(mean.High)}";
         if (margins.Count > 1)
-            table.Add("mean over periods", "", "", "", Signed(margins.Average()), "", "");
+            table.Add("mean over periods", "", "", "", Signed(margins.Average()), meanRange, "", "");
         return table;
     }
 
-    private static Dictionary<string, List<Score>> Criteo(Report report, string path, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
+    private static CriteoResult Criteo(Report report, string path, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
         HybridCtrTrainer.Options trees, int lightGbmThreads, int? minFreq, int rowLimit)
     {
         // A row limit moves the test period earlier (its last CriteoTestRows rows): a split to choose settings on, apart from the real test rows.
@@ -177,6 +182,9 @@ public static class AccuracyBenchmark
             (rowLimit > 0 ? $" Only the first {rowLimit:N0} rows of the file are read (`--criteo-rows`): a split to choose settings on, whose test period ends before the full runs' test rows." : ""));
         var results = new Dictionary<string, List<Score>>();
         int validRows = trainRows / 10, fitRows = trainRows - validRows;
+        var hybridProbabilities = new List<float[]>();
+        float[] lightGbmProbabilities = [];
+        float[] testLabels = [];
         FeatureSpec spec = FeatureSpecInference.FromCsv(path, sampleRows: trainRows);
         if (minFreq is int m)
             spec = spec with { Features = [.. spec.Features.Select(f => f.MinFreq >= 2 ? f with { MinFreq = m } : f)] };
@@ -200,21 +208,31 @@ public static class AccuracyBenchmark
                     Seed = seed,
                 });
                 options = options with { Model = options.Model with { EmbeddingDims = options.Model.EmbeddingDims.SetItems(spec.EmbeddingDims) } };
-                Hybrid(ml, results, features, options, trees, train, valid, test, labels);
+                hybridProbabilities.Add(Hybrid(ml, results, features, options, trees, train, valid, test, labels));
             }
             if (models.Contains("lightgbm"))
             {
                 ModelResult l = ModelsBenchmark.CriteoLightGbm(ml, path, fitRows, trainRows, labels, lightGbmThreads, seed, rowLimit);
                 Add(results, RowOrder[3], new Score(l.Auc, l.LogLoss, l.FitSeconds));
+                lightGbmProbabilities = l.Probabilities;
             }
+            testLabels = labels;
             report.Partial(Render(results, []));
         }
         report.Table(Render(results, []));
-        return results;
+        if (hybridProbabilities.Count == 0 || lightGbmProbabilities.Length == 0)
+            return new CriteoResult(results, null);
+        MarginInterval interval = MarginInterval.Bootstrap(testLabels, hybridProbabilities, lightGbmProbabilities);
+        report.Paragraph($"How precisely {CriteoTestRows:N0} test rows measure the hybrid's margin over LightGBM (paired bootstrap: {MarginInterval.Resamples:N0} " +
+            $"resamples of the test rows, each scored for every seed's hybrid and for LightGBM): margin {Signed(interval.Margin)}, sd {interval.Sd:0.0000}, " +
+            $"95% interval {Signed(interval.Low)} to {Signed(interval.High)}.");
+        return new CriteoResult(results, interval);
     }
 
-    /// <summary>Fits the hybrid on the featurized rows and scores the raw test rows: the blend, and each part alone.</summary>
-    private static void Hybrid(MLContext ml, Dictionary<string, List<Score>> results, ITransformer features, TorchCtrTrainer.Options network, HybridCtrTrainer.Options trees,
+    private sealed record CriteoResult(Dictionary<string, List<Score>> Results, MarginInterval? Interval);
+
+    /// <summary>Fits the hybrid on the featurized rows and scores the raw test rows: the blend, and each part alone. Returns the blend's probabilities.</summary>
+    private static float[] Hybrid(MLContext ml, Dictionary<string, List<Score>> results, ITransformer features, TorchCtrTrainer.Options network, HybridCtrTrainer.Options trees,
         IDataView train, IDataView valid, IDataView test, float[] labels)
     {
         var options = trees with { Network = network with { Progress = new ModelRuns.ConsoleProgress() } };
@@ -241,6 +259,7 @@ public static class AccuracyBenchmark
         }
         foreach (ITransformer part in hybrid)
             (part as IDisposable)?.Dispose();
+        return probability;
     }
 
     private static void Add(Dictionary<string, List<Score>> results, string name, Score score)

@@ -21,7 +21,11 @@ namespace Ctr.MLNet.Benchmarks;
 /// <param name="PeakRss">Peak resident set during the fit.</param>
 /// <param name="History">Our trainer's per-epoch metrics; empty for LightGBM.</param>
 public sealed record ModelResult(string Name, double Auc, double LogLoss, string Epochs, double FitSeconds, double TrainingRate, double StepRate, double ScoringRate,
-    long PeakRss, IReadOnlyList<EpochMetrics> History);
+    long PeakRss, IReadOnlyList<EpochMetrics> History)
+{
+    /// <summary>The test rows' probabilities, in row order, where the run kept them (empty otherwise).</summary>
+    public float[] Probabilities { get; init; } = [];
+}
 
 /// <summary>Fitting and scoring our trainer and ML.NET's LightGBM the same way for every verb that compares them.</summary>
 public static class ModelRuns
@@ -87,7 +91,10 @@ public static class ModelRuns
         var pipeline = new TransformerChain<ITransformer>(fitted, model);
         Run score = Measure.Once(() => ReadProbabilities(pipeline.Transform(test)), out float[] probabilities);
         return new ModelResult(name, BinaryMetrics.Auc(labels, probabilities), BinaryMetrics.LogLoss(labels, probabilities),
-            $"{trees} trees", fit.Seconds, trainRows / fit.Seconds, double.NaN, labels.Length / score.Seconds, fit.PeakRssBytes, []);
+            $"{trees} trees", fit.Seconds, trainRows / fit.Seconds, double.NaN, labels.Length / score.Seconds, fit.PeakRssBytes, [])
+        {
+            Probabilities = probabilities,
+        };
     }
 
     /// <summary>The <c>Probability</c> column of <paramref name="scored"/>, in row order.</summary>
