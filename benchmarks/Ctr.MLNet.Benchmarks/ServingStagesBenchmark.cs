@@ -260,7 +260,7 @@ public static class ServingStagesBenchmark
         return buffer.WrittenCount;
     }
 
-    private static byte[] Body(List<Dictionary<string, JsonNode?>> rows, bool columnar)
+    internal static byte[] Body(List<Dictionary<string, JsonNode?>> rows, bool columnar)
     {
         JsonObject root;
         if (columnar)
@@ -278,7 +278,7 @@ public static class ServingStagesBenchmark
     }
 
     /// <summary>Rows of a CSV without quoted fields (the planted data has none), typed as the served model reads them.</summary>
-    private static List<Dictionary<string, JsonNode?>> ReadRows(string path, ServedModel model, int count)
+    internal static List<Dictionary<string, JsonNode?>> ReadRows(string path, ServedModel model, int count)
     {
         using var reader = new StreamReader(path);
         string[] header = reader.ReadLine()!.Split(',');

@@ -20,7 +20,8 @@ namespace Ctr.MLNet.Torch;
 /// on the rows scored with it: <see cref="PreparedCtrScorer"/> (serving) and <see cref="TorchCtrTransformer"/>'s batched
 /// scoring (offline) both use this and give the same floats. They are the module's own up to float rounding (libtorch's
 /// products sum in other orders). The tables, maps and layers are copied when this is built: a network whose weights
-/// change in place afterwards needs a new transformer.
+/// change in place afterwards needs a new transformer. A history whose items carry attributes is pooled from a table
+/// fused then (each item's row plus its attributes' projected rows): the projections were most of the input's time.
 /// </summary>
 internal sealed class ManagedDnn
 {
@@ -44,7 +45,7 @@ internal sealed class ManagedDnn
     private readonly int _widestRow; // floats per row of a pass's activation buffers: the input or the widest layer
     private readonly bool _mean;
 
-    private ManagedDnn(FeatureLayout layout, FeatureEmbedding embedding, int[] dotSequences, Dense[] layers)
+    private ManagedDnn(FeatureLayout layout, FeatureEmbedding embedding, int[] dotSequences, Dense[] layers, bool fuse)
     {
         _layers = layers;
         _mean = embedding.Pooling == SequencePooling.Mean;
@@ -71,6 +72,9 @@ internal sealed class ManagedDnn
             column += _tableDims[_scalarTable[f]];
         }
         _sequences = new Sequence[layout.Sequences.Length];
+        FusesHistories = fuse;
+        var fusedTables = new Dictionary<string, (float[] Table, bool SkipsPadding)>(StringComparer.Ordinal);
+        var projectedTables = new Dictionary<(int Field, int ItemTable), float[]>();
         for (int s = 0; s < _sequences.Length; s++)
         {
             int table = layout.Sequences[s].Table;
@@ -78,9 +82,23 @@ internal sealed class ManagedDnn
             Attribute[] attributes = [.. embedding.AttributesOf(s).Select(a =>
             {
                 Table(a.Table);
-                return new Attribute(a.Field, a.Table, [.. a.Map.data<long>().ToArray().Select(id => (int)id)], Projection.Of(a.Projection));
+                Projection? projection = Projection.Of(a.Projection);
+                float[]? projected = null;
+                if (fuse && !projectedTables.TryGetValue((a.Field, table), out projected))
+                    projectedTables[(a.Field, table)] = projected = projection is null ? _tables[a.Table]! : projection.Table(_tables[a.Table]!, _tableDims[a.Table]);
+                return new Attribute(a.Field, a.Table, [.. a.Map.data<long>().ToArray().Select(id => (int)id)], projection, projected);
             })];
-            _sequences[s] = new Sequence(table, column, attributes);
+            float[]? fused = null;
+            bool skipsPadding = true;
+            if (fuse && attributes.Length > 0)
+            {
+                // Histories on one item table with the same attributes share their fused table.
+                string key = FusedKey(table, attributes.Select(a => a.Field));
+                if (!fusedTables.TryGetValue(key, out var entry))
+                    fusedTables[key] = entry = Fuse(_tables[table]!, _tableDims[table], attributes);
+                (fused, skipsPadding) = entry;
+            }
+            _sequences[s] = new Sequence(table, column, attributes, fused, skipsPadding);
             column += _tableDims[table];
         }
         _dots = new Dot[dotSequences.Length];
@@ -101,9 +119,11 @@ internal sealed class ManagedDnn
 
     /// <summary>
     /// The managed form of a <see cref="DnnCtrModel"/>'s parts, or null when <paramref name="mlp"/>'s layers are not the
-    /// ones <see cref="MlpBlock"/> builds or the tables hold more than <paramref name="maxTableBytes"/>.
+    /// ones <see cref="MlpBlock"/> builds or the tables hold more than <paramref name="maxTableBytes"/>. The histories'
+    /// fused tables (see <see cref="FusesHistories"/>) count in that limit: above it with them, histories are pooled
+    /// from the item and attribute tables per row (as without <paramref name="fuseHistories"/>).
     /// </summary>
-    internal static ManagedDnn? TryCreate(FeatureLayout layout, FeatureEmbedding embedding, MlpBlock mlp, int[] dotSequences, long maxTableBytes = DefaultMaxTableBytes)
+    internal static ManagedDnn? TryCreate(FeatureLayout layout, FeatureEmbedding embedding, MlpBlock mlp, int[] dotSequences, long maxTableBytes = DefaultMaxTableBytes, bool fuseHistories = true)
     {
         // From the layout's sizes and the tables' widths: no native call per table.
         int[] fieldTables = [.. layout.Categorical.Select(f => f.Table), .. layout.Sequences.Select(f => f.Table)];
@@ -111,6 +131,8 @@ internal sealed class ManagedDnn
             .Distinct().Sum(t => t.Bytes);
         if (tableBytes > maxTableBytes)
             return null;
+        long fusedBytes = FusedBytes(layout, embedding);
+        bool fuse = fuseHistories && tableBytes + fusedBytes <= maxTableBytes;
         var layers = new List<Dense>();
         Linear? pending = null;
         BatchNorm1d? norm = null;
@@ -140,8 +162,64 @@ internal sealed class ManagedDnn
             if (pending is null || norm is not null)
                 return null;
             layers.Add(Dense.Of(pending, norm: null, relu: false));
-            return new ManagedDnn(layout, embedding, dotSequences, [.. layers]);
+            return new ManagedDnn(layout, embedding, dotSequences, [.. layers], fuse) { TableBytes = tableBytes + (fuse ? fusedBytes : 0) };
         }
+    }
+
+    /// <summary>The bytes of the tables fusing adds: one per history's item table and attributes, and each projected attribute table.</summary>
+    private static long FusedBytes(FeatureLayout layout, FeatureEmbedding embedding)
+    {
+        var fused = new HashSet<string>(StringComparer.Ordinal);
+        var projected = new HashSet<(int Field, int ItemTable)>();
+        long bytes = 0;
+        for (int s = 0; s < layout.Sequences.Length; s++)
+        {
+            int table = layout.Sequences[s].Table, dim = embedding.FieldDims[layout.Categorical.Length + s];
+            var attributes = embedding.AttributesOf(s).ToList();
+            if (attributes.Count > 0 && fused.Add(FusedKey(table, attributes.Select(a => a.Field))))
+                bytes += (long)layout.Tables[table].Size * dim * sizeof(float);
+            foreach (var attribute in attributes.Where(a => a.Projection is not null && projected.Add((a.Field, table))))
+                bytes += (long)layout.Tables[attribute.Table].Size * dim * sizeof(float);
+        }
+        return bytes;
+    }
+
+    private static string FusedKey(int itemTable, IEnumerable<int> attributeFields) => $"{itemTable}:{string.Join(",", attributeFields)}";
+
+    /// <summary>
+    /// Whether each history with attributes is pooled from one fused table (an item's row plus its attributes' projected
+    /// rows, summed once here), one gather per element instead of one per table and no projection per row.
+    /// </summary>
+    internal bool FusesHistories { get; }
+
+    /// <summary>The bytes of tables this holds, fused ones included: what <see cref="TryCreate"/>'s limit is held to.</summary>
+    internal long TableBytes { get; private init; }
+
+    /// <summary>
+    /// A history's fused table: row <c>i</c> is item row <c>i</c> (not the padding row 0) plus, for each attribute whose
+    /// map gives item <c>i</c> a row other than 0, that row projected, so an element adds what the unfused pass adds for it
+    /// (in another order: other roundings). And whether pooling skips id 0 as before: when every map gives the padding
+    /// item the padding row (as training's maps do), fused row 0 holds nothing.
+    /// </summary>
+    private static (float[] Table, bool SkipsPadding) Fuse(float[] items, int dim, Attribute[] attributes)
+    {
+        var fused = new float[items.Length];
+        items.AsSpan(dim).CopyTo(fused.AsSpan(dim));
+        int rows = items.Length / dim;
+        foreach (Attribute attribute in attributes)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                int id = attribute.Map[i];
+                if (id == 0)
+                    continue;
+                Span<float> row = fused.AsSpan(i * dim, dim);
+                ReadOnlySpan<float> projected = attribute.Projected.AsSpan(id * dim, dim);
+                for (int j = 0; j < dim; j++)
+                    row[j] += projected[j];
+            }
+        }
+        return (fused, attributes.All(a => a.Map[0] == 0));
     }
 
     /// <summary>
@@ -217,14 +295,23 @@ internal sealed class ManagedDnn
             int start = column.Offsets[row], length = column.Length(row);
             ReadOnlySpan<int> items = column.Ids.AsSpan(start, length);
             ReadOnlySpan<float> weights = column.Weights is { } w ? w.AsSpan(start, length) : default;
-            Span<float> pooled = x.Slice(sequence.Column, _tableDims[sequence.Table]);
-            // EmbeddingBag's weighted sum, the padding id left out; each attribute pooled apart, then (projected and) added.
-            Pool(sequence.Table, items, weights, map: null, pooled);
-            foreach (Attribute attribute in sequence.Attributes)
+            int dim = _tableDims[sequence.Table];
+            Span<float> pooled = x.Slice(sequence.Column, dim);
+            // EmbeddingBag's weighted sum, the padding id left out.
+            if (sequence.Fused is { } fused)
             {
-                Span<float> part = scratch.AsSpan(0, _tableDims[attribute.Table]);
-                Pool(attribute.Table, items, weights, attribute.Map, part);
-                AddProjected(attribute.Projection, part, pooled, scratch.AsSpan(_widestTable, pooled.Length));
+                Pool(fused, dim, items, weights, map: null, sequence.SkipsPadding, pooled);
+            }
+            else
+            {
+                // Each attribute pooled apart, then (projected and) added.
+                Pool(_tables[sequence.Table]!, dim, items, weights, map: null, skipsPadding: true, pooled);
+                foreach (Attribute attribute in sequence.Attributes)
+                {
+                    Span<float> part = scratch.AsSpan(0, _tableDims[attribute.Table]);
+                    Pool(_tables[attribute.Table]!, part.Length, items, weights, attribute.Map, skipsPadding: true, part);
+                    AddProjected(attribute.Projection, part, pooled, scratch.AsSpan(_widestTable, dim));
+                }
             }
             if (_mean)
             {
@@ -248,7 +335,13 @@ internal sealed class ManagedDnn
             Span<float> candidate = scratch.AsSpan(0, dim);
             x.Slice(_scalarColumn[dot.Candidate], dim).CopyTo(candidate);
             foreach (Attribute attribute in _sequences[dot.Sequence].Attributes)
-                AddProjected(attribute.Projection, Row(attribute.Table, ids[attribute.Field]), candidate, scratch.AsSpan(_widestTable, dim));
+            {
+                // A projected table's row is the product the unfused pass computes: the same floats either way.
+                if (attribute.Projected is { } projected)
+                    Add(projected.AsSpan(ids[attribute.Field] * dim, dim), candidate);
+                else
+                    AddProjected(attribute.Projection, Row(attribute.Table, ids[attribute.Field]), candidate, scratch.AsSpan(_widestTable, dim));
+            }
             ReadOnlySpan<float> pooled = x.Slice(_sequences[dot.Sequence].Column, dim);
             float sum = 0;
             for (int j = 0; j < dim; j++)
@@ -260,16 +353,19 @@ internal sealed class ManagedDnn
 
     private ReadOnlySpan<float> Row(int table, int id) => _tables[table].AsSpan(id * _tableDims[table], _tableDims[table]);
 
-    /// <summary>Σ weight × row over <paramref name="items"/> (through <paramref name="map"/> when given), rows of id 0 (padding) left out.</summary>
+    /// <summary>
+    /// Σ weight × row of <paramref name="table"/> over <paramref name="items"/> (through <paramref name="map"/> when
+    /// given), rows of id 0 (padding) left out when <paramref name="skipsPadding"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // loops run hot from the first call: a short evaluate would spend its seconds in unoptimized code
-    private void Pool(int table, ReadOnlySpan<int> items, ReadOnlySpan<float> weights, int[]? map, Span<float> sum)
+    private static void Pool(float[] table, int dim, ReadOnlySpan<int> items, ReadOnlySpan<float> weights, int[]? map, bool skipsPadding, Span<float> sum)
     {
         sum.Clear();
         for (int e = 0; e < items.Length; e++)
         {
             int id = map is null ? items[e] : map[items[e]];
-            if (id != 0)
-                MultiplyAdd(Row(table, id), weights.IsEmpty ? 1f : weights[e], sum);
+            if (id != 0 || !skipsPadding)
+                MultiplyAdd(table.AsSpan(id * dim, dim), weights.IsEmpty ? 1f : weights[e], sum);
         }
     }
 
@@ -279,20 +375,18 @@ internal sealed class ManagedDnn
     {
         if (projection is null)
         {
-            for (int j = 0; j < sum.Length; j++)
-                sum[j] += value[j];
+            Add(value, sum);
             return;
         }
+        projection.Apply(value, scratch);
+        Add(scratch, sum);
+    }
+
+    /// <summary><paramref name="sum"/> += <paramref name="value"/>.</summary>
+    private static void Add(ReadOnlySpan<float> value, Span<float> sum)
+    {
         for (int j = 0; j < sum.Length; j++)
-        {
-            ReadOnlySpan<float> weights = projection.Weight.AsSpan(j * value.Length, value.Length);
-            float product = 0;
-            for (int k = 0; k < value.Length; k++)
-                product = MathF.FusedMultiplyAdd(weights[k], value[k], product);
-            scratch[j] = product;
-        }
-        for (int j = 0; j < sum.Length; j++)
-            sum[j] += scratch[j];
+            sum[j] += value[j];
     }
 
     /// <summary><paramref name="sum"/>[j] = fma(<paramref name="row"/>[j], <paramref name="weight"/>, sum[j]): the same float per element in the vector and scalar parts.</summary>
@@ -313,9 +407,11 @@ internal sealed class ManagedDnn
     /// <summary>A tensor's values, row-major; called inside a dispose scope (the weight getters' handles are left to it: some getters return the module's own).</summary>
     private static float[] Copy(Tensor tensor) => tensor.detach().contiguous().data<float>().ToArray();
 
-    private sealed record Attribute(int Field, int Table, int[] Map, Projection? Projection);
+    /// <summary>An attribute of a history's items; <paramref name="Projected"/>: its table projected to the items' width (fused networks only; null: projected per row).</summary>
+    private sealed record Attribute(int Field, int Table, int[] Map, Projection? Projection, float[]? Projected);
 
-    private sealed record Sequence(int Table, int Column, Attribute[] Attributes);
+    /// <summary>A sequence field; <paramref name="Fused"/>: its item and attribute rows summed per item (null: pooled table by table).</summary>
+    private sealed record Sequence(int Table, int Column, Attribute[] Attributes, float[]? Fused, bool SkipsPadding);
 
     private sealed record Dot(int Sequence, int Candidate, int Column);
 
@@ -327,6 +423,30 @@ internal sealed class ManagedDnn
             if (linear is null)
                 return null;
             return new Projection(Copy(linear.weight!));
+        }
+
+        /// <summary><paramref name="product"/> = weight × <paramref name="value"/>, each output's sum in input order.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // loops run hot from the first call: a short evaluate would spend its seconds in unoptimized code
+        public void Apply(ReadOnlySpan<float> value, Span<float> product)
+        {
+            for (int j = 0; j < product.Length; j++)
+            {
+                ReadOnlySpan<float> weights = Weight.AsSpan(j * value.Length, value.Length);
+                float sum = 0;
+                for (int k = 0; k < value.Length; k++)
+                    sum = MathF.FusedMultiplyAdd(weights[k], value[k], sum);
+                product[j] = sum;
+            }
+        }
+
+        /// <summary>Every row of <paramref name="table"/> (<paramref name="dim"/> wide) projected.</summary>
+        public float[] Table(float[] table, int dim)
+        {
+            int outputs = Weight.Length / dim;
+            var projected = new float[table.Length / dim * outputs];
+            for (int i = 0; i < table.Length / dim; i++)
+                Apply(table.AsSpan(i * dim, dim), projected.AsSpan(i * outputs, outputs));
+            return projected;
         }
     }
 

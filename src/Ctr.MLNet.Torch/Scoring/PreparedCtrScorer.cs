@@ -42,7 +42,7 @@ public sealed class PreparedCtrScorer
     private float[] _trees = [];
     private int[] _rows = [];
 
-    private PreparedCtrScorer(DataViewSchema inputSchema, IRowToRowMapper prefix, List<TorchCtrTransformer> networks, int[] blendNetworks, LogitBlend? blend, string? treeColumn, PreparedTrees.Evaluator? trees, bool prepareNetworks)
+    private PreparedCtrScorer(DataViewSchema inputSchema, IRowToRowMapper prefix, List<TorchCtrTransformer> networks, int[] blendNetworks, LogitBlend? blend, string? treeColumn, PreparedTrees.Evaluator? trees, Func<TorchCtrTransformer, ManagedDnn?> managedForward)
     {
         _inputSchema = inputSchema;
         _input = new SwappedRow(inputSchema);
@@ -60,7 +60,7 @@ public sealed class PreparedCtrScorer
                 group = new NetworkGroup(networks[k].Layout, _row);
                 groups.Add(group);
             }
-            _networks[k] = (networks[k], group, prepareNetworks ? networks[k].ManagedForScoring : null);
+            _networks[k] = (networks[k], group, managedForward(networks[k]));
         }
         _groups = [.. groups];
         _allManaged = _networks.All(n => n.Managed is not null);
@@ -93,7 +93,11 @@ public sealed class PreparedCtrScorer
     public static PreparedCtrScorer? TryCreate(ITransformer model, DataViewSchema inputSchema) => TryCreate(model, inputSchema, prepareNetworks: true);
 
     /// <summary>As <see cref="TryCreate(ITransformer, DataViewSchema)"/>; without <paramref name="prepareNetworks"/> every network runs its module's forward (to compare both).</summary>
-    internal static PreparedCtrScorer? TryCreate(ITransformer model, DataViewSchema inputSchema, bool prepareNetworks)
+    internal static PreparedCtrScorer? TryCreate(ITransformer model, DataViewSchema inputSchema, bool prepareNetworks) =>
+        TryCreate(model, inputSchema, prepareNetworks ? n => n.ManagedForScoring : _ => null);
+
+    /// <summary>As <see cref="TryCreate(ITransformer, DataViewSchema)"/>, each network scored by <paramref name="managedForward"/>'s managed form of it (null: its module's forward), to compare forms.</summary>
+    internal static PreparedCtrScorer? TryCreate(ITransformer model, DataViewSchema inputSchema, Func<TorchCtrTransformer, ManagedDnn?> managedForward)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputSchema);
@@ -181,7 +185,7 @@ public sealed class PreparedCtrScorer
         {
             foreach (TorchCtrTransformer network in networks)
                 network.Layout.CheckSchema(output);
-            return new PreparedCtrScorer(inputSchema, mapper, networks, blendNetworks, blend?.Blend, blend?.TreeScoreColumn, trees, prepareNetworks);
+            return new PreparedCtrScorer(inputSchema, mapper, networks, blendNetworks, blend?.Blend, blend?.TreeScoreColumn, trees, managedForward);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException and not ObjectDisposedException)
         {

@@ -179,9 +179,18 @@ public sealed class PreparedCtrScorerTest
         float[] offline = Offline(model, rows);
         CollectionAssert.AreEqual(offline, InCalls(sut, model, rows));
         Assert.IsGreaterThan(10, offline.Distinct().Count(), "rows get different probabilities");
+        // The projections summed into the fused table, not applied to each pooled attribute: other roundings, close.
+        var byModules = new float[300];
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, prepareNetworks: false)!.Score(rows, byModules));
+        AreClose(byModules, offline, tolerance: 2e-6f);
         var dnn = (DnnCtrModel)network.Model;
         Assert.IsNull(dnn.ManagedForScoring(network.Layout, maxTableBytes: 100), "tables larger than the limit are not copied: the module's forward scores");
-        Assert.IsNotNull(dnn.ManagedForScoring(network.Layout, maxTableBytes: 1 << 20), "tables of a few kB are copied");
+        ManagedDnn fused = dnn.ManagedForScoring(network.Layout, maxTableBytes: 1 << 20) ?? throw new AssertFailedException("tables of a few kB are copied");
+        Assert.IsTrue(fused.FusesHistories, "the history is pooled from one fused table");
+        Assert.IsTrue(dnn.ManagedForScoring(network.Layout, maxTableBytes: fused.TableBytes)!.FusesHistories, "the limit holds the fused tables");
+        ManagedDnn unfused = dnn.ManagedForScoring(network.Layout, maxTableBytes: fused.TableBytes - 1) ?? throw new AssertFailedException("the tables alone fit one byte less");
+        Assert.IsFalse(unfused.FusesHistories, "the fused tables count in the limit: without room for them the history is pooled table by table");
+        Assert.IsLessThan(fused.TableBytes, unfused.TableBytes);
     }
 
     /// <summary>A shopper: a candidate with a brand, a category and a price, two histories of items (one weighted) and searches of their own vocabulary.</summary>
@@ -348,6 +357,18 @@ public sealed class PreparedCtrScorerTest
         var byModules = new float[300];
         Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, prepareNetworks: false)!.Score(rows, byModules));
         AreClose(byModules, all, tolerance: 2e-6f);
+        // Histories pooled table by table (the tables too large to add fused ones): the sums in another order, close;
+        // and as independent of the rows scored with them.
+        PreparedCtrScorer unfused = PreparedCtrScorer.TryCreate(model, rows.Schema, n => ((DnnCtrModel)n.Model).ManagedForScoring(n.Layout, fuseHistories: false))!;
+        var byTables = new float[300];
+        Assert.AreEqual(300, unfused.Score(rows, byTables));
+        AreClose(byModules, byTables, tolerance: 2e-6f);
+        for (int at = 5; at < 300; at += 37)
+        {
+            var one = new float[1];
+            Assert.AreEqual(1, unfused.Score(ml.Data.TakeRows(ml.Data.SkipRows(rows, at), 1), one));
+            Assert.AreEqual(byTables[at], one[0], $"row {at} alone");
+        }
     }
 
     [TestMethod]

@@ -1,0 +1,131 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json.Nodes;
+using Ctr.MLNet.Benchmarks.Harness;
+using Ctr.MLNet.Sample.Models;
+using Ctr.MLNet.Sample.Serving;
+using Ctr.MLNet.Torch;
+using Microsoft.ML;
+
+namespace Ctr.MLNet.Benchmarks;
+
+/// <summary>
+/// The managed forward's history pooling, old against new in one process on the same model and requests: each history
+/// pooled table by table with its attributes projected per row (old), or from one fused table per history (new).
+/// </summary>
+public static class ServingPoolBenchmark
+{
+    public static void Run(Args args, Report report)
+    {
+        string modelPath = args.String("model", "/tmp/ctr-serve-bench/model.zip");
+        string dataPath = args.String("data", "/tmp/ctr-serve-bench/data/test.csv");
+        int calls = args.Int("calls", 2000);
+        int repeats = args.Int("repeats", 7);
+        int[] sizes = args.Ints("sizes", [100, 1]);
+        args.CheckAllUsed();
+
+        TorchThreads.Set(1); // as serve sets it
+        using ServedModel model = ServedModel.Load("ctr", modelPath);
+        var settings = new ServeSettings([new ModelSource("ctr", modelPath)], "http://127.0.0.1:0");
+        List<Dictionary<string, JsonNode?>> rows = ServingStagesBenchmark.ReadRows(dataPath, model, 1000);
+        ITransformer chain = ModelFiles.Load(new MLContext(seed: 1), modelPath).Model;
+        PreparedCtrScorer fused = PreparedCtrScorer.TryCreate(chain, model.Schema)
+            ?? throw new InvalidOperationException($"'{modelPath}' is not a chain the prepared scorer knows.");
+        TorchCtrTransformer[] networks = [.. Flatten(chain).OfType<TorchCtrTransformer>()];
+        if (!networks.All(n => n.ManagedForScoring is { FusesHistories: true }))
+            throw new InvalidOperationException($"'{modelPath}': not every network is scored in managed code with fused histories.");
+        PreparedCtrScorer unfused = PreparedCtrScorer.TryCreate(chain, model.Schema, n => ((DnnCtrModel)n.Model).ManagedForScoring(n.Layout, fuseHistories: false))!;
+        PreparedCtrScorer modules = PreparedCtrScorer.TryCreate(chain, model.Schema, prepareNetworks: false)!;
+
+        var table = new Table("Request", "Timed", "old: CPU µs per row (median)", "new: CPU µs per row (median)", "new / old (median of run pairs)", "old runs", "new runs");
+        int worstOld = 0, worstModules = 0;
+        foreach (int size in sizes)
+        {
+            ColumnarDataView[] views = [.. Enumerable.Range(0, 10).Select(b => RequestReader.Read(ServingStagesBenchmark.Body(rows.Skip(b * size % rows.Count).Take(size).ToList(), columnar: size > 1), model, settings))];
+            var a = new float[size];
+            var b = new float[size];
+            foreach (ColumnarDataView view in views)
+            {
+                int count = fused.Score(view, a);
+                unfused.Score(view, b);
+                worstOld = Math.Max(worstOld, Ulps(a, b, count));
+                modules.Score(view, b);
+                worstModules = Math.Max(worstModules, Ulps(a, b, count));
+            }
+            int n = Math.Max(20, calls * 10 / (size + 9));
+            string what = size == 1 ? "1 row" : $"{size} rows";
+            fused.ReadFeatures(views[0]);
+            unfused.ReadFeatures(views[0]);
+            Add(table, what, "every network's forward (managed)", size, TimePair(n, repeats, () => unfused.RunNetworks(size), () => fused.RunNetworks(size)));
+            int i = 0, j = 0;
+            Add(table, what, "whole call (features, forwards, trees, blend)", size, TimePair(n, repeats, () => unfused.Score(views[i++ % views.Length], a), () => fused.Score(views[j++ % views.Length], b)));
+        }
+        report.Paragraph($"Model `{modelPath}`: {networks.Length} network(s); requests from the first 1000 rows of `{dataPath}`; one thread, torch threads {TorchThreads.Current}; "
+            + $"{repeats} runs of each, old and new interleaved run by run (the order swapped each run); load average {Report.LoadAverage()}.");
+        long fusedBytes = networks.Sum(n => n.ManagedForScoring!.TableBytes);
+        long tableBytes = networks.Sum(n => ((DnnCtrModel)n.Model).ManagedForScoring(n.Layout, fuseHistories: false)!.TableBytes);
+        report.Paragraph($"Tables copied by the managed forwards: {tableBytes / 1024.0 / 1024:F1} MB old, {fusedBytes / 1024.0 / 1024:F1} MB new (fused tables included).");
+        report.Paragraph($"Probabilities, same requests: new against old at most {worstOld} ulps apart, new against the modules' libtorch forward at most {worstModules}.");
+        report.Table(table);
+    }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
+        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
+
+    private static int Ulps(float[] a, float[] b, int count)
+    {
+        int worst = 0;
+        for (int r = 0; r < count; r++)
+            worst = Math.Max(worst, Math.Abs(BitConverter.SingleToInt32Bits(a[r]) - BitConverter.SingleToInt32Bits(b[r])));
+        return worst;
+    }
+
+    private static void Add(Table table, string request, string timed, int size, (double[] Old, double[] New) runs)
+    {
+        double[] ratios = [.. runs.Old.Zip(runs.New, (o, n) => n / o)];
+        table.Add(request, timed, F(Median(runs.Old) / size), F(Median(runs.New) / size), Median(ratios).ToString("F3", CultureInfo.InvariantCulture),
+            string.Join(", ", runs.Old.Select(v => F(v / size))), string.Join(", ", runs.New.Select(v => F(v / size))));
+    }
+
+    private static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
+
+    private static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
+
+    /// <summary>CPU µs per call of each, warmed, their runs interleaved (the order swapped each run): the pair sees the same load.</summary>
+    private static (double[] Old, double[] New) TimePair(int calls, int repeats, Action old, Action @new)
+    {
+        WarmUp(old);
+        WarmUp(@new);
+        var o = new double[repeats];
+        var n = new double[repeats];
+        using Process self = Process.GetCurrentProcess();
+        for (int r = 0; r < repeats; r++)
+        {
+            foreach (bool isOld in r % 2 == 0 ? [true, false] : (bool[])[false, true])
+            {
+                Action call = isOld ? old : @new;
+                self.Refresh();
+                TimeSpan start = self.TotalProcessorTime;
+                for (int i = 0; i < calls; i++)
+                    call();
+                self.Refresh();
+                (isOld ? o : n)[r] = (self.TotalProcessorTime - start).TotalMicroseconds / calls;
+            }
+        }
+        return (o, n);
+    }
+
+    /// <summary>
+    /// Three seconds and at least 50 calls: under load, a second and a half left the first runs up to 8 times slower
+    /// (tiered compilation's background promotion waits for a core).
+    /// </summary>
+    private static void WarmUp(Action call)
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 50 || Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(3); i++)
+            call();
+    }
+}
