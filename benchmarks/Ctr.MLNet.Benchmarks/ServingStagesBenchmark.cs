@@ -187,7 +187,7 @@ public static class ServingStagesBenchmark
     private static void Add(Table table, string request, string stage, int rows, (double[] Cpu, double[] Wall) microseconds) =>
         table.Add(request, stage, F(Median(microseconds.Cpu)), F(Median(microseconds.Cpu) / rows), F(Median(microseconds.Wall)), string.Join(", ", microseconds.Cpu.Select(F)));
 
-    private static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
+    internal static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
 
     private static string F(double value) => value.ToString("F1", CultureInfo.InvariantCulture);
 
@@ -225,7 +225,7 @@ public static class ServingStagesBenchmark
     }
 
     /// <summary>Two calls timed as <see cref="Time"/> does, their runs interleaved (a run of one, then of the other, the order swapped each time).</summary>
-    private static ((double[] Cpu, double[] Wall) First, (double[] Cpu, double[] Wall) Second) TimePair(int calls, int repeats, Action<int> first, Action<int> second)
+    internal static ((double[] Cpu, double[] Wall) First, (double[] Cpu, double[] Wall) Second) TimePair(int calls, int repeats, Action<int> first, Action<int> second)
     {
         var a = (Cpu: new double[repeats], Wall: new double[repeats]);
         var b = (Cpu: new double[repeats], Wall: new double[repeats]);
@@ -260,7 +260,7 @@ public static class ServingStagesBenchmark
         return buffer.WrittenCount;
     }
 
-    private static byte[] Body(List<Dictionary<string, JsonNode?>> rows, bool columnar)
+    internal static byte[] Body(List<Dictionary<string, JsonNode?>> rows, bool columnar)
     {
         JsonObject root;
         if (columnar)
@@ -278,7 +278,7 @@ public static class ServingStagesBenchmark
     }
 
     /// <summary>Rows of a CSV without quoted fields (the planted data has none), typed as the served model reads them.</summary>
-    private static List<Dictionary<string, JsonNode?>> ReadRows(string path, ServedModel model, int count)
+    internal static List<Dictionary<string, JsonNode?>> ReadRows(string path, ServedModel model, int count)
     {
         using var reader = new StreamReader(path);
         string[] header = reader.ReadLine()!.Split(',');

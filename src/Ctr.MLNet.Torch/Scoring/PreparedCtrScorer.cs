@@ -37,7 +37,8 @@ public sealed class PreparedCtrScorer
     private readonly bool _allManaged;
     private readonly int[] _blendNetworks;
     private readonly LogitBlend? _blend;
-    private readonly Func<float>? _tree;
+    private readonly Func<float>? _tree; // the trees' margin read from the bound transforms
+    private readonly PreparedTrees.BlockReader? _treeBlock; // or the trees walked here, over the rows of a call at once
     private float[][] _logits = [];
     private float[] _trees = [];
     private int[] _rows = [];
@@ -68,8 +69,7 @@ public sealed class PreparedCtrScorer
         _blend = blend;
         if (trees is not null)
         {
-            _tree = trees.Bind(_row);
-            EvaluatesTrees = true;
+            _treeBlock = trees.Bind(_row);
         }
         else if (treeColumn is not null)
         {
@@ -240,15 +240,18 @@ public sealed class PreparedCtrScorer
                 Grow(Math.Max(16, count * 2));
             foreach (NetworkGroup group in _groups)
                 group.Reader.Append(group.Block);
-            if (_tree is not null)
+            if (_treeBlock is not null)
+                _treeBlock.Read(count);
+            else if (_tree is not null)
                 _trees[count] = _tree();
             count++;
         }
+        _treeBlock?.Score(_trees.AsSpan(0, count));
         return count;
     }
 
     /// <summary>Whether the trees are evaluated here (<see cref="FlatTreeEnsemble"/>), not read from the bound transforms.</summary>
-    internal bool EvaluatesTrees { get; }
+    internal bool EvaluatesTrees => _treeBlock is not null;
 
     /// <summary>The tree margins of the rows <see cref="ReadFeatures"/> read (0 without trees).</summary>
     internal ReadOnlySpan<float> TreeMargins(int count) => _trees.AsSpan(0, count);
@@ -305,7 +308,7 @@ public sealed class PreparedCtrScorer
         {
             for (int k = 0; k < mean.Length; k++)
                 mean[k] = _logits[_blendNetworks[k]][r];
-            probabilities[r] = TorchCtrTransformer.Sigmoid(_blend.Score(LogitBlend.MeanLogit(mean), _tree is null ? 0f : _trees[r]));
+            probabilities[r] = TorchCtrTransformer.Sigmoid(_blend.Score(LogitBlend.MeanLogit(mean), _tree is null && _treeBlock is null ? 0f : _trees[r]));
         }
     }
 
