@@ -200,7 +200,10 @@ internal sealed class FlatTreeEnsemble
     /// <summary>Rows a block walk packs and sums at once: their packed rows and sums stay in L1 while every tree is walked.</summary>
     private const int BlockRows = 64;
 
-    /// <summary>Rows walked through a tree together (measured: eight gave 2.4-3.2× the one-row walk's rows/s, four 2.2-2.4×).</summary>
+    /// <summary>
+    /// Rows walked through a tree together: on the default model eight ran at 2.3-3.2× the one-row walk's rows/s, four
+    /// at 2.2-2.4× (benchmarks/results/serving-trees-block-walk.md and runs before it).
+    /// </summary>
     private const int Lanes = 8;
 
     /// <summary>

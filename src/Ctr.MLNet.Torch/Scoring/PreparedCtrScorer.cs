@@ -18,8 +18,8 @@ namespace Ctr.MLNet.Torch;
 /// once per network plus once more; here the transforms before the first network are bound once as a row-to-row
 /// mapper over a row whose values are swapped per call (as <c>PredictionEngine</c> does), each row goes through them
 /// once, the feature buffers are kept between calls, one tensor batch serves every network with the same inputs, a
-/// hybrid's FastTree ensemble is walked from the key and numeric columns it reads (<see cref="FlatTreeEnsemble"/>,
-/// without building its one-hot vector), the default network (<see cref="DnnCtrModel"/>) runs its forward pass in managed
+/// hybrid's FastTree ensemble is walked from the key and numeric columns it reads, the rows of a call together
+/// (<see cref="FlatTreeEnsemble"/>, without building its one-hot vector), the default network (<see cref="DnnCtrModel"/>) runs its forward pass in managed
 /// code without a libtorch call (<see cref="ManagedDnn"/>), and the blend is computed directly. The probabilities are the
 /// same floats that <c>Transform</c> gives for the same rows (the same transforms, tree margins, network forward passes
 /// and blend arithmetic; the managed forward gives a row the same floats in a pass of any size, while another network's
