@@ -36,6 +36,8 @@ public static class Program
               a predict request's stages inside serve, one thread: JSON → view, scoring (per-request Transform vs prepared scorer), answer → JSON
           serving-pool [--model /tmp/ctr-serve-bench/model.zip] [--data /tmp/ctr-serve-bench/data/test.csv] [--calls 2000] [--repeats 7] [--sizes 100,1]
               the managed forward's histories pooled table by table (old) against one fused table per history (new), interleaved in one process
+          tree-walk [--model /tmp/ctr-serve-bench/model.zip] [--data /tmp/ctr-serve-bench/data/test.csv] [--calls 20000] [--repeats 5] [--sizes 1,3,8,10,100]
+              the hybrid's trees as serve walks them: the one-row walk against the block walk, interleaved in one process
           scale --train FILE [--max-cache-mb 64] [--epochs 1] [--threads 1]
               train streamed from a CSV on disk: peak RSS and rows/s (run once per file size)
           ceiling [--rows 200000,1000000] [--seeds 1,2,3] [--prior-scale 1] [--learning-rate 0.02] [--decay 0.7] [--batch-size 4096]
@@ -105,6 +107,10 @@ public static class Program
                 case "serving-pool":
                     report = new Report(name ?? "serving-pool", "Serving: the managed forward's history pooling, old vs new", argv);
                     ServingPoolBenchmark.Run(args, report);
+                    break;
+                case "tree-walk":
+                    report = new Report(name ?? "tree-walk", "Trees: the one-row walk against the block walk", argv);
+                    TreeWalkBenchmark.Run(args, report);
                     break;
                 case "scale":
                     report = new Report(name ?? "scale", "Scale: training streamed from a CSV on disk", argv);

@@ -187,7 +187,7 @@ public static class ServingStagesBenchmark
     private static void Add(Table table, string request, string stage, int rows, (double[] Cpu, double[] Wall) microseconds) =>
         table.Add(request, stage, F(Median(microseconds.Cpu)), F(Median(microseconds.Cpu) / rows), F(Median(microseconds.Wall)), string.Join(", ", microseconds.Cpu.Select(F)));
 
-    private static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
+    internal static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
 
     private static string F(double value) => value.ToString("F1", CultureInfo.InvariantCulture);
 
@@ -225,7 +225,7 @@ public static class ServingStagesBenchmark
     }
 
     /// <summary>Two calls timed as <see cref="Time"/> does, their runs interleaved (a run of one, then of the other, the order swapped each time).</summary>
-    private static ((double[] Cpu, double[] Wall) First, (double[] Cpu, double[] Wall) Second) TimePair(int calls, int repeats, Action<int> first, Action<int> second)
+    internal static ((double[] Cpu, double[] Wall) First, (double[] Cpu, double[] Wall) Second) TimePair(int calls, int repeats, Action<int> first, Action<int> second)
     {
         var a = (Cpu: new double[repeats], Wall: new double[repeats]);
         var b = (Cpu: new double[repeats], Wall: new double[repeats]);

@@ -18,8 +18,8 @@ namespace Ctr.MLNet.Torch;
 /// once per network plus once more; here the transforms before the first network are bound once as a row-to-row
 /// mapper over a row whose values are swapped per call (as <c>PredictionEngine</c> does), each row goes through them
 /// once, the feature buffers are kept between calls, one tensor batch serves every network with the same inputs, a
-/// hybrid's FastTree ensemble is walked from the key and numeric columns it reads (<see cref="FlatTreeEnsemble"/>,
-/// without building its one-hot vector), the default network (<see cref="DnnCtrModel"/>) runs its forward pass in managed
+/// hybrid's FastTree ensemble is walked from the key and numeric columns it reads, the rows of a call together
+/// (<see cref="FlatTreeEnsemble"/>, without building its one-hot vector), the default network (<see cref="DnnCtrModel"/>) runs its forward pass in managed
 /// code without a libtorch call (<see cref="ManagedDnn"/>), and the blend is computed directly. The probabilities are the
 /// same floats that <c>Transform</c> gives for the same rows (the same transforms, tree margins, network forward passes
 /// and blend arithmetic; the managed forward gives a row the same floats in a pass of any size, while another network's
@@ -37,7 +37,8 @@ public sealed class PreparedCtrScorer
     private readonly bool _allManaged;
     private readonly int[] _blendNetworks;
     private readonly LogitBlend? _blend;
-    private readonly Func<float>? _tree;
+    private readonly Func<float>? _tree; // the trees' margin read from the bound transforms
+    private readonly PreparedTrees.BlockReader? _treeBlock; // or the trees walked here, over the rows of a call at once
     private float[][] _logits = [];
     private float[] _trees = [];
     private int[] _rows = [];
@@ -68,8 +69,7 @@ public sealed class PreparedCtrScorer
         _blend = blend;
         if (trees is not null)
         {
-            _tree = trees.Bind(_row);
-            EvaluatesTrees = true;
+            _treeBlock = trees.Bind(_row);
         }
         else if (treeColumn is not null)
         {
@@ -244,15 +244,18 @@ public sealed class PreparedCtrScorer
                 Grow(Math.Max(16, count * 2));
             foreach (NetworkGroup group in _groups)
                 group.Reader.Append(group.Block);
-            if (_tree is not null)
+            if (_treeBlock is not null)
+                _treeBlock.Read(count);
+            else if (_tree is not null)
                 _trees[count] = _tree();
             count++;
         }
+        _treeBlock?.Score(_trees.AsSpan(0, count));
         return count;
     }
 
     /// <summary>Whether the trees are evaluated here (<see cref="FlatTreeEnsemble"/>), not read from the bound transforms.</summary>
-    internal bool EvaluatesTrees { get; }
+    internal bool EvaluatesTrees => _treeBlock is not null;
 
     /// <summary>The tree margins of the rows <see cref="ReadFeatures"/> read (0 without trees).</summary>
     internal ReadOnlySpan<float> TreeMargins(int count) => _trees.AsSpan(0, count);
@@ -309,7 +312,7 @@ public sealed class PreparedCtrScorer
         {
             for (int k = 0; k < mean.Length; k++)
                 mean[k] = _logits[_blendNetworks[k]][r];
-            probabilities[r] = TorchCtrTransformer.Sigmoid(_blend.Score(LogitBlend.MeanLogit(mean), _tree is null ? 0f : _trees[r]));
+            probabilities[r] = TorchCtrTransformer.Sigmoid(_blend.Score(LogitBlend.MeanLogit(mean), _tree is null && _treeBlock is null ? 0f : _trees[r]));
         }
     }
 

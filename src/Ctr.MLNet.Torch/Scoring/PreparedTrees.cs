@@ -106,21 +106,40 @@ internal sealed class PreparedTrees
         return FlatTreeEnsemble.TryCreate(_model.TrainedTreeEnsemble, parts) is { } ensemble ? new Evaluator(ensemble, [.. parts]) : null;
     }
 
-    /// <summary>The flat trees and the columns they read; <see cref="Bind"/> makes a reader of one row.</summary>
+    /// <summary>The flat trees and the columns they read; <see cref="Bind"/> makes a reader of rows into a block.</summary>
     internal sealed class Evaluator(FlatTreeEnsemble ensemble, ImmutableArray<TreeInputPart> parts)
     {
         public ImmutableArray<TreeInputPart> Parts { get; } = parts;
 
-        /// <summary>A function that reads the current row of <paramref name="row"/> and returns its margin.</summary>
-        public Func<float> Bind(DataViewRow row)
+        public FlatTreeEnsemble Ensemble { get; } = ensemble;
+
+        /// <summary>A reader of the current row of <paramref name="row"/> into a block of rows scored together.</summary>
+        public BlockReader Bind(DataViewRow row) => new(Ensemble, Parts, row);
+    }
+
+    /// <summary>
+    /// Reads the trees' inputs of a bound row, row after row, into row-major blocks kept between calls, and scores the
+    /// rows read together (<see cref="FlatTreeEnsemble.Score(ReadOnlySpan{int}, ReadOnlySpan{float}, Span{float})"/>).
+    /// </summary>
+    internal sealed class BlockReader
+    {
+        private readonly FlatTreeEnsemble _ensemble;
+        private readonly (ValueGetter<uint> Get, int Offset, uint Count)[] _keys;
+        private readonly (ValueGetter<float> Get, int At)[] _scalars;
+        private readonly (ValueGetter<VBuffer<float>> Get, int At, int Width)[] _vectors;
+        private int[] _hot = [];
+        private float[] _numbers = [];
+        private int _capacity; // rows
+        private VBuffer<float> _values;
+
+        public BlockReader(FlatTreeEnsemble ensemble, ImmutableArray<TreeInputPart> parts, DataViewRow row)
         {
-            var hot = new int[ensemble.OneHotParts];
-            var numbers = new float[ensemble.NumericWidth];
-            var keys = new List<(ValueGetter<uint> Get, int Offset, uint Count)>();
-            var scalars = new List<(ValueGetter<float> Get, int At)>();
-            var vectors = new List<(ValueGetter<VBuffer<float>> Get, int At, int Width)>();
+            _ensemble = ensemble;
+            var keys = new List<(ValueGetter<uint>, int, uint)>();
+            var scalars = new List<(ValueGetter<float>, int)>();
+            var vectors = new List<(ValueGetter<VBuffer<float>>, int, int)>();
             int offset = 0, at = 0;
-            foreach (TreeInputPart part in Parts)
+            foreach (TreeInputPart part in parts)
             {
                 DataViewSchema.Column column = row.Schema[part.ColumnName];
                 if (part.IsOneHot)
@@ -132,28 +151,44 @@ internal sealed class PreparedTrees
                 offset += part.Width;
                 at += part.IsOneHot ? 0 : part.Width;
             }
-            var keyGetters = keys.ToArray();
-            var scalarGetters = scalars.ToArray();
-            var vectorGetters = vectors.ToArray();
-            uint key = 0;
-            VBuffer<float> values = default;
-            return () =>
-            {
-                for (int p = 0; p < keyGetters.Length; p++)
-                {
-                    keyGetters[p].Get(ref key);
-                    // As MapKeyToVector: key k in 1..Count is feature k - 1 of the part, any other key none.
-                    hot[p] = key - 1 < keyGetters[p].Count ? keyGetters[p].Offset + (int)(key - 1) : -1;
-                }
-                foreach (var (get, slot) in scalarGetters)
-                    get(ref numbers[slot]);
-                foreach (var (get, slot, width) in vectorGetters)
-                {
-                    get(ref values);
-                    values.CopyTo(numbers.AsSpan(slot, width));
-                }
-                return ensemble.Score(hot, numbers);
-            };
+            (_keys, _scalars, _vectors) = ([.. keys], [.. scalars], [.. vectors]);
         }
+
+        /// <summary>The hot feature per one-hot part of the first <paramref name="count"/> rows read, row after row.</summary>
+        public ReadOnlySpan<int> Hot(int count) => _hot.AsSpan(0, count * _ensemble.OneHotParts);
+
+        /// <summary>The numeric parts' floats of the first <paramref name="count"/> rows read, row after row.</summary>
+        public ReadOnlySpan<float> Numbers(int count) => _numbers.AsSpan(0, count * _ensemble.NumericWidth);
+
+        /// <summary>Reads the current row as the block's row <paramref name="index"/> (0, 1, … in order; the block grows as needed).</summary>
+        public void Read(int index)
+        {
+            int parts = _ensemble.OneHotParts, width = _ensemble.NumericWidth;
+            if (index >= _capacity)
+            {
+                _capacity = Math.Max(16, (index + 1) * 2);
+                Array.Resize(ref _hot, _capacity * parts);
+                Array.Resize(ref _numbers, _capacity * width);
+            }
+            Span<int> hot = _hot.AsSpan(index * parts, parts);
+            Span<float> numbers = _numbers.AsSpan(index * width, width);
+            uint key = 0;
+            for (int p = 0; p < _keys.Length; p++)
+            {
+                _keys[p].Get(ref key);
+                // As MapKeyToVector: key k in 1..Count is feature k - 1 of the part, any other key none.
+                hot[p] = key - 1 < _keys[p].Count ? _keys[p].Offset + (int)(key - 1) : -1;
+            }
+            foreach (var (get, slot) in _scalars)
+                get(ref numbers[slot]);
+            foreach (var (get, slot, size) in _vectors)
+            {
+                get(ref _values);
+                _values.CopyTo(numbers.Slice(slot, size));
+            }
+        }
+
+        /// <summary>Writes the margins of the first <paramref name="margins"/>.Length rows read.</summary>
+        public void Score(Span<float> margins) => _ensemble.Score(Hot(margins.Length), Numbers(margins.Length), margins);
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Reflection;
 using Ctr.MLNet.Tests.Helpers;
 using Ctr.MLNet.Torch;
 using Ctr.MLNet.Transforms;
@@ -143,42 +144,57 @@ public sealed class FlatTreeEnsembleTest
         CheckCoverage(Trees(model), offline);
     }
 
-    [TestMethod]
-    public void FlatTreeEnsembleTest_MissingNumbersGoWhereMLNetSendsThem()
+    /// <summary>
+    /// FastTree on the hybrid's kind of vector, with a raw x2 whose NaN reaches the trees (no network refuses it), and
+    /// items keyed by ML.NET's MapValueToKey, whose key 0 for a value not seen in training makes its one-hot part all 0.
+    /// </summary>
+    private static (ITransformer Model, IDataView Rows) TreesWithMissingNumbers() => SavedAndLoaded((ml, train, _) =>
     {
-        // FastTree on the hybrid's kind of vector, with a raw x2 whose NaN reaches the trees (no network refuses it).
-        (ITransformer model, IDataView rows) = SavedAndLoaded((ml, train, _) =>
-        {
-            IEstimator<ITransformer> trees = Features(ml)
-                .Append(ml.Transforms.Conversion.MapKeyToVector("Ctr.Tree.UserId", "UserId"))
-                .Append(ml.Transforms.Conversion.MapKeyToVector("Ctr.Tree.ItemId", "ItemId"))
-                .Append(ml.Transforms.Concatenate(TreeFeatures, "Ctr.Tree.UserId", "Ctr.Tree.ItemId", "Numbers"))
-                .Append(ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
-                {
-                    FeatureColumnName = TreeFeatures,
-                    NumberOfTrees = 30,
-                    NumberOfLeaves = 8,
-                    MinimumExampleCountPerLeaf = 20,
-                    CategoricalSplit = true,
-                    NumberOfThreads = 1,
-                }))
-                .Append(ml.Transforms.CopyColumns("Margin", "Score"));
-            return trees.Fit(train);
-        }, missingX2: true);
+        IEstimator<ITransformer> trees = Features(ml)
+            .Append(ml.Transforms.Conversion.MapValueToKey("ItemKey", "Item"))
+            .Append(ml.Transforms.Conversion.MapKeyToVector("Ctr.Tree.UserId", "UserId"))
+            .Append(ml.Transforms.Conversion.MapKeyToVector("Ctr.Tree.ItemId", "ItemKey"))
+            .Append(ml.Transforms.Concatenate(TreeFeatures, "Ctr.Tree.UserId", "Ctr.Tree.ItemId", "Numbers"))
+            .Append(ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+            {
+                FeatureColumnName = TreeFeatures,
+                NumberOfTrees = 30,
+                NumberOfLeaves = 8,
+                MinimumExampleCountPerLeaf = 20,
+                CategoricalSplit = true,
+                NumberOfThreads = 1,
+            }))
+            .Append(ml.Transforms.CopyColumns("Margin", "Score"));
+        return trees.Fit(train);
+    }, missingX2: true);
+
+    /// <summary>
+    /// The flat trees of <paramref name="model"/> (its tree steps end in a copy of their score to <c>Margin</c>), every
+    /// row's inputs as the block reader reads them, and the margins it gives for all the rows together.
+    /// </summary>
+    private static (PreparedTrees.Evaluator Trees, int[] Hot, float[] Numbers, float[] Margins) ReadTreeInputs(ITransformer model, IDataView rows)
+    {
         List<ITransformer> steps = [.. Flatten(model)];
         PreparedTrees found = PreparedTrees.TryFind(steps, steps.Count, "Margin") ?? throw new AssertFailedException("the tree steps are found");
         IRowToRowMapper before = ((ITransformer)new TransformerChain<ITransformer>([.. steps.Take(found.Start)])).GetRowToRowMapper(rows.Schema);
-        PreparedTrees.Evaluator sut = found.TryBind(before.OutputSchema, out var produced) ?? throw new AssertFailedException("the trees are laid out");
+        PreparedTrees.Evaluator trees = found.TryBind(before.OutputSchema, out var produced) ?? throw new AssertFailedException("the trees are laid out");
         CollectionAssert.IsSubsetOf(new[] { "Ctr.Tree.UserId", TreeFeatures, "Score", "Margin" }, produced.ToArray());
+        using DataViewRowCursor cursor = rows.GetRowCursor(rows.Schema);
+        using DataViewRow row = before.GetRow(cursor, trees.Parts.Select(p => before.OutputSchema[p.ColumnName]));
+        PreparedTrees.BlockReader reader = trees.Bind(row);
+        int count = 0;
+        while (cursor.MoveNext())
+            reader.Read(count++);
+        var margins = new float[count];
+        reader.Score(margins);
+        return (trees, reader.Hot(count).ToArray(), reader.Numbers(count).ToArray(), margins);
+    }
 
-        var margins = new List<float>();
-        using (DataViewRowCursor cursor = rows.GetRowCursor(rows.Schema))
-        using (DataViewRow row = before.GetRow(cursor, sut.Parts.Select(p => before.OutputSchema[p.ColumnName])))
-        {
-            Func<float> margin = sut.Bind(row);
-            while (cursor.MoveNext())
-                margins.Add(margin());
-        }
+    [TestMethod]
+    public void FlatTreeEnsembleTest_MissingNumbersGoWhereMLNetSendsThem()
+    {
+        (ITransformer model, IDataView rows) = TreesWithMissingNumbers();
+        float[] margins = ReadTreeInputs(model, rows).Margins;
 
         IDataView offline = model.Transform(rows);
         float[] expected = [.. offline.GetColumn<float>("Margin")];
@@ -188,5 +204,63 @@ public sealed class FlatTreeEnsembleTest
         Assert.IsGreaterThan(50, offline.GetColumn<VBuffer<float>>("Numbers").Count(v => float.IsNaN(v.GetItemOrDefault(1))), "rows with x2 missing");
         Assert.IsGreaterThan(20, expected.Distinct().Count(), "rows get different margins");
         CheckCoverage(Trees(model), offline);
+    }
+
+    [TestMethod]
+    public void FlatTreeEnsembleTest_BlockWalkGivesEachRowTheOneRowWalksMarginBitForBit()
+    {
+        (ITransformer model, IDataView rows) = TreesWithMissingNumbers();
+        (PreparedTrees.Evaluator trees, int[] hot, float[] numbers, _) = ReadTreeInputs(model, rows);
+        IDataView offline = model.Transform(rows);
+        float[] expected = [.. offline.GetColumn<float>("Margin")];
+        CheckCoverage(Trees(model), offline);
+        Assert.IsGreaterThan(50, hot.Count(h => h == -1), "rows with a one-hot part all 0 (an item not seen in training)");
+        Assert.IsTrue(numbers.Any(float.IsNaN), "rows with a number missing");
+        // The same trees with three more that have no split (and a leaf value ML.NET does not add) among them.
+        RegressionTreeEnsemble padded = WithTreesWithoutSplits(Trees(model).TrainedTreeEnsemble, 0, 7, 30);
+        Assert.AreEqual(3, padded.Trees.Count(t => t.NumberOfNodes == 0));
+        FlatTreeEnsemble withoutSplits = FlatTreeEnsemble.TryCreate(padded, trees.Parts) ?? throw new AssertFailedException("trees without splits are laid out");
+
+        int count = expected.Length, parts = trees.Ensemble.OneHotParts, width = trees.Ensemble.NumericWidth;
+        foreach (FlatTreeEnsemble sut in (FlatTreeEnsemble[])[trees.Ensemble, withoutSplits])
+        {
+            var oneRow = new float[count];
+            for (int r = 0; r < count; r++)
+                oneRow[r] = sut.Score(hot.AsSpan(r * parts, parts), numbers.AsSpan(r * width, width));
+            for (int r = 0; r < count; r++)
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[r]), BitConverter.SingleToInt32Bits(oneRow[r]), $"row {r}: margin {expected[r]:R} from ML.NET, {oneRow[r]:R} from the one-row walk");
+            // Blocks of one row, fewer than the rows walked together, as many, a whole number of them plus 2 and plus 5, and more.
+            foreach (int size in (int[])[1, 3, 8, 10, 13, 100, count])
+            {
+                var margins = new float[size];
+                for (int first = 0; first < count; first += size)
+                {
+                    int rowsHere = Math.Min(size, count - first);
+                    sut.Score(hot.AsSpan(first * parts, rowsHere * parts), numbers.AsSpan(first * width, rowsHere * width), margins.AsSpan(0, rowsHere));
+                    for (int r = 0; r < rowsHere; r++)
+                        Assert.AreEqual(BitConverter.SingleToInt32Bits(oneRow[first + r]), BitConverter.SingleToInt32Bits(margins[r]), $"blocks of {size}, row {first + r}: {oneRow[first + r]:R} from the one-row walk, {margins[r]:R} from the block walk");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="trees"/> with a tree without splits (its one leaf worth 0.37) inserted before each index of
+    /// <paramref name="at"/>. ML.NET's types for it have internal constructors only, so they are called by reflection.
+    /// </summary>
+    private static RegressionTreeEnsemble WithTreesWithoutSplits(RegressionTreeEnsemble trees, params int[] at)
+    {
+        const BindingFlags Any = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+        Type internalTree = typeof(RegressionTree).Assembly.GetType("Microsoft.ML.Trainers.FastTree.InternalRegressionTree", throwOnError: true)!;
+        List<RegressionTree> list = [.. trees.Trees];
+        foreach (int index in at.OrderDescending())
+        {
+            // A new tree has one leaf; training then sets its raw thresholds, as here.
+            object leaf = Activator.CreateInstance(internalTree, Any, null, [2], null)!;
+            internalTree.GetProperty("RawThresholds", Any)!.SetValue(leaf, new float[1]);
+            internalTree.GetMethod("SetLeafValue", Any)!.Invoke(leaf, [0, 0.37]);
+            list.Insert(index, (RegressionTree)Activator.CreateInstance(typeof(RegressionTree), Any, null, [leaf], null)!);
+        }
+        return (RegressionTreeEnsemble)Activator.CreateInstance(typeof(RegressionTreeEnsemble), Any, null, [list, list.Select(_ => 1.0), 0.0], null)!;
     }
 }
