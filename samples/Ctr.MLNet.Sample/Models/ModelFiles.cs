@@ -57,16 +57,20 @@ public static class ModelFiles
 public static class Probabilities
 {
     /// <summary>
-    /// Throws when a probability is not finite: train never saves such a model, so the zip is damaged in a way its
-    /// checksums missed, or was made elsewhere; a NaN written as a prediction would pass for an answer.
+    /// Throws when a probability is not finite; a NaN written as a prediction would pass for an answer. When no row
+    /// scores, the weights are the likely cause (train never saves such a model, so the zip is damaged in a way its
+    /// checksums missed, or was made elsewhere); when other rows score, the row's own values overflow the network
+    /// (DCN-v2's crosses turn a number near 3.4e38 into NaN).
     /// </summary>
     public static float[] RequireFinite(float[] probabilities, string modelPath)
     {
         int bad = Array.FindIndex(probabilities, p => !float.IsFinite(p));
         if (bad >= 0)
         {
-            throw new InvalidOperationException($"Model file '{modelPath}' gives data row {bad + 1} (counting rows read) the probability {probabilities[bad]}; "
-                + "its weights are not finite, so nothing was written. Retrain the model, or use an earlier zip.");
+            string cause = Array.Exists(probabilities, float.IsFinite)
+                ? "the model scores other rows, so that row's own values overflow it (a number far outside the training data's range in its numeric columns); correct or drop that row. Nothing was written."
+                : "its weights are not finite, so nothing was written. Retrain the model, or use an earlier zip.";
+            throw new InvalidOperationException($"Model file '{modelPath}' gives data row {bad + 1} (counting rows read) the probability {probabilities[bad]}; {cause}");
         }
         return probabilities;
     }

@@ -284,6 +284,19 @@ public sealed class HostileInputTest
     }
 
     [TestMethod]
+    public void HostileInputTest_ARowThatOverflowsASoundModelIsBlamedNotTheWeights()
+    {
+        // DCN-v2 gave a row with age 3.4028235e38 the probability NaN while scoring the other rows: the row's values
+        // overflow the network, its weights are fine.
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => Sample.Models.Probabilities.RequireFinite([0.25f, float.NaN, 0.5f], "m.zip"));
+
+        StringAssert.Contains(e.Message, "Model file 'm.zip' gives data row 2 (counting rows read) the probability NaN");
+        StringAssert.Contains(e.Message, "other rows");
+        StringAssert.Contains(e.Message, "numeric columns");
+        Assert.IsFalse(e.Message.Contains("weights are not finite", StringComparison.Ordinal), e.Message);
+    }
+
+    [TestMethod]
     public void HostileInputTest_AHugeEmbDimWarnsAboveTheDocumentedSize()
     {
         var ml = new MLContext(seed: 1);

@@ -244,6 +244,67 @@ public sealed class FlatTreeEnsembleTest
         }
     }
 
+    [TestMethod]
+    public void FlatTreeEnsembleTest_NumbersAtAndAroundTheThresholdsGoWhereMLNetSendsThem()
+    {
+        (ITransformer model, IDataView rows) = TreesWithMissingNumbers();
+        (PreparedTrees.Evaluator trees, int[] realHot, _, _) = ReadTreeInputs(model, rows);
+        RegressionTreeEnsemble ensemble = Trees(model).TrainedTreeEnsemble;
+        int parts = trees.Ensemble.OneHotParts, width = trees.Ensemble.NumericWidth, features = trees.Parts.Sum(p => p.Width);
+        Assert.AreEqual(2, width);
+        // Every value a threshold of x1 or x2 sits at, its neighbours, and the floats at the edges.
+        var values = new List<float> { 0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1e38f, -1e38f, float.MaxValue, float.MinValue, float.Epsilon, -float.Epsilon, 1e-40f, -1e-40f };
+        foreach (RegressionTree tree in ensemble.Trees)
+        {
+            for (int n = 0; n < tree.NumberOfNodes; n++)
+            {
+                if (!tree.CategoricalSplitFlags[n] && tree.NumericalSplitFeatureIndexes[n] >= features - width)
+                    values.AddRange([tree.NumericalSplitThresholds[n], MathF.BitIncrement(tree.NumericalSplitThresholds[n]), MathF.BitDecrement(tree.NumericalSplitThresholds[n])]);
+            }
+        }
+        Assert.IsGreaterThan(30, values.Count, "thresholds on x1 and x2");
+        var random = new Random(5);
+        int count = values.Count * 2;
+        var hot = new int[count * parts];
+        var numbers = new float[count * width];
+        for (int r = 0; r < count; r++)
+        {
+            realHot.AsSpan(r % (realHot.Length / parts) * parts, parts).CopyTo(hot.AsSpan(r * parts));
+            numbers[r * width + r % 2] = values[r / 2];
+            numbers[r * width + 1 - r % 2] = values[random.Next(values.Count)];
+        }
+        // ML.NET's own walk (InternalTreeEnsemble.GetOutput(in VBuffer<float>), internal, so called by reflection).
+        const BindingFlags Any = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+        object internalEnsemble = typeof(TreeEnsembleModelParameters).GetProperty("TrainedEnsemble", Any)!.GetValue(Trees(model))!;
+        MethodInfo getOutput = internalEnsemble.GetType().GetMethods(Any).Single(m => m.Name == "GetOutput" && m.GetParameters() is [{ ParameterType: var type }] && type == typeof(VBuffer<float>).MakeByRefType());
+        var expected = new float[count];
+        var dense = new float[features];
+        for (int r = 0; r < count; r++)
+        {
+            Array.Clear(dense);
+            foreach (int h in hot.AsSpan(r * parts, parts))
+            {
+                if (h >= 0)
+                    dense[h] = 1;
+            }
+            numbers.AsSpan(r * width, width).CopyTo(dense.AsSpan(features - width));
+            var vector = new VBuffer<float>(features, dense);
+            object[] arguments = [vector];
+            expected[r] = (float)(double)getOutput.Invoke(internalEnsemble, arguments)!;
+        }
+        foreach (int size in (int[])[1, 3, 8, 13, count])
+        {
+            var margins = new float[size];
+            for (int first = 0; first < count; first += size)
+            {
+                int rowsHere = Math.Min(size, count - first);
+                trees.Ensemble.Score(hot.AsSpan(first * parts, rowsHere * parts), numbers.AsSpan(first * width, rowsHere * width), margins.AsSpan(0, rowsHere));
+                for (int r = 0; r < rowsHere; r++)
+                    Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[first + r]), BitConverter.SingleToInt32Bits(margins[r]), $"blocks of {size}, row {first + r} (x1 {numbers[(first + r) * width]:R}, x2 {numbers[(first + r) * width + 1]:R}): {expected[first + r]:R} from ML.NET's trees, {margins[r]:R} here");
+            }
+        }
+    }
+
     /// <summary>
     /// <paramref name="trees"/> with a tree without splits (its one leaf worth 0.37) inserted before each index of
     /// <paramref name="at"/>. ML.NET's types for it have internal constructors only, so they are called by reflection.
