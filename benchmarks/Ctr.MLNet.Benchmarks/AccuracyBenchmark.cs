@@ -222,7 +222,8 @@ public static class AccuracyBenchmark
         report.Table(Render(results, []));
         if (hybridProbabilities.Count == 0 || lightGbmProbabilities.Length == 0)
             return new CriteoResult(results, null);
-        MarginInterval interval = MarginInterval.Bootstrap(testLabels, hybridProbabilities, lightGbmProbabilities);
+        // A seed per period: periods' resamples must be independent to be averaged (MarginInterval.Mean).
+        MarginInterval interval = MarginInterval.Bootstrap(testLabels, hybridProbabilities, lightGbmProbabilities, seed: rowLimit);
         report.Paragraph($"How precisely {CriteoTestRows:N0} test rows measure the hybrid's margin over LightGBM (paired bootstrap: {MarginInterval.Resamples:N0} " +
             $"resamples of the test rows, each scored for every seed's hybrid and for LightGBM): margin {Signed(interval.Margin)}, sd {interval.Sd:0.0000}, " +
             $"95% interval {Signed(interval.Low)} to {Signed(interval.High)}.");
