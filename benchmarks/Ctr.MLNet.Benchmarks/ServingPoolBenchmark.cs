@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
 using System.Text.Json.Nodes;
@@ -34,7 +33,7 @@ public static class ServingPoolBenchmark
         ITransformer chain = ModelFiles.Load(new MLContext(seed: 1), modelPath).Model;
         PreparedCtrScorer fused = PreparedCtrScorer.TryCreate(chain, model.Schema)
             ?? throw new InvalidOperationException($"'{modelPath}' is not a chain the prepared scorer knows.");
-        TorchCtrTransformer[] networks = [.. Flatten(chain).OfType<TorchCtrTransformer>()];
+        TorchCtrTransformer[] networks = [.. ServingStagesBenchmark.Flatten(chain).OfType<TorchCtrTransformer>()];
         if (!networks.All(n => n.ManagedForScoring is { FusesHistories: true }))
             throw new InvalidOperationException($"'{modelPath}': not every network is scored in managed code with fused histories.");
         PreparedCtrScorer unfused = PreparedCtrScorer.TryCreate(chain, model.Schema, n => ((DnnCtrModel)n.Model).ManagedForScoring(n.Layout, fuseHistories: false))!;
@@ -51,17 +50,16 @@ public static class ServingPoolBenchmark
             {
                 int count = fused.Score(view, a);
                 unfused.Score(view, b);
-                worstOld = Math.Max(worstOld, Ulps(a, b, count));
+                worstOld = Math.Max(worstOld, ServingStagesBenchmark.WorstUlps(a, b, count));
                 modules.Score(view, b);
-                worstModules = Math.Max(worstModules, Ulps(a, b, count));
+                worstModules = Math.Max(worstModules, ServingStagesBenchmark.WorstUlps(a, b, count));
             }
             int n = Math.Max(20, calls * 10 / (size + 9));
             string what = size == 1 ? "1 row" : $"{size} rows";
             fused.ReadFeatures(views[0]);
             unfused.ReadFeatures(views[0]);
-            Add(table, what, "every network's forward (managed)", size, TimePair(n, repeats, () => unfused.RunNetworks(size), () => fused.RunNetworks(size)));
-            int i = 0, j = 0;
-            Add(table, what, "whole call (features, forwards, trees, blend)", size, TimePair(n, repeats, () => unfused.Score(views[i++ % views.Length], a), () => fused.Score(views[j++ % views.Length], b)));
+            Add(table, what, "every network's forward (managed)", size, TimePair(n, repeats, _ => unfused.RunNetworks(size), _ => fused.RunNetworks(size)));
+            Add(table, what, "whole call (features, forwards, trees, blend)", size, TimePair(n, repeats, i => unfused.Score(views[i % views.Length], a), i => fused.Score(views[i % views.Length], b)));
         }
         report.Paragraph($"Model `{modelPath}`: {networks.Length} network(s); requests from the first 1000 rows of `{dataPath}`; one thread, torch threads {TorchThreads.Current}; "
             + $"{repeats} runs of each, old and new interleaved run by run (the order swapped each run); load average {Report.LoadAverage()}.");
@@ -72,60 +70,19 @@ public static class ServingPoolBenchmark
         report.Table(table);
     }
 
-    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
-        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
-
-    private static int Ulps(float[] a, float[] b, int count)
-    {
-        int worst = 0;
-        for (int r = 0; r < count; r++)
-            worst = Math.Max(worst, Math.Abs(BitConverter.SingleToInt32Bits(a[r]) - BitConverter.SingleToInt32Bits(b[r])));
-        return worst;
-    }
-
     private static void Add(Table table, string request, string timed, int size, (double[] Old, double[] New) runs)
     {
         double[] ratios = [.. runs.Old.Zip(runs.New, (o, n) => n / o)];
-        table.Add(request, timed, F(Median(runs.Old) / size), F(Median(runs.New) / size), Median(ratios).ToString("F3", CultureInfo.InvariantCulture),
+        table.Add(request, timed, F(ServingStagesBenchmark.Median(runs.Old) / size), F(ServingStagesBenchmark.Median(runs.New) / size), ServingStagesBenchmark.Median(ratios).ToString("F3", CultureInfo.InvariantCulture),
             string.Join(", ", runs.Old.Select(v => F(v / size))), string.Join(", ", runs.New.Select(v => F(v / size))));
     }
 
-    private static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
-
     private static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
 
-    /// <summary>CPU µs per call of each, warmed, their runs interleaved (the order swapped each run): the pair sees the same load.</summary>
-    private static (double[] Old, double[] New) TimePair(int calls, int repeats, Action old, Action @new)
+    /// <summary>CPU µs per call of each, as <see cref="ServingStagesBenchmark.TimePair"/> times them: warmed, their runs interleaved.</summary>
+    private static (double[] Old, double[] New) TimePair(int calls, int repeats, Action<int> old, Action<int> @new)
     {
-        WarmUp(old);
-        WarmUp(@new);
-        var o = new double[repeats];
-        var n = new double[repeats];
-        using Process self = Process.GetCurrentProcess();
-        for (int r = 0; r < repeats; r++)
-        {
-            foreach (bool isOld in r % 2 == 0 ? [true, false] : (bool[])[false, true])
-            {
-                Action call = isOld ? old : @new;
-                self.Refresh();
-                TimeSpan start = self.TotalProcessorTime;
-                for (int i = 0; i < calls; i++)
-                    call();
-                self.Refresh();
-                (isOld ? o : n)[r] = (self.TotalProcessorTime - start).TotalMicroseconds / calls;
-            }
-        }
-        return (o, n);
-    }
-
-    /// <summary>
-    /// Three seconds and at least 50 calls: under load, a second and a half left the first runs up to 8 times slower
-    /// (tiered compilation's background promotion waits for a core).
-    /// </summary>
-    private static void WarmUp(Action call)
-    {
-        long start = Stopwatch.GetTimestamp();
-        for (int i = 0; i < 50 || Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(3); i++)
-            call();
+        var (first, second) = ServingStagesBenchmark.TimePair(calls, repeats, old, @new);
+        return (first.Cpu, second.Cpu);
     }
 }

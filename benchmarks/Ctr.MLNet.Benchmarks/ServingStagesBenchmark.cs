@@ -55,13 +55,6 @@ public static class ServingStagesBenchmark
         // wall clock mostly measures how much of a core the process was given.
         var table = new Table("Request", "Stage", "CPU µs per request (median of runs)", "CPU µs per row", "Wall µs per request (median)", "CPU runs (µs)");
         int worstUlps = 0;
-        // The process's first seconds: tier-1 code for what a stage runs comes late while start-up code is still being
-        // compiled, so the first stage timed (JSON → view of the first size) read twice its cost (100 rows: 3.2 against
-        // 1.6 µs per row timed again in the same run). A request's whole path, read and scored, for three seconds first.
-        byte[] warmBody = Body(rows.Take(sizes[0]).ToList(), columnar: sizes[0] > 1);
-        var warmProbabilities = new float[sizes[0]];
-        for (long start = Stopwatch.GetTimestamp(); Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(3);)
-            prepared.Score(RequestReader.Read(warmBody, model, settings), warmProbabilities);
         foreach (int size in sizes)
         {
             byte[][] bodies = [.. Enumerable.Range(0, 10).Select(b => Body(rows.Skip(b * size % rows.Count).Take(size).ToList(), columnar: size > 1))];
@@ -78,8 +71,7 @@ public static class ServingStagesBenchmark
                     throw new InvalidOperationException("The prepared scorer and the chain disagree.");
                 // The managed forward and libtorch's sum their products in other orders: close, not equal.
                 modules.Score(view, check);
-                for (int r = 0; r < count; r++)
-                    worstUlps = Math.Max(worstUlps, Math.Abs(BitConverter.SingleToInt32Bits(probabilities[r]) - BitConverter.SingleToInt32Bits(check[r])));
+                worstUlps = Math.Max(worstUlps, WorstUlps(probabilities, check, count));
             }
             string what = size == 1 ? "1 row (`rows` form)" : $"{size} rows (`features` form)";
             void Stage(string stage, Action<int> call) => Add(table, what, stage, size, Time(n, repeats, call));
@@ -149,8 +141,17 @@ public static class ServingStagesBenchmark
         return sum;
     }
 
-    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
+    internal static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
         transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
+
+    /// <summary>The largest distance in units in the last place between the first <paramref name="count"/> floats of each.</summary>
+    internal static int WorstUlps(float[] a, float[] b, int count)
+    {
+        int worst = 0;
+        for (int r = 0; r < count; r++)
+            worst = Math.Max(worst, Math.Abs(BitConverter.SingleToInt32Bits(a[r]) - BitConverter.SingleToInt32Bits(b[r])));
+        return worst;
+    }
 
     /// <summary>How serve scored before the prepared scorer: the chain bound once to a view whose rows are swapped, one cursor per call.</summary>
     private sealed class ChainBoundOnce
@@ -220,14 +221,16 @@ public static class ServingStagesBenchmark
     }
 
     /// <summary>
-    /// Calls <paramref name="call"/> for a second and a half and at least 50 times: tiered compilation promotes a method
-    /// only after 30 calls and 100 ms without new tier-0 code, so a fixed count of calls left a large request's code
-    /// partly unoptimized (the 100-row JSON stage read 830 µs warmed with 91 calls, about 100 µs in steady state).
+    /// Calls <paramref name="call"/> for three seconds and at least 50 times: tiered compilation promotes a method only
+    /// after 30 calls and 100 ms without new tier-0 code, and its background compiles wait for a core. A fixed count of
+    /// calls left a large request's code partly unoptimized (the 100-row JSON stage read 830 µs warmed with 91 calls,
+    /// about 100 µs in steady state), and a second and a half still left the process's first stage at twice its cost
+    /// (100-row JSON 3.2 against 1.6 µs per row timed again in the same run; 1.1 with three seconds).
     /// </summary>
     private static void WarmUp(Action<int> call)
     {
         long start = Stopwatch.GetTimestamp();
-        for (int i = 0; i < 50 || Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(1.5); i++)
+        for (int i = 0; i < 50 || Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(3); i++)
             call(i);
     }
 

@@ -31,7 +31,7 @@ public static class TreeWalkBenchmark
 
         using ServedModel model = ServedModel.Load("ctr", modelPath);
         ITransformer chain = ModelFiles.Load(new MLContext(seed: 1), modelPath).Model;
-        List<ITransformer> steps = [.. Flatten(chain)];
+        List<ITransformer> steps = [.. ServingStagesBenchmark.Flatten(chain)];
         string treeColumn = steps.OfType<LogitBlendTransformer>().SingleOrDefault()?.TreeScoreColumn
             ?? throw new ArgumentException($"'{modelPath}' has no trees in its blend: train it with trees (the default).");
         PreparedTrees found = PreparedTrees.TryFind(steps, steps.FindIndex(t => t is TorchCtrTransformer), treeColumn)
@@ -127,7 +127,4 @@ public static class TreeWalkBenchmark
     }
 
     private static string F(double value) => value.ToString("F1", CultureInfo.InvariantCulture);
-
-    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
-        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
 }
