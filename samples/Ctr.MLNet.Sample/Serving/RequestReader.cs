@@ -70,8 +70,8 @@ public static class RequestReader
             JsonElement root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw new RequestException(400, $"The request body must be a JSON object with \"features\" or \"rows\", not {Describe(root)}.");
-            bool hasFeatures = root.TryGetProperty("features", out JsonElement features);
-            bool hasRows = root.TryGetProperty("rows", out JsonElement rows);
+            bool hasFeatures = TryGetOnly(root, "features", out JsonElement features);
+            bool hasRows = TryGetOnly(root, "rows", out JsonElement rows);
             if (hasFeatures && hasRows)
                 throw new RequestException(400, "The request has both \"features\" and \"rows\"; send one of them.");
             if (hasFeatures)
@@ -80,6 +80,26 @@ public static class RequestReader
                 return ReadRows(rows, model, limits);
             throw new RequestException(400, "The request has neither \"features\" (an object of column arrays) nor \"rows\" (an array of row objects).");
         }
+    }
+
+    /// <summary>
+    /// The property <paramref name="name"/> of <paramref name="root"/>. JSON allows a key twice and
+    /// <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/> would answer from one of them silently.
+    /// </summary>
+    private static bool TryGetOnly(JsonElement root, string name, out JsonElement value)
+    {
+        value = default;
+        bool found = false;
+        foreach (JsonProperty property in root.EnumerateObject())
+        {
+            if (!property.NameEquals(name))
+                continue;
+            if (found)
+                throw new RequestException(400, $"The request has \"{name}\" twice; send it once.");
+            value = property.Value;
+            found = true;
+        }
+        return found;
     }
 
     /// <summary>The values of a column with every row missing: empty text, NaN, false, empty (or all-missing) vectors.</summary>

@@ -466,6 +466,8 @@ public sealed partial class ServeTest
     [DataRow("blank body", "/ctr-a/predict", " \r\n ", 400, "body is empty")]
     [DataRow("body not an object", "/ctr-a/predict", "[1, 2]", 400, "must be a JSON object")]
     [DataRow("neither features nor rows", "/ctr-a/predict", "{\"columns\": {}}", 400, "neither \"features\"")]
+    [DataRow("rows twice", "/ctr_b/predict", "{\"rows\": [{\"User\": \"u1\", \"Item\": \"i1\", \"Price\": 1}], \"rows\": []}", 400, "The request has \"rows\" twice; send it once.")]
+    [DataRow("features twice", "/ctr_b/predict", "{\"features\": {\"User\": [\"u1\"], \"Item\": [\"i1\"], \"Price\": [1]}, \"features\": {}}", 400, "The request has \"features\" twice; send it once.")]
     [DataRow("both features and rows", "/ctr-a/predict", "{\"features\": {}, \"rows\": []}", 400, "both \"features\" and \"rows\"")]
     [DataRow("features not an object", "/ctr-a/predict", "{\"features\": [1]}", 400, "\"features\" must be an object")]
     [DataRow("rows not an array", "/ctr-a/predict", "{\"rows\": {}}", 400, "\"rows\" must be an array")]
