@@ -55,6 +55,7 @@ public static class AccuracyBenchmark
         int? criteoMinFreq = args.OptionalInt("criteo-min-freq");
         int idMinCount = args.Int("id-min-count", 2);
         int[] criteoRows = args.Ints("criteo-rows", [0]);
+        int pleBins = args.Int("ple-bins", 0);
         foreach (int r in criteoRows)
         {
             if (r is < 0 or > 0 and <= CriteoTestRows + 100)
@@ -92,16 +93,16 @@ public static class AccuracyBenchmark
 
         if (criteo)
         {
-            var periods = criteoRows.Select(r => (Rows: r, Result: Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads, criteoMinFreq, r))).ToArray();
+            var periods = criteoRows.Select(r => (Rows: r, Result: Criteo(report, criteoPath, seeds, models, network, trees, lightGbmThreads, criteoMinFreq, r, pleBins))).ToArray();
             if (periods.Length > 1)
                 report.Table(Periods(periods));
         }
         foreach (int rows in sizes.Where(r => r > 0))
-            Planted(report, rows, seeds, models, network, trees, lightGbmThreads, idMinCount);
+            Planted(report, rows, seeds, models, network, trees, lightGbmThreads, idMinCount, pleBins);
     }
 
     private static void Planted(Report report, int rows, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
-        HybridCtrTrainer.Options trees, int lightGbmThreads, int idMinCount)
+        HybridCtrTrainer.Options trees, int lightGbmThreads, int idMinCount, int pleBins)
     {
         report.Heading($"Planted data, {Format.Count(rows)} training rows");
         var results = new Dictionary<string, List<Score>>();
@@ -120,7 +121,13 @@ public static class AccuracyBenchmark
             if (models.Contains("hybrid"))
             {
                 ITransformer features = Pipelines.Features(ml, idMinCount).Fit(train);
-                TorchCtrTrainer.Options options = network(new TorchCtrTrainer.Options { LabelColumnName = "Label", NumericColumnNames = Pipelines.NumericColumns, Seed = seed });
+                string[] numeric = Pipelines.NumericColumns;
+                if (pleBins > 0)
+                {
+                    features = new TransformerChain<ITransformer>(features, PiecewiseLinear.Fit(ml, features.Transform(train), numeric, pleBins));
+                    numeric = [.. numeric, PiecewiseLinear.ColumnName];
+                }
+                TorchCtrTrainer.Options options = network(new TorchCtrTrainer.Options { LabelColumnName = "Label", NumericColumnNames = numeric, Seed = seed });
                 Hybrid(ml, results, features, options, trees, train, valid, test, labels);
             }
             if (models.Contains("lightgbm"))
@@ -171,7 +178,7 @@ public static class AccuracyBenchmark
     }
 
     private static CriteoResult Criteo(Report report, string path, int[] seeds, string[] models, Func<TorchCtrTrainer.Options, TorchCtrTrainer.Options> network,
-        HybridCtrTrainer.Options trees, int lightGbmThreads, int? minFreq, int rowLimit)
+        HybridCtrTrainer.Options trees, int lightGbmThreads, int? minFreq, int rowLimit, int pleBins)
     {
         // A row limit moves the test period earlier (its last CriteoTestRows rows): a split to choose settings on, apart from the real test rows.
         int trainRows = rowLimit > 0 ? rowLimit - CriteoTestRows : CriteoTrainRows;
@@ -201,10 +208,16 @@ public static class AccuracyBenchmark
             if (models.Contains("hybrid"))
             {
                 ITransformer features = spec.BuildPipeline(ml).Fit(train);
+                string[] numeric = [.. spec.NumericColumnNames];
+                if (pleBins > 0)
+                {
+                    features = new TransformerChain<ITransformer>(features, PiecewiseLinear.Fit(ml, features.Transform(train), numeric, pleBins));
+                    numeric = [.. numeric, PiecewiseLinear.ColumnName];
+                }
                 TorchCtrTrainer.Options options = network(new TorchCtrTrainer.Options
                 {
                     LabelColumnName = spec.Label,
-                    NumericColumnNames = spec.NumericColumnNames,
+                    NumericColumnNames = numeric,
                     Seed = seed,
                 });
                 options = options with { Model = options.Model with { EmbeddingDims = options.Model.EmbeddingDims.SetItems(spec.EmbeddingDims) } };
