@@ -16,7 +16,11 @@ public sealed record TorchConfig(string Name, string Description, Func<TorchCtrT
 public static class TorchConfigs
 {
     // The benchmark's own network needs a name for the zip and the checkpoint fingerprint.
-    static TorchConfigs() => CtrModelRegistry.Register<DotInteractionModel>("dot-interaction");
+    static TorchConfigs()
+    {
+        CtrModelRegistry.Register<DotInteractionModel>("dot-interaction");
+        CtrModelRegistry.Register<IdDropoutModel>("id-dropout");
+    }
 
     /// <summary>
     /// The setting the <c>trainer</c> verb uses unless told otherwise: the best of the 200k sweep (Adagrad lr 1e-2;
@@ -100,6 +104,12 @@ public static class TorchConfigs
         new("x-lr3e-2", "library defaults, Adagrad lr 3e-2", o => o with { LearningRate = 3e-2 }),
         new("x-prior-all-30", "library defaults, the prior at 30 on every table", o => o with { EmbeddingL2 = 30, EmbeddingL2MinimumTableSize = 0 }),
         new("x-prior-all-100", "library defaults, the prior at 100 on every table", o => o with { EmbeddingL2 = 100, EmbeddingL2MinimumTableSize = 0 }),
+        new("x-iddrop1", "experiment: the library defaults with id dropout 0.1 on the scalar ids (IdDropoutModel in the benchmark)",
+            o => o with { ModelType = typeof(IdDropoutModel), Model = M(o) with { Parameters = M(o).Parameters.SetItem("id_dropout", "0.1") } }),
+        new("x-iddrop2", "experiment: the library defaults with id dropout 0.2 on the scalar ids (IdDropoutModel in the benchmark)",
+            o => o with { ModelType = typeof(IdDropoutModel), Model = M(o) with { Parameters = M(o).Parameters.SetItem("id_dropout", "0.2") } }),
+        new("x-iddrop3", "experiment: the library defaults with id dropout 0.3 on the scalar ids (IdDropoutModel in the benchmark)",
+            o => o with { ModelType = typeof(IdDropoutModel), Model = M(o) with { Parameters = M(o).Parameters.SetItem("id_dropout", "0.3") } }),
         new("x-mlp128", "library defaults, MLP 128-64", o => o with { Model = M(o) with { HiddenUnits = [128, 64] } }),
         new("x-drop3-lr3e-3", "library defaults, dropout 0.3, Adagrad lr 3e-3", o => o with { LearningRate = 3e-3, Model = M(o) with { Dropout = 0.3 } }),
         new("x-drop5", "library defaults, dropout 0.5", o => o with { Model = M(o) with { Dropout = 0.5 } }),
