@@ -287,6 +287,38 @@ public sealed partial class ServeTest
         AreClose(offline, Probabilities(numeric), "numbers in text columns, a number near the float limit");
     }
 
+    [TestMethod]
+    public async Task ServeTest_EscapedAndNonAsciiTextAndALargeChunkedBodyMatchOffline()
+    {
+        // Text is decoded from the body into one buffer per request: an escaped value takes the other path, and a
+        // value of multi-byte characters must not shift the values after it.
+        string body = """
+            {"rows": [
+              {"User": "\u0075\u0031", "Item": "i\u0032", "History": ["\u0069\u0033", "i4"], "HistoryWeights": "1|2", "Price": 5, "Hour": "9"},
+              {"User": "üser-ß", "Item": "i2", "History": "i1|i3", "HistoryWeights": [1, 0.5], "Price": 5, "Hour": 9},
+              {"User": "u1", "Item": "i2", "History": "i1|i3", "HistoryWeights": "1|0.5", "Price": 5, "Hour": "9"}
+            ]}
+            """;
+        ClickRow[] expected =
+        [
+            new() { User = "u1", Item = "i2", History = "i3|i4", HistoryWeights = "1|2", Price = 5, Hour = "9" },
+            new() { User = "üser-ß", Item = "i2", History = "i1|i3", HistoryWeights = "1|0.5", Price = 5, Hour = "9" },
+            new() { User = "u1", Item = "i2", History = "i1|i3", HistoryWeights = "1|0.5", Price = 5, Hour = "9" },
+        ];
+        // Chunked, so of unknown length, and larger than the buffer the body is first read into.
+        string padded = Columnar(s_rows, ColumnsA) + new string(' ', 40_000);
+
+        var (status, response) = await PostAsync("/ctr-a/predict", body);
+        var (chunkedStatus, chunked) = await SendAsync(HttpMethod.Post, "/ctr-a/predict", content: new ChunkedContent(Encoding.UTF8.GetBytes(padded)));
+
+        Assert.AreEqual(HttpStatusCode.OK, status, response.ToString());
+        float[] offline = Offline(s_pathA, new MLContext().Data.LoadFromEnumerable(expected));
+        AreClose(offline, Probabilities(response), "escaped and non-ASCII text");
+        Assert.AreNotEqual(offline[0], offline[2], "the escaped row differs from the last one only in its history");
+        Assert.AreEqual(HttpStatusCode.OK, chunkedStatus, chunked.ToString());
+        AreClose(s_offlineA, Probabilities(chunked), "a 40 KB chunked body");
+    }
+
     private static JsonNode? ArrayValue(ClickRow row, string column, bool numbersForText = false) => column switch
     {
         "History" => new JsonArray([.. Split(row.History).Select(id => (JsonNode?)id)]),
