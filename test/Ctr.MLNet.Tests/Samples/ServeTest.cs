@@ -433,6 +433,31 @@ public sealed partial class ServeTest
     }
 
     [TestMethod]
+    public void ServeTest_ConcatenatedViewsReadTheirRowsInOrderWithoutCopies()
+    {
+        // A batch joins its requests' views; every column kind is read across the joins, including a one-row part.
+        ServedModel model = s_server.Models["ctr-a"];
+        var settings = new ServeSettings([new ModelSource("ctr-a", s_pathA)], "http://127.0.0.1:0");
+        int[] cuts = [0, 1, 2, 17, s_rows.Count];
+        ColumnarDataView[] parts = [.. cuts.Zip(cuts.Skip(1)).Select(c => RequestReader.Read(Encoding.UTF8.GetBytes(
+            c.First % 2 == 0 ? Columnar(s_rows[c.First..c.Second], ColumnsA) : RowWise(s_rows[c.First..c.Second], ColumnsA)), model, settings))];
+
+        ColumnarDataView sut = ColumnarDataView.Concat([ColumnarDataView.Concat(parts[..2]), .. parts[2..]]);
+
+        Assert.AreEqual(s_rows.Count, sut.RowCount);
+        AreClose(s_offlineA, model.Score(sut), "views joined");
+        using DataViewRowCursor cursor = sut.GetRowCursor(sut.Schema);
+        ValueGetter<VBuffer<ReadOnlyMemory<char>>> history = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(sut.Schema["History"]);
+        var ids = default(VBuffer<ReadOnlyMemory<char>>);
+        for (int row = 0; cursor.MoveNext(); row++)
+        {
+            history(ref ids);
+            Assert.AreEqual(s_rows[row].History, string.Join('|', ids.DenseValues()), $"row {row}");
+        }
+        Assert.ThrowsExactly<InvalidOperationException>(() => history(ref ids));
+    }
+
+    [TestMethod]
     public async Task ServeTest_HealthEndpointsDescribeTheServerAndEachModel()
     {
         var (status, health) = await SendAsync(HttpMethod.Get, "/health");
