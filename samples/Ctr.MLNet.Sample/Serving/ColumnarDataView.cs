@@ -200,7 +200,13 @@ public sealed class ColumnarDataView : IDataView
         }
 
         /// <summary>The column's array in each part, indexed as <see cref="Part"/>.</summary>
-        private T[][] Columns<T>(int column) => [.. _parts.Select(p => (T[])p._columns[column])];
+        private T[][] Columns<T>(int column)
+        {
+            var arrays = new T[_parts.Length][];
+            for (int i = 0; i < arrays.Length; i++)
+                arrays[i] = (T[])_parts[i]._columns[column];
+            return arrays;
+        }
 
         private int Part() => _position >= 0 && _position < parent._rows
             ? _part
