@@ -53,7 +53,7 @@ public static class ServingStagesBenchmark
 
         // CPU time (the process's, in steady state nearly all this thread's) next to wall time: on a shared machine the
         // wall clock mostly measures how much of a core the process was given.
-        var table = new Table("Request", "Stage", "CPU µs per request (median of runs)", "CPU µs per row", "Wall µs per request (median)", "CPU runs (µs)");
+        var table = new Table("Request", "Stage", "CPU µs per request (median of runs)", "CPU µs per row", "Wall µs per request (median)", "Allocated bytes per request", "CPU runs (µs)");
         int worstUlps = 0;
         foreach (int size in sizes)
         {
@@ -74,13 +74,13 @@ public static class ServingStagesBenchmark
                 worstUlps = Math.Max(worstUlps, WorstUlps(probabilities, check, count));
             }
             string what = size == 1 ? "1 row (`rows` form)" : $"{size} rows (`features` form)";
-            void Stage(string stage, Action<int> call) => Add(table, what, stage, size, Time(n, repeats, call));
+            void Stage(string stage, Action<int> call) => Add(table, what, stage, size, Time(n, repeats, call), Allocated(call));
             Stage("JSON → view (parse, check, build columns)", i => RequestReader.Read(bodies[i % bodies.Length], model, settings));
             Stage("before: chain bound once, a cursor down it per call", i => bound.Score(views[i % views.Length], probabilities));
             // Interleaved run by run: on a shared machine, stages timed one after the other see different loads.
             (var now, var before) = TimePair(n, repeats, i => prepared.Score(views[i % views.Length], probabilities), i => modules.Score(views[i % views.Length], probabilities));
-            Add(table, what, "now: prepared scorer, whole call", size, now);
-            Add(table, what, "before: the same, every network through its module's forward (libtorch, no ManagedDnn), interleaved with the row above", size, before);
+            Add(table, what, "now: prepared scorer, whole call", size, now, Allocated(i => prepared.Score(views[i % views.Length], probabilities)));
+            Add(table, what, "before: the same, every network through its module's forward (libtorch, no ManagedDnn), interleaved with the row above", size, before, Allocated(i => modules.Score(views[i % views.Length], probabilities)));
             Stage("now: features (transforms as a row mapper, into feature blocks)", i => prepared.ReadFeatures(views[i % views.Length]));
             if (withoutTrees is not null)
                 Stage("now: of which the feature transforms alone (the chain without its trees)", i => withoutTrees.ReadFeatures(views[i % views.Length]));
@@ -90,8 +90,8 @@ public static class ServingStagesBenchmark
             modules.ReadFeatures(views[0]);
             Stage("before: tensors from the blocks (libtorch only)", _ => modules.RunNetworks(size, forward: false));
             (now, before) = TimePair(n, repeats, _ => prepared.RunNetworks(size), _ => modules.RunNetworks(size));
-            Add(table, what, "now: every network's forward pass (managed)", size, now);
-            Add(table, what, "before: the same, every network through its module's forward (libtorch, no ManagedDnn), interleaved with the row above", size, before);
+            Add(table, what, "now: every network's forward pass (managed)", size, now, Allocated(_ => prepared.RunNetworks(size)));
+            Add(table, what, "before: the same, every network through its module's forward (libtorch, no ManagedDnn), interleaved with the row above", size, before, Allocated(_ => modules.RunNetworks(size)));
             Stage("now: blend", _ => prepared.Blend(probabilities));
             Stage("answer → JSON", _ => Write(probabilities));
         }
@@ -192,8 +192,19 @@ public static class ServingStagesBenchmark
         }
     }
 
-    private static void Add(Table table, string request, string stage, int rows, (double[] Cpu, double[] Wall) microseconds) =>
-        table.Add(request, stage, F(Median(microseconds.Cpu)), F(Median(microseconds.Cpu) / rows), F(Median(microseconds.Wall)), string.Join(", ", microseconds.Cpu.Select(F)));
+    private static void Add(Table table, string request, string stage, int rows, (double[] Cpu, double[] Wall) microseconds, long allocated) =>
+        table.Add(request, stage, F(Median(microseconds.Cpu)), F(Median(microseconds.Cpu) / rows), F(Median(microseconds.Wall)),
+            allocated.ToString(CultureInfo.InvariantCulture), string.Join(", ", microseconds.Cpu.Select(F)));
+
+    /// <summary>Bytes this thread allocates per call (over 20 warmed calls): garbage per request is GC time and evicted cache in a server.</summary>
+    private static long Allocated(Action<int> call)
+    {
+        const int Calls = 20;
+        long start = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Calls; i++)
+            call(i);
+        return (GC.GetAllocatedBytesForCurrentThread() - start) / Calls;
+    }
 
     internal static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
 

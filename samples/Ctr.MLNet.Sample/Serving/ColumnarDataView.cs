@@ -15,6 +15,8 @@ public sealed class ColumnarDataView : IDataView
 {
     private readonly Array[] _columns;
     private readonly int _rows;
+    // The views whose rows this one has, one after another: itself, or those joined by Concat (not copied).
+    private readonly ColumnarDataView[] _parts;
 
     /// <summary>
     /// Creates the view. <paramref name="columns"/> holds one array per column of <paramref name="schema"/>, in order:
@@ -40,6 +42,15 @@ public sealed class ColumnarDataView : IDataView
             throw new ArgumentException("Every column must have the same number of values.", nameof(columns));
         Schema = schema;
         _columns = arrays;
+        _parts = [this];
+    }
+
+    private ColumnarDataView(DataViewSchema schema, ColumnarDataView[] parts)
+    {
+        Schema = schema;
+        _columns = parts[0]._columns; // the value types, for the getters
+        _parts = parts;
+        _rows = parts.Sum(p => p._rows);
     }
 
     /// <summary>The values of a column in the form the cursors read: per-row arrays become <see cref="VBuffer{T}"/>s, strings become memory.</summary>
@@ -76,12 +87,9 @@ public sealed class ColumnarDataView : IDataView
     /// <summary>The number of rows.</summary>
     public int RowCount => _rows;
 
-    /// <summary>The values of one column, in the form the cursors read (shared, not copied: do not change them).</summary>
-    public Array GetColumnValues(int column) => _columns[column];
-
     /// <summary>
     /// The rows of several views with the same schema, one after another, in one view: what the server scores in one
-    /// pass when requests arrive together.
+    /// pass when requests arrive together. The rows are not copied: the view reads the views it joins.
     /// </summary>
     public static ColumnarDataView Concat(IReadOnlyList<ColumnarDataView> views)
     {
@@ -91,22 +99,9 @@ public sealed class ColumnarDataView : IDataView
         if (views.Count == 1)
             return views[0];
         DataViewSchema schema = views[0].Schema;
-        int rows = views.Sum(v => v._rows);
-        var columns = new Array[schema.Count];
-        for (int c = 0; c < columns.Length; c++)
-        {
-            Array column = Array.CreateInstance(views[0]._columns[c].GetType().GetElementType()!, rows);
-            int at = 0;
-            foreach (ColumnarDataView view in views)
-            {
-                if (!ReferenceEquals(view.Schema, schema))
-                    throw new ArgumentException("Every view must have the same schema.", nameof(views));
-                Array.Copy(view._columns[c], 0, column, at, view._rows);
-                at += view._rows;
-            }
-            columns[c] = column;
-        }
-        return new ColumnarDataView(schema, columns);
+        if (views.Any(v => !ReferenceEquals(v.Schema, schema)))
+            throw new ArgumentException("Every view must have the same schema.", nameof(views));
+        return new ColumnarDataView(schema, [.. views.SelectMany(v => v._parts)]);
     }
 
     /// <inheritdoc/>
@@ -134,7 +129,10 @@ public sealed class ColumnarDataView : IDataView
 
     private sealed class Cursor(ColumnarDataView parent, bool[] active) : DataViewRowCursor
     {
+        private readonly ColumnarDataView[] _parts = parent._parts;
         private long _position = -1;
+        private int _part;
+        private int _row = -1; // in _parts[_part]
 
         public override long Position => _position;
 
@@ -152,6 +150,12 @@ public sealed class ColumnarDataView : IDataView
                 return false;
             }
             _position++;
+            _row++;
+            while (_row >= _parts[_part]._rows)
+            {
+                _part++;
+                _row = 0;
+            }
             return true;
         }
 
@@ -161,33 +165,51 @@ public sealed class ColumnarDataView : IDataView
         {
             if (column.Index < 0 || column.Index >= active.Length || !active[column.Index])
                 throw new InvalidOperationException($"Column '{column.Name}' is not active in this cursor.");
-            Array values = parent._columns[column.Index];
-            Delegate getter = values switch
+            Delegate getter = parent._columns[column.Index] switch
             {
-                VBuffer<ReadOnlyMemory<char>>[] texts => VectorGetter(texts),
-                VBuffer<float>[] singles => VectorGetter(singles),
-                VBuffer<double>[] doubles => VectorGetter(doubles),
-                VBuffer<bool>[] booleans => VectorGetter(booleans),
-                _ => ScalarGetter(values),
+                VBuffer<ReadOnlyMemory<char>>[] => VectorGetter<ReadOnlyMemory<char>>(column.Index),
+                VBuffer<float>[] => VectorGetter<float>(column.Index),
+                VBuffer<double>[] => VectorGetter<double>(column.Index),
+                VBuffer<bool>[] => VectorGetter<bool>(column.Index),
+                _ => ScalarGetter(column.Index),
             };
             return getter as ValueGetter<TValue>
                 ?? throw new InvalidOperationException($"Column '{column.Name}' is {column.Type}; it cannot be read as {typeof(TValue).Name}.");
         }
 
-        private Delegate ScalarGetter(Array values) => values switch
+        private Delegate ScalarGetter(int column) => parent._columns[column] switch
         {
-            ReadOnlyMemory<char>[] texts => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) => v = texts[Row()]),
-            float[] singles => (ValueGetter<float>)((ref float v) => v = singles[Row()]),
-            double[] doubles => (ValueGetter<double>)((ref double v) => v = doubles[Row()]),
-            bool[] booleans => (ValueGetter<bool>)((ref bool v) => v = booleans[Row()]),
-            _ => throw new InvalidOperationException($"Values of type {values.GetType().Name} are not supported."),
+            ReadOnlyMemory<char>[] => ScalarGetter<ReadOnlyMemory<char>>(column),
+            float[] => ScalarGetter<float>(column),
+            double[] => ScalarGetter<double>(column),
+            bool[] => ScalarGetter<bool>(column),
+            Array values => throw new InvalidOperationException($"Values of type {values.GetType().Name} are not supported."),
         };
 
-        // The consumer owns what it gets: copy, so it may reuse its buffer without touching ours.
-        private ValueGetter<VBuffer<T>> VectorGetter<T>(VBuffer<T>[] values) => (ref VBuffer<T> v) => values[Row()].CopyTo(ref v);
+        private ValueGetter<T> ScalarGetter<T>(int column)
+        {
+            T[][] values = Columns<T>(column);
+            return (ref T v) => v = values[Part()][_row];
+        }
 
-        private int Row() => _position >= 0 && _position < parent._rows
-            ? (int)_position
+        // The consumer owns what it gets: copy, so it may reuse its buffer without touching ours.
+        private ValueGetter<VBuffer<T>> VectorGetter<T>(int column)
+        {
+            VBuffer<T>[][] values = Columns<VBuffer<T>>(column);
+            return (ref VBuffer<T> v) => values[Part()][_row].CopyTo(ref v);
+        }
+
+        /// <summary>The column's array in each part, indexed as <see cref="Part"/>.</summary>
+        private T[][] Columns<T>(int column)
+        {
+            var arrays = new T[_parts.Length][];
+            for (int i = 0; i < arrays.Length; i++)
+                arrays[i] = (T[])_parts[i]._columns[column];
+            return arrays;
+        }
+
+        private int Part() => _position >= 0 && _position < parent._rows
+            ? _part
             : throw new InvalidOperationException("The cursor is not on a row.");
     }
 }

@@ -230,10 +230,21 @@ public static class ModelServer
             ServedModel model = slot.Acquire();
             batcher.Arriving();
             bool arrived = false;
+            char[]? text = null;
             try
             {
-                ReadOnlyMemory<byte> body = await ReadBodyAsync(context, settings.MaxBodyBytes).ConfigureAwait(false);
-                ColumnarDataView input = RequestReader.Read(body, model, settings);
+                // Pooled: the body until it is parsed, its text until the view built over it is scored and answered.
+                (byte[] body, int length) = await ReadBodyAsync(context, settings.MaxBodyBytes).ConfigureAwait(false);
+                ColumnarDataView input;
+                try
+                {
+                    text = ArrayPool<char>.Shared.Rent(length);
+                    input = RequestReader.Read(body.AsMemory(0, length), model, settings, text);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(body);
+                }
                 rows = input.RowCount;
                 batcher.Arrived();
                 arrived = true;
@@ -241,6 +252,7 @@ public static class ModelServer
                 int bad = Array.FindIndex(probabilities, p => !float.IsFinite(p));
                 if (bad >= 0)
                     throw new RequestException(StatusCodes.Status422UnprocessableEntity, $"The model gave a non-finite probability for row {bad + 1}; check that row's values.");
+                // Room for both arrays at once (a float takes at most 15 bytes and a comma): one buffer, not five as it grows.
                 await WriteJsonAsync(context, StatusCodes.Status200OK, json =>
                 {
                     // "prediction" is the Python reference's key: its clients read that one, ours read "probabilities".
@@ -251,7 +263,7 @@ public static class ModelServer
                             json.WriteNumberValue(probability);
                         json.WriteEndArray();
                     }
-                }).ConfigureAwait(false);
+                }, sizeHint: 64 + (2 * 16 * probabilities.Length)).ConfigureAwait(false);
                 status = StatusCodes.Status200OK;
             }
             finally
@@ -259,6 +271,8 @@ public static class ModelServer
                 if (!arrived)
                     batcher.Arrived();
                 model.ReleaseLease();
+                if (text is not null)
+                    ArrayPool<char>.Shared.Return(text);
             }
         }
         catch (RequestException e)
@@ -332,7 +346,7 @@ public static class ModelServer
     /// its 413 at once, unread, and the connection closes. Kestrel's MaxRequestBodySize is the limit for every
     /// request and is raised to the drain allowance only for the request being drained.
     /// </summary>
-    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext context, long limit)
+    private static async Task<(byte[] Body, int Length)> ReadBodyAsync(HttpContext context, long limit)
     {
         long drainLimit = limit + Math.Max(limit, 64 * 1024);
         long? declared = context.Request.ContentLength;
@@ -343,17 +357,30 @@ public static class ModelServer
         if (sizeLimit is { IsReadOnly: false })
             sizeLimit.MaxRequestBodySize = drainLimit;
 
-        var body = new MemoryStream((int)Math.Min(declared ?? 16 * 1024, limit));
+        // Read straight into a pooled buffer (the caller returns it), grown up to the limit; past it, into a scratch
+        // buffer that is dropped.
+        byte[] body = ArrayPool<byte>.Shared.Rent((int)Math.Min(declared ?? 16 * 1024, limit) + 1);
+        byte[]? scratch = null;
         long total = 0;
-        byte[] chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             while (true)
             {
+                int kept = (int)Math.Min(total, limit);
+                if (kept == body.Length && kept < limit)
+                {
+                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * body.Length, limit + 1));
+                    body.AsSpan(0, kept).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(body);
+                    body = larger;
+                }
+                Memory<byte> into = total < limit
+                    ? body.AsMemory(kept, (int)Math.Min(body.Length - kept, limit - kept))
+                    : scratch ??= ArrayPool<byte>.Shared.Rent(16 * 1024);
                 int read;
                 try
                 {
-                    read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false);
+                    read = await context.Request.Body.ReadAsync(into, context.RequestAborted).ConfigureAwait(false);
                 }
                 catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
                 {
@@ -361,19 +388,23 @@ public static class ModelServer
                 }
                 if (read == 0)
                     break;
-                if (total + read <= limit)
-                    body.Write(chunk, 0, read);
                 total += read;
             }
+            context.Items[BodyReadKey] = true;
+            if (total > limit)
+                throw new RequestException(StatusCodes.Status413PayloadTooLarge, TooLarge(limit, total));
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(body);
+            throw;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(chunk);
+            if (scratch is not null)
+                ArrayPool<byte>.Shared.Return(scratch);
         }
-        context.Items[BodyReadKey] = true;
-        if (total > limit)
-            throw new RequestException(StatusCodes.Status413PayloadTooLarge, TooLarge(limit, total));
-        return body.GetBuffer().AsMemory(0, (int)body.Length);
+        return (body, (int)total);
     }
 
     private static string TooLarge(long limit, long? declared) =>
@@ -441,9 +472,9 @@ public static class ModelServer
         return WriteJsonAsync(context, status, json => json.WriteString("error", message));
     }
 
-    private static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    private static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write, int sizeHint = 256)
     {
-        var buffer = new ArrayBufferWriter<byte>();
+        var buffer = new ArrayBufferWriter<byte>(sizeHint);
         using (var json = new Utf8JsonWriter(buffer, JsonOptions))
         {
             json.WriteStartObject();

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.ML.Data;
@@ -39,10 +41,19 @@ public static class RequestReader
 {
     /// <summary>Parses <paramref name="body"/> for <paramref name="model"/> within <paramref name="limits"/>.</summary>
     /// <exception cref="RequestException">The body is empty, not JSON, too deep, of the wrong shape, has too many rows, or a value of the wrong type.</exception>
-    public static ColumnarDataView Read(ReadOnlyMemory<byte> body, ServedModel model, ServeSettings limits)
+    public static ColumnarDataView Read(ReadOnlyMemory<byte> body, ServedModel model, ServeSettings limits) =>
+        Read(body, model, limits, new char[body.Length]);
+
+    /// <summary>
+    /// <see cref="Read(ReadOnlyMemory{byte}, ServedModel, ServeSettings)"/> with the view's text decoded into
+    /// <paramref name="text"/> (at least <c>body.Length</c> chars) rather than a string per value: the view's text values
+    /// are slices of it, so the caller keeps it unchanged until the view is scored (the server rents it per request).
+    /// </summary>
+    public static ColumnarDataView Read(ReadOnlyMemory<byte> body, ServedModel model, ServeSettings limits, Memory<char> text)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(limits);
+        ArgumentOutOfRangeException.ThrowIfLessThan(text.Length, body.Length, nameof(text));
         ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];
         if (body.Span.StartsWith(bom))
             body = body[bom.Length..];
@@ -74,10 +85,11 @@ public static class RequestReader
             bool hasRows = TryGetOnly(root, "rows", out JsonElement rows);
             if (hasFeatures && hasRows)
                 throw new RequestException(400, "The request has both \"features\" and \"rows\"; send one of them.");
+            var texts = new TextBuffer(text);
             if (hasFeatures)
-                return ReadColumns(features, model, limits);
+                return ReadColumns(features, model, limits, texts);
             if (hasRows)
-                return ReadRows(rows, model, limits);
+                return ReadRows(rows, model, limits, texts);
             throw new RequestException(400, "The request has neither \"features\" (an object of column arrays) nor \"rows\" (an array of row objects).");
         }
     }
@@ -127,7 +139,7 @@ public static class RequestReader
         }
     }
 
-    private static ColumnarDataView ReadColumns(JsonElement features, ServedModel model, ServeSettings limits)
+    private static ColumnarDataView ReadColumns(JsonElement features, ServedModel model, ServeSettings limits, TextBuffer texts)
     {
         if (features.ValueKind != JsonValueKind.Object)
             throw new RequestException(400, $"\"features\" must be an object mapping each column to an array of values (one per row), not {Describe(features)}.");
@@ -170,7 +182,7 @@ public static class RequestReader
             int row = 0;
             foreach (JsonElement value in values.EnumerateArray())
             {
-                Set(arrays[c], column, row, value, new Place(column.Name, row, Columnar: true));
+                Set(arrays[c], column, row, value, new Place(column.Name, row, Columnar: true), texts);
                 row++;
             }
         }
@@ -178,7 +190,7 @@ public static class RequestReader
         return new ColumnarDataView(model.Schema, arrays);
     }
 
-    private static ColumnarDataView ReadRows(JsonElement rowsElement, ServedModel model, ServeSettings limits)
+    private static ColumnarDataView ReadRows(JsonElement rowsElement, ServedModel model, ServeSettings limits, TextBuffer texts)
     {
         if (rowsElement.ValueKind != JsonValueKind.Array)
             throw new RequestException(400, $"\"rows\" must be an array of row objects, not {Describe(rowsElement)}.");
@@ -209,7 +221,7 @@ public static class RequestReader
                     throw new RequestException(400, $"Row {row + 1} (rows[{row}]) has column '{column.Name}' twice.");
                 lastRow[index] = row;
                 seen[index] = true;
-                Set(arrays[index], column, row, property.Value, new Place(column.Name, row, Columnar: false));
+                Set(arrays[index], column, row, property.Value, new Place(column.Name, row, Columnar: false), texts);
             }
             row++;
         }
@@ -257,18 +269,18 @@ public static class RequestReader
         }
     }
 
-    private static void Set(Array values, ServedColumn column, int row, JsonElement value, Place path)
+    private static void Set(Array values, ServedColumn column, int row, JsonElement value, Place path, TextBuffer texts)
     {
         switch (column.Kind)
         {
             case ServedValueKind.Text:
-                ((ReadOnlyMemory<char>[])values)[row] = Text(value, column, row, path);
+                ((ReadOnlyMemory<char>[])values)[row] = Text(value, column, row, path, texts);
                 break;
             case ServedValueKind.List:
-                ((VBuffer<ReadOnlyMemory<char>>[])values)[row] = List(value, column, row, path);
+                ((VBuffer<ReadOnlyMemory<char>>[])values)[row] = List(value, column, row, path, texts);
                 break;
             case ServedValueKind.ListWeights:
-                ((VBuffer<float>[])values)[row] = Weights(value, column, row, path);
+                ((VBuffer<float>[])values)[row] = Weights(value, column, row, path, texts);
                 break;
             case ServedValueKind.Single:
                 ((float[])values)[row] = value.ValueKind switch
@@ -295,7 +307,7 @@ public static class RequestReader
                 };
                 break;
             case ServedValueKind.TextVector:
-                ((VBuffer<ReadOnlyMemory<char>>[])values)[row] = value.ValueKind == JsonValueKind.Null ? MissingTextVector(column) : TextVector(value, column, row, path);
+                ((VBuffer<ReadOnlyMemory<char>>[])values)[row] = value.ValueKind == JsonValueKind.Null ? MissingTextVector(column) : TextVector(value, column, row, path, texts);
                 break;
             default:
                 ((VBuffer<float>[])values)[row] = value.ValueKind == JsonValueKind.Null ? MissingSingleVector(column) : SingleVector(value, column, row, path);
@@ -305,8 +317,8 @@ public static class RequestReader
 
     // The vectors are read apart from Set: a lambda capturing Set's parameters would allocate its closure on every call
     // of Set, for every value of every request (28% of a 100-row request's allocations when it was there).
-    private static VBuffer<ReadOnlyMemory<char>> TextVector(JsonElement value, ServedColumn column, int row, Place path) =>
-        new(CheckVector(value, column, row, path), [.. value.EnumerateArray().Select((e, i) => Text(e, column, row, path[i]))]);
+    private static VBuffer<ReadOnlyMemory<char>> TextVector(JsonElement value, ServedColumn column, int row, Place path, TextBuffer texts) =>
+        new(CheckVector(value, column, row, path), [.. value.EnumerateArray().Select((e, i) => Text(e, column, row, path[i], texts))]);
 
     private static VBuffer<float> SingleVector(JsonElement value, ServedColumn column, int row, Place path) =>
         new(CheckVector(value, column, row, path), [.. value.EnumerateArray().Select((e, i) => e.ValueKind switch
@@ -326,11 +338,14 @@ public static class RequestReader
         return length;
     }
 
-    private static ReadOnlyMemory<char> Text(JsonElement value, ServedColumn column, int row, Place path)
+    private static ReadOnlyMemory<char> Text(JsonElement value, ServedColumn column, int row, Place path, TextBuffer texts)
     {
         switch (value.ValueKind)
         {
             case JsonValueKind.String:
+                ReadOnlySpan<byte> quoted = JsonMarshal.GetRawUtf8Value(value);
+                if (quoted.IndexOf((byte)'\\') < 0)
+                    return texts.Add(quoted[1..^1]); // the body is valid UTF-8, and without escapes the bytes are the text
                 try
                 {
                     return (value.GetString() ?? "").AsMemory();
@@ -340,7 +355,7 @@ public static class RequestReader
                     throw new RequestException(400, $"Column '{column.Name}', row {row + 1} ({path}): the string is not valid UTF-8.", e);
                 }
             case JsonValueKind.Number:
-                return value.GetRawText().AsMemory();
+                return texts.Add(JsonMarshal.GetRawUtf8Value(value));
             case JsonValueKind.Null:
                 return ReadOnlyMemory<char>.Empty;
             default:
@@ -352,14 +367,14 @@ public static class RequestReader
     /// A list: an array of ids (strings, or numbers as their text), or the delimited string split as the model's
     /// <c>ParseSequence</c> splits it (an empty or blank string is no ids; an empty piece between separators is an id).
     /// </summary>
-    private static VBuffer<ReadOnlyMemory<char>> List(JsonElement value, ServedColumn column, int row, Place path)
+    private static VBuffer<ReadOnlyMemory<char>> List(JsonElement value, ServedColumn column, int row, Place path, TextBuffer texts)
     {
         switch (value.ValueKind)
         {
             case JsonValueKind.Null:
                 return new VBuffer<ReadOnlyMemory<char>>(0, []);
             case JsonValueKind.String or JsonValueKind.Number:
-                ReadOnlyMemory<char>[] pieces = Split(Text(value, column, row, path), column.Separator);
+                ReadOnlyMemory<char>[] pieces = Split(Text(value, column, row, path, texts), column.Separator);
                 return new VBuffer<ReadOnlyMemory<char>>(pieces.Length, pieces);
             case JsonValueKind.Array:
                 var ids = new ReadOnlyMemory<char>[value.GetArrayLength()];
@@ -368,7 +383,7 @@ public static class RequestReader
                 {
                     if (element.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
                         throw ElementError(column, row, i, path[i], $"expected an id (a string, or a number taken as its text), got {Describe(element)}");
-                    ids[i] = Text(element, column, row, path[i]);
+                    ids[i] = Text(element, column, row, path[i], texts);
                     i++;
                 }
                 return new VBuffer<ReadOnlyMemory<char>>(ids.Length, ids);
@@ -378,7 +393,7 @@ public static class RequestReader
     }
 
     /// <summary>The weights of a list: an array of numbers, one number, or the delimited string of numbers.</summary>
-    private static VBuffer<float> Weights(JsonElement value, ServedColumn column, int row, Place path)
+    private static VBuffer<float> Weights(JsonElement value, ServedColumn column, int row, Place path, TextBuffer texts)
     {
         float[] weights;
         switch (value.ValueKind)
@@ -389,11 +404,14 @@ public static class RequestReader
                 weights = [Weight(value, column, row, 0, path)];
                 break;
             case JsonValueKind.String:
-                ReadOnlyMemory<char>[] pieces = Split(Text(value, column, row, path), column.Separator);
-                weights = new float[pieces.Length];
-                for (int i = 0; i < pieces.Length; i++)
+                ReadOnlySpan<char> all = Text(value, column, row, path, texts).Span;
+                weights = all.IsWhiteSpace() ? [] : new float[all.Count(column.Separator) + 1];
+                for (int i = 0, start = 0; i < weights.Length; i++)
                 {
-                    ReadOnlySpan<char> text = pieces[i].Span.Trim();
+                    // The pieces Split would give, without an array of them.
+                    int length = all[start..].IndexOf(column.Separator) is >= 0 and int end ? end : all.Length - start;
+                    ReadOnlySpan<char> text = all.Slice(start, length).Trim();
+                    start += length + 1;
                     if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out weights[i]))
                         throw ElementError(column, row, i, path, $"'{Shorten(text.ToString())}' is not a number");
                     if (!float.IsFinite(weights[i]) || weights[i] < 0) // the message is made only for a bad weight
@@ -497,6 +515,24 @@ public static class RequestReader
     };
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
+
+    /// <summary>
+    /// The text of a request's values, decoded one after another into one buffer: a value is a slice of it, not a string
+    /// of its own (a string per value was most of a request's garbage). The values are disjoint parts of the body, and
+    /// UTF-8 never takes fewer bytes than UTF-16 chars, so a buffer of the body's length holds them all.
+    /// </summary>
+    private sealed class TextBuffer(Memory<char> buffer)
+    {
+        private int _used;
+
+        public ReadOnlyMemory<char> Add(ReadOnlySpan<byte> utf8)
+        {
+            int length = Encoding.UTF8.GetChars(utf8, buffer.Span[_used..]);
+            ReadOnlyMemory<char> text = buffer.Slice(_used, length);
+            _used += length;
+            return text;
+        }
+    }
 
     private static bool IsBlank(ReadOnlySpan<byte> body)
     {

@@ -287,6 +287,38 @@ public sealed partial class ServeTest
         AreClose(offline, Probabilities(numeric), "numbers in text columns, a number near the float limit");
     }
 
+    [TestMethod]
+    public async Task ServeTest_EscapedAndNonAsciiTextAndALargeChunkedBodyMatchOffline()
+    {
+        // Text is decoded from the body into one buffer per request: an escaped value takes the other path, and a
+        // value of multi-byte characters must not shift the values after it.
+        string body = """
+            {"rows": [
+              {"User": "\u0075\u0031", "Item": "i\u0032", "History": ["\u0069\u0033", "i4"], "HistoryWeights": "1|2", "Price": 5, "Hour": "9"},
+              {"User": "üser-ß", "Item": "i2", "History": "i1|i3", "HistoryWeights": [1, 0.5], "Price": 5, "Hour": 9},
+              {"User": "u1", "Item": "i2", "History": "i1|i3", "HistoryWeights": "1|0.5", "Price": 5, "Hour": "9"}
+            ]}
+            """;
+        ClickRow[] expected =
+        [
+            new() { User = "u1", Item = "i2", History = "i3|i4", HistoryWeights = "1|2", Price = 5, Hour = "9" },
+            new() { User = "üser-ß", Item = "i2", History = "i1|i3", HistoryWeights = "1|0.5", Price = 5, Hour = "9" },
+            new() { User = "u1", Item = "i2", History = "i1|i3", HistoryWeights = "1|0.5", Price = 5, Hour = "9" },
+        ];
+        // Chunked, so of unknown length, and larger than the buffer the body is first read into.
+        string padded = Columnar(s_rows, ColumnsA) + new string(' ', 40_000);
+
+        var (status, response) = await PostAsync("/ctr-a/predict", body);
+        var (chunkedStatus, chunked) = await SendAsync(HttpMethod.Post, "/ctr-a/predict", content: new ChunkedContent(Encoding.UTF8.GetBytes(padded)));
+
+        Assert.AreEqual(HttpStatusCode.OK, status, response.ToString());
+        float[] offline = Offline(s_pathA, new MLContext().Data.LoadFromEnumerable(expected));
+        AreClose(offline, Probabilities(response), "escaped and non-ASCII text");
+        Assert.AreNotEqual(offline[0], offline[2], "the escaped row differs from the last one only in its history");
+        Assert.AreEqual(HttpStatusCode.OK, chunkedStatus, chunked.ToString());
+        AreClose(s_offlineA, Probabilities(chunked), "a 40 KB chunked body");
+    }
+
     private static JsonNode? ArrayValue(ClickRow row, string column, bool numbersForText = false) => column switch
     {
         "History" => new JsonArray([.. Split(row.History).Select(id => (JsonNode?)id)]),
@@ -398,6 +430,31 @@ public sealed partial class ServeTest
         AreClose(expected, scored, "string[] and float[] per row");
         var wrong = Assert.ThrowsExactly<ArgumentException>(() => new ColumnarDataView(model.Schema, [.. model.Columns.Select(c => c.Name == "HistoryWeights" ? new double[rows.Length][] : Column(c))]));
         StringAssert.Contains(wrong.Message, "Column 'HistoryWeights' is Vector<Single>; its values must be a VBuffer`1[] or a float[][] (one array per row), not a Double[][]");
+    }
+
+    [TestMethod]
+    public void ServeTest_ConcatenatedViewsReadTheirRowsInOrderWithoutCopies()
+    {
+        // A batch joins its requests' views; every column kind is read across the joins, including a one-row part.
+        ServedModel model = s_server.Models["ctr-a"];
+        var settings = new ServeSettings([new ModelSource("ctr-a", s_pathA)], "http://127.0.0.1:0");
+        int[] cuts = [0, 1, 2, 17, s_rows.Count];
+        ColumnarDataView[] parts = [.. cuts.Zip(cuts.Skip(1)).Select(c => RequestReader.Read(Encoding.UTF8.GetBytes(
+            c.First % 2 == 0 ? Columnar(s_rows[c.First..c.Second], ColumnsA) : RowWise(s_rows[c.First..c.Second], ColumnsA)), model, settings))];
+
+        ColumnarDataView sut = ColumnarDataView.Concat([ColumnarDataView.Concat(parts[..2]), .. parts[2..]]);
+
+        Assert.AreEqual(s_rows.Count, sut.RowCount);
+        AreClose(s_offlineA, model.Score(sut), "views joined");
+        using DataViewRowCursor cursor = sut.GetRowCursor(sut.Schema);
+        ValueGetter<VBuffer<ReadOnlyMemory<char>>> history = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(sut.Schema["History"]);
+        var ids = default(VBuffer<ReadOnlyMemory<char>>);
+        for (int row = 0; cursor.MoveNext(); row++)
+        {
+            history(ref ids);
+            Assert.AreEqual(s_rows[row].History, string.Join('|', ids.DenseValues()), $"row {row}");
+        }
+        Assert.ThrowsExactly<InvalidOperationException>(() => history(ref ids));
     }
 
     [TestMethod]
