@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using Ctr.MLNet.Torch;
 
@@ -35,6 +36,10 @@ public static class TorchConfigs
     public static TorchCtrTrainer.Options Base => new() { LabelColumnName = "Label", Optimizer = CtrOptimizer.Adam, LearningRate = 1e-3, EmbeddingL2 = 0 };
 
     private static CtrModelOptions M(TorchCtrTrainer.Options o) => o.Model;
+
+    private static TorchConfig IdDropout(string name, double rate) =>
+        new(name, $"experiment: the library defaults with id dropout {rate} on the scalar ids (IdDropoutModel in the benchmark)",
+            o => o with { ModelType = typeof(IdDropoutModel), Model = M(o) with { Parameters = M(o).Parameters.SetItem("id_dropout", rate.ToString(CultureInfo.InvariantCulture)) } });
 
     private static TorchCtrTrainer.Options Adagrad(TorchCtrTrainer.Options o) => o with { Optimizer = CtrOptimizer.Adagrad, LearningRate = 1e-2 };
 
@@ -104,12 +109,9 @@ public static class TorchConfigs
         new("x-lr3e-2", "library defaults, Adagrad lr 3e-2", o => o with { LearningRate = 3e-2 }),
         new("x-prior-all-30", "library defaults, the prior at 30 on every table", o => o with { EmbeddingL2 = 30, EmbeddingL2MinimumTableSize = 0 }),
         new("x-prior-all-100", "library defaults, the prior at 100 on every table", o => o with { EmbeddingL2 = 100, EmbeddingL2MinimumTableSize = 0 }),
-        new("x-iddrop1", "experiment: the library defaults with id dropout 0.1 on the scalar ids (IdDropoutModel in the benchmark)",
-            o => o with { ModelType = typeof(IdDropoutModel), Model = M(o) with { Parameters = M(o).Parameters.SetItem("id_dropout", "0.1") } }),
-        new("x-iddrop2", "experiment: the library defaults with id dropout 0.2 on the scalar ids (IdDropoutModel in the benchmark)",
-            o => o with { ModelType = typeof(IdDropoutModel), Model = M(o) with { Parameters = M(o).Parameters.SetItem("id_dropout", "0.2") } }),
-        new("x-iddrop3", "experiment: the library defaults with id dropout 0.3 on the scalar ids (IdDropoutModel in the benchmark)",
-            o => o with { ModelType = typeof(IdDropoutModel), Model = M(o) with { Parameters = M(o).Parameters.SetItem("id_dropout", "0.3") } }),
+        IdDropout("x-iddrop1", 0.1),
+        IdDropout("x-iddrop2", 0.2),
+        IdDropout("x-iddrop3", 0.3),
         new("x-mlp128", "library defaults, MLP 128-64", o => o with { Model = M(o) with { HiddenUnits = [128, 64] } }),
         new("x-drop3-lr3e-3", "library defaults, dropout 0.3, Adagrad lr 3e-3", o => o with { LearningRate = 3e-3, Model = M(o) with { Dropout = 0.3 } }),
         new("x-drop5", "library defaults, dropout 0.5", o => o with { Model = M(o) with { Dropout = 0.5 } }),
