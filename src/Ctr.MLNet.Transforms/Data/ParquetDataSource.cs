@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Parquet;
@@ -71,7 +72,9 @@ public sealed partial class ParquetDataSource : IFileDataSource
     /// '.' are left out, as Spark's <c>_SUCCESS</c> and checksum files).</param>
     /// <param name="options">Columns to load and what to do with bad rows.</param>
     /// <exception cref="FileNotFoundException">Neither a file nor a folder is there.</exception>
-    /// <exception cref="FormatException">A file is not Parquet, or the folder holds no Parquet file.</exception>
+    /// <exception cref="FormatException">A file is not Parquet, or the folder holds no Parquet file. A footer that
+    /// Parquet.Net has not read within 10 s (plus a second per 16 MiB of its file) is taken as damaged: Parquet.Net 6.1
+    /// can read a damaged footer forever, and the thread doing so is left to it until the process ends.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing, of an unsupported type, or a list in one
     /// file and not in another; the message names the file and the column.</exception>
     public static ParquetDataSource Load(string path, Options options)
@@ -106,17 +109,30 @@ public sealed partial class ParquetDataSource : IFileDataSource
         return new ParquetDataSource(path, options, header, parts.MoveToImmutable(), types, [.. files[0].Keys.Select(k => k.Key)]);
     }
 
+    /// <summary>How long a footer may take to read, plus a second per 16 MiB of its file: far above any real footer.</summary>
+    private static readonly TimeSpan FooterReadTime = TimeSpan.FromSeconds(10);
+
     private static ParquetSchema ReadSchema(string file)
+    {
+        // Parquet.Net 6.1 reads past the end of a damaged footer as 0xFF bytes, and a varint of them never ends: the
+        // footer is read on a thread of its own, given up on after a bound (that thread spins on until the process ends).
+        TimeSpan bound = FooterReadTime + TimeSpan.FromSeconds(new FileInfo(file).Length >> 24);
+        Task<ParquetSchema> read = Task.Factory.StartNew(() => ReadSchemaNow(file), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (Task.WaitAny([read], bound) < 0)
+            CtrThrow.Format($"{file}: not a readable Parquet file (its footer could not be read within {bound.TotalSeconds:0} s, so it is damaged); export it again as Parquet, or give the CSV file instead.");
+        return read.GetAwaiter().GetResult();
+    }
+
+    private static ParquetSchema ReadSchemaNow(string file)
     {
         try
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.None);
             return ParquetReader.ReadSchemaAsync(stream).GetAwaiter().GetResult();
         }
-        catch (Exception e) when (e is IOException or ParquetException or InvalidDataException or NotSupportedException or InvalidOperationException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception e) when (e is not (FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException))
         {
-            if (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
-                throw;
+            // A damaged footer fails in Parquet.Net with whatever its parser meets: a Thrift error, a null reference, an overflow.
             throw new FormatException($"{file}: not a readable Parquet file ({e.Message}); export it again as Parquet, or give the CSV file instead.", e);
         }
     }

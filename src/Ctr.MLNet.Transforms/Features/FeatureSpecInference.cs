@@ -141,8 +141,8 @@ public static partial class FeatureSpecInference
     /// Infers a spec from a Parquet file or a folder of them (partition keys included), looking at its first
     /// <paramref name="sampleRows"/> rows with the rules of <see cref="FeatureSpecInference"/> applied to each value's
     /// text, as <see cref="ParquetColumnKind.Text"/> reads it; a list column counts as its elements joined by
-    /// <paramref name="listSeparator"/>, so a <c>list&lt;string&gt;</c> becomes a list feature and a
-    /// <c>list&lt;float&gt;</c> of the same lengths its <c>weight_col</c>. Partition keys are left out (a <c>date=</c>
+    /// <paramref name="listSeparator"/>, so a <c>list&lt;string&gt;</c> becomes a list feature (whatever its sampled
+    /// rows hold, one element or none included) and a <c>list&lt;float&gt;</c> of the same lengths its <c>weight_col</c>. Partition keys are left out (a <c>date=</c>
     /// folder names a shard, and its values never recur in later data); name one in the spec to use it.
     /// </summary>
     /// <param name="path">A <c>.parquet</c> file or a folder.</param>
@@ -166,6 +166,8 @@ public static partial class FeatureSpecInference
         using DataViewRowCursor cursor = data.GetRowCursor(data.Schema);
         TextGetter[] getters = [.. data.Schema.Select(c => CreateTextGetter(cursor, c, listSeparator))];
         int[] profileOf = [.. Enumerable.Range(0, names.Length).Where(i => i != labelIndex)];
+        for (int c = 0; c < getters.Length; c++)
+            profiles[profileOf[c]]!.IsListType = data.Schema[c].Type is VectorDataViewType;
         for (int rows = 0; rows < sampleRows && cursor.MoveNext(); rows++)
         {
             for (int c = 0; c < getters.Length; c++)

@@ -201,4 +201,26 @@ public sealed class ParquetVerbsTest
         Assert.IsFalse(output.Contains("Splitter/consolidator", StringComparison.Ordinal), output);
         Assert.IsFalse(File.Exists(P("stats.bin")), "nothing written");
     }
+
+    [TestMethod]
+    public void ParquetVerbsTest_AFooterParquetNetWouldReadForeverIsAnErrorNotAHang()
+    {
+        // Parquet.Net 6.1 reads past the end of a footer as 0xFF bytes, so a varint running to the end never ends:
+        // here the first field's id. In a child process, since the thread reading it spins on until its process ends.
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 300, Seed: 4));
+        string P(string name) => Path.Combine(directory.Path, name);
+        ParquetTestFiles.FromPlantedCsv(P("train.csv"), P("endless.parquet"));
+        byte[] bytes = File.ReadAllBytes(P("endless.parquet"));
+        int footer = BitConverter.ToInt32(bytes, bytes.Length - 8), start = bytes.Length - 8 - footer;
+        Array.Fill(bytes, (byte)0x80, start, footer);
+        bytes[start] = 0x0E; // a field whose id follows as a varint
+        File.WriteAllBytes(P("endless.parquet"), bytes);
+
+        var (code, output) = SampleProcess.Run("train", "--train", P("endless.parquet"), "--valid", P("test.csv"), "--model", P("unused.zip"), "--print-spec");
+
+        Assert.AreEqual(1, code, output);
+        StringAssert.StartsWith(output, $"error: {P("endless.parquet")}: not a readable Parquet file (its footer could not be read within ");
+        Assert.IsFalse(output.Contains("   at ", StringComparison.Ordinal), "no stack trace");
+    }
 }
