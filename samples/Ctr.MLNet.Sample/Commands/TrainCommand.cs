@@ -18,6 +18,9 @@ namespace Ctr.MLNet.Sample.Commands;
 /// <summary><c>train</c>: infer (or read) a feature spec, fit the pipeline and the network, save one model zip.</summary>
 public static class TrainCommand
 {
+    /// <summary>The largest <c>--batch-size</c>: the trainer's streaming block, which a batch never spans.</summary>
+    private static readonly int MaxBatchSize = new TorchCtrTrainer.Options().StreamingBlockRows;
+
     /// <summary>The verb with its options.</summary>
     public static Command Create()
     {
@@ -33,10 +36,12 @@ public static class TrainCommand
         Option<int?> batchSize = CommandOptions.Check(CommandOptions.OptionalCount("--batch-size",
             $"Rows per training step (default {TorchCtrTrainer.Options.DefaultBatchSize}, halved while an epoch would have fewer than {TorchCtrTrainer.Options.MinimumAutoStepsPerEpoch} steps, down to {TorchCtrTrainer.Options.MinimumAutoBatchSize}).",
             "B", "rows", "the automatic size"),
-            v => v is null or >= 2 ? null : $"--batch-size must be at least 2, got {v}.");
+            v => v is null || (v >= 2 && v <= MaxBatchSize) ? null : $"--batch-size must be between 2 and {MaxBatchSize}, got {v}.");
         Option<int?> threads = CommandOptions.Threads();
         Option<int> seed = new("--seed") { Description = "Seed of initialization, shuffling and dropout.", DefaultValueFactory = _ => 1, HelpName = "S" };
-        Option<string?> checkpoints = new("--checkpoint-dir") { Description = "Write a checkpoint after every epoch here.", HelpName = "DIR" };
+        // An empty one was the current directory.
+        Option<string?> checkpoints = CommandOptions.Check(new Option<string?>("--checkpoint-dir") { Description = "Write a checkpoint after every epoch here.", HelpName = "DIR" },
+            v => v is null || !string.IsNullOrWhiteSpace(v) ? null : "--checkpoint-dir must not be empty; leave it out to train without checkpoints.");
         Option<bool> resume = new("--resume") { Description = "Continue from the checkpoint in --checkpoint-dir." };
         Option<string?> plot = CommandOptions.Check(new Option<string?>("--plot") { Description = "Draw train/validation loss and validation AUC per epoch to this PNG.", HelpName = "curves.png" },
             v => v is null || v.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? null : $"--plot must name a .png file, got '{v}'.");

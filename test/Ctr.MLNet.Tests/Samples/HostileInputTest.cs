@@ -100,6 +100,7 @@ public sealed class HostileInputTest
             (["--checkpoint-dir", emptyCheckpoints, "--resume"], $"--resume: there is no checkpoint in '{emptyCheckpoints}'"),
             (["--checkpoint-dir", emptyCheckpoints + "-misspelled", "--resume"], "does not exist; check its name"),
             (["--train", s_directory.Path], $"Data file '{s_directory.Path}' is a directory"),
+            (["--checkpoint-dir", ""], "--checkpoint-dir must not be empty; leave it out to train without checkpoints."),
         ];
         foreach ((string[] args, string message) in cases)
         {
@@ -114,6 +115,18 @@ public sealed class HostileInputTest
             Assert.AreEqual("yesterday's model", File.ReadAllText(model), $"{what}: the old zip is kept");
         }
         CollectionAssert.AreEqual(Lines(s_train), Lines(trainCopy), "the input named as --model is not overwritten");
+    }
+
+    [TestMethod]
+    public void HostileInputTest_PredictOutIsAFilePathOrAClearError()
+    {
+        var (emptyCode, emptyOutput) = Invoke("predict", "--model", s_model, "--data", s_valid, "--out", "");
+        var (folderCode, folderOutput) = Invoke("predict", "--model", s_model, "--data", s_valid, "--out", s_directory.Path);
+
+        Assert.AreEqual(1, emptyCode, emptyOutput);
+        Assert.AreEqual("error: --out must not be empty; give a file path.", emptyOutput.Trim(), "names the option, not 'The value cannot be an empty string.'");
+        Assert.AreEqual(1, folderCode, folderOutput);
+        Assert.AreEqual($"error: --out '{s_directory.Path}' is a directory; give the path of a file in it.", folderOutput.Trim(), "no model.zip suggested for predictions");
     }
 
     [TestMethod]
