@@ -145,6 +145,12 @@ public static class TrainCommand
             return 0;
         }
 
+        var defaults = new HybridCtrTrainer.Options();
+        // The command line, then the spec, then the library's defaults.
+        int trees = settings.Trees ?? spec.Trees ?? defaults.NumberOfTrees, networks = settings.Networks ?? spec.Networks ?? defaults.NumberOfNetworks;
+        settings = settings with { Trees = trees, Networks = networks }; // what the summary reports
+        CheckEnsembleCheckpoints(settings, networks);
+
         var ml = new MLContext(seed: settings.Seed);
         IFileDataSource trainData = DataInput.Load(ml, spec, settings.TrainPath, out CsvColumns trainColumns, settings.BadRows);
         IFileDataSource validData = DataInput.Load(ml, spec, settings.ValidPath, out _, settings.BadRows);
@@ -163,10 +169,6 @@ public static class TrainCommand
         var options = spec.TrainerOptions(TrainingOptions(settings, output) with { ModelType = modelType });
         if (modelType == typeof(DeepFmModel) && settings.TreeLeafDim > 0 && settings.TreeLeafDim != options.Model.EmbeddingDim)
             throw new ArgumentException($"--tree-leaf-dim {settings.TreeLeafDim} with --model-type deepfm: DeepFM gives every field one embedding width ({options.Model.EmbeddingDim} here), the leaves too; give --tree-leaf-dim {options.Model.EmbeddingDim} or leave it out.");
-        var defaults = new HybridCtrTrainer.Options();
-        // The command line, then the spec, then the library's defaults.
-        int trees = settings.Trees ?? spec.Trees ?? defaults.NumberOfTrees, networks = settings.Networks ?? spec.Networks ?? defaults.NumberOfNetworks;
-        settings = settings with { Trees = trees, Networks = networks }; // what the summary reports
         if (settings.TreeLeafDim > 0 && trees == 0)
             throw new ArgumentException("--tree-leaf-dim embeds the trees' leaves, and there are no trees (--trees 0 or the spec's trees); give --trees N or leave --tree-leaf-dim out.");
         if (trees == 0 && networks == 1)
@@ -229,6 +231,24 @@ public static class TrainCommand
             }
             InputFiles.RequireWritable(Path.Combine(checkpoints, "checkpoint.ctr"), "--checkpoint-dir");
         }
+    }
+
+    /// <summary>
+    /// Once the number of networks is known: with several, each checkpoints to its own network-k folder, whose files
+    /// must be writable too, and --resume must find checkpoints of the kind it resumes (three networks found nothing
+    /// to resume in one network's checkpoint and silently started over).
+    /// </summary>
+    private static void CheckEnsembleCheckpoints(TrainSettings settings, int networks)
+    {
+        if (settings.CheckpointDirectory is not string directory)
+            return;
+        // CheckPaths found a checkpoint of one kind or the other.
+        if (settings.Resume && networks == 1 && !TorchCtrTrainer.HasCheckpoint(directory))
+            throw new InvalidOperationException($"--resume: '{directory}' holds the checkpoints of several networks (network-k folders), not of one; give the --networks they were written with, or leave --resume out to start over.");
+        if (settings.Resume && networks > 1 && TorchCtrTrainer.HasCheckpoint(directory) && !Directory.EnumerateDirectories(directory, "network-*").Any(TorchCtrTrainer.HasCheckpoint))
+            throw new InvalidOperationException($"--resume: '{directory}' holds the checkpoint of one network, not of {networks}; give --networks 1 as when it was written, or leave --resume out to start over.");
+        for (int k = 1; networks > 1 && k <= networks; k++)
+            InputFiles.RequireWritable(Path.Combine(directory, $"network-{k}", "checkpoint.ctr"), "--checkpoint-dir");
     }
 
     /// <summary>

@@ -85,6 +85,15 @@ public sealed class HostileInputTest
         string aFile = Write("a-file", "not a directory");
         string emptyCheckpoints = Path.Combine(s_directory.Path, "empty-checkpoints");
         Directory.CreateDirectory(emptyCheckpoints);
+        // Checkpoints of one network, of an ensemble, and an ensemble's checkpoint path taken by a folder (the
+        // checks look at the files, not into them).
+        string oneNetwork = Directory.CreateDirectory(Path.Combine(s_directory.Path, "one-network-checkpoints")).FullName;
+        Write(Path.Combine("one-network-checkpoints", "checkpoint.ctr"), "");
+        string ensemble = Path.Combine(s_directory.Path, "ensemble-checkpoints");
+        Directory.CreateDirectory(Path.Combine(ensemble, "network-1"));
+        Write(Path.Combine("ensemble-checkpoints", "network-1", "checkpoint.ctr"), "");
+        string blocked = Path.Combine(s_directory.Path, "blocked-checkpoints");
+        Directory.CreateDirectory(Path.Combine(blocked, "network-2", "checkpoint.ctr"));
         string trainCopy = Path.Combine(s_directory.Path, "train-copy.csv");
         File.Copy(s_train, trainCopy, overwrite: true);
         string model = Path.Combine(s_directory.Path, "kept.zip");
@@ -101,6 +110,11 @@ public sealed class HostileInputTest
             (["--checkpoint-dir", emptyCheckpoints + "-misspelled", "--resume"], "does not exist; check its name"),
             (["--train", s_directory.Path], $"Data file '{s_directory.Path}' is a directory"),
             (["--checkpoint-dir", ""], "--checkpoint-dir must not be empty; leave it out to train without checkpoints."),
+            // Three networks (the default) each resumed nothing from one network's checkpoint: a silent fresh start.
+            (["--checkpoint-dir", oneNetwork, "--resume"], $"--resume: '{oneNetwork}' holds the checkpoint of one network, not of 3; give --networks 1 as when it was written"),
+            (["--checkpoint-dir", ensemble, "--resume", "--networks", "1"], $"--resume: '{ensemble}' holds the checkpoints of several networks (network-k folders), not of one"),
+            // Found after the first network's first epoch, as "Is a directory".
+            (["--checkpoint-dir", blocked], $"--checkpoint-dir: '{Path.Combine(blocked, "network-2", "checkpoint.ctr")}' is a directory where the checkpoint file goes"),
         ];
         foreach ((string[] args, string message) in cases)
         {

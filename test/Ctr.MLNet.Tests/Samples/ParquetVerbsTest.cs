@@ -111,6 +111,8 @@ public sealed class ParquetVerbsTest
         var (specCode, specOutput) = Invoke("fit-stats", "--spec", P("folder"), "--data", P("folder"), "--out", P("s.bin"));
         var (inputCode, inputOutput) = Invoke("merge-stats", P("s0.bin"), P("folder"), "--out", P("merged.bin"));
         var (sameCode, sameOutput) = Invoke("merge-stats", P("s0.bin"), "--out", P("s0.bin"));
+        // A glob and a name, or a shard beside the merge that holds it: counted twice, min_freq would keep what it drops.
+        var (twiceCode, twiceOutput) = Invoke("merge-stats", P("s0.bin"), Path.Combine(directory.Path, ".", "s0.bin"), "--out", P("merged.bin"));
 
         Assert.AreEqual(1, specCode, specOutput);
         StringAssert.Contains(specOutput, $"Spec file '{P("folder")}' is a directory; give the path of a file in it.");
@@ -119,6 +121,9 @@ public sealed class ParquetVerbsTest
         Assert.AreEqual(1, sameCode, sameOutput);
         StringAssert.Contains(sameOutput, $"--out '{P("s0.bin")}' is also the statistics file; writing it would overwrite that input.");
         Assert.AreEqual("written by fit-stats", File.ReadAllText(P("s0.bin")), "the input is untouched");
+        Assert.AreEqual(1, twiceCode, twiceOutput);
+        StringAssert.Contains(twiceOutput, $"error: Statistics file '{Path.Combine(directory.Path, ".", "s0.bin")}' is given twice (also as '{P("s0.bin")}'); merging it twice would count its shard twice, so give each file once.");
+        Assert.IsFalse(File.Exists(P("merged.bin")));
     }
 
     [TestMethod]
