@@ -56,7 +56,8 @@ public static class InputFiles
         if (string.IsNullOrWhiteSpace(path))
             throw new InvalidOperationException($"{option} must not be empty; give a file path.");
         string full = Path.GetFullPath(path);
-        if (Directory.Exists(full))
+        // A path ending in '/' names a folder, even one yet to be made.
+        if (Directory.Exists(full) || Path.EndsInDirectorySeparator(path))
         {
             throw new InvalidOperationException(option switch
             {

@@ -94,6 +94,7 @@ public sealed class HostileInputTest
         Write(Path.Combine("ensemble-checkpoints", "network-1", "checkpoint.ctr"), "");
         string blocked = Path.Combine(s_directory.Path, "blocked-checkpoints");
         Directory.CreateDirectory(Path.Combine(blocked, "network-2", "checkpoint.ctr"));
+        string newFolder = Path.Combine(s_directory.Path, "new-folder") + Path.DirectorySeparatorChar;
         string trainCopy = Path.Combine(s_directory.Path, "train-copy.csv");
         File.Copy(s_train, trainCopy, overwrite: true);
         string model = Path.Combine(s_directory.Path, "kept.zip");
@@ -105,6 +106,8 @@ public sealed class HostileInputTest
             (["--plot", Path.Combine(aFile, "curves.png")], $"--plot '{Path.Combine(aFile, "curves.png")}' cannot be written"),
             (["--model", Path.Combine(aFile, "model.zip")], $"--model '{Path.Combine(aFile, "model.zip")}' cannot be written"),
             (["--model", s_directory.Path], $"--model '{s_directory.Path}' is a directory"),
+            // A folder yet to be made: it was made by the check, and the zip failed to save after training.
+            (["--model", newFolder], $"--model '{newFolder}' is a directory; give a file path, such as '{Path.Combine(newFolder, "model.zip")}'."),
             (["--train", trainCopy, "--model", trainCopy], $"--model '{trainCopy}' is also the --train file"),
             (["--checkpoint-dir", emptyCheckpoints, "--resume"], $"--resume: there is no checkpoint in '{emptyCheckpoints}'"),
             (["--checkpoint-dir", emptyCheckpoints + "-misspelled", "--resume"], "does not exist; check its name"),
@@ -129,6 +132,7 @@ public sealed class HostileInputTest
             Assert.AreEqual("yesterday's model", File.ReadAllText(model), $"{what}: the old zip is kept");
         }
         CollectionAssert.AreEqual(Lines(s_train), Lines(trainCopy), "the input named as --model is not overwritten");
+        Assert.IsFalse(Directory.Exists(newFolder), "a refused --model makes no folder");
     }
 
     [TestMethod]
