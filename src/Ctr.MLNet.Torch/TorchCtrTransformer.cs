@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Reflection;
@@ -22,7 +23,7 @@ namespace Ctr.MLNet.Torch;
 /// <c>PredictedLabel</c>. <see cref="ITransformer.Transform"/> scores in batches; <c>PredictionEngine</c> scores
 /// one row at a time. The weights save into the same model zip as the feature pipeline.
 /// </summary>
-public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer, IDisposable
+public sealed partial class TorchCtrTransformer : RowToRowTransformerBase, ITransformer, IDisposable
 {
     internal const string LoaderSignature = "TorchCtrTransformer";
     private const string WeightsStream = "TorchWeights";
@@ -124,8 +125,21 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
 
     // DoNotWrapExceptions: a constructor's ArgumentOutOfRangeException (e.g. DeepFM given mixed widths) reaches the
     // caller as it was thrown rather than inside a TargetInvocationException.
-    internal static CtrModel CreateModel(Type modelType, CtrModelContext context) =>
-        (CtrModel)Activator.CreateInstance(modelType, BindingFlags.Public | BindingFlags.Instance | BindingFlags.DoNotWrapExceptions, binder: null, [context], culture: null)!;
+    internal static CtrModel CreateModel(Type modelType, CtrModelContext context)
+    {
+        try
+        {
+            return (CtrModel)Activator.CreateInstance(modelType, BindingFlags.Public | BindingFlags.Instance | BindingFlags.DoNotWrapExceptions, binder: null, [context], culture: null)!;
+        }
+        catch (System.Runtime.InteropServices.ExternalException e) when (AllocationFailure().Match(e.Message) is { Success: true } failure)
+        {
+            // libtorch's message runs on with a page of C++ frames; the size is what the user can act on.
+            throw new InvalidOperationException($"The {CtrModelRegistry.NameOf(modelType)} network does not fit in memory: libtorch could not allocate {long.Parse(failure.Groups[1].Value, CultureInfo.InvariantCulture):N0} bytes for its weights; lower emb_dim or hash_buckets in the spec (or the hidden units).", e);
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"can't allocate memory: you tried to allocate (\d+) bytes")]
+    private static partial System.Text.RegularExpressions.Regex AllocationFailure();
 
     internal static IEnumerable<SchemaShape.Column> OutputShape() =>
     [

@@ -345,6 +345,24 @@ public sealed class HostileInputTest
         Assert.IsNull(TrainCommand.LargeEmbeddingWarning(normalSchema, inferred));
     }
 
+    [TestMethod]
+    public void HostileInputTest_ANetworkTooBigForMemoryIsAnErrorNotACrash()
+    {
+        // 800 TB of user_id embeddings, past any address space: libtorch's allocator failed as an unhandled native
+        // exception with pages of C++ and .NET frames.
+        FeatureSpec inferred = FeatureSpecInference.FromCsv(s_train);
+        FeatureSpec huge = inferred with { Features = [.. inferred.Features.Select(f => f.Name == "user_id" ? f with { EmbDim = 100_000, HashBuckets = 2_000_000_000 } : f)] };
+        string spec = Write("huge-spec.json", huge.ToJson());
+        string model = Path.Combine(s_directory.Path, "huge.zip");
+
+        var (code, output) = Invoke(Train(model, "--spec", spec, "--trees", "0", "--networks", "1"));
+
+        Assert.AreEqual(1, code, output);
+        StringAssert.Contains(output, "error: The dnn network does not fit in memory: libtorch could not allocate 800,000,000,800,000 bytes for its weights; lower emb_dim or hash_buckets in the spec");
+        Assert.IsFalse(output.Contains("   at ", StringComparison.Ordinal), "no stack trace");
+        Assert.IsFalse(File.Exists(model));
+    }
+
     private static void DataViewSchemaOf(FeatureSpec spec, MLContext ml, IDataView data, out Microsoft.ML.DataViewSchema schema) =>
         schema = spec.BuildPipeline(ml).Fit(data).GetOutputSchema(data.Schema);
 }
