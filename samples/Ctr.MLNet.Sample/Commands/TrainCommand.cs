@@ -229,6 +229,9 @@ public static class TrainCommand
                     ? $"--resume: there is no checkpoint in '{checkpoints}'; check the directory, or leave --resume out to start over."
                     : $"--resume: the checkpoint directory '{checkpoints}' does not exist; check its name, or leave --resume out to start over.");
             }
+            // A rerun that forgot --resume replaced an interrupted run's last checkpoint with its own first epoch's.
+            if (!settings.Resume && HybridCtrTrainer.HasCheckpoint(checkpoints))
+                throw new InvalidOperationException($"--checkpoint-dir '{checkpoints}' holds the checkpoint of an earlier run, which this run would replace after its first epoch; pass --resume to continue it, or delete it (or give another --checkpoint-dir) to start over.");
             InputFiles.RequireWritable(Path.Combine(checkpoints, "checkpoint.ctr"), "--checkpoint-dir");
         }
     }

@@ -116,6 +116,8 @@ public sealed class HostileInputTest
             // Three networks (the default) each resumed nothing from one network's checkpoint: a silent fresh start.
             (["--checkpoint-dir", oneNetwork, "--resume"], $"--resume: '{oneNetwork}' holds the checkpoint of one network, not of 3; give --networks 1 as when it was written"),
             (["--checkpoint-dir", ensemble, "--resume", "--networks", "1"], $"--resume: '{ensemble}' holds the checkpoints of several networks (network-k folders), not of one"),
+            // Without --resume, the first epoch's checkpoint replaced the one an interrupted run left.
+            (["--checkpoint-dir", ensemble], $"--checkpoint-dir '{ensemble}' holds the checkpoint of an earlier run, which this run would replace after its first epoch; pass --resume to continue it"),
             // Found after the first network's first epoch, as "Is a directory".
             (["--checkpoint-dir", blocked], $"--checkpoint-dir: '{Path.Combine(blocked, "network-2", "checkpoint.ctr")}' is a directory where the checkpoint file goes"),
         ];
