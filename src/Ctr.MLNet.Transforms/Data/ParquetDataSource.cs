@@ -47,9 +47,10 @@ public sealed partial class ParquetDataSource : IFileDataSource
     private FileReadSummary? _summary;
     private Buffers? _spare;
 
-    private ParquetDataSource(string path, Options options, ImmutableArray<string> header, ImmutableArray<Part> parts, DataViewType[] types, ImmutableArray<string> partitionKeys)
+    private ParquetDataSource(string path, Options options, ImmutableArray<string> header, ImmutableArray<string> unloadable, ImmutableArray<Part> parts, DataViewType[] types, ImmutableArray<string> partitionKeys)
     {
         Path = path;
+        Unloadable = unloadable;
         PartitionKeys = partitionKeys;
         Settings = options;
         Header = header;
@@ -86,13 +87,16 @@ public sealed partial class ParquetDataSource : IFileDataSource
         ImmutableArray<Column> columns = options.Columns;
         var shapes = new bool?[columns.Length]; // list or not, once some file says
         var parts = ImmutableArray.CreateBuilder<Part>(files.Count);
-        ImmutableArray<string> header = default;
+        ImmutableArray<string> header = default, unloadable = default;
         foreach (var (file, keys) in files)
         {
             ParquetSchema schema = ReadSchema(file);
             var fileHeader = schema.Fields.Select(f => f.Name).Concat(keys.Select(k => k.Key)).ToImmutableArray();
             if (header.IsDefault)
+            {
                 header = fileHeader;
+                unloadable = [.. schema.Fields.Where(f => Shape(f).Data is not DataField d || !ParquetColumnValues.IsSupported(d.ClrType)).Select(f => f.Name)];
+            }
             var sources = new Source[columns.Length];
             for (int i = 0; i < columns.Length; i++)
             {
@@ -106,7 +110,7 @@ public sealed partial class ParquetDataSource : IFileDataSource
         var types = new DataViewType[columns.Length];
         for (int i = 0; i < columns.Length; i++)
             types[i] = TypeOf(columns[i], shapes[i] == true, parts[0].Sources[i], parts[0].File);
-        return new ParquetDataSource(path, options, header, parts.MoveToImmutable(), types, [.. files[0].Keys.Select(k => k.Key)]);
+        return new ParquetDataSource(path, options, header, unloadable, parts.MoveToImmutable(), types, [.. files[0].Keys.Select(k => k.Key)]);
     }
 
     /// <summary>How long a footer may take to read, plus a second per 16 MiB of its file: far above any real footer.</summary>
@@ -186,12 +190,7 @@ public sealed partial class ParquetDataSource : IFileDataSource
             }
             CtrThrow.ArgumentOutOfRange(nameof(column), $"{file}: there is no column '{column.Name}'; {column.Purpose ?? "it is needed"}. Add the column to the export (the file has: {string.Join(", ", header)}).");
         }
-        (DataField? data, bool isList) = field switch
-        {
-            DataField d when d.MaxRepetitionLevel == 0 => (d, false),
-            ListField { Item: DataField item } when item.MaxRepetitionLevel == 1 => (item, true),
-            _ => ((DataField?)null, false),
-        };
+        (DataField? data, bool isList) = Shape(field);
         if (data is null || !ParquetColumnValues.IsSupported(data.ClrType))
         {
             string type = data?.ClrType.Name ?? field.SchemaType.ToString();
@@ -199,6 +198,14 @@ public sealed partial class ParquetDataSource : IFileDataSource
         }
         return new Source(data, isList, false, null);
     }
+
+    /// <summary>The values of <paramref name="field"/>: a scalar, or the item of a list; null for any other shape.</summary>
+    private static (DataField? Data, bool IsList) Shape(Field field) => field switch
+    {
+        DataField d when d.MaxRepetitionLevel == 0 => (d, false),
+        ListField { Item: DataField item } when item.MaxRepetitionLevel == 1 => (item, true),
+        _ => (null, false),
+    };
 
     private static DataViewType TypeOf(Column column, bool isList, Source first, string file)
     {
@@ -242,6 +249,9 @@ public sealed partial class ParquetDataSource : IFileDataSource
 
     /// <summary>The top-level column names of the first file, then its partition keys.</summary>
     public ImmutableArray<string> Header { get; }
+
+    /// <summary>The top-level columns of the first file whose type no column can load (dates, binary, structs, maps).</summary>
+    internal ImmutableArray<string> Unloadable { get; }
 
     /// <summary>The Hive partition keys of the folder's files (the last names of <see cref="Header"/>), or none.</summary>
     public ImmutableArray<string> PartitionKeys { get; }

@@ -759,6 +759,23 @@ public sealed class ParquetDataSourceTest
     }
 
     [TestMethod]
+    public void ParquetDataSourceTest_InferenceLeavesOutColumnsOfTypesThatCannotBeLoaded()
+    {
+        // An export's timestamp made inference refuse the whole file, though a spec without it reads the file.
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "dated.parquet");
+        Write(path, 100,
+            new Column(new DataField<int>("click"), [.. Enumerable.Range(0, 50).Select(i => (object?)(i % 2))]),
+            new Column(new DataField<DateTime>("event_time"), [.. Enumerable.Range(0, 50).Select(i => (object?)new DateTime(2026, 12, 1).AddMinutes(i))]),
+            new Column(new DataField<string>("user"), [.. Enumerable.Range(0, 50).Select(i => (object?)$"u{i % 7}")]));
+
+        FeatureSpec sut = FeatureSpecInference.FromParquet(path);
+
+        CollectionAssert.AreEqual(new[] { "user" }, sut.Features.Select(f => f.Name).ToArray());
+        Assert.HasCount(50, ReadAll(sut.LoadData(new MLContext(seed: 1), path, out _)));
+    }
+
+    [TestMethod]
     public void ParquetDataSourceTest_SpecFitsTheSameOnParquetAsOnCsvAndInferenceAgrees()
     {
         using var directory = new TemporaryDirectory();
