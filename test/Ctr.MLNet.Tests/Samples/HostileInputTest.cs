@@ -150,6 +150,22 @@ public sealed class HostileInputTest
     }
 
     [TestMethod]
+    public void HostileInputTest_AGroupColumnNotInParquetDataIsNamedAsTheOption()
+    {
+        // It read "there is no column 'nope'; the model needs it. Add the column to the export".
+        string parquet = Path.Combine(s_directory.Path, "group-test.parquet");
+        ParquetTestFiles.FromPlantedCsv(s_valid, parquet);
+
+        var (code, output) = Invoke("evaluate", "--model", s_model, "--data", parquet, "--group-column", "nope");
+        var (userCode, userOutput) = Invoke("evaluate", "--model", s_model, "--data", parquet, "--group-column", "user_id");
+
+        Assert.AreEqual(1, code, output);
+        Assert.AreEqual($"error: --group-column 'nope' is not a column of '{parquet}'; name one of its header's columns, e.g. the user id.", output.Trim());
+        Assert.AreEqual(0, userCode, userOutput);
+        Assert.AreEqual(JsonValueKind.Number, LastJsonLine(userOutput).GetProperty("gauc").ValueKind);
+    }
+
+    [TestMethod]
     public void HostileInputTest_EvaluateReportsUndefinedMetricsAsNullWithAReason()
     {
         string[] valid = Lines(s_valid);
