@@ -23,7 +23,7 @@ namespace Ctr.MLNet.Torch;
 /// <c>PredictedLabel</c>. <see cref="ITransformer.Transform"/> scores in batches; <c>PredictionEngine</c> scores
 /// one row at a time. The weights save into the same model zip as the feature pipeline.
 /// </summary>
-public sealed partial class TorchCtrTransformer : RowToRowTransformerBase, ITransformer, IDisposable
+public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer, IDisposable
 {
     internal const string LoaderSignature = "TorchCtrTransformer";
     private const string WeightsStream = "TorchWeights";
@@ -131,15 +131,26 @@ public sealed partial class TorchCtrTransformer : RowToRowTransformerBase, ITran
         {
             return (CtrModel)Activator.CreateInstance(modelType, BindingFlags.Public | BindingFlags.Instance | BindingFlags.DoNotWrapExceptions, binder: null, [context], culture: null)!;
         }
-        catch (System.Runtime.InteropServices.ExternalException e) when (AllocationFailure().Match(e.Message) is { Success: true } failure)
+        catch (System.Runtime.InteropServices.ExternalException e) when (AllocationBytes(e.Message) is long bytes)
         {
             // libtorch's message runs on with a page of C++ frames; the size is what the user can act on.
-            throw new InvalidOperationException($"The {CtrModelRegistry.NameOf(modelType)} network does not fit in memory: libtorch could not allocate {long.Parse(failure.Groups[1].Value, CultureInfo.InvariantCulture):N0} bytes for its weights; lower emb_dim or hash_buckets in the spec (or the hidden units).", e);
+            throw new InvalidOperationException($"The {CtrModelRegistry.NameOf(modelType)} network does not fit in memory: libtorch could not allocate {bytes:N0} bytes for its weights; lower emb_dim or hash_buckets in the spec (or the hidden units).", e);
         }
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"can't allocate memory: you tried to allocate (\d+) bytes")]
-    private static partial System.Text.RegularExpressions.Regex AllocationFailure();
+    /// <summary>The N of libtorch's "can't allocate memory: you tried to allocate N bytes", or null for another error.</summary>
+    private static long? AllocationBytes(string message)
+    {
+        const string Failure = "can't allocate memory: you tried to allocate ";
+        int at = message.IndexOf(Failure, StringComparison.Ordinal);
+        if (at < 0)
+            return null;
+        ReadOnlySpan<char> rest = message.AsSpan(at + Failure.Length);
+        int digits = 0;
+        while (digits < rest.Length && char.IsAsciiDigit(rest[digits]))
+            digits++;
+        return long.TryParse(rest[..digits], NumberStyles.None, CultureInfo.InvariantCulture, out long bytes) ? bytes : null;
+    }
 
     internal static IEnumerable<SchemaShape.Column> OutputShape() =>
     [
