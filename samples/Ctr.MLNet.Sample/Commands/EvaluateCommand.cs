@@ -62,7 +62,7 @@ public static class EvaluateCommand
         {
             json.WriteStartObject();
             int clicks = labels.Count(l => l == 1f);
-            string noRows = "the file has no data rows";
+            string noRows = badRowsSkipped > 0 ? $"every row of the file was skipped as bad ({badRowsSkipped})" : "the file has no data rows";
             CommandOptions.WriteMetric(json, "auc", BinaryMetrics.Auc(labels, probabilities),
                 labels.Length == 0 ? noRows : $"all {labels.Length} rows have label {(clicks == 0 ? 0 : 1)}; AUC needs rows of both classes");
             CommandOptions.WriteMetric(json, "logloss", BinaryMetrics.LogLoss(labels, probabilities), noRows);

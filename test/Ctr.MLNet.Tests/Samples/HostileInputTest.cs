@@ -189,6 +189,22 @@ public sealed class HostileInputTest
     }
 
     [TestMethod]
+    public void HostileInputTest_EvaluateSaysWhenEveryRowWasSkipped()
+    {
+        // The reason read "the file has no data rows" beside "bad_rows_skipped": 5.
+        string[] lines = Lines(s_valid);
+        string allBad = Write("all-bad-labels.csv", string.Join('\n', [lines[0], .. lines.Skip(1).Take(5).Select(l => "yes" + l[l.IndexOf(',')..])]) + "\n");
+
+        var (code, output) = Invoke("evaluate", "--model", s_model, "--data", allBad, "--bad-rows", "skip");
+
+        Assert.AreEqual(0, code, output);
+        JsonElement json = LastJsonLine(output);
+        Assert.AreEqual(5, json.GetProperty("bad_rows_skipped").GetInt32());
+        Assert.AreEqual("every row of the file was skipped as bad (5)", json.GetProperty("auc_undefined").GetString());
+        Assert.AreEqual("every row of the file was skipped as bad (5)", json.GetProperty("logloss_undefined").GetString());
+    }
+
+    [TestMethod]
     public void HostileInputTest_AWeightErrorNamesItsLineAndColumnAndCanBeSkipped()
     {
         string[] lines = Lines(s_train);
