@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Reflection;
@@ -124,8 +125,32 @@ public sealed class TorchCtrTransformer : RowToRowTransformerBase, ITransformer,
 
     // DoNotWrapExceptions: a constructor's ArgumentOutOfRangeException (e.g. DeepFM given mixed widths) reaches the
     // caller as it was thrown rather than inside a TargetInvocationException.
-    internal static CtrModel CreateModel(Type modelType, CtrModelContext context) =>
-        (CtrModel)Activator.CreateInstance(modelType, BindingFlags.Public | BindingFlags.Instance | BindingFlags.DoNotWrapExceptions, binder: null, [context], culture: null)!;
+    internal static CtrModel CreateModel(Type modelType, CtrModelContext context)
+    {
+        try
+        {
+            return (CtrModel)Activator.CreateInstance(modelType, BindingFlags.Public | BindingFlags.Instance | BindingFlags.DoNotWrapExceptions, binder: null, [context], culture: null)!;
+        }
+        catch (System.Runtime.InteropServices.ExternalException e) when (AllocationBytes(e.Message) is long bytes)
+        {
+            // libtorch's message runs on with a page of C++ frames; the size is what the user can act on.
+            throw new InvalidOperationException($"The {CtrModelRegistry.NameOf(modelType)} network does not fit in memory: libtorch could not allocate {bytes:N0} bytes for its weights; lower emb_dim or hash_buckets in the spec (or the hidden units).", e);
+        }
+    }
+
+    /// <summary>The N of libtorch's "can't allocate memory: you tried to allocate N bytes", or null for another error.</summary>
+    private static long? AllocationBytes(string message)
+    {
+        const string Failure = "can't allocate memory: you tried to allocate ";
+        int at = message.IndexOf(Failure, StringComparison.Ordinal);
+        if (at < 0)
+            return null;
+        ReadOnlySpan<char> rest = message.AsSpan(at + Failure.Length);
+        int digits = 0;
+        while (digits < rest.Length && char.IsAsciiDigit(rest[digits]))
+            digits++;
+        return long.TryParse(rest[..digits], NumberStyles.None, CultureInfo.InvariantCulture, out long bytes) ? bytes : null;
+    }
 
     internal static IEnumerable<SchemaShape.Column> OutputShape() =>
     [

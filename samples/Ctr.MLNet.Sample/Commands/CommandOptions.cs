@@ -95,10 +95,13 @@ internal static class CommandOptions
         return default!;
     }
 
-    /// <summary><c>--threads</c> of the verbs that train.</summary>
+    /// <summary>
+    /// <c>--threads</c> of the verbs that train, at most 256 as serve's <c>--scoring-threads</c>: libtorch starts every
+    /// thread asked for, and 100,000 made train start one after another (over a thousand in 15 s) instead of training.
+    /// </summary>
     public static Option<int?> Threads() => Check(
         OptionalCount("--threads", "Torch threads (default 1, the fastest at CTR batch sizes on a shared machine).", "T", "threads", "the default of 1"),
-        v => v is null or >= 1 ? null : $"--threads must be at least 1, got {v}.");
+        v => v is null or (>= 1 and <= 256) ? null : $"--threads must be between 1 and 256, got {v}.");
 
     /// <summary>
     /// Writes a metric, rounded to 6 decimals; an undefined one (NaN) is <c>null</c>, with <c>NAME_undefined</c> giving

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Diagnostics;
 using System.IO;
@@ -43,8 +44,8 @@ public static class EvaluateCommand
         var ml = new MLContext(seed: 1);
         LoadedModel loaded = ModelFiles.Load(ml, modelPath);
         string label = loaded.Network.LabelColumnName;
-        // The header check reads CSV; a Parquet file or folder names its columns in its schema, checked when it loads.
-        if (groupColumn is not null && File.Exists(dataPath) && !ParquetDataSource.IsParquet(dataPath) && !CsvFeatureData.ReadHeader(dataPath).Contains(groupColumn))
+        // Checked here: once the data loads, a missing column is one "the model needs".
+        if (groupColumn is not null && !ColumnsOf(InputFiles.RequireFile(dataPath, "Data")).Contains(groupColumn))
             throw new InvalidOperationException($"--group-column '{groupColumn}' is not a column of '{dataPath}'; name one of its header's columns, e.g. the user id.");
         DataViewSchema inputSchema = WithGroupColumn(loaded.InputSchema, groupColumn);
         IFileDataSource data = DataInput.Load(ml, dataPath, inputSchema, inputSchema.Select(c => c.Name), out _, badRows, label, loaded.Model);
@@ -61,7 +62,7 @@ public static class EvaluateCommand
         {
             json.WriteStartObject();
             int clicks = labels.Count(l => l == 1f);
-            string noRows = "the file has no data rows";
+            string noRows = badRowsSkipped > 0 ? $"every row of the file was skipped as bad ({badRowsSkipped})" : "the file has no data rows";
             CommandOptions.WriteMetric(json, "auc", BinaryMetrics.Auc(labels, probabilities),
                 labels.Length == 0 ? noRows : $"all {labels.Length} rows have label {(clicks == 0 ? 0 : 1)}; AUC needs rows of both classes");
             CommandOptions.WriteMetric(json, "logloss", BinaryMetrics.LogLoss(labels, probabilities), noRows);
@@ -76,6 +77,10 @@ public static class EvaluateCommand
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
+
+    /// <summary>A CSV file's header, or the columns and partition keys of a Parquet file or folder.</summary>
+    private static IEnumerable<string> ColumnsOf(string path) =>
+        ParquetDataSource.IsParquet(path) ? ParquetDataSource.Load(path, new ParquetDataSource.Options()).Header : CsvFeatureData.ReadHeader(path);
 
     private static void WriteMetric(Utf8JsonWriter json, string name, double value)
     {

@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using Ctr.MLNet.Sample.Data;
 using Ctr.MLNet.Transforms;
 
 namespace Ctr.MLNet.Sample.Commands;
@@ -52,6 +53,8 @@ public static class ImportAmazonCommand
     /// <summary>Writes the CSV (atomically) and returns the JSON summary line.</summary>
     public static string Run(string reviewsPath, string metaPath, string outputPath, int negatives = 1, int maxHistory = 50, int seed = 1)
     {
+        // Before the files are read: the CSV replaced an input given as --out, and a folder failed after the reading.
+        InputFiles.RequireWritable(outputPath, "--out", ("--reviews", reviewsPath), ("--meta", metaPath));
         Dictionary<string, Item> items = ReadMeta(metaPath);
         List<Review> reviews = ReadReviews(reviewsPath);
         if (reviews.Count == 0)

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Diagnostics;
 using System.IO;
@@ -78,8 +79,14 @@ public static class StatsCommands
     /// <summary>Merges statistics files and saves the result; returns the JSON line (<c>shards</c>, <c>vocabularies</c>, <c>out</c>).</summary>
     public static string Merge(string[] inputPaths, string outputPath)
     {
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string path in inputPaths)
+        {
             InputFiles.RequireFile(path, "Statistics");
+            string full = Path.GetFullPath(File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path);
+            if (!seen.TryAdd(full, path))
+                throw new InvalidOperationException($"Statistics file '{path}' is given twice (also as '{seen[full]}'); merging it twice would count its shard twice, so give each file once.");
+        }
         InputFiles.RequireWritable(outputPath, "--out", [.. inputPaths.Select(p => ("statistics", (string?)p))]);
         FeatureStatistics[] parts = [.. inputPaths.Select(FeatureStatistics.Load)];
         for (int i = 1; i < parts.Length; i++)

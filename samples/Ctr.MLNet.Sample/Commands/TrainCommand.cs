@@ -18,6 +18,9 @@ namespace Ctr.MLNet.Sample.Commands;
 /// <summary><c>train</c>: infer (or read) a feature spec, fit the pipeline and the network, save one model zip.</summary>
 public static class TrainCommand
 {
+    /// <summary>The largest <c>--batch-size</c>: the trainer's streaming block, which a batch never spans.</summary>
+    private static readonly int MaxBatchSize = new TorchCtrTrainer.Options().StreamingBlockRows;
+
     /// <summary>The verb with its options.</summary>
     public static Command Create()
     {
@@ -33,10 +36,12 @@ public static class TrainCommand
         Option<int?> batchSize = CommandOptions.Check(CommandOptions.OptionalCount("--batch-size",
             $"Rows per training step (default {TorchCtrTrainer.Options.DefaultBatchSize}, halved while an epoch would have fewer than {TorchCtrTrainer.Options.MinimumAutoStepsPerEpoch} steps, down to {TorchCtrTrainer.Options.MinimumAutoBatchSize}).",
             "B", "rows", "the automatic size"),
-            v => v is null or >= 2 ? null : $"--batch-size must be at least 2, got {v}.");
+            v => v is null || (v >= 2 && v <= MaxBatchSize) ? null : $"--batch-size must be between 2 and {MaxBatchSize}, got {v}.");
         Option<int?> threads = CommandOptions.Threads();
         Option<int> seed = new("--seed") { Description = "Seed of initialization, shuffling and dropout.", DefaultValueFactory = _ => 1, HelpName = "S" };
-        Option<string?> checkpoints = new("--checkpoint-dir") { Description = "Write a checkpoint after every epoch here.", HelpName = "DIR" };
+        // An empty one was the current directory.
+        Option<string?> checkpoints = CommandOptions.Check(new Option<string?>("--checkpoint-dir") { Description = "Write a checkpoint after every epoch here.", HelpName = "DIR" },
+            v => v is null || !string.IsNullOrWhiteSpace(v) ? null : "--checkpoint-dir must not be empty; leave it out to train without checkpoints.");
         Option<bool> resume = new("--resume") { Description = "Continue from the checkpoint in --checkpoint-dir." };
         Option<string?> plot = CommandOptions.Check(new Option<string?>("--plot") { Description = "Draw train/validation loss and validation AUC per epoch to this PNG.", HelpName = "curves.png" },
             v => v is null || v.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? null : $"--plot must name a .png file, got '{v}'.");
@@ -140,6 +145,12 @@ public static class TrainCommand
             return 0;
         }
 
+        var defaults = new HybridCtrTrainer.Options();
+        // The command line, then the spec, then the library's defaults.
+        int trees = settings.Trees ?? spec.Trees ?? defaults.NumberOfTrees, networks = settings.Networks ?? spec.Networks ?? defaults.NumberOfNetworks;
+        settings = settings with { Trees = trees, Networks = networks }; // what the summary reports
+        CheckEnsembleCheckpoints(settings, networks);
+
         var ml = new MLContext(seed: settings.Seed);
         IFileDataSource trainData = DataInput.Load(ml, spec, settings.TrainPath, out CsvColumns trainColumns, settings.BadRows);
         IFileDataSource validData = DataInput.Load(ml, spec, settings.ValidPath, out _, settings.BadRows);
@@ -158,10 +169,6 @@ public static class TrainCommand
         var options = spec.TrainerOptions(TrainingOptions(settings, output) with { ModelType = modelType });
         if (modelType == typeof(DeepFmModel) && settings.TreeLeafDim > 0 && settings.TreeLeafDim != options.Model.EmbeddingDim)
             throw new ArgumentException($"--tree-leaf-dim {settings.TreeLeafDim} with --model-type deepfm: DeepFM gives every field one embedding width ({options.Model.EmbeddingDim} here), the leaves too; give --tree-leaf-dim {options.Model.EmbeddingDim} or leave it out.");
-        var defaults = new HybridCtrTrainer.Options();
-        // The command line, then the spec, then the library's defaults.
-        int trees = settings.Trees ?? spec.Trees ?? defaults.NumberOfTrees, networks = settings.Networks ?? spec.Networks ?? defaults.NumberOfNetworks;
-        settings = settings with { Trees = trees, Networks = networks }; // what the summary reports
         if (settings.TreeLeafDim > 0 && trees == 0)
             throw new ArgumentException("--tree-leaf-dim embeds the trees' leaves, and there are no trees (--trees 0 or the spec's trees); give --trees N or leave --tree-leaf-dim out.");
         if (trees == 0 && networks == 1)
@@ -222,8 +229,29 @@ public static class TrainCommand
                     ? $"--resume: there is no checkpoint in '{checkpoints}'; check the directory, or leave --resume out to start over."
                     : $"--resume: the checkpoint directory '{checkpoints}' does not exist; check its name, or leave --resume out to start over.");
             }
+            // A rerun that forgot --resume replaced an interrupted run's last checkpoint with its own first epoch's.
+            if (!settings.Resume && HybridCtrTrainer.HasCheckpoint(checkpoints))
+                throw new InvalidOperationException($"--checkpoint-dir '{checkpoints}' holds the checkpoint of an earlier run, which this run would replace after its first epoch; pass --resume to continue it, or delete it (or give another --checkpoint-dir) to start over.");
             InputFiles.RequireWritable(Path.Combine(checkpoints, "checkpoint.ctr"), "--checkpoint-dir");
         }
+    }
+
+    /// <summary>
+    /// Once the number of networks is known: with several, each checkpoints to its own network-k folder, whose files
+    /// must be writable too, and --resume must find checkpoints of the kind it resumes (three networks found nothing
+    /// to resume in one network's checkpoint and silently started over).
+    /// </summary>
+    private static void CheckEnsembleCheckpoints(TrainSettings settings, int networks)
+    {
+        if (settings.CheckpointDirectory is not string directory)
+            return;
+        // CheckPaths found a checkpoint of one kind or the other.
+        if (settings.Resume && networks == 1 && !TorchCtrTrainer.HasCheckpoint(directory))
+            throw new InvalidOperationException($"--resume: '{directory}' holds the checkpoints of several networks (network-k folders), not of one; give the --networks they were written with, or leave --resume out to start over.");
+        if (settings.Resume && networks > 1 && TorchCtrTrainer.HasCheckpoint(directory) && !Directory.EnumerateDirectories(directory, "network-*").Any(TorchCtrTrainer.HasCheckpoint))
+            throw new InvalidOperationException($"--resume: '{directory}' holds the checkpoint of one network, not of {networks}; give --networks 1 as when it was written, or leave --resume out to start over.");
+        for (int k = 1; networks > 1 && k <= networks; k++)
+            InputFiles.RequireWritable(Path.Combine(directory, $"network-{k}", "checkpoint.ctr"), "--checkpoint-dir");
     }
 
     /// <summary>

@@ -53,9 +53,19 @@ public static class InputFiles
     /// <param name="inputs">The options and paths read by the same run, which must not be overwritten.</param>
     public static void RequireWritable(string path, string option, params (string Option, string? Path)[] inputs)
     {
+        if (string.IsNullOrWhiteSpace(path))
+            throw new InvalidOperationException($"{option} must not be empty; give a file path.");
         string full = Path.GetFullPath(path);
-        if (Directory.Exists(full))
-            throw new InvalidOperationException($"{option} '{path}' is a directory; give a file path, such as '{Path.Combine(path, option == "--plot" ? "curves.png" : "model.zip")}'.");
+        // A path ending in '/' names a folder, even one yet to be made.
+        if (Directory.Exists(full) || Path.EndsInDirectorySeparator(path))
+        {
+            throw new InvalidOperationException(option switch
+            {
+                "--model" or "--plot" => $"{option} '{path}' is a directory; give a file path, such as '{Path.Combine(path, option == "--plot" ? "curves.png" : "model.zip")}'.",
+                "--checkpoint-dir" => $"{option}: '{path}' is a directory where the checkpoint file goes; remove it, or give another {option}.",
+                _ => $"{option} '{path}' is a directory; give the path of a file in it.",
+            });
+        }
         foreach ((string inputOption, string? input) in inputs)
         {
             if (input is not null && SameFile(full, input))

@@ -132,8 +132,14 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
         {
             // An ensemble's checkpoints are in network-k folders; a network that never started trains afresh.
             options.Network.Validate(resuming: false);
-            if (options.Network.CheckpointDirectory is string directory && !HasCheckpoint(directory))
-                throw new ArgumentOutOfRangeException(nameof(options), $"Resume: there is no checkpoint in '{directory}' or its network-k folders; check the directory, or leave Resume out to start over.");
+            // One network's checkpoint.ctr resumes none of them: each would look in its folder and start over.
+            if (options.Network.CheckpointDirectory is string directory
+                && !Enumerable.Range(1, options.NumberOfNetworks).Any(k => TorchCtrTrainer.HasCheckpoint(System.IO.Path.Combine(directory, $"network-{k}"))))
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), TorchCtrTrainer.HasCheckpoint(directory)
+                    ? $"Resume: '{directory}' holds one network's checkpoint ({Training.Checkpoint.FileName}), and an ensemble of {options.NumberOfNetworks} resumes from its network-k folders; resume it with NumberOfNetworks = 1, or leave Resume out to start over."
+                    : $"Resume: there is no checkpoint in '{directory}' or its network-k folders; check the directory, or leave Resume out to start over.");
+            }
         }
         else
         {

@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Parquet;
@@ -46,9 +47,10 @@ public sealed partial class ParquetDataSource : IFileDataSource
     private FileReadSummary? _summary;
     private Buffers? _spare;
 
-    private ParquetDataSource(string path, Options options, ImmutableArray<string> header, ImmutableArray<Part> parts, DataViewType[] types, ImmutableArray<string> partitionKeys)
+    private ParquetDataSource(string path, Options options, ImmutableArray<string> header, ImmutableArray<string> unloadable, ImmutableArray<Part> parts, DataViewType[] types, ImmutableArray<string> partitionKeys)
     {
         Path = path;
+        Unloadable = unloadable;
         PartitionKeys = partitionKeys;
         Settings = options;
         Header = header;
@@ -71,7 +73,9 @@ public sealed partial class ParquetDataSource : IFileDataSource
     /// '.' are left out, as Spark's <c>_SUCCESS</c> and checksum files).</param>
     /// <param name="options">Columns to load and what to do with bad rows.</param>
     /// <exception cref="FileNotFoundException">Neither a file nor a folder is there.</exception>
-    /// <exception cref="FormatException">A file is not Parquet, or the folder holds no Parquet file.</exception>
+    /// <exception cref="FormatException">A file is not Parquet, or the folder holds no Parquet file. A footer that
+    /// Parquet.Net has not read within 10 s (plus a second per 16 MiB of its file) is taken as damaged: Parquet.Net 6.1
+    /// can read a damaged footer forever, and the thread doing so is left to it until the process ends.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing, of an unsupported type, or a list in one
     /// file and not in another; the message names the file and the column.</exception>
     public static ParquetDataSource Load(string path, Options options)
@@ -83,13 +87,16 @@ public sealed partial class ParquetDataSource : IFileDataSource
         ImmutableArray<Column> columns = options.Columns;
         var shapes = new bool?[columns.Length]; // list or not, once some file says
         var parts = ImmutableArray.CreateBuilder<Part>(files.Count);
-        ImmutableArray<string> header = default;
+        ImmutableArray<string> header = default, unloadable = default;
         foreach (var (file, keys) in files)
         {
             ParquetSchema schema = ReadSchema(file);
             var fileHeader = schema.Fields.Select(f => f.Name).Concat(keys.Select(k => k.Key)).ToImmutableArray();
             if (header.IsDefault)
+            {
                 header = fileHeader;
+                unloadable = [.. schema.Fields.Where(f => Shape(f).Data is not DataField d || !ParquetColumnValues.IsSupported(d.ClrType)).Select(f => f.Name)];
+            }
             var sources = new Source[columns.Length];
             for (int i = 0; i < columns.Length; i++)
             {
@@ -103,20 +110,33 @@ public sealed partial class ParquetDataSource : IFileDataSource
         var types = new DataViewType[columns.Length];
         for (int i = 0; i < columns.Length; i++)
             types[i] = TypeOf(columns[i], shapes[i] == true, parts[0].Sources[i], parts[0].File);
-        return new ParquetDataSource(path, options, header, parts.MoveToImmutable(), types, [.. files[0].Keys.Select(k => k.Key)]);
+        return new ParquetDataSource(path, options, header, unloadable, parts.MoveToImmutable(), types, [.. files[0].Keys.Select(k => k.Key)]);
     }
 
+    /// <summary>How long a footer may take to read, plus a second per 16 MiB of its file: far above any real footer.</summary>
+    private static readonly TimeSpan FooterReadTime = TimeSpan.FromSeconds(10);
+
     private static ParquetSchema ReadSchema(string file)
+    {
+        // Parquet.Net 6.1 reads past the end of a damaged footer as 0xFF bytes, and a varint of them never ends: the
+        // footer is read on a thread of its own, given up on after a bound (that thread spins on until the process ends).
+        TimeSpan bound = FooterReadTime + TimeSpan.FromSeconds(new FileInfo(file).Length >> 24);
+        Task<ParquetSchema> read = Task.Factory.StartNew(() => ReadSchemaNow(file), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (Task.WaitAny([read], bound) < 0)
+            CtrThrow.Format($"{file}: not a readable Parquet file (its footer could not be read within {bound.TotalSeconds:0} s, so it is damaged); export it again as Parquet, or give the CSV file instead.");
+        return read.GetAwaiter().GetResult();
+    }
+
+    private static ParquetSchema ReadSchemaNow(string file)
     {
         try
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.None);
             return ParquetReader.ReadSchemaAsync(stream).GetAwaiter().GetResult();
         }
-        catch (Exception e) when (e is IOException or ParquetException or InvalidDataException or NotSupportedException or InvalidOperationException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception e) when (e is not (FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException))
         {
-            if (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
-                throw;
+            // A damaged footer fails in Parquet.Net with whatever its parser meets: a Thrift error, a null reference, an overflow.
             throw new FormatException($"{file}: not a readable Parquet file ({e.Message}); export it again as Parquet, or give the CSV file instead.", e);
         }
     }
@@ -170,12 +190,7 @@ public sealed partial class ParquetDataSource : IFileDataSource
             }
             CtrThrow.ArgumentOutOfRange(nameof(column), $"{file}: there is no column '{column.Name}'; {column.Purpose ?? "it is needed"}. Add the column to the export (the file has: {string.Join(", ", header)}).");
         }
-        (DataField? data, bool isList) = field switch
-        {
-            DataField d when d.MaxRepetitionLevel == 0 => (d, false),
-            ListField { Item: DataField item } when item.MaxRepetitionLevel == 1 => (item, true),
-            _ => ((DataField?)null, false),
-        };
+        (DataField? data, bool isList) = Shape(field);
         if (data is null || !ParquetColumnValues.IsSupported(data.ClrType))
         {
             string type = data?.ClrType.Name ?? field.SchemaType.ToString();
@@ -183,6 +198,14 @@ public sealed partial class ParquetDataSource : IFileDataSource
         }
         return new Source(data, isList, false, null);
     }
+
+    /// <summary>The values of <paramref name="field"/>: a scalar, or the item of a list; null for any other shape.</summary>
+    private static (DataField? Data, bool IsList) Shape(Field field) => field switch
+    {
+        DataField d when d.MaxRepetitionLevel == 0 => (d, false),
+        ListField { Item: DataField item } when item.MaxRepetitionLevel == 1 => (item, true),
+        _ => (null, false),
+    };
 
     private static DataViewType TypeOf(Column column, bool isList, Source first, string file)
     {
@@ -226,6 +249,9 @@ public sealed partial class ParquetDataSource : IFileDataSource
 
     /// <summary>The top-level column names of the first file, then its partition keys.</summary>
     public ImmutableArray<string> Header { get; }
+
+    /// <summary>The top-level columns of the first file whose type no column can load (dates, binary, structs, maps).</summary>
+    internal ImmutableArray<string> Unloadable { get; }
 
     /// <summary>The Hive partition keys of the folder's files (the last names of <see cref="Header"/>), or none.</summary>
     public ImmutableArray<string> PartitionKeys { get; }

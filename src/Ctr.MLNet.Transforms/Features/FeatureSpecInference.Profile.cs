@@ -38,6 +38,9 @@ public static partial class FeatureSpecInference
 
         public string Name { get; }
 
+        /// <summary>The column's type is a list (a Parquet list column): a list whatever its sampled values hold.</summary>
+        public bool IsListType { get; set; }
+
         public long Rows { get; private set; }
 
         /// <summary>Values that are not empty after trimming.</summary>

@@ -116,6 +116,9 @@ public static partial class FeatureSpecInference
 
     private static Kind Classify(ColumnProfile column)
     {
+        // Rows of one element hold no separator: a typed list (short histories, a sample of new users) says it itself.
+        if (column.IsListType)
+            return Kind.List;
         if (column.NonEmpty == 0)
             return Kind.Categorical;
         if (AtLeast(column.WithSeparator, ListPercent, column.NonEmpty))

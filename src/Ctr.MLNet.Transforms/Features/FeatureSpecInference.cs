@@ -141,9 +141,10 @@ public static partial class FeatureSpecInference
     /// Infers a spec from a Parquet file or a folder of them (partition keys included), looking at its first
     /// <paramref name="sampleRows"/> rows with the rules of <see cref="FeatureSpecInference"/> applied to each value's
     /// text, as <see cref="ParquetColumnKind.Text"/> reads it; a list column counts as its elements joined by
-    /// <paramref name="listSeparator"/>, so a <c>list&lt;string&gt;</c> becomes a list feature and a
-    /// <c>list&lt;float&gt;</c> of the same lengths its <c>weight_col</c>. Partition keys are left out (a <c>date=</c>
-    /// folder names a shard, and its values never recur in later data); name one in the spec to use it.
+    /// <paramref name="listSeparator"/>, so a <c>list&lt;string&gt;</c> becomes a list feature (whatever its sampled
+    /// rows hold, one element or none included) and a <c>list&lt;float&gt;</c> of the same lengths its <c>weight_col</c>. Partition keys are left out (a <c>date=</c>
+    /// folder names a shard, and its values never recur in later data); name one in the spec to use it. Columns of
+    /// types that cannot be loaded (dates, binary, structs, maps) are left out too.
     /// </summary>
     /// <param name="path">A <c>.parquet</c> file or a folder.</param>
     /// <param name="label">Label column; null to look for click, clicked, label or y.</param>
@@ -151,12 +152,13 @@ public static partial class FeatureSpecInference
     /// <param name="sampleRows">Number of rows to look at, 1 or more.</param>
     /// <exception cref="FormatException">A file is not Parquet, or a folder holds none.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The label is not a column (or none of the usual names is), a
-    /// column has a type that cannot be loaded, or an argument is out of range.</exception>
+    /// column of another file has a type that cannot be loaded, or an argument is out of range.</exception>
     public static FeatureSpec FromParquet(string path, string? label = null, char listSeparator = SequenceParsingEstimator.Defaults.Separator, int sampleRows = DefaultSampleRows)
     {
         CheckArguments(listSeparator, sampleRows);
         ParquetDataSource files = ParquetDataSource.Load(path, new ParquetDataSource.Options());
-        ImmutableArray<string> names = files.Header.RemoveRange(files.Header.Length - files.PartitionKeys.Length, files.PartitionKeys.Length);
+        // Like the partition keys, columns of types that cannot be loaded (an export's timestamps) are no feature.
+        ImmutableArray<string> names = [.. files.Header.Take(files.Header.Length - files.PartitionKeys.Length).Where(n => !files.Unloadable.Contains(n))];
         int labelIndex = FindLabel(names, label, $"the columns of '{path}'");
         ColumnProfile?[] profiles = CreateProfiles(names, labelIndex, listSeparator, sampleRows, $"the columns of '{path}'");
         ParquetDataSource data = ParquetDataSource.Load(path, new ParquetDataSource.Options
@@ -166,6 +168,8 @@ public static partial class FeatureSpecInference
         using DataViewRowCursor cursor = data.GetRowCursor(data.Schema);
         TextGetter[] getters = [.. data.Schema.Select(c => CreateTextGetter(cursor, c, listSeparator))];
         int[] profileOf = [.. Enumerable.Range(0, names.Length).Where(i => i != labelIndex)];
+        for (int c = 0; c < getters.Length; c++)
+            profiles[profileOf[c]]!.IsListType = data.Schema[c].Type is VectorDataViewType;
         for (int rows = 0; rows < sampleRows && cursor.MoveNext(); rows++)
         {
             for (int c = 0; c < getters.Length; c++)

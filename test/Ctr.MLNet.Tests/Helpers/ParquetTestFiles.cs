@@ -76,6 +76,8 @@ public static class ParquetTestFiles
             Typed<bool>(group, field, values);
         else if (type == typeof(decimal))
             Typed<decimal>(group, field, values);
+        else if (type == typeof(DateTime))
+            Typed<DateTime>(group, field, values);
         else
             throw new NotSupportedException(type.Name);
     }

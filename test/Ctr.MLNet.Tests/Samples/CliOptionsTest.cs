@@ -78,7 +78,9 @@ public sealed class CliOptionsTest
 
         Assert.IsNull(root.Parse(required).GetValue(option), "absent: the trainer's automatic size");
         Assert.AreEqual(256, root.Parse([.. required, "--batch-size", "256"]).GetValue(option));
-        Assert.AreEqual("--batch-size must be at least 2, got 1.", root.Parse([.. required, "--batch-size", "1"]).Errors.Single().Message);
+        Assert.AreEqual("--batch-size must be between 2 and 262144, got 1.", root.Parse([.. required, "--batch-size", "1"]).Errors.Single().Message);
+        // Not the trainer's "StreamingBlockRows (262144) must be at least BatchSize", after the pipeline was fitted.
+        Assert.AreEqual("--batch-size must be between 2 and 262144, got 100000000.", root.Parse([.. required, "--batch-size", "100000000"]).Errors.Single().Message);
         // Not a CLR type name ('System.Nullable`1[System.Int32]'): what the option takes, and how to get the automatic size.
         Assert.AreEqual("--batch-size must be a whole number of rows, got 'auto'; leave it out for the automatic size.",
             root.Parse([.. required, "--batch-size", "auto"]).Errors.Single().Message);
@@ -96,7 +98,9 @@ public sealed class CliOptionsTest
             var option = (Option<int?>)root.Subcommands.Single(c => c.Name == required[0]).Options.Single(o => o.Name == "--threads");
             Assert.IsNull(root.Parse(required).GetValue(option), $"{required[0]}: absent, the trainer's default");
             Assert.AreEqual(2, root.Parse([.. required, "--threads", "2"]).GetValue(option));
-            Assert.AreEqual("--threads must be at least 1, got 0.", root.Parse([.. required, "--threads", "0"]).Errors.Single().Message);
+            Assert.AreEqual("--threads must be between 1 and 256, got 0.", root.Parse([.. required, "--threads", "0"]).Errors.Single().Message);
+            // libtorch would start them all: 100,000 started threads instead of training.
+            Assert.AreEqual("--threads must be between 1 and 256, got 100000.", root.Parse([.. required, "--threads", "100000"]).Errors.Single().Message);
             Assert.AreEqual("--threads must be a whole number of threads, got 'abc'; leave it out for the default of 1.",
                 root.Parse([.. required, "--threads", "abc"]).Errors.Single().Message, required[0]);
         }

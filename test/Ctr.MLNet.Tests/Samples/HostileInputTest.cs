@@ -85,6 +85,16 @@ public sealed class HostileInputTest
         string aFile = Write("a-file", "not a directory");
         string emptyCheckpoints = Path.Combine(s_directory.Path, "empty-checkpoints");
         Directory.CreateDirectory(emptyCheckpoints);
+        // Checkpoints of one network, of an ensemble, and an ensemble's checkpoint path taken by a folder (the
+        // checks look at the files, not into them).
+        string oneNetwork = Directory.CreateDirectory(Path.Combine(s_directory.Path, "one-network-checkpoints")).FullName;
+        Write(Path.Combine("one-network-checkpoints", "checkpoint.ctr"), "");
+        string ensemble = Path.Combine(s_directory.Path, "ensemble-checkpoints");
+        Directory.CreateDirectory(Path.Combine(ensemble, "network-1"));
+        Write(Path.Combine("ensemble-checkpoints", "network-1", "checkpoint.ctr"), "");
+        string blocked = Path.Combine(s_directory.Path, "blocked-checkpoints");
+        Directory.CreateDirectory(Path.Combine(blocked, "network-2", "checkpoint.ctr"));
+        string newFolder = Path.Combine(s_directory.Path, "new-folder") + Path.DirectorySeparatorChar;
         string trainCopy = Path.Combine(s_directory.Path, "train-copy.csv");
         File.Copy(s_train, trainCopy, overwrite: true);
         string model = Path.Combine(s_directory.Path, "kept.zip");
@@ -96,10 +106,20 @@ public sealed class HostileInputTest
             (["--plot", Path.Combine(aFile, "curves.png")], $"--plot '{Path.Combine(aFile, "curves.png")}' cannot be written"),
             (["--model", Path.Combine(aFile, "model.zip")], $"--model '{Path.Combine(aFile, "model.zip")}' cannot be written"),
             (["--model", s_directory.Path], $"--model '{s_directory.Path}' is a directory"),
+            // A folder yet to be made: it was made by the check, and the zip failed to save after training.
+            (["--model", newFolder], $"--model '{newFolder}' is a directory; give a file path, such as '{Path.Combine(newFolder, "model.zip")}'."),
             (["--train", trainCopy, "--model", trainCopy], $"--model '{trainCopy}' is also the --train file"),
             (["--checkpoint-dir", emptyCheckpoints, "--resume"], $"--resume: there is no checkpoint in '{emptyCheckpoints}'"),
             (["--checkpoint-dir", emptyCheckpoints + "-misspelled", "--resume"], "does not exist; check its name"),
             (["--train", s_directory.Path], $"Data file '{s_directory.Path}' is a directory"),
+            (["--checkpoint-dir", ""], "--checkpoint-dir must not be empty; leave it out to train without checkpoints."),
+            // Three networks (the default) each resumed nothing from one network's checkpoint: a silent fresh start.
+            (["--checkpoint-dir", oneNetwork, "--resume"], $"--resume: '{oneNetwork}' holds the checkpoint of one network, not of 3; give --networks 1 as when it was written"),
+            (["--checkpoint-dir", ensemble, "--resume", "--networks", "1"], $"--resume: '{ensemble}' holds the checkpoints of several networks (network-k folders), not of one"),
+            // Without --resume, the first epoch's checkpoint replaced the one an interrupted run left.
+            (["--checkpoint-dir", ensemble], $"--checkpoint-dir '{ensemble}' holds the checkpoint of an earlier run, which this run would replace after its first epoch; pass --resume to continue it"),
+            // Found after the first network's first epoch, as "Is a directory".
+            (["--checkpoint-dir", blocked], $"--checkpoint-dir: '{Path.Combine(blocked, "network-2", "checkpoint.ctr")}' is a directory where the checkpoint file goes"),
         ];
         foreach ((string[] args, string message) in cases)
         {
@@ -114,6 +134,35 @@ public sealed class HostileInputTest
             Assert.AreEqual("yesterday's model", File.ReadAllText(model), $"{what}: the old zip is kept");
         }
         CollectionAssert.AreEqual(Lines(s_train), Lines(trainCopy), "the input named as --model is not overwritten");
+        Assert.IsFalse(Directory.Exists(newFolder), "a refused --model makes no folder");
+    }
+
+    [TestMethod]
+    public void HostileInputTest_PredictOutIsAFilePathOrAClearError()
+    {
+        var (emptyCode, emptyOutput) = Invoke("predict", "--model", s_model, "--data", s_valid, "--out", "");
+        var (folderCode, folderOutput) = Invoke("predict", "--model", s_model, "--data", s_valid, "--out", s_directory.Path);
+
+        Assert.AreEqual(1, emptyCode, emptyOutput);
+        Assert.AreEqual("error: --out must not be empty; give a file path.", emptyOutput.Trim(), "names the option, not 'The value cannot be an empty string.'");
+        Assert.AreEqual(1, folderCode, folderOutput);
+        Assert.AreEqual($"error: --out '{s_directory.Path}' is a directory; give the path of a file in it.", folderOutput.Trim(), "no model.zip suggested for predictions");
+    }
+
+    [TestMethod]
+    public void HostileInputTest_AGroupColumnNotInParquetDataIsNamedAsTheOption()
+    {
+        // It read "there is no column 'nope'; the model needs it. Add the column to the export".
+        string parquet = Path.Combine(s_directory.Path, "group-test.parquet");
+        ParquetTestFiles.FromPlantedCsv(s_valid, parquet);
+
+        var (code, output) = Invoke("evaluate", "--model", s_model, "--data", parquet, "--group-column", "nope");
+        var (userCode, userOutput) = Invoke("evaluate", "--model", s_model, "--data", parquet, "--group-column", "user_id");
+
+        Assert.AreEqual(1, code, output);
+        Assert.AreEqual($"error: --group-column 'nope' is not a column of '{parquet}'; name one of its header's columns, e.g. the user id.", output.Trim());
+        Assert.AreEqual(0, userCode, userOutput);
+        Assert.AreEqual(JsonValueKind.Number, LastJsonLine(userOutput).GetProperty("gauc").ValueKind);
     }
 
     [TestMethod]
@@ -137,6 +186,22 @@ public sealed class HostileInputTest
         Assert.AreEqual(JsonValueKind.Null, empty.GetProperty("logloss").ValueKind);
         Assert.AreEqual("the file has no data rows", empty.GetProperty("logloss_undefined").GetString());
         Assert.AreEqual(0, empty.GetProperty("rows").GetInt32());
+    }
+
+    [TestMethod]
+    public void HostileInputTest_EvaluateSaysWhenEveryRowWasSkipped()
+    {
+        // The reason read "the file has no data rows" beside "bad_rows_skipped": 5.
+        string[] lines = Lines(s_valid);
+        string allBad = Write("all-bad-labels.csv", string.Join('\n', [lines[0], .. lines.Skip(1).Take(5).Select(l => "yes" + l[l.IndexOf(',')..])]) + "\n");
+
+        var (code, output) = Invoke("evaluate", "--model", s_model, "--data", allBad, "--bad-rows", "skip");
+
+        Assert.AreEqual(0, code, output);
+        JsonElement json = LastJsonLine(output);
+        Assert.AreEqual(5, json.GetProperty("bad_rows_skipped").GetInt32());
+        Assert.AreEqual("every row of the file was skipped as bad (5)", json.GetProperty("auc_undefined").GetString());
+        Assert.AreEqual("every row of the file was skipped as bad (5)", json.GetProperty("logloss_undefined").GetString());
     }
 
     [TestMethod]
@@ -312,6 +377,24 @@ public sealed class HostileInputTest
         StringAssert.StartsWith(warning, "warning: the embedding tables hold ");
         StringAssert.Contains(warning, "(over 256 MB): the model zip will be at least that big. Lower emb_dim in the spec");
         Assert.IsNull(TrainCommand.LargeEmbeddingWarning(normalSchema, inferred));
+    }
+
+    [TestMethod]
+    public void HostileInputTest_ANetworkTooBigForMemoryIsAnErrorNotACrash()
+    {
+        // 800 TB of user_id embeddings, past any address space: libtorch's allocator failed as an unhandled native
+        // exception with pages of C++ and .NET frames.
+        FeatureSpec inferred = FeatureSpecInference.FromCsv(s_train);
+        FeatureSpec huge = inferred with { Features = [.. inferred.Features.Select(f => f.Name == "user_id" ? f with { EmbDim = 100_000, HashBuckets = 2_000_000_000 } : f)] };
+        string spec = Write("huge-spec.json", huge.ToJson());
+        string model = Path.Combine(s_directory.Path, "huge.zip");
+
+        var (code, output) = Invoke(Train(model, "--spec", spec, "--trees", "0", "--networks", "1"));
+
+        Assert.AreEqual(1, code, output);
+        StringAssert.Contains(output, "error: The dnn network does not fit in memory: libtorch could not allocate 800,000,000,800,000 bytes for its weights; lower emb_dim or hash_buckets in the spec");
+        Assert.IsFalse(output.Contains("   at ", StringComparison.Ordinal), "no stack trace");
+        Assert.IsFalse(File.Exists(model));
     }
 
     private static void DataViewSchemaOf(FeatureSpec spec, MLContext ml, IDataView data, out Microsoft.ML.DataViewSchema schema) =>

@@ -100,4 +100,27 @@ public sealed class ImportAmazonTest
         StringAssert.Contains(pythonOutput, "meta.json line 1: not a JSON object");
         Assert.IsFalse(File.Exists(Path.Combine(directory.Path, "x.csv")));
     }
+
+    [TestMethod]
+    public void ImportAmazonTest_OutIsNeitherAnInputNorAFolder()
+    {
+        // The CSV replaced the reviews it was made from, and a folder was found only after every line was read.
+        using var directory = new TemporaryDirectory();
+        string reviews = Path.Combine(directory.Path, "reviews.json"), meta = Path.Combine(directory.Path, "meta.json");
+        File.WriteAllLines(reviews, ["""{"reviewerID": "A", "asin": "B1", "unixReviewTime": 1}""", """{"reviewerID": "A", "asin": "B2", "unixReviewTime": 2}"""]);
+        File.WriteAllLines(meta, ["""{"asin": "B1"}"""]);
+        string[] before = File.ReadAllLines(reviews);
+
+        var (reviewsCode, reviewsOutput) = Invoke("import-amazon", "--reviews", reviews, "--meta", meta, "--out", reviews);
+        var (metaCode, metaOutput) = Invoke("import-amazon", "--reviews", reviews, "--meta", meta, "--out", meta);
+        var (folderCode, folderOutput) = Invoke("import-amazon", "--reviews", reviews, "--meta", meta, "--out", directory.Path);
+
+        Assert.AreEqual(1, reviewsCode, reviewsOutput);
+        StringAssert.Contains(reviewsOutput, $"error: --out '{reviews}' is also the --reviews file; writing it would overwrite that input.");
+        CollectionAssert.AreEqual(before, File.ReadAllLines(reviews), "the reviews are kept");
+        Assert.AreEqual(1, metaCode, metaOutput);
+        StringAssert.Contains(metaOutput, $"error: --out '{meta}' is also the --meta file");
+        Assert.AreEqual(1, folderCode, folderOutput);
+        StringAssert.Contains(folderOutput, $"error: --out '{directory.Path}' is a directory; give the path of a file in it.");
+    }
 }

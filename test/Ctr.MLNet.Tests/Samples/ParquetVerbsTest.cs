@@ -111,6 +111,8 @@ public sealed class ParquetVerbsTest
         var (specCode, specOutput) = Invoke("fit-stats", "--spec", P("folder"), "--data", P("folder"), "--out", P("s.bin"));
         var (inputCode, inputOutput) = Invoke("merge-stats", P("s0.bin"), P("folder"), "--out", P("merged.bin"));
         var (sameCode, sameOutput) = Invoke("merge-stats", P("s0.bin"), "--out", P("s0.bin"));
+        // A glob and a name, or a shard beside the merge that holds it: counted twice, min_freq would keep what it drops.
+        var (twiceCode, twiceOutput) = Invoke("merge-stats", P("s0.bin"), Path.Combine(directory.Path, ".", "s0.bin"), "--out", P("merged.bin"));
 
         Assert.AreEqual(1, specCode, specOutput);
         StringAssert.Contains(specOutput, $"Spec file '{P("folder")}' is a directory; give the path of a file in it.");
@@ -119,6 +121,9 @@ public sealed class ParquetVerbsTest
         Assert.AreEqual(1, sameCode, sameOutput);
         StringAssert.Contains(sameOutput, $"--out '{P("s0.bin")}' is also the statistics file; writing it would overwrite that input.");
         Assert.AreEqual("written by fit-stats", File.ReadAllText(P("s0.bin")), "the input is untouched");
+        Assert.AreEqual(1, twiceCode, twiceOutput);
+        StringAssert.Contains(twiceOutput, $"error: Statistics file '{Path.Combine(directory.Path, ".", "s0.bin")}' is given twice (also as '{P("s0.bin")}'); merging it twice would count its shard twice, so give each file once.");
+        Assert.IsFalse(File.Exists(P("merged.bin")));
     }
 
     [TestMethod]
@@ -200,5 +205,27 @@ public sealed class ParquetVerbsTest
         StringAssert.Contains(output, "damaged.parquet row group");
         Assert.IsFalse(output.Contains("Splitter/consolidator", StringComparison.Ordinal), output);
         Assert.IsFalse(File.Exists(P("stats.bin")), "nothing written");
+    }
+
+    [TestMethod]
+    public void ParquetVerbsTest_AFooterParquetNetWouldReadForeverIsAnErrorNotAHang()
+    {
+        // Parquet.Net 6.1 reads past the end of a footer as 0xFF bytes, so a varint running to the end never ends:
+        // here the first field's id. In a child process, since the thread reading it spins on until its process ends.
+        using var directory = new TemporaryDirectory();
+        PlantedDataset.Generate(new GenerateSettings(directory.Path, Rows: 300, Seed: 4));
+        string P(string name) => Path.Combine(directory.Path, name);
+        ParquetTestFiles.FromPlantedCsv(P("train.csv"), P("endless.parquet"));
+        byte[] bytes = File.ReadAllBytes(P("endless.parquet"));
+        int footer = BitConverter.ToInt32(bytes, bytes.Length - 8), start = bytes.Length - 8 - footer;
+        Array.Fill(bytes, (byte)0x80, start, footer);
+        bytes[start] = 0x0E; // a field whose id follows as a varint
+        File.WriteAllBytes(P("endless.parquet"), bytes);
+
+        var (code, output) = SampleProcess.Run("train", "--train", P("endless.parquet"), "--valid", P("test.csv"), "--model", P("unused.zip"), "--print-spec");
+
+        Assert.AreEqual(1, code, output);
+        StringAssert.StartsWith(output, $"error: {P("endless.parquet")}: not a readable Parquet file (its footer could not be read within ");
+        Assert.IsFalse(output.Contains("   at ", StringComparison.Ordinal), "no stack trace");
     }
 }

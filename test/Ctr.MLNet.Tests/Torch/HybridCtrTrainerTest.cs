@@ -293,6 +293,20 @@ public sealed class HybridCtrTrainerTest
     }
 
     [TestMethod]
+    public void HybridCtrTrainerTest_ResumingAnEnsembleFromOneNetworksCheckpointIsAnError()
+    {
+        // Every network looked in its own network-k folder, found nothing and trained afresh: a silent start over.
+        var ml = new MLContext(seed: 1);
+        using var directory = new TemporaryDirectory();
+        File.WriteAllText(Path.Combine(directory.Path, "checkpoint.ctr"), "one network's");
+        var options = Quick() with { Network = Quick().Network with { CheckpointDirectory = directory.Path, Resume = true }, NumberOfNetworks = 2 };
+
+        var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.TorchCtrWithTrees(options));
+
+        StringAssert.Contains(error.Message, $"Resume: '{directory.Path}' holds one network's checkpoint (checkpoint.ctr), and an ensemble of 2 resumes from its network-k folders");
+    }
+
+    [TestMethod]
     public void HybridCtrTrainerTest_EnsembleWithoutTreesBlendsTheNetworksAlone()
     {
         var ml = new MLContext(seed: 1);

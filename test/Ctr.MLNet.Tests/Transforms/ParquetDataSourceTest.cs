@@ -288,6 +288,24 @@ public sealed class ParquetDataSourceTest
     }
 
     [TestMethod]
+    public void ParquetDataSourceTest_DamagedFooterIsAFormatExceptionNamingTheFile()
+    {
+        // Parquet.Net fails on such footers with its own exception types (a Thrift protocol error, a null reference,
+        // an overflow), which must reach the user as the file's error, not as a crash.
+        using var directory = new TemporaryDirectory();
+        string path = WriteAllKinds(directory.Path);
+        byte[] bytes = File.ReadAllBytes(path);
+        int footer = BitConverter.ToInt32(bytes, bytes.Length - 8);
+        Array.Fill(bytes, (byte)0xFF, bytes.Length - 8 - footer, footer);
+        File.WriteAllBytes(path, bytes);
+
+        var error = Assert.ThrowsExactly<FormatException>(() => ParquetDataSource.Load(path, AllKinds));
+
+        StringAssert.Contains(error.Message, "all.parquet: not a readable Parquet file");
+        StringAssert.Contains(error.Message, "export it again as Parquet");
+    }
+
+    [TestMethod]
     public void ParquetDataSourceTest_IntegersAsTextSpellTheSameWhetherTheirRowGroupHoldsSmallCodesOnlyOrNot()
     {
         // A row group of codes from 0 to 1023 (nulls among them) is spelled when loaded, one with a larger or negative
@@ -715,6 +733,46 @@ public sealed class ParquetDataSourceTest
         {
             reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_ListColumnsInferAsListsWhenNoSampledRowHoldsTwoElements()
+    {
+        // Short histories: joined by the separator, each row's list looked like a scalar, and the spec that came out
+        // could not load its own file ("column 'weights' is a list, which cannot be loaded as Single").
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "short.parquet");
+        Write(path, 100,
+            new Column(new DataField<int>("click"), [.. Enumerable.Range(0, 200).Select(i => (object?)(i % 2))]),
+            new Column(new DataField<string>("user"), [.. Enumerable.Range(0, 200).Select(i => (object?)$"u{i % 7}")]),
+            new Column(List<string>("items"), [.. Enumerable.Range(0, 200).Select(i => (object?)(i % 3 == 0 ? Array.Empty<string>() : new[] { $"i{i % 5}" }))]),
+            new Column(List<float>("weights"), [.. Enumerable.Range(0, 200).Select(i => (object?)(i % 3 == 0 ? Array.Empty<float>() : new[] { 0.5f + i % 4 }))]));
+
+        FeatureSpec sut = FeatureSpecInference.FromParquet(path);
+
+        FeatureColumnSpec items = sut.Features.Single(f => f.Name == "items");
+        Assert.IsTrue(items.IsList, "a list<string> is a list feature");
+        Assert.AreEqual("weights", items.WeightCol, "a list<float> of the same lengths is its weights");
+        Assert.IsFalse(sut.Features.Any(f => f.Name == "weights"));
+        var ml = new MLContext(seed: 1);
+        Assert.HasCount(200, ReadAll(sut.LoadData(ml, path, out _)), "the spec loads the file it was inferred from");
+    }
+
+    [TestMethod]
+    public void ParquetDataSourceTest_InferenceLeavesOutColumnsOfTypesThatCannotBeLoaded()
+    {
+        // An export's timestamp made inference refuse the whole file, though a spec without it reads the file.
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "dated.parquet");
+        Write(path, 100,
+            new Column(new DataField<int>("click"), [.. Enumerable.Range(0, 50).Select(i => (object?)(i % 2))]),
+            new Column(new DataField<DateTime>("event_time"), [.. Enumerable.Range(0, 50).Select(i => (object?)new DateTime(2026, 12, 1).AddMinutes(i))]),
+            new Column(new DataField<string>("user"), [.. Enumerable.Range(0, 50).Select(i => (object?)$"u{i % 7}")]));
+
+        FeatureSpec sut = FeatureSpecInference.FromParquet(path);
+
+        CollectionAssert.AreEqual(new[] { "user" }, sut.Features.Select(f => f.Name).ToArray());
+        Assert.HasCount(50, ReadAll(sut.LoadData(new MLContext(seed: 1), path, out _)));
     }
 
     [TestMethod]
