@@ -40,7 +40,7 @@ public static class TrainCommand
         Option<int?> threads = CommandOptions.Threads();
         Option<int> seed = new("--seed") { Description = "Seed of initialization, shuffling and dropout.", DefaultValueFactory = _ => 1, HelpName = "S" };
         // An empty one was the current directory.
-        Option<string?> checkpoints = CommandOptions.Check(new Option<string?>("--checkpoint-dir") { Description = "Write a checkpoint after every epoch here.", HelpName = "DIR" },
+        Option<string?> checkpoints = CommandOptions.Check(new Option<string?>("--checkpoint-dir") { Description = "Write a checkpoint after every epoch here; a folder that holds one already needs --resume (or delete it to start over).", HelpName = "DIR" },
             v => v is null || !string.IsNullOrWhiteSpace(v) ? null : "--checkpoint-dir must not be empty; leave it out to train without checkpoints.");
         Option<bool> resume = new("--resume") { Description = "Continue from the checkpoint in --checkpoint-dir." };
         Option<string?> plot = CommandOptions.Check(new Option<string?>("--plot") { Description = "Draw train/validation loss and validation AUC per epoch to this PNG.", HelpName = "curves.png" },
