@@ -7,6 +7,7 @@ using System.IO;
 using System.Text;
 using System.Text.Json;
 using Ctr.MLNet.Torch;
+using Ctr.MLNet.Transforms;
 using nietras.SeparatedValues;
 
 namespace Ctr.MLNet.Planted;
@@ -142,6 +143,8 @@ public static class PlantedDataset
                         newItemsInTest.Add(row.ItemId);
                 }
             }
+            train.Commit();
+            test.Commit();
         }
 
         OracleMetrics trainMetrics = Measure(probability, ignoringWeights, withoutHistory, click, 0, trainRows);
@@ -149,7 +152,7 @@ public static class PlantedDataset
         int testRows = rows - trainRows;
         var report = new PlantedDatasetReport(settings, trainPath, testPath, oraclePath, trainMetrics, testMetrics,
             (double)unseenItemRows / testRows, (double)unseenUserRows / testRows, newItemsInTest.Count, 0);
-        File.WriteAllBytes(oraclePath, OracleJson(report));
+        AtomicFile.Write(oraclePath, stream => stream.Write(OracleJson(report)));
         return report with { Seconds = stopwatch.Elapsed.TotalSeconds };
     }
 
@@ -225,13 +228,17 @@ public static class PlantedDataset
     /// <summary>Writes rows with Sep: header, ',' separated, invariant culture, '|' inside list fields, no quoting needed.</summary>
     private sealed class CsvRowWriter : IDisposable
     {
+        private readonly AtomicFile.Pending _file;
+        private bool _closed;
         private readonly StreamWriter _stream;
         private readonly SepWriter _writer;
         private readonly char[] _buffer = new char[PlantedWorld.MaxHistoryLength * 16];
 
         public CsvRowWriter(string path)
         {
-            _stream = new StreamWriter(path, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 20);
+            // Beside the path until the last row: a rerun killed mid-way leaves the earlier file whole.
+            _file = AtomicFile.Begin(path);
+            _stream = new StreamWriter(_file.Stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 20, leaveOpen: true);
             _writer = Sep.New(',').Writer(o => o with { CultureInfo = CultureInfo.InvariantCulture, Escape = false }).To(_stream);
             _writer.Header.Add(Columns.AsSpan());
         }
@@ -308,8 +315,24 @@ public static class PlantedDataset
             return _buffer.AsSpan(0, at);
         }
 
+        /// <summary>Every row written: the file takes its path.</summary>
+        public void Commit()
+        {
+            Close();
+            _file.Commit();
+        }
+
         public void Dispose()
         {
+            Close();
+            _file.Dispose();
+        }
+
+        private void Close()
+        {
+            if (_closed)
+                return;
+            _closed = true;
             _writer.Dispose();
             _stream.Dispose();
         }

@@ -31,6 +31,28 @@ public sealed class AtomicFileTest
     }
 
     [TestMethod]
+    public void AtomicFileTest_APendingFileTakesItsPathOnlyWhenCommitted()
+    {
+        using var directory = new TemporaryDirectory();
+        string path = Path.Combine(directory.Path, "train.csv");
+        File.WriteAllText(path, "old");
+
+        using (AtomicFile.Pending abandoned = AtomicFile.Begin(path))
+            abandoned.Stream.Write("half of the n"u8);
+        string whileWriting;
+        using (AtomicFile.Pending file = AtomicFile.Begin(path))
+        {
+            file.Stream.Write("new"u8);
+            whileWriting = File.ReadAllText(path);
+            file.Commit();
+        }
+
+        Assert.AreEqual("old", whileWriting, "the path keeps the old file until the commit");
+        Assert.AreEqual("new", File.ReadAllText(path));
+        CollectionAssert.AreEqual(new[] { "train.csv" }, Directory.EnumerateFileSystemEntries(directory.Path).Select(Path.GetFileName).ToArray(), "no temporary file is left");
+    }
+
+    [TestMethod]
     public void AtomicFileTest_TemporaryFilesOfKilledWritersAreRemovedThoseOfRunningOnesKept()
     {
         using var directory = new TemporaryDirectory();

@@ -1,10 +1,12 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
 using Ctr.MLNet.Planted;
+using Ctr.MLNet.Transforms;
 
 namespace Ctr.MLNet.Sample.Commands;
 
@@ -51,10 +53,18 @@ public static class QuickstartCommand
         int rows = lines.Length - 1, validRows = Math.Max(1, (int)(rows * fraction));
         string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         string fit = Path.Combine(directory, "fit.csv"), valid = Path.Combine(directory, "valid.csv");
-        File.WriteAllLines(fit, lines.Take(1 + rows - validRows));
-        File.WriteAllLines(valid, lines.Take(1).Concat(lines.Skip(1 + rows - validRows)));
+        WriteLines(fit, lines.Take(1 + rows - validRows));
+        WriteLines(valid, lines.Take(1).Concat(lines.Skip(1 + rows - validRows)));
         return (fit, valid);
     }
+
+    private static void WriteLines(string path, IEnumerable<string> lines) =>
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true);
+            foreach (string line in lines)
+                writer.WriteLine(line);
+        });
 
     private static string SummaryJson(JsonElement evaluation, PlantedDatasetReport data)
     {

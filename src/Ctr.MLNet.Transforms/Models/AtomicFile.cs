@@ -7,7 +7,7 @@ namespace Ctr.MLNet.Transforms;
 /// <summary>
 /// Writes a file so that the path holds the old file or the whole new one at every moment, whatever happens to the
 /// process: the content goes to <c>PATH.&lt;pid&gt;.tmp</c> in the same directory, is flushed to disk, and is
-/// renamed over the path. Model zips, checkpoints and prediction files are written this way.
+/// renamed over the path. Model zips, checkpoints, prediction files and generated data sets are written this way.
 /// </summary>
 public static class AtomicFile
 {
@@ -17,25 +17,60 @@ public static class AtomicFile
     /// <param name="write">Writes the whole content to the stream it is given.</param>
     public static void Write(string path, Action<Stream> write)
     {
-        ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(write);
+        using Pending file = Begin(path);
+        write(file.Stream);
+        file.Commit();
+    }
+
+    /// <summary>
+    /// Starts writing <paramref name="path"/> for a writer that cannot hand its whole content to one callback (several
+    /// files filled in one pass): write to <see cref="Pending.Stream"/>, then <see cref="Pending.Commit"/>. Disposing it
+    /// without a commit leaves the old file untouched and no temporary file.
+    /// </summary>
+    /// <param name="path">The file to replace or create; its directory is created when missing.</param>
+    public static Pending Begin(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
         string full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         RemoveAbandoned(full);
-        string temporary = TemporaryPath(full, Environment.ProcessId);
-        try
+        return new Pending(full, TemporaryPath(full, Environment.ProcessId));
+    }
+
+    /// <summary>A file being written beside its path: <see cref="Commit"/> renames it into place.</summary>
+    public sealed class Pending : IDisposable
+    {
+        private readonly string _path, _temporary;
+        private readonly FileStream _stream;
+        private bool _committed;
+
+        internal Pending(string path, string temporary)
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
+            _path = path;
+            _temporary = temporary;
+            _stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None);
         }
-        finally
+
+        /// <summary>Where the content goes.</summary>
+        public Stream Stream => _stream;
+
+        /// <summary>Flushes the content to disk and renames it over the path.</summary>
+        public void Commit()
         {
-            if (File.Exists(temporary))
-                File.Delete(temporary);
+            ObjectDisposedException.ThrowIf(_committed, this);
+            _stream.Flush(flushToDisk: true);
+            _stream.Dispose();
+            File.Move(_temporary, _path, overwrite: true);
+            _committed = true;
+        }
+
+        /// <summary>Without a commit: deletes what was written, the old file stays.</summary>
+        public void Dispose()
+        {
+            _stream.Dispose();
+            if (File.Exists(_temporary))
+                File.Delete(_temporary);
         }
     }
 

@@ -207,6 +207,22 @@ public sealed class CrashTest
         Assert.IsEmpty(Directory.GetFiles(s_directory.Path, "model.zip.*.tmp"), "the next zip write removed the temporary file the kill left");
     }
 
+    [TestMethod]
+    public void CrashTest_KillDuringGenerateKeepsTheEarlierDataSetWhole()
+    {
+        string directory = Path.Combine(s_directory.Path, "generated");
+        var (code, output) = SampleProcess.Run(["generate", "--rows", "3000", "--seed", "1", "--out", directory]);
+        Assert.AreEqual(0, code, output);
+        string train = Path.Combine(directory, "train.csv"), test = Path.Combine(directory, "test.csv");
+        byte[] earlierTrain = File.ReadAllBytes(train), earlierTest = File.ReadAllBytes(test);
+
+        var (killed, temporaryLeft, _, killedOutput) = KillWhenCreated(["generate", "--rows", "200000", "--seed", "2", "--out", directory], directory, pid => $"train.csv.{pid}.tmp");
+
+        Assert.IsTrue(killed && temporaryLeft, $"killed while train.csv was being written beside its path:\n{killedOutput}");
+        CollectionAssert.AreEqual(earlierTrain, File.ReadAllBytes(train), "train.csv is the earlier data set's, whole");
+        CollectionAssert.AreEqual(earlierTest, File.ReadAllBytes(test), "test.csv too");
+    }
+
     /// <summary>The final JSON line gives the uninterrupted run's validation metrics and epochs.</summary>
     private static void AssertSameSummary(string output)
     {
