@@ -85,7 +85,7 @@ public sealed partial record FeatureSpec(
         }
         catch (JsonException e)
         {
-            throw new FormatException($"The feature spec is not valid: {e.Message}", e);
+            throw new FormatException($"The feature spec is not valid: {Describe(e)}", e);
         }
         if (spec is null)
             CtrThrow.Format("The feature spec is not valid: expected a JSON object, got null.");
@@ -93,6 +93,29 @@ public sealed partial record FeatureSpec(
             CtrThrow.Format("The feature spec is not valid: 'features' holds a null entry; each feature must be an object.");
         spec.Validate();
         return spec;
+    }
+
+    /// <summary>
+    /// A value of the wrong JSON type, said in the spec's terms: System.Text.Json names the .NET type
+    /// (<c>System.Nullable`1[System.Double]</c>), which a spec's author never wrote.
+    /// </summary>
+    private static string Describe(JsonException e)
+    {
+        const string Prefix = "The JSON value could not be converted to ";
+        if (e.Path is null || !e.Message.StartsWith(Prefix, StringComparison.Ordinal))
+            return e.Message;
+        int end = e.Message.IndexOf(". Path:", Prefix.Length, StringComparison.Ordinal);
+        string? wanted = end < 0 ? null : e.Message[Prefix.Length..end] switch
+        {
+            "System.Double" or "System.Nullable`1[System.Double]" => "a number",
+            "System.Int32" or "System.Nullable`1[System.Int32]" or "System.Int64" or "System.Nullable`1[System.Int64]" => "a whole number",
+            "System.String" => "a string",
+            "System.Char" or "System.Nullable`1[System.Char]" => "a string of one character",
+            "System.Boolean" or "System.Nullable`1[System.Boolean]" => "true or false",
+            string type when type.Contains("ImmutableArray", StringComparison.Ordinal) || type.Contains("IReadOnlyList", StringComparison.Ordinal) => "an array",
+            _ => null,
+        };
+        return wanted is null ? e.Message : $"'{e.Path}' (line {e.LineNumber + 1}) must be {wanted}.";
     }
 
     /// <summary>Whether both specs have the same label, separator, trees, networks and features (compared in order, field by field).</summary>

@@ -99,6 +99,10 @@ public sealed class FeatureSpecTest
     [DataRow("""{ "label": "click", "features": [ { "name": "a", "dtype": "categorical", "emb_dimm": 4 } ] }""", "emb_dimm")]
     [DataRow("""{ "label": "click", "features": [ { "name": "a", "dtype": "categorical", "min_freq": "two" } ] }""", "min_freq")]
     [DataRow("""{ "label": "click", "features": [ null ] }""", "null entry")]
+    [DataRow("""{ "label": "click", "features": [ { "name": "p", "dtype": "numeric", "clip": "high" } ] }""", "The feature spec is not valid: '$.features[0].clip' (line 1) must be a number.")]
+    [DataRow("{ \"label\": \"click\",\n \"features\": [ { \"name\": \"a\", \"dtype\": \"categorical\", \"emb_dim\": 4.5 } ] }", "'$.features[0].emb_dim' (line 2) must be a whole number.")]
+    [DataRow("""{ "label": "click", "features": [ { "name": "a", "dtype": "categorical", "islist": "yes" } ] }""", "'$.features[0].islist' (line 1) must be true or false.")]
+    [DataRow("""{ "label": "click", "features": { "name": "a" } }""", "'$.features' (line 1) must be an array.")]
     public void FeatureSpecTest_MalformedJsonIsAFormatException(string json, string expected)
     {
         FormatException sut = Assert.ThrowsExactly<FormatException>(() => FeatureSpec.FromJson(json));
