@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Ctr.MLNet.Torch;
+using Ctr.MLNet.Transforms;
 using ScottPlot;
 
 namespace Ctr.MLNet.Sample.Commands;
@@ -34,25 +35,13 @@ public static class TrainingCurves
         byte[] png = RenderPng(history);
 
         string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            Directory.CreateDirectory(directory);
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(png);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
+            AtomicFile.Write(full, stream => stream.Write(png));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new InvalidOperationException($"Cannot write the training curves to '{full}': directory '{directory}' cannot be written ({e.Message}).", e);
-        }
-        finally
-        {
-            TryDelete(temporary);
+            throw new InvalidOperationException($"Cannot write the training curves to '{full}': directory '{Path.GetDirectoryName(full)}' cannot be written ({e.Message}).", e);
         }
         return full;
     }
@@ -133,18 +122,5 @@ public static class TrainingCurves
         string[] installed = SkiaSharp.SKFontManager.Default.FontFamilies.ToArray();
         return new[] { "DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica", "Segoe UI" }
             .FirstOrDefault(f => installed.Contains(f, StringComparer.OrdinalIgnoreCase));
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            if (File.Exists(path))
-                File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The rename failed and so does the clean-up: the error already thrown says what went wrong.
-        }
     }
 }
