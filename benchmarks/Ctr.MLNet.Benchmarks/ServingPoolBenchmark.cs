@@ -27,10 +27,8 @@ public static class ServingPoolBenchmark
         args.CheckAllUsed();
 
         TorchThreads.Set(1); // as serve sets it
-        using ServedModel model = ServedModel.Load("ctr", modelPath);
-        var settings = new ServeSettings([new ModelSource("ctr", modelPath)], "http://127.0.0.1:0");
-        List<Dictionary<string, JsonNode?>> rows = ServingStagesBenchmark.ReadRows(dataPath, model, 1000);
-        ITransformer chain = ModelFiles.Load(new MLContext(seed: 1), modelPath).Model;
+        using ServedInputs served = ServedInputs.Load(modelPath, dataPath);
+        var (model, chain, settings, rows) = served;
         PreparedCtrScorer fused = PreparedCtrScorer.TryCreate(chain, model.Schema)
             ?? throw new InvalidOperationException($"'{modelPath}' is not a chain the prepared scorer knows.");
         TorchCtrTransformer[] networks = [.. ServingStagesBenchmark.Flatten(chain).OfType<TorchCtrTransformer>()];

@@ -32,14 +32,10 @@ public static class ServingStagesBenchmark
         int repeats = args.Int("repeats", 3);
         int[] sizes = args.Ints("sizes", [1, 10, 100, 256]);
         args.CheckAllUsed();
-        if (!File.Exists(modelPath) || !File.Exists(dataPath))
-            throw new ArgumentException($"'{modelPath}' or '{dataPath}' is missing: run benchmarks/serve-wrk.sh once, which makes both.");
 
         TorchThreads.Set(1); // as serve sets it
-        using ServedModel model = ServedModel.Load("ctr", modelPath);
-        var settings = new ServeSettings([new ModelSource("ctr", modelPath)], "http://127.0.0.1:0");
-        List<Dictionary<string, JsonNode?>> rows = ReadRows(dataPath, model, 1000);
-        ITransformer chain = ModelFiles.Load(new MLContext(seed: 1), modelPath).Model;
+        using ServedInputs served = ServedInputs.Load(modelPath, dataPath);
+        var (model, chain, settings, rows) = served;
         var bound = new ChainBoundOnce(chain, model.Schema);
         PreparedCtrScorer prepared = PreparedCtrScorer.TryCreate(chain, model.Schema)
             ?? throw new InvalidOperationException($"'{modelPath}' is not a chain the prepared scorer knows.");

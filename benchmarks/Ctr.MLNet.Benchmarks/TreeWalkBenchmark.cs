@@ -29,8 +29,8 @@ public static class TreeWalkBenchmark
         int[] sizes = args.Ints("sizes", [1, 3, 8, 10, 100]);
         args.CheckAllUsed();
 
-        using ServedModel model = ServedModel.Load("ctr", modelPath);
-        ITransformer chain = ModelFiles.Load(new MLContext(seed: 1), modelPath).Model;
+        using ServedInputs served = ServedInputs.Load(modelPath, dataPath);
+        var (model, chain, settings, rows) = served;
         List<ITransformer> steps = [.. ServingStagesBenchmark.Flatten(chain)];
         string treeColumn = steps.OfType<LogitBlendTransformer>().SingleOrDefault()?.TreeScoreColumn
             ?? throw new ArgumentException($"'{modelPath}' has no trees in its blend: train it with trees (the default).");
@@ -41,8 +41,6 @@ public static class TreeWalkBenchmark
             ?? throw new ArgumentException($"The trees of '{modelPath}' cannot be laid out flat.");
         FlatTreeEnsemble ensemble = trees.Ensemble;
 
-        var settings = new ServeSettings([new ModelSource("ctr", modelPath)], "http://127.0.0.1:0");
-        var rows = ServingStagesBenchmark.ReadRows(dataPath, model, 1000);
         ColumnarDataView view = RequestReader.Read(ServingStagesBenchmark.Body(rows, columnar: true), model, settings);
         int count = 0;
         PreparedTrees.BlockReader reader;
