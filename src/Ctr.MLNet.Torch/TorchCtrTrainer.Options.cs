@@ -279,7 +279,7 @@ public sealed partial class TorchCtrTrainer
             Check(!Resume || CheckpointDirectory is not null, nameof(Resume), "Resume needs a CheckpointDirectory.");
             // Resuming nothing is not resuming: a misspelled or empty directory must not silently start over.
             Check(!Resume || !resuming || Training.Checkpoint.Exists(CheckpointDirectory!), nameof(Resume),
-                $"Resume: there is no checkpoint in '{CheckpointDirectory}' (no {Training.Checkpoint.FileName}); check the directory, or leave Resume out to start over.");
+                $"Resume: there is no checkpoint in '{CheckpointDirectory}' (no {Training.Checkpoint.FileName}); check the directory, or train without resuming to start over.");
             Model.Validate();
         }
     }

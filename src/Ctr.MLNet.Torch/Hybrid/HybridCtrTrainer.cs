@@ -137,8 +137,8 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
                 && !Enumerable.Range(1, options.NumberOfNetworks).Any(k => TorchCtrTrainer.HasCheckpoint(NetworkFolder(directory, k))))
             {
                 throw new ArgumentOutOfRangeException(nameof(options), TorchCtrTrainer.HasCheckpoint(directory)
-                    ? $"Resume: '{directory}' holds one network's checkpoint ({Training.Checkpoint.FileName}), and an ensemble of {options.NumberOfNetworks} resumes from its network-k folders; resume it with NumberOfNetworks = 1, or leave Resume out to start over."
-                    : $"Resume: there is no checkpoint in '{directory}' or its network-k folders; check the directory, or leave Resume out to start over.");
+                    ? $"Resume: '{directory}' holds one network's checkpoint ({Training.Checkpoint.FileName}), and an ensemble of {options.NumberOfNetworks} resumes from its network-k folders; resume it with one network (NumberOfNetworks = 1), or train without resuming to start over."
+                    : $"Resume: there is no checkpoint in '{directory}' or its network-k folders; check the directory, or train without resuming to start over.");
             }
         }
         else

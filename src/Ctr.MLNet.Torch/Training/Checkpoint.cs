@@ -114,8 +114,8 @@ internal static class Checkpoint
             if (written != fingerprint)
             {
                 throw new InvalidOperationException(earlierSettings?.GetValueOrDefault(written) is string settings
-                    ? $"Checkpoint '{path}' was written with {settings} (before 2026-12-06 BatchSize defaulted to 1024 and EmbeddingL2 to 0, and a prior reached every table); set those to resume it, or point CheckpointDirectory elsewhere."
-                    : $"Checkpoint '{path}' was written for different features or model settings; resume with the same pipeline and options, or point CheckpointDirectory elsewhere.");
+                    ? $"Checkpoint '{path}' was written with {settings} (before 2026-12-06 BatchSize defaulted to 1024 and EmbeddingL2 to 0, and a prior reached every table); set those to resume it, or give another checkpoint directory to start over."
+                    : $"Checkpoint '{path}' was written for different features or model settings; resume with the same pipeline and options, or give another checkpoint directory to start over.");
             }
             var state = new TrainingState
             {
