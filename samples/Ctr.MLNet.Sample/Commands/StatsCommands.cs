@@ -94,6 +94,11 @@ public static class StatsCommands
             if (!parts[i].Spec.Equals(parts[0].Spec))
                 throw new InvalidOperationException($"{inputPaths[i]} was fitted with another feature spec than {inputPaths[0]}; fit every shard with the same --spec file.");
         }
+        if (FeatureStatistics.FindRepeatedShard(parts) is (int first, int second))
+        {
+            throw new InvalidOperationException($"{inputPaths[first]} and {inputPaths[second]} both hold the statistics of one shard (the same rows fitted twice, or a merged file "
+                + "and a shard already in it); merging them would count those rows twice. Give each shard once.");
+        }
         var ml = new MLContext(seed: 1);
         FeatureStatistics merged = FeatureStatistics.Merge(ml, parts);
         merged.Save(outputPath);

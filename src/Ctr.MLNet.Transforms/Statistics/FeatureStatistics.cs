@@ -38,15 +38,15 @@ namespace Ctr.MLNet.Transforms;
 /// </para>
 /// <para>
 /// <b>File format</b> (<see cref="Save"/>): "CTRSTATS", an int format version (<see cref="FormatVersion"/>), the
-/// spec's JSON, the number of shards merged, the vocabulary counts, the hash-space counts, the numeric statistics and
-/// the samples, then the SHA-256 of everything before it. <see cref="Load"/> refuses a file of a newer version, a
+/// spec's JSON, the number of shards merged, the shards' identities (version 2 on), the vocabulary counts, the
+/// hash-space counts, the numeric statistics and the samples, then the SHA-256 of everything before it. <see cref="Load"/> refuses a file of a newer version, a
 /// damaged one (checksum) and one that is not a statistics file, with a <see cref="FormatException"/> naming it.
 /// </para>
 /// </remarks>
 public sealed class FeatureStatistics
 {
     /// <summary>The version of the statistics file this library writes, and the newest it reads.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     private static readonly byte[] Magic = "CTRSTATS"u8.ToArray();
     private const int ChecksumLength = 32;
@@ -56,7 +56,7 @@ public sealed class FeatureStatistics
     private readonly ImmutableDictionary<string, NumericStatistics> _numerics;
     private readonly ImmutableDictionary<string, ReservoirSample> _samples;
 
-    private FeatureStatistics(FeatureSpec spec, int shards, ImmutableDictionary<string, TermCounts> vocabularies, ImmutableDictionary<string, TermCounts> hashSpaces,
+    private FeatureStatistics(FeatureSpec spec, int shards, ImmutableArray<string>? shardIds, ImmutableDictionary<string, TermCounts> vocabularies, ImmutableDictionary<string, TermCounts> hashSpaces,
         ImmutableDictionary<string, NumericStatistics> numerics, ImmutableDictionary<string, ReservoirSample> samples)
     {
         Spec = spec;
@@ -65,6 +65,7 @@ public sealed class FeatureStatistics
         _hashSpaces = hashSpaces;
         _numerics = numerics;
         _samples = samples;
+        ShardIds = shardIds ?? (IsEmpty ? [] : [ContentId()]);
     }
 
     /// <summary>The spec the statistics are of.</summary>
@@ -72,6 +73,13 @@ public sealed class FeatureStatistics
 
     /// <summary>How many shard fits were merged into these (1 for a fit).</summary>
     public int Shards { get; }
+
+    /// <summary>
+    /// The identities of the shards merged into these: a hash of each shard fit's statistics, so the same rows fitted
+    /// twice have the same identity and <see cref="Merge"/> refuses to count them twice. Shards that saw no rows have
+    /// none, and a merge written by format version 1 knows none of its shards.
+    /// </summary>
+    public ImmutableArray<string> ShardIds { get; }
 
     /// <summary>The vocabulary names, in the pipeline's order.</summary>
     public ImmutableArray<string> VocabularyNames => [.. _vocabularies.Keys.Order(StringComparer.Ordinal)];
@@ -131,7 +139,7 @@ public sealed class FeatureStatistics
                     throw new InvalidOperationException($"The spec's pipeline has a stage ({estimator.GetType().Name}) whose statistics cannot be fitted by shard.");
             }
         }
-        return new FeatureStatistics(spec, 1, vocabularies.ToImmutable(), hashSpaces.ToImmutable(), numerics.ToImmutable(), samples.ToImmutable());
+        return new FeatureStatistics(spec, 1, null, vocabularies.ToImmutable(), hashSpaces.ToImmutable(), numerics.ToImmutable(), samples.ToImmutable());
     }
 
     /// <summary>
@@ -140,7 +148,8 @@ public sealed class FeatureStatistics
     /// </summary>
     /// <param name="mlContext">The context (for the spec's sampling settings).</param>
     /// <param name="parts">Statistics of the same spec, one or more.</param>
-    /// <exception cref="ArgumentException">No parts, or parts of different specs (the message names the first that differs).</exception>
+    /// <exception cref="ArgumentException">No parts, parts of different specs (the message names the first that differs),
+    /// or a shard held by two parts (see <see cref="ShardIds"/>).</exception>
     public static FeatureStatistics Merge(MLContext mlContext, IReadOnlyList<FeatureStatistics> parts)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
@@ -153,16 +162,51 @@ public sealed class FeatureStatistics
             if (!parts[i].Spec.Equals(spec))
                 throw new ArgumentException($"Statistics {i + 1} were fitted with another feature spec than statistics 1 ({parts[i].Spec} vs {spec}); fit every shard with the same spec file.", nameof(parts));
         }
+        if (FindRepeatedShard(parts) is (int first, int second))
+        {
+            throw new ArgumentException($"Statistics {first + 1} and {second + 1} both hold the shard fit {parts[first].ShardIds.Intersect(parts[second].ShardIds).First()} "
+                + "(the same rows fitted, or a merge that already holds that shard); merging them would count those rows twice. Merge each shard once.", nameof(parts));
+        }
         var sampling = new Dictionary<string, (int Capacity, int Seed)>();
         foreach (QuantileBucketingEstimator bucketing in spec.BuildEstimators(mlContext).OfType<QuantileBucketingEstimator>())
         {
             foreach (var (column, settings) in bucketing.InputColumns.Zip(bucketing.SampleSettings))
                 sampling[column] = settings;
         }
-        return new FeatureStatistics(spec, parts.Sum(p => p.Shards),
+        return new FeatureStatistics(spec, parts.Sum(p => p.Shards), [.. parts.SelectMany(p => p.ShardIds)],
             Sum(parts.Select(p => p._vocabularies)), Sum(parts.Select(p => p._hashSpaces)),
             parts[0]._numerics.ToImmutableDictionary(kv => kv.Key, kv => parts.Skip(1).Aggregate(kv.Value, (total, p) => total.Merge(p._numerics[kv.Key]))),
             parts[0]._samples.ToImmutableDictionary(kv => kv.Key, kv => ReservoirSample.Merge([.. parts.Select(p => p._samples[kv.Key])], sampling[kv.Key].Capacity, sampling[kv.Key].Seed)));
+    }
+
+    /// <summary>The first two of <paramref name="parts"/> that hold the same shard, or null.</summary>
+    public static (int First, int Second)? FindRepeatedShard(IReadOnlyList<FeatureStatistics> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        var holder = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < parts.Count; i++)
+        {
+            foreach (string id in parts[i].ShardIds)
+            {
+                if (!holder.TryAdd(id, i) && holder[id] != i)
+                    return (holder[id], i);
+            }
+        }
+        return null;
+    }
+
+    private bool IsEmpty =>
+        _vocabularies.Values.Concat(_hashSpaces.Values).All(c => c.Count == 0) && _numerics.Values.All(n => n.Count == 0 && n.MissingCount == 0)
+        && _samples.Values.All(s => s.Seen == 0);
+
+    // The statistics' own bytes: equal for two fits of the same rows with the same spec, different for any other rows
+    // almost surely (the counts of every term, every moment and the sampled values all enter).
+    private string ContentId()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+            WriteSections(writer);
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))[..32];
     }
 
     private static ImmutableDictionary<string, TermCounts> Sum(IEnumerable<ImmutableDictionary<string, TermCounts>> parts)
@@ -204,8 +248,9 @@ public sealed class FeatureStatistics
         return new TransformerChain<ITransformer>([.. transformers]);
     }
 
-    // Binary format (version 1), after the 8 bytes "CTRSTATS" and the int version
+    // Binary format (version 2), after the 8 bytes "CTRSTATS" and the int version
     //   string: spec JSON; int: shards merged
+    //   int: shard identities, then each as a string (not in version 1)
     //   int: vocabularies, then each: string name, int terms, then per term in ordinal order: string term, long count
     //   int: hash spaces, then each as a vocabulary
     //   int: normalized numerics, then each: string input column, NumericStatistics (see NumericStatistics.Write)
@@ -224,29 +269,37 @@ public sealed class FeatureStatistics
                 writer.Write(FormatVersion);
                 writer.Write(Spec.ToJson());
                 writer.Write(Shards);
-                WriteCounts(writer, _vocabularies);
-                WriteCounts(writer, _hashSpaces);
-                writer.Write(_numerics.Count);
-                foreach (var (column, statistics) in _numerics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                {
-                    writer.Write(column);
-                    statistics.Write(writer);
-                }
-                writer.Write(_samples.Count);
-                foreach (var (column, sample) in _samples.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                {
-                    writer.Write(column);
-                    writer.Write(sample.Capacity);
-                    writer.Write(sample.Seen);
-                    writer.Write(sample.Count);
-                    foreach (double value in sample.Values)
-                        writer.Write(value);
-                }
+                writer.Write(ShardIds.Length);
+                foreach (string id in ShardIds)
+                    writer.Write(id);
+                WriteSections(writer);
             }
             buffer.Write(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
             buffer.Position = 0;
             buffer.CopyTo(stream);
         });
+    }
+
+    private void WriteSections(BinaryWriter writer)
+    {
+        WriteCounts(writer, _vocabularies);
+        WriteCounts(writer, _hashSpaces);
+        writer.Write(_numerics.Count);
+        foreach (var (column, statistics) in _numerics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            writer.Write(column);
+            statistics.Write(writer);
+        }
+        writer.Write(_samples.Count);
+        foreach (var (column, sample) in _samples.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            writer.Write(column);
+            writer.Write(sample.Capacity);
+            writer.Write(sample.Seen);
+            writer.Write(sample.Count);
+            foreach (double value in sample.Values)
+                writer.Write(value);
+        }
     }
 
     private static void WriteCounts(BinaryWriter writer, ImmutableDictionary<string, TermCounts> spaces)
@@ -287,6 +340,18 @@ public sealed class FeatureStatistics
             using var reader = new BinaryReader(new MemoryStream(bytes, Magic.Length + sizeof(int), body - Magic.Length - sizeof(int)), Encoding.UTF8);
             FeatureSpec spec = FeatureSpec.FromJson(reader.ReadString());
             int shards = reader.ReadInt32();
+            ImmutableArray<string>? shardIds = null;
+            if (version >= 2)
+            {
+                var ids = ImmutableArray.CreateBuilder<string>();
+                for (int i = Vocabulary.ReadCount(reader, "shard identities"); i > 0; i--)
+                    ids.Add(reader.ReadString());
+                shardIds = ids.ToImmutable();
+            }
+            else if (shards > 1)
+            {
+                shardIds = [];
+            }
             ImmutableDictionary<string, TermCounts> vocabularies = ReadCounts(reader), hashSpaces = ReadCounts(reader);
             var numerics = ImmutableDictionary.CreateBuilder<string, NumericStatistics>();
             for (int i = Vocabulary.ReadCount(reader, "numeric columns"); i > 0; i--)
@@ -306,7 +371,7 @@ public sealed class FeatureStatistics
                     values[v] = reader.ReadDouble();
                 samples.Add(column, new ReservoirSample(capacity, 0, seen, values));
             }
-            var statistics = new FeatureStatistics(spec, shards, vocabularies, hashSpaces, numerics.ToImmutable(), samples.ToImmutable());
+            var statistics = new FeatureStatistics(spec, shards, shardIds, vocabularies, hashSpaces, numerics.ToImmutable(), samples.ToImmutable());
             statistics.CheckCovers(path);
             return statistics;
         }

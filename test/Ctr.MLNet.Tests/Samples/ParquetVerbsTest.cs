@@ -90,9 +90,12 @@ public sealed class ParquetVerbsTest
         Invoke("fit-stats", "--spec", P("other.json"), "--data", shards[1], "--out", P("other.bin"));
         var (mixedCode, mixedOutput) = Invoke("merge-stats", P("s0.bin"), P("other.bin"), "--out", P("mixed.bin"));
         var (missingCode, missingOutput) = Invoke("merge-stats", P("s0.bin"), P("nope.bin"), "--out", P("mixed.bin"));
+        var (againCode, againOutput) = Invoke("merge-stats", P("merged.bin"), P("s1.bin"), "--out", P("mixed.bin"));
         var (bothCode, bothOutput) = Invoke("train", "--train", P("union"), "--valid", P("test.csv"), "--model", P("x.zip"), "--stats", P("merged.bin"), "--init-model", P("stats.zip"));
         Assert.AreEqual(1, mixedCode);
         StringAssert.Contains(mixedOutput, "other.bin was fitted with another feature spec than");
+        Assert.AreEqual(1, againCode);
+        StringAssert.Contains(againOutput, $"error: {P("merged.bin")} and {P("s1.bin")} both hold the statistics of one shard");
         Assert.AreEqual(1, missingCode);
         StringAssert.Contains(missingOutput, "nope.bin' does not exist");
         Assert.IsFalse(File.Exists(P("mixed.bin")));

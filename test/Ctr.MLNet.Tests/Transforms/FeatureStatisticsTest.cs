@@ -191,7 +191,7 @@ public sealed class FeatureStatisticsTest
             loaded.BuildPipeline(new MLContext(seed: 9)).OfType<QuantileBucketingTransformer>().Single().GetBoundaries("X").ToArray());
         Assert.AreEqual(sut.GetNumericStatistics("Y"), loaded.GetNumericStatistics("Y"));
         StringAssert.Contains(Assert.ThrowsExactly<FormatException>(() => FeatureStatistics.Load(damaged)).Message, "damaged.bin is damaged: its checksum does not match");
-        StringAssert.Contains(Assert.ThrowsExactly<FormatException>(() => FeatureStatistics.Load(newer)).Message, "format version 99, but this library reads versions 1 to 1");
+        StringAssert.Contains(Assert.ThrowsExactly<FormatException>(() => FeatureStatistics.Load(newer)).Message, "format version 99, but this library reads versions 1 to 2");
         StringAssert.Contains(Assert.ThrowsExactly<FormatException>(() => FeatureStatistics.Load(notStats)).Message, "other.bin is not a feature statistics file");
         var otherSpec = spec with { Features = [spec.Features[0]] };
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => FeatureStatistics.Merge(ml, [sut, FeatureStatistics.Fit(ml, otherSpec, data)])).Message, "Statistics 2 were fitted with another feature spec");
@@ -202,6 +202,69 @@ public sealed class FeatureStatisticsTest
             File.WriteAllBytes(file, content);
             return file;
         }
+    }
+
+    [TestMethod]
+    public void FeatureStatisticsTest_AShardIsMergedOnceWhateverFilesCarryIt()
+    {
+        using var directory = new TemporaryDirectory();
+        var ml = new MLContext(seed: 1);
+        var spec = new FeatureSpec("Click", [new FeatureColumnSpec("X", FeatureColumnSpec.Numeric) { Buckets = 4 }]);
+        FeatureStatistics Shard(int from, int count) =>
+            FeatureStatistics.Fit(ml, spec, ml.Data.LoadFromEnumerable(Enumerable.Range(from, count).Select(i => new Row { X = i % 37, Click = i % 2 })));
+        FeatureStatistics a = Shard(0, 250), b = Shard(250, 250), aAgain = Shard(0, 250);
+        FeatureStatistics merged = FeatureStatistics.Merge(ml, [a, b]);
+        string mergedPath = Path.Combine(directory.Path, "merged.bin"), aPath = Path.Combine(directory.Path, "a.bin");
+        merged.Save(mergedPath);
+        a.Save(aPath);
+
+        Assert.HasCount(1, a.ShardIds);
+        CollectionAssert.AreEqual(a.ShardIds, aAgain.ShardIds, "the same rows fitted twice are the same shard");
+        CollectionAssert.AreNotEqual(a.ShardIds, b.ShardIds);
+        CollectionAssert.AreEquivalent(a.ShardIds.Concat(b.ShardIds).ToArray(), FeatureStatistics.Load(mergedPath).ShardIds.ToArray());
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => FeatureStatistics.Merge(ml, [FeatureStatistics.Load(mergedPath), a])).Message,
+            "Statistics 1 and 2 both hold the shard fit");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => FeatureStatistics.Merge(ml, [b, a, aAgain])).Message, "Statistics 2 and 3 both hold");
+        // Shards that saw no rows count nothing, so any number of them merge.
+        Assert.AreEqual(4, FeatureStatistics.Merge(ml, [a, b, Shard(0, 0), Shard(0, 0)]).Shards);
+
+        // Version 1 wrote no identities: a single shard's is its statistics' hash, as now; a merge's are unknown.
+        FeatureStatistics aV1 = FeatureStatistics.Load(Write("a-v1.bin", AsVersion1(File.ReadAllBytes(aPath))));
+        FeatureStatistics mergedV1 = FeatureStatistics.Load(Write("merged-v1.bin", AsVersion1(File.ReadAllBytes(mergedPath))));
+        CollectionAssert.AreEqual(a.ShardIds, aV1.ShardIds);
+        Assert.ThrowsExactly<ArgumentException>(() => FeatureStatistics.Merge(ml, [aV1, a]));
+        Assert.AreEqual(2, mergedV1.Shards);
+        Assert.IsEmpty(mergedV1.ShardIds);
+        Assert.AreEqual(3, FeatureStatistics.Merge(ml, [mergedV1, a]).Shards, "a version 1 merge cannot tell which shards it holds");
+
+        string Write(string name, byte[] content)
+        {
+            string file = Path.Combine(directory.Path, name);
+            File.WriteAllBytes(file, content);
+            return file;
+        }
+    }
+
+    /// <summary>A version 2 file rewritten as version 1 wrote it: without the shard identities.</summary>
+    private static byte[] AsVersion1(byte[] bytes)
+    {
+        using var reader = new BinaryReader(new MemoryStream(bytes[..^32]));
+        reader.ReadBytes(12);
+        string specJson = reader.ReadString();
+        int shards = reader.ReadInt32();
+        for (int ids = reader.ReadInt32(); ids > 0; ids--)
+            reader.ReadString();
+        byte[] rest = reader.ReadBytes(bytes.Length);
+        var body = new MemoryStream();
+        using (var writer = new BinaryWriter(body, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(bytes[..8]);
+            writer.Write(1);
+            writer.Write(specJson);
+            writer.Write(shards);
+            writer.Write(rest);
+        }
+        return [.. body.ToArray(), .. System.Security.Cryptography.SHA256.HashData(body.ToArray())];
     }
 
     private static byte[] WithVersion(byte[] bytes, int version)
