@@ -248,10 +248,11 @@ public static class TrainCommand
         // CheckPaths found a checkpoint of one kind or the other.
         if (settings.Resume && networks == 1 && !TorchCtrTrainer.HasCheckpoint(directory))
             throw new InvalidOperationException($"--resume: '{directory}' holds the checkpoints of several networks (network-k folders), not of one; give the --networks they were written with, or leave --resume out to start over.");
-        if (settings.Resume && networks > 1 && TorchCtrTrainer.HasCheckpoint(directory) && !Directory.EnumerateDirectories(directory, "network-*").Any(TorchCtrTrainer.HasCheckpoint))
+        if (settings.Resume && networks > 1 && TorchCtrTrainer.HasCheckpoint(directory)
+            && !Enumerable.Range(1, networks).Any(k => TorchCtrTrainer.HasCheckpoint(HybridCtrTrainer.NetworkCheckpointDirectory(directory, k))))
             throw new InvalidOperationException($"--resume: '{directory}' holds the checkpoint of one network, not of {networks}; give --networks 1 as when it was written, or leave --resume out to start over.");
         for (int k = 1; networks > 1 && k <= networks; k++)
-            InputFiles.RequireWritable(Path.Combine(directory, $"network-{k}", "checkpoint.ctr"), "--checkpoint-dir");
+            InputFiles.RequireWritable(Path.Combine(HybridCtrTrainer.NetworkCheckpointDirectory(directory, k), "checkpoint.ctr"), "--checkpoint-dir");
     }
 
     /// <summary>

@@ -134,7 +134,7 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
             options.Network.Validate(resuming: false);
             // One network's checkpoint.ctr resumes none of them: each would look in its folder and start over.
             if (options.Network.CheckpointDirectory is string directory
-                && !Enumerable.Range(1, options.NumberOfNetworks).Any(k => TorchCtrTrainer.HasCheckpoint(NetworkFolder(directory, k))))
+                && !Enumerable.Range(1, options.NumberOfNetworks).Any(k => TorchCtrTrainer.HasCheckpoint(NetworkCheckpointDirectory(directory, k))))
             {
                 throw new ArgumentOutOfRangeException(nameof(options), TorchCtrTrainer.HasCheckpoint(directory)
                     ? $"Resume: '{directory}' holds one network's checkpoint ({Training.Checkpoint.FileName}), and an ensemble of {options.NumberOfNetworks} resumes from its network-k folders; resume it with one network (NumberOfNetworks = 1), or train without resuming to start over."
@@ -228,10 +228,16 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
     };
 
     private string? NetworkCheckpoints(string? directory, int k) =>
-        directory is null || _options.NumberOfNetworks == 1 ? directory : NetworkFolder(directory, k);
+        directory is null || _options.NumberOfNetworks == 1 ? directory : NetworkCheckpointDirectory(directory, k);
 
     /// <summary>Where network <paramref name="k"/> of an ensemble checkpoints inside <paramref name="directory"/>.</summary>
-    private static string NetworkFolder(string directory, int k) => System.IO.Path.Combine(directory, $"network-{k}");
+    /// <summary>Where network <paramref name="k"/> (1-based) of an ensemble keeps its checkpoints under the checkpoint directory <paramref name="directory"/>.</summary>
+    public static string NetworkCheckpointDirectory(string directory, int k)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        return System.IO.Path.Combine(directory, $"network-{k}");
+    }
 
     /// <summary>The trees' features, the trees, and the copy that keeps their margin.</summary>
     private ITransformer[] FitTrees(FeatureLayout layout, IDataView trainData)
