@@ -10,7 +10,8 @@ namespace Ctr.MLNet.Benchmarks.Harness;
 
 /// <summary>
 /// A Markdown report: printed to standard output as it grows and rewritten to
-/// <c>benchmarks/results/&lt;name&gt;.md</c> after every addition, so a run cut short keeps what it measured.
+/// <c>benchmarks/results/&lt;name&gt;.md</c> after every addition (not before the first), so a run cut short keeps
+/// what it measured.
 /// The header holds the exact command line, the machine, the .NET version and the torch thread count.
 /// </summary>
 public sealed class Report
@@ -31,8 +32,8 @@ public sealed class Report
         Line($"- Torch threads: {TorchThreads.Describe()}");
         Line($"- Load average at start (1/5/15 min): {LoadAverage()} — this machine is shared and noisy; compare numbers within one run, not across runs.");
         Line($"- Peak RSS: {(Memory.CanResetPeak ? "reset before each measured section (/proc/self/clear_refs), so it is that section's peak" : "since process start (reset not available)")}; every run starts after a full blocking GC.");
+        // Not written yet: a run refused for its options leaves the committed file of that name as it was.
         _text.AppendLine();
-        Flush();
     }
 
     /// <summary>Where the file is written.</summary>

@@ -230,7 +230,6 @@ public sealed class HybridCtrTrainer : IEstimator<TransformerChain<ITransformer>
     private string? NetworkCheckpoints(string? directory, int k) =>
         directory is null || _options.NumberOfNetworks == 1 ? directory : NetworkCheckpointDirectory(directory, k);
 
-    /// <summary>Where network <paramref name="k"/> of an ensemble checkpoints inside <paramref name="directory"/>.</summary>
     /// <summary>Where network <paramref name="k"/> (1-based) of an ensemble keeps its checkpoints under the checkpoint directory <paramref name="directory"/>.</summary>
     public static string NetworkCheckpointDirectory(string directory, int k)
     {
