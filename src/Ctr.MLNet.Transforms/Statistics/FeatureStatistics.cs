@@ -203,10 +203,12 @@ public sealed class FeatureStatistics
     // almost surely (the counts of every term, every moment and the sampled values all enter).
     private string ContentId()
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+        // Streamed through the hash: a shard of millions of terms is not held twice.
+        using var sha = SHA256.Create();
+        using (var hashing = new CryptoStream(Stream.Null, sha, CryptoStreamMode.Write))
+        using (var writer = new BinaryWriter(hashing, Encoding.UTF8))
             WriteSections(writer);
-        return Convert.ToHexStringLower(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))[..32];
+        return Convert.ToHexStringLower(sha.Hash!)[..32];
     }
 
     private static ImmutableDictionary<string, TermCounts> Sum(IEnumerable<ImmutableDictionary<string, TermCounts>> parts)
