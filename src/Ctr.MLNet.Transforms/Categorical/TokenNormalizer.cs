@@ -38,8 +38,8 @@ internal sealed class TokenNormalizer
     /// Returns false when the value is missing or an outlier (it maps to the OOV index).
     /// <paramref name="token"/> may point into <paramref name="scratch"/>.
     /// </summary>
-    // Inlined into the lookup loops: as a call, returning the token through `out` cost as much per value (~25 ns,
-    // benchmarks/results/serving-vocab-lookup.md) as the lookup that follows it.
+    // Inlined into the lookup loops: as a call, returning the token through `out`, it cost nearly as much per value
+    // (~27 ns, benchmarks/results/serving-vocab-lookup.md) as the table lookup that follows it.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryNormalize(ReadOnlySpan<char> raw, Span<char> scratch, out ReadOnlySpan<char> token)
     {
