@@ -98,9 +98,10 @@ internal sealed class ColumnSpaces<TSpace>
     {
         var reader = TokenColumnReader.Create(input, column);
         var scratch = new char[TokenNormalizer.ScratchLength];
+        TokenNormalizer normalizer = space.Normalizer;
 
         uint IndexOf(int i) =>
-            space.Normalizer.TryNormalize(reader[i], scratch, out ReadOnlySpan<char> token) ? (uint)space.IndexOfToken(token) : Vocabulary.OovIndex;
+            normalizer.TryNormalize(reader[i], scratch, out ReadOnlySpan<char> token) ? (uint)space.IndexOfToken(token) : Vocabulary.OovIndex;
 
         if (column.Type is not VectorDataViewType)
         {

@@ -23,8 +23,7 @@ public sealed class Vocabulary : IIndexSpace
 
     private const int FirstTermIndex = 2;
 
-    private readonly Dictionary<string, int> _index;
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly TermTable _table;
     private readonly TermCounts _counts;
 
     internal Vocabulary(string name, VocabularySettings settings, ImmutableArray<string> terms, TermCounts counts)
@@ -33,10 +32,7 @@ public sealed class Vocabulary : IIndexSpace
         Settings = settings;
         Terms = terms;
         _counts = counts;
-        _index = new Dictionary<string, int>(terms.Length, StringComparer.Ordinal);
-        for (int i = 0; i < terms.Length; i++)
-            _index.Add(terms[i], i + FirstTermIndex);
-        _lookup = _index.GetAlternateLookup<ReadOnlySpan<char>>();
+        _table = new TermTable(terms);
         Normalizer = settings.CreateNormalizer();
     }
 
@@ -86,7 +82,7 @@ public sealed class Vocabulary : IIndexSpace
     void IIndexSpace.Write(BinaryWriter writer) => Write(writer);
 
     internal int IndexOfToken(ReadOnlySpan<char> normalizedToken) =>
-        _lookup.TryGetValue(normalizedToken, out int index) ? index : OovIndex;
+        _table.IndexOf(normalizedToken) is int position and >= 0 ? position + FirstTermIndex : OovIndex;
 
     /// <summary>
     /// The vocabulary after seeing <paramref name="newCounts"/> too: existing terms keep their indices,
@@ -95,22 +91,22 @@ public sealed class Vocabulary : IIndexSpace
     internal Vocabulary Grow(TermCounts newCounts)
     {
         TermCounts counts = _counts.Merge(newCounts);
-        return new Vocabulary(Name, Settings, Terms.AddRange(NewTerms(counts, _index, Settings, Terms.Length)), counts);
+        return new Vocabulary(Name, Settings, Terms.AddRange(NewTerms(counts, this, Settings)), counts);
     }
 
     internal static Vocabulary Create(string name, VocabularySettings settings, TermCounts counts) =>
-        new(name, settings, [.. NewTerms(counts, new Dictionary<string, int>(), settings, 0)], counts);
+        new(name, settings, [.. NewTerms(counts, null, settings)], counts);
 
-    private static List<string> NewTerms(TermCounts counts, Dictionary<string, int> existing, VocabularySettings settings, int existingCount)
+    private static List<string> NewTerms(TermCounts counts, Vocabulary? existing, VocabularySettings settings)
     {
         var candidates = new List<KeyValuePair<string, long>>();
         foreach (var pair in counts.Counts)
         {
-            if (pair.Value >= settings.MinCount && !existing.ContainsKey(pair.Key))
+            if (pair.Value >= settings.MinCount && (existing is null || existing._table.IndexOf(pair.Key) < 0))
                 candidates.Add(pair);
         }
         candidates.Sort(TermCounts.MostFrequentFirst);
-        int room = settings.MaxSize is int max ? Math.Max(0, max - existingCount) : int.MaxValue;
+        int room = settings.MaxSize is int max ? Math.Max(0, max - (existing?.Terms.Length ?? 0)) : int.MaxValue;
         var terms = new List<string>(Math.Min(room, candidates.Count));
         for (int i = 0; i < candidates.Count && terms.Count < room; i++)
             terms.Add(candidates[i].Key);
@@ -135,7 +131,7 @@ public sealed class Vocabulary : IIndexSpace
         writer.Write(_counts.Count - Terms.Length);
         foreach (var (term, count) in _counts.Counts)
         {
-            if (!_index.ContainsKey(term))
+            if (_table.IndexOf(term) < 0)
             {
                 writer.Write(term);
                 writer.Write(count);

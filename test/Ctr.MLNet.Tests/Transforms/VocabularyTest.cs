@@ -127,6 +127,19 @@ public sealed class VocabularyTest
     }
 
     [TestMethod]
+    public void VocabularyTest_OutlierTokensOfAnyLengthMatchIgnoringCase()
+    {
+        var ml = new MLContext(seed: 1);
+        string longOutlier = new('x', 70);
+        IDataView data = Items(ml, "N/A", " n/a ", longOutlier.ToUpperInvariant(), new string('x', 63), new string('x', 71), "n/b", "a");
+
+        var sut = ml.Ctr().Transforms.MapToVocabulary(new VocabularyEstimator.ColumnOptions("ItemId", "Item") { OutlierTokens = ["n/a", longOutlier] }).Fit(data);
+
+        CollectionAssert.AreEqual(new[] { "a", "n/b", new string('x', 63), new string('x', 71) }, sut.GetVocabulary("ItemId").Terms.ToArray());
+        CollectionAssert.AreEqual(new uint[] { 1, 1, 1, 4, 5, 3, 2 }, ItemIds(sut, data));
+    }
+
+    [TestMethod]
     public void VocabularyTest_FoldCase()
     {
         var ml = new MLContext(seed: 1);
