@@ -71,6 +71,7 @@ public static class AccuracyBenchmark
             TreeLearningRate = args.Double("tree-lr", trees.TreeLearningRate),
             MinimumExampleCountPerLeaf = args.Int("min-leaf", trees.MinimumExampleCountPerLeaf),
             TreeLeafEmbeddingDim = args.Int("tree-leaf-dim", trees.TreeLeafEmbeddingDim),
+            TargetEncoding = !args.Flag("no-target-encoding"),
         };
         args.CheckAllUsed();
         foreach (string m in models)

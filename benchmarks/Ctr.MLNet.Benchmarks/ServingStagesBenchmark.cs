@@ -107,8 +107,9 @@ public static class ServingStagesBenchmark
         int hybrid = top.FindIndex(t => Flatten(t).Any(s => s is TorchCtrTransformer));
         if (hybrid < 0 || !Flatten(chain).Any(t => t is LogitBlendTransformer { TreeScoreColumn: not null }))
             return null;
-        TorchCtrTransformer network = Flatten(top[hybrid]).OfType<TorchCtrTransformer>().First();
-        return new TransformerChain<ITransformer>([.. top.Take(hybrid), network]);
+        // The target encoding is a feature transform of the hybrid's, before its trees.
+        List<ITransformer> parts = [.. Flatten(top[hybrid])];
+        return new TransformerChain<ITransformer>([.. top.Take(hybrid), .. parts.OfType<TargetEncodingTransformer>(), parts.OfType<TorchCtrTransformer>().First()]);
     }
 
     /// <summary>The steps before the hybrid's part plus its first step (the trees' feature vector), or null without trees.</summary>
@@ -118,7 +119,7 @@ public static class ServingStagesBenchmark
         int hybrid = top.FindIndex(t => Flatten(t).Any(s => s is TorchCtrTransformer));
         if (hybrid < 0 || WithoutTrees(chain) is null || top[hybrid] is not IEnumerable<ITransformer> parts)
             return null;
-        return new TransformerChain<ITransformer>([.. top.Take(hybrid), parts.First()]);
+        return new TransformerChain<ITransformer>([.. top.Take(hybrid), .. parts.TakeWhile(p => p is TargetEncodingTransformer), parts.SkipWhile(p => p is TargetEncodingTransformer).First()]);
     }
 
     private static float ReadTreeInput(IRowToRowMapper mapper, ColumnarDataView view)

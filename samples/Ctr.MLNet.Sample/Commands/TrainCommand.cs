@@ -69,6 +69,12 @@ public static class TrainCommand
             DefaultValueFactory = _ => new HybridCtrTrainer.Options().TreeLeafEmbeddingDim,
             HelpName = "D",
         }, v => v >= 0 ? null : $"--tree-leaf-dim must be at least 0, got {v}.");
+        Option<bool> targetEncoding = new("--target-encoding")
+        {
+            Description = "Give the trees and the networks each categorical id's smoothed click rate in the training rows (out of fold for those rows); false: off. Not used with --init-model.",
+            DefaultValueFactory = _ => new HybridCtrTrainer.Options().TargetEncoding,
+            HelpName = "true|false",
+        };
         Option<double> embeddingL2 = CommandOptions.Check(new Option<double>("--embedding-l2")
         {
             Description = $"Gaussian prior on the rows of the embedding tables of more than {new TorchCtrTrainer.Options().EmbeddingL2MinimumTableSize:N0} rows (EmbeddingL2; 0 = off): curbs the memorization of user and item ids.",
@@ -87,7 +93,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train a CTR model on a CSV file and save the whole pipeline as one model zip.")
         {
-            train, valid, model, spec, printSpec, label, listSeparator, modelType, trees, networks, treeLeafDim, embeddingL2, historyAttributes, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows, stats,
+            train, valid, model, spec, printSpec, label, listSeparator, modelType, trees, networks, treeLeafDim, targetEncoding, embeddingL2, historyAttributes, epochs, batchSize, threads, seed, checkpoints, resume, plot, initModel, badRows, stats,
         };
         command.SetAction(parse => CommandOptions.Run(parse, output =>
         {
@@ -101,6 +107,7 @@ public static class TrainCommand
                 Trees = parse.GetResult(trees) is { Implicit: false } ? parse.GetValue(trees) : null,
                 Networks = parse.GetResult(networks) is { Implicit: false } ? parse.GetValue(networks) : null,
                 TreeLeafDim = parse.GetValue(treeLeafDim),
+                TargetEncoding = parse.GetValue(targetEncoding),
                 EmbeddingL2 = parse.GetValue(embeddingL2),
                 HistoryAttributes = HistoryAttributesOf(parse.GetValue(historyAttributes)!),
                 Epochs = parse.GetValue(epochs),
@@ -176,7 +183,8 @@ public static class TrainCommand
             using TorchCtrTransformer network = ml.BinaryClassification.Trainers.TorchCtr(options).Fit(features.Transform(trainData), features.Transform(validData));
             return Finish(ml, settings, new TransformerChain<ITransformer>(features, network), network, null, trainData, validData, output, error, clock);
         }
-        TransformerChain<ITransformer> hybrid = ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { Network = options, NumberOfTrees = trees, NumberOfNetworks = networks, TreeLeafEmbeddingDim = settings.TreeLeafDim })
+        TransformerChain<ITransformer> hybrid = ml.BinaryClassification.Trainers.TorchCtrWithTrees(new HybridCtrTrainer.Options { Network = options, NumberOfTrees = trees, NumberOfNetworks = networks, TreeLeafEmbeddingDim = settings.TreeLeafDim,
+            TargetEncoding = settings.TargetEncoding })
             .Fit(features.Transform(trainData), features.Transform(validData));
         using TorchCtrTransformer hybridNetwork = hybrid.OfType<TorchCtrTransformer>().First(); // its curves and history stand for the ensemble's
         return Finish(ml, settings, new TransformerChain<ITransformer>(features, hybrid), hybridNetwork, hybrid.OfType<LogitBlendTransformer>().Single().Blend,
@@ -460,6 +468,9 @@ public sealed record TrainSettings(string TrainPath, string ValidPath, string Mo
 
     /// <summary>Width of the trees' leaf embeddings in the networks (<see cref="HybridCtrTrainer.Options.TreeLeafEmbeddingDim"/>); 0 for none.</summary>
     public int TreeLeafDim { get; init; }
+
+    /// <summary>Whether a hybrid reads the categorical ids' click rates (<see cref="HybridCtrTrainer.Options.TargetEncoding"/>).</summary>
+    public bool TargetEncoding { get; init; } = new HybridCtrTrainer.Options().TargetEncoding;
 
     /// <summary>A merge-stats file whose spec and statistics give the fitted feature pipeline, or null to fit it on the training data.</summary>
     public string? StatsPath { get; init; }

@@ -20,7 +20,7 @@ public sealed class CliOptionsTest
         ["quickstart", "--rows", "2000", "--out", "out/q", "--seed", "3", "--epochs", "2", "--threads", "1"],
         ["generate", "--rows", "100", "--seed", "2", "--out", "out/g", "--day", "1", "--test-fraction", "0.3"],
         ["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip", "--spec", "s.json", "--print-spec", "--label", "y", "--list-separator", ";",
-            "--model-type", "deepfm", "--trees", "20", "--networks", "2", "--tree-leaf-dim", "2", "--embedding-l2", "300", "--history-attributes", "brand,category", "--epochs", "3", "--batch-size", "64", "--threads", "2", "--seed", "4", "--checkpoint-dir", "ck", "--resume",
+            "--model-type", "deepfm", "--trees", "20", "--networks", "2", "--tree-leaf-dim", "2", "--target-encoding", "false", "--embedding-l2", "300", "--history-attributes", "brand,category", "--epochs", "3", "--batch-size", "64", "--threads", "2", "--seed", "4", "--checkpoint-dir", "ck", "--resume",
             "--plot", "c.png", "--bad-rows", "skip"],
         ["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip", "--init-model", "y.zip", "--list-separator", "|"],
         ["train", "--train", "shards", "--valid", "v.parquet", "--model", "m.zip", "--stats", "merged.bin"],

@@ -80,7 +80,8 @@ public sealed class HybridCtrTrainerTest
         IDataView valid = features.Transform(ml.Data.LoadFromEnumerable(Valid));
         IDataView test = features.Transform(ml.Data.LoadFromEnumerable(Test));
 
-        TransformerChain<ITransformer> sut = ml.BinaryClassification.Trainers.TorchCtrWithTrees(Quick()).Fit(train, valid);
+        // Without the ids' rates the trees see only X1 and X2: the test is about what they add to the network from those.
+        TransformerChain<ITransformer> sut = ml.BinaryClassification.Trainers.TorchCtrWithTrees(Quick() with { TargetEncoding = false }).Fit(train, valid);
 
         IDataView scored = sut.Transform(test);
         float[] labels = [.. Test.Select(r => r.Label ? 1f : 0f)];
@@ -95,6 +96,29 @@ public sealed class HybridCtrTrainerTest
         Assert.IsGreaterThan(0.0, weights.TreeWeight, "both parts count");
         var metrics = ml.BinaryClassification.Evaluate(scored);
         Assert.AreEqual(blend, metrics.AreaUnderRocCurve, 1e-6, "ML.NET's evaluator reads the blended columns");
+    }
+
+    [TestMethod]
+    public void HybridCtrTrainerTest_TargetEncodingGivesTheTreesTheIdsTheyCannotSplitOneHot()
+    {
+        // 300 items and 500 users, above the one-hot limit of 10: without their rates the trees see X1 and X2 alone.
+        var ml = new MLContext(seed: 1);
+        ITransformer features = Features(ml).Fit(ml.Data.LoadFromEnumerable(Train));
+        IDataView train = features.Transform(ml.Data.LoadFromEnumerable(Train));
+        IDataView valid = features.Transform(ml.Data.LoadFromEnumerable(Valid));
+        IDataView test = features.Transform(ml.Data.LoadFromEnumerable(Test));
+        float[] labels = [.. Test.Select(r => r.Label ? 1f : 0f)];
+        double TreesAuc(bool encoded, out TransformerChain<ITransformer> hybrid)
+        {
+            hybrid = ml.BinaryClassification.Trainers.TorchCtrWithTrees(Quick() with { MaxOneHotSize = 10, TargetEncoding = encoded }).Fit(train, valid);
+            return BinaryMetrics.Auc(labels, Column(hybrid.Transform(test), HybridCtrTrainer.TreeScoreColumnName));
+        }
+
+        double with = TreesAuc(encoded: true, out var encodedHybrid), without = TreesAuc(encoded: false, out var plainHybrid);
+
+        Assert.IsGreaterThan(without + 0.05, with, $"trees with the ids' rates {with:F4}, without {without:F4}");
+        CollectionAssert.AreEqual(new[] { "UserId", "ItemId" }, encodedHybrid.OfType<TargetEncodingTransformer>().Single().InputColumnNames.ToArray());
+        Assert.IsEmpty(plainHybrid.OfType<TargetEncodingTransformer>());
     }
 
     [TestMethod]
@@ -321,7 +345,8 @@ public sealed class HybridCtrTrainerTest
         Assert.IsNull(blend.TreeScoreColumn);
         Assert.AreEqual(0.0, blend.Blend.TreeWeight);
         Assert.IsTrue(double.IsNaN(blend.Blend.TreesValidAuc));
-        Assert.HasCount(5, sut.ToList(), "two networks, the copies of their logits, the blend: no trees");
+        Assert.HasCount(6, sut.ToList(), "the target encoding, two networks, the copies of their logits, the blend: no trees");
+        Assert.IsInstanceOfType<TargetEncodingTransformer>(sut.First());
         Assert.HasCount(2, sut.OfType<TorchCtrTransformer>().ToList());
         Assert.IsNull(sut.Transform(valid).Schema.GetColumnOrNull(HybridCtrTrainer.TreeScoreColumnName));
     }
