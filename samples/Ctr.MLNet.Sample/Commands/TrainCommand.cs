@@ -69,12 +69,12 @@ public static class TrainCommand
             DefaultValueFactory = _ => new HybridCtrTrainer.Options().TreeLeafEmbeddingDim,
             HelpName = "D",
         }, v => v >= 0 ? null : $"--tree-leaf-dim must be at least 0, got {v}.");
-        Option<bool> targetEncoding = new("--target-encoding")
+        Option<string> targetEncoding = CommandOptions.Check(new Option<string>("--target-encoding")
         {
-            Description = "Give the trees and the networks each categorical id's smoothed click rate in the training rows (out of fold for those rows); false: off. Not used with --init-model.",
-            DefaultValueFactory = _ => new HybridCtrTrainer.Options().TargetEncoding,
-            HelpName = "true|false",
-        };
+            Description = "Give the trees and the networks each categorical id's smoothed click rate in the training rows (out of fold for those rows): on or off. Not used with --init-model.",
+            HelpName = "on|off",
+            DefaultValueFactory = _ => new HybridCtrTrainer.Options().TargetEncoding ? "on" : "off",
+        }, v => v is "on" or "off" ? null : $"--target-encoding must be on or off, got '{v}'.");
         Option<double> embeddingL2 = CommandOptions.Check(new Option<double>("--embedding-l2")
         {
             Description = $"Gaussian prior on the rows of the embedding tables of more than {new TorchCtrTrainer.Options().EmbeddingL2MinimumTableSize:N0} rows (EmbeddingL2; 0 = off): curbs the memorization of user and item ids.",
@@ -107,7 +107,7 @@ public static class TrainCommand
                 Trees = parse.GetResult(trees) is { Implicit: false } ? parse.GetValue(trees) : null,
                 Networks = parse.GetResult(networks) is { Implicit: false } ? parse.GetValue(networks) : null,
                 TreeLeafDim = parse.GetValue(treeLeafDim),
-                TargetEncoding = parse.GetValue(targetEncoding),
+                TargetEncoding = parse.GetValue(targetEncoding) == "on",
                 EmbeddingL2 = parse.GetValue(embeddingL2),
                 HistoryAttributes = HistoryAttributesOf(parse.GetValue(historyAttributes)!),
                 Epochs = parse.GetValue(epochs),

@@ -20,7 +20,7 @@ public sealed class CliOptionsTest
         ["quickstart", "--rows", "2000", "--out", "out/q", "--seed", "3", "--epochs", "2", "--threads", "1"],
         ["generate", "--rows", "100", "--seed", "2", "--out", "out/g", "--day", "1", "--test-fraction", "0.3"],
         ["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip", "--spec", "s.json", "--print-spec", "--label", "y", "--list-separator", ";",
-            "--model-type", "deepfm", "--trees", "20", "--networks", "2", "--tree-leaf-dim", "2", "--target-encoding", "false", "--embedding-l2", "300", "--history-attributes", "brand,category", "--epochs", "3", "--batch-size", "64", "--threads", "2", "--seed", "4", "--checkpoint-dir", "ck", "--resume",
+            "--model-type", "deepfm", "--trees", "20", "--networks", "2", "--tree-leaf-dim", "2", "--target-encoding", "off", "--embedding-l2", "300", "--history-attributes", "brand,category", "--epochs", "3", "--batch-size", "64", "--threads", "2", "--seed", "4", "--checkpoint-dir", "ck", "--resume",
             "--plot", "c.png", "--bad-rows", "skip"],
         ["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip", "--init-model", "y.zip", "--list-separator", "|"],
         ["train", "--train", "shards", "--valid", "v.parquet", "--model", "m.zip", "--stats", "merged.bin"],
@@ -122,6 +122,10 @@ public sealed class CliOptionsTest
             string[] train = ["train", "--train", "t.csv", "--valid", "v.csv", "--model", "m.zip"];
             Assert.AreEqual("--trees must be a whole number, got 'abc'.", root.Parse([.. train, "--trees", "abc"]).Errors.Single().Message);
             Assert.AreEqual("--tree-leaf-dim must be at least 0, got -1.", root.Parse([.. train, "--tree-leaf-dim", "-1"]).Errors.Single().Message, "a number still meets its check");
+            var encoding = (Option<string>)root.Subcommands.Single(c => c.Name == "train").Options.Single(o => o.Name == "--target-encoding");
+            Assert.AreEqual("off", root.Parse([.. train, "--target-encoding", "off"]).GetValue(encoding));
+            Assert.AreEqual("on", root.Parse(train).GetValue(encoding), "on by default");
+            Assert.AreEqual("--target-encoding must be on or off, got 'maybe'.", root.Parse([.. train, "--target-encoding", "maybe"]).Errors.Single().Message);
             string[] serve = ["serve", "--model", "m.zip"];
             Assert.AreEqual("--max-body-bytes must be a whole number, got '1e6'.", root.Parse([.. serve, "--max-body-bytes", "1e6"]).Errors.Single().Message);
             var wait = (Option<double>)root.Subcommands.Single(c => c.Name == "serve").Options.Single(o => o.Name == "--max-batch-wait-ms");
