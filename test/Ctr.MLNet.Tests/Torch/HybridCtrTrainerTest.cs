@@ -69,16 +69,20 @@ public sealed class HybridCtrTrainerTest
         MinimumExampleCountPerLeaf = 20,
     };
 
+    /// <summary>All the training, validation and test rows through the features fitted on the training rows.</summary>
+    private static (IDataView Train, IDataView Valid, IDataView Test) Featurized(MLContext ml)
+    {
+        ITransformer features = Features(ml).Fit(ml.Data.LoadFromEnumerable(Train));
+        return (features.Transform(ml.Data.LoadFromEnumerable(Train)), features.Transform(ml.Data.LoadFromEnumerable(Valid)), features.Transform(ml.Data.LoadFromEnumerable(Test)));
+    }
+
     private static float[] Column(IDataView data, string name) => [.. data.GetColumn<float>(name)];
 
     [TestMethod]
     public void HybridCtrTrainerTest_TreesAddAThresholdInteractionTheNetworkMisses()
     {
         var ml = new MLContext(seed: 1);
-        ITransformer features = Features(ml).Fit(ml.Data.LoadFromEnumerable(Train));
-        IDataView train = features.Transform(ml.Data.LoadFromEnumerable(Train));
-        IDataView valid = features.Transform(ml.Data.LoadFromEnumerable(Valid));
-        IDataView test = features.Transform(ml.Data.LoadFromEnumerable(Test));
+        var (train, valid, test) = Featurized(ml);
 
         // Without the ids' rates the trees see only X1 and X2: the test is about what they add to the network from those.
         TransformerChain<ITransformer> sut = ml.BinaryClassification.Trainers.TorchCtrWithTrees(Quick() with { TargetEncoding = false }).Fit(train, valid);
@@ -103,10 +107,7 @@ public sealed class HybridCtrTrainerTest
     {
         // 300 items and 500 users, above the one-hot limit of 10: without their rates the trees see X1 and X2 alone.
         var ml = new MLContext(seed: 1);
-        ITransformer features = Features(ml).Fit(ml.Data.LoadFromEnumerable(Train));
-        IDataView train = features.Transform(ml.Data.LoadFromEnumerable(Train));
-        IDataView valid = features.Transform(ml.Data.LoadFromEnumerable(Valid));
-        IDataView test = features.Transform(ml.Data.LoadFromEnumerable(Test));
+        var (train, valid, test) = Featurized(ml);
         float[] labels = [.. Test.Select(r => r.Label ? 1f : 0f)];
         double TreesAuc(bool encoded, out TransformerChain<ITransformer> hybrid)
         {
@@ -237,10 +238,7 @@ public sealed class HybridCtrTrainerTest
     public void HybridCtrTrainerTest_TreeLeavesTeachTheNetworkTheThresholdInteraction()
     {
         var ml = new MLContext(seed: 1);
-        ITransformer features = Features(ml).Fit(ml.Data.LoadFromEnumerable(Train));
-        IDataView train = features.Transform(ml.Data.LoadFromEnumerable(Train));
-        IDataView valid = features.Transform(ml.Data.LoadFromEnumerable(Valid));
-        IDataView test = features.Transform(ml.Data.LoadFromEnumerable(Test));
+        var (train, valid, test) = Featurized(ml);
         bool[] inside = [.. Test.Select(r => r.X1 > 0.5 && r.X2 < -0.2)];
         // Users, items and the numbers are drawn independently, so the mean logit inside the region minus outside it
         // estimates the planted +2.5.
