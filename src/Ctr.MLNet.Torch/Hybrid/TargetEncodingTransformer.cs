@@ -82,6 +82,8 @@ public sealed class TargetEncodingTransformer : RowToRowTransformerBase
             clicks[f] = [.. sizes.Select(n => new double[n])];
         }
         DataViewSchema.Column[] columns = [.. keyColumns.Select(c => trainData.Schema[c])];
+        long total = 0;
+        double clicked = 0;
         using (DataViewRowCursor cursor = trainData.GetRowCursor([.. columns, trainData.Schema[labelColumn]]))
         {
             ValueGetter<uint>[] getters = [.. columns.Select(cursor.GetGetter<uint>)];
@@ -93,6 +95,8 @@ public sealed class TargetEncodingTransformer : RowToRowTransformerBase
                     getters[c](ref keys[c]);
                 int fold = Fold(keys);
                 float y = label();
+                total++;
+                clicked += y;
                 for (int c = 0; c < keys.Length; c++)
                 {
                     rows[fold][c][keys[c]]++;
@@ -100,11 +104,9 @@ public sealed class TargetEncodingTransformer : RowToRowTransformerBase
                 }
             }
         }
-        long total = rows.Sum(f => f.Length == 0 ? 0 : f[0].Sum());
-        double clicked = clicks.Sum(f => f.Length == 0 ? 0 : f[0].Sum());
-        if (keyColumns.Length > 0 && total == 0)
+        if (total == 0)
             throw new InvalidOperationException("Target encoding needs training rows; the training data has none.");
-        float prior = total == 0 ? 0f : (float)(clicked / total);
+        float prior = (float)(clicked / total);
 
         float[][] Rates(int? leftOut) => [.. sizes.Select((n, c) =>
         {
@@ -130,7 +132,9 @@ public sealed class TargetEncodingTransformer : RowToRowTransformerBase
     }
 
     /// <summary>The rate of key value <paramref name="key"/> (0: missing) in input column <paramref name="column"/>, over every training row.</summary>
-    public float RateOf(int column, uint key) => key < (uint)_rates[column].Length ? _rates[column][key] : Prior;
+    public float RateOf(int column, uint key) => Rate(_rates[column], key, Prior);
+
+    private static float Rate(float[] rates, uint key, float prior) => key < (uint)rates.Length ? rates[key] : prior;
 
     /// <summary>A row's fold, from its ids: the same row lands in the same fold in every pass.</summary>
     internal static int Fold(ReadOnlySpan<uint> keys)
@@ -248,7 +252,7 @@ public sealed class TargetEncodingTransformer : RowToRowTransformerBase
                 float[][] rates = byFold is null ? scoring : byFold[Fold(keys)];
                 var editor = VBufferEditor.Create(ref value, keys.Length);
                 for (int c = 0; c < keys.Length; c++)
-                    editor.Values[c] = keys[c] < (uint)rates[c].Length ? rates[c][keys[c]] : prior;
+                    editor.Values[c] = Rate(rates[c], keys[c], prior);
                 value = editor.Commit();
             });
         }
