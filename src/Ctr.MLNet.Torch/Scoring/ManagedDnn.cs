@@ -455,15 +455,15 @@ internal sealed class ManagedDnn
     /// panels of <see cref="Panel"/> output columns ([panel][input][column]) so a kernel reads them in order; the outputs
     /// are padded to whole panels (zero weights, so the padding columns are 0 and are never read as inputs).
     /// </summary>
-    private sealed class Dense
+    internal sealed class Dense
     {
         private readonly float[] _packed;
         private readonly float[] _bias;
         private readonly float[]? _scale;
-        private readonly float[]? _shift;
+        private readonly float[] _shift;
         private readonly bool _relu;
 
-        private Dense(int inputs, int outputs, float[] weight, float[] bias, float[]? scale, float[]? shift, bool relu)
+        internal Dense(int inputs, int outputs, float[] weight, float[] bias, float[]? scale, float[]? shift, bool relu)
         {
             Inputs = inputs;
             Padded = (outputs + Panel - 1) / Panel * Panel;
@@ -475,7 +475,7 @@ internal sealed class ManagedDnn
             }
             _bias = Pad(bias, Padded);
             _scale = scale is null ? null : Pad(scale, Padded);
-            _shift = shift is null ? null : Pad(shift, Padded);
+            _shift = Pad(shift ?? [], Padded);
             _relu = relu;
         }
 
@@ -536,22 +536,45 @@ internal sealed class ManagedDnn
                 Finish(y.AsSpan(r * Padded, Padded));
         }
 
-        /// <summary>Bias, norm and ReLU on one row's outputs.</summary>
+        /// <summary>
+        /// Bias, norm and ReLU on one row's outputs, in vectors (<see cref="Panel"/> divides the row): per element the
+        /// same two roundings (+ bias; × scale, + shift) as libtorch's, and ReLU as <see cref="MathF.Max(float, float)"/>
+        /// (NaN stays NaN, −0 becomes +0).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Finish(Span<float> y)
+        internal void Finish(Span<float> y)
         {
-            for (int j = 0; j < y.Length; j++)
+            if (Vector512.IsHardwareAccelerated)
             {
-                float v = y[j] + _bias[j];
-                if (_scale is not null)
-                    v = v * _scale[j] + _shift![j];
-                // An overflowed sum: the fused multiply-adds keep the first infinity (an exact product added to ∞ stays
-                // ∞, the rest of the sum lost), where libtorch's partial sums mostly meet as ∞ − ∞. No probability
-                // follows from either: NaN, which the later layers carry to the logit.
-                if (!float.IsFinite(v))
-                    v = float.NaN;
-                y[j] = _relu ? MathF.Max(v, 0) : v;
+                for (int j = 0; j < y.Length; j += Vector512<float>.Count)
+                {
+                    var v = Vector512.Create(y.Slice(j, Vector512<float>.Count)) + Vector512.Create(_bias.AsSpan(j, Vector512<float>.Count));
+                    if (_scale is not null)
+                        v = v * Vector512.Create(_scale.AsSpan(j, Vector512<float>.Count)) + Vector512.Create(_shift.AsSpan(j, Vector512<float>.Count));
+                    // An overflowed sum: see the scalar form's note in FinishOne.
+                    v = Vector512.ConditionalSelect(Vector512.IsFinite(v), v, Vector512.Create(float.NaN));
+                    if (_relu)
+                        v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero) | Vector512.IsNaN(v), v, Vector512<float>.Zero);
+                    v.CopyTo(y.Slice(j, Vector512<float>.Count));
+                }
+                return;
             }
+            for (int j = 0; j < y.Length; j++)
+                y[j] = FinishOne(y[j], j);
+        }
+
+        /// <summary>What <see cref="Finish"/> gives output <paramref name="j"/> of sum <paramref name="y"/>.</summary>
+        internal float FinishOne(float y, int j)
+        {
+            float v = y + _bias[j];
+            if (_scale is not null)
+                v = v * _scale[j] + _shift[j];
+            // An overflowed sum: the fused multiply-adds keep the first infinity (an exact product added to ∞ stays
+            // ∞, the rest of the sum lost), where libtorch's partial sums mostly meet as ∞ − ∞. No probability
+            // follows from either: NaN, which the later layers carry to the logit.
+            if (!float.IsFinite(v))
+                v = float.NaN;
+            return _relu ? MathF.Max(v, 0) : v;
         }
 
         // The kernels: each output is Σ_k fma(x[k], w[k, j], ·) from 0 in k order, however many rows or panels a kernel
