@@ -34,7 +34,8 @@ internal sealed class ManagedDnn
     private readonly float[]?[] _tables; // per table of the layout (null: not read): rows × dim
     private readonly int[] _tableDims;
     private readonly int[] _scalarTable; // per scalar field
-    private readonly int[] _scalarColumn;
+    private readonly int[] _scalarColumn; // -1: folded into the first layer
+    private readonly float[]?[] _folded; // per scalar field: its table through the first layer's columns (rows × first layer's Padded), or null
     private readonly Sequence[] _sequences;
     private readonly Dot[] _dots;
     private readonly int _numericColumn;
@@ -45,7 +46,7 @@ internal sealed class ManagedDnn
     private readonly int _widestRow; // floats per row of a pass's activation buffers: the input or the widest layer
     private readonly bool _mean;
 
-    private ManagedDnn(FeatureLayout layout, FeatureEmbedding embedding, int[] dotSequences, Dense[] layers, bool fuse)
+    private ManagedDnn(FeatureLayout layout, FeatureEmbedding embedding, int[] dotSequences, Dense[] layers, bool fuse, bool[] fold)
     {
         _layers = layers;
         _mean = embedding.Pooling == SequencePooling.Mean;
@@ -62,15 +63,30 @@ internal sealed class ManagedDnn
             return _tables[t]!;
         }
 
-        int column = 0;
+        int column = 0, moduleColumn = 0; // the column here and in the module's input (folded fields have none here)
+        var kept = new List<int>(); // the module's input columns the first layer still reads
         _scalarTable = [.. layout.Categorical.Select(f => f.Table)];
         _scalarColumn = new int[_scalarTable.Length];
+        _folded = new float[]?[_scalarTable.Length];
         for (int f = 0; f < _scalarTable.Length; f++)
         {
             Table(_scalarTable[f]);
-            _scalarColumn[f] = column;
-            column += _tableDims[_scalarTable[f]];
+            int dim = _tableDims[_scalarTable[f]];
+            if (fold[f])
+            {
+                _folded[f] = layers[0].Fold(_tables[_scalarTable[f]]!, dim, moduleColumn);
+                _scalarColumn[f] = -1;
+            }
+            else
+            {
+                _scalarColumn[f] = column;
+                column += dim;
+                kept.AddRange(Enumerable.Range(moduleColumn, dim));
+            }
+            moduleColumn += dim;
         }
+        FoldedFields = fold.Count(f => f);
+        int scalarEnd = column;
         _sequences = new Sequence[layout.Sequences.Length];
         FusesHistories = fuse;
         var fusedTables = new Dictionary<string, (float[] Table, bool SkipsPadding)>(StringComparer.Ordinal);
@@ -107,6 +123,12 @@ internal sealed class ManagedDnn
         _numericColumn = column;
         _numericWidth = layout.NumericWidth;
         _inputWidth = column + _numericWidth;
+        if (FoldedFields > 0)
+        {
+            // The first layer keeps the columns of every field not folded: the rest of the input follows them unchanged.
+            kept.AddRange(Enumerable.Range(moduleColumn, _inputWidth - scalarEnd));
+            _layers[0] = layers[0].Keeping([.. kept]);
+        }
         _widestTable = _tableDims.Append(0).Max();
         _widestRow = Math.Max(_inputWidth, layers.Max(l => l.Padded));
     }
@@ -118,12 +140,22 @@ internal sealed class ManagedDnn
     internal const long DefaultMaxTableBytes = 256L << 20;
 
     /// <summary>
+    /// The largest table folded into the first layer (its rows through the layer's columns, one row of outputs per id):
+    /// a field's dim × width multiply-adds per row become width additions, read from a table that stays in cache. 1 MiB:
+    /// about a thousand ids at 256 outputs.
+    /// </summary>
+    internal const long DefaultMaxFoldedTableBytes = 1L << 20;
+
+    /// <summary>The scalar fields folded into the first layer.</summary>
+    internal int FoldedFields { get; }
+
+    /// <summary>
     /// The managed form of a <see cref="DnnCtrModel"/>'s parts, or null when <paramref name="mlp"/>'s layers are not the
     /// ones <see cref="MlpBlock"/> builds or the tables hold more than <paramref name="maxTableBytes"/>. The histories'
     /// fused tables (see <see cref="FusesHistories"/>) count in that limit: above it with them, histories are pooled
     /// from the item and attribute tables per row (as without <paramref name="fuseHistories"/>).
     /// </summary>
-    internal static ManagedDnn? TryCreate(FeatureLayout layout, FeatureEmbedding embedding, MlpBlock mlp, int[] dotSequences, long maxTableBytes = DefaultMaxTableBytes, bool fuseHistories = true)
+    internal static ManagedDnn? TryCreate(FeatureLayout layout, FeatureEmbedding embedding, MlpBlock mlp, int[] dotSequences, long maxTableBytes = DefaultMaxTableBytes, bool fuseHistories = true, long maxFoldedTableBytes = DefaultMaxFoldedTableBytes)
     {
         // From the layout's sizes and the tables' widths: no native call per table.
         int[] fieldTables = [.. layout.Categorical.Select(f => f.Table), .. layout.Sequences.Select(f => f.Table)];
@@ -162,7 +194,21 @@ internal sealed class ManagedDnn
             if (pending is null || norm is not null)
                 return null;
             layers.Add(Dense.Of(pending, norm: null, relu: false));
-            return new ManagedDnn(layout, embedding, dotSequences, [.. layers], fuse) { TableBytes = tableBytes + (fuse ? fusedBytes : 0) };
+
+            // Small tables folded into the first layer, while the copies stay within the limit. A dot's candidate is
+            // read from the input, so it keeps its columns.
+            long bytes = tableBytes + (fuse ? fusedBytes : 0);
+            var candidates = dotSequences.Select(embedding.CandidateField).ToHashSet();
+            bool[] fold = new bool[layout.Categorical.Length];
+            for (int f = 0; f < fold.Length; f++)
+            {
+                long folded = (long)layout.Tables[layout.Categorical[f].Table].Size * layers[0].Padded * sizeof(float);
+                if (candidates.Contains(f) || folded > maxFoldedTableBytes || bytes + folded > maxTableBytes)
+                    continue;
+                fold[f] = true;
+                bytes += folded;
+            }
+            return new ManagedDnn(layout, embedding, dotSequences, [.. layers], fuse, fold) { TableBytes = bytes };
         }
     }
 
@@ -256,16 +302,18 @@ internal sealed class ManagedDnn
         float[] a = ArrayPool<float>.Shared.Rent(rows.Length * _widestRow);
         float[] b = ArrayPool<float>.Shared.Rent(rows.Length * _widestRow);
         float[] scratch = ArrayPool<float>.Shared.Rent(2 * _widestTable);
+        int first = _layers[0].Padded;
+        float[]? folded = FoldedFields > 0 ? ArrayPool<float>.Shared.Rent(rows.Length * first) : null;
         try
         {
             for (int r = 0; r < rows.Length; r++)
-                ReadInputs(block, rows[r], a.AsSpan(r * _inputWidth, _inputWidth), scratch);
+                ReadInputs(block, rows[r], a.AsSpan(r * _inputWidth, _inputWidth), scratch, folded is null ? default : folded.AsSpan(r * first, first));
             int width = _inputWidth;
-            foreach (Dense layer in _layers)
+            for (int l = 0; l < _layers.Length; l++)
             {
-                layer.Apply(a, width, rows.Length, b);
+                _layers[l].Apply(a, width, rows.Length, b, l == 0 ? folded : null);
                 (a, b) = (b, a);
-                width = layer.Padded;
+                width = _layers[l].Padded;
             }
             for (int r = 0; r < rows.Length; r++)
                 logits[r] = a[r * width];
@@ -275,16 +323,32 @@ internal sealed class ManagedDnn
             ArrayPool<float>.Shared.Return(a);
             ArrayPool<float>.Shared.Return(b);
             ArrayPool<float>.Shared.Return(scratch);
+            if (folded is not null)
+                ArrayPool<float>.Shared.Return(folded);
         }
     }
 
-    /// <summary>Row <paramref name="row"/>'s input to the first layer, in <c>forward</c>'s order: scalar fields, pooled sequences, dots, numerics.</summary>
+    /// <summary>
+    /// Row <paramref name="row"/>'s input to the first layer, in <c>forward</c>'s order: scalar fields, pooled sequences,
+    /// dots, numerics; the folded fields' rows summed in field order into <paramref name="folded"/> instead.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // loops run hot from the first call: a short evaluate would spend its seconds in unoptimized code
-    private void ReadInputs(FeatureBlock block, int row, Span<float> x, float[] scratch)
+    private void ReadInputs(FeatureBlock block, int row, Span<float> x, float[] scratch, Span<float> folded)
     {
         ReadOnlySpan<int> ids = block.Categorical.AsSpan(row * block.CategoricalWidth, block.CategoricalWidth);
+        bool firstFolded = true;
         for (int f = 0; f < ids.Length; f++)
         {
+            if (_folded[f] is { } table)
+            {
+                ReadOnlySpan<float> part = table.AsSpan(ids[f] * folded.Length, folded.Length);
+                if (firstFolded)
+                    part.CopyTo(folded);
+                else
+                    Add(part, folded);
+                firstFolded = false;
+                continue;
+            }
             int dim = _tableDims[_scalarTable[f]];
             Row(_scalarTable[f], ids[f]).CopyTo(x.Slice(_scalarColumn[f], dim));
         }
@@ -437,10 +501,16 @@ internal sealed class ManagedDnn
         Add(scratch, sum);
     }
 
-    /// <summary><paramref name="sum"/> += <paramref name="value"/>.</summary>
+    /// <summary><paramref name="sum"/> += <paramref name="value"/>, element by element.</summary>
     private static void Add(ReadOnlySpan<float> value, Span<float> sum)
     {
-        for (int j = 0; j < sum.Length; j++)
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j + 16 <= sum.Length; j += 16)
+                (Vector512.Create(sum.Slice(j, 16)) + Vector512.Create(value.Slice(j, 16))).CopyTo(sum.Slice(j, 16));
+        }
+        for (; j < sum.Length; j++)
             sum[j] += value[j];
     }
 
@@ -512,6 +582,7 @@ internal sealed class ManagedDnn
     /// </summary>
     internal sealed class Dense
     {
+        private readonly float[] _weight; // [outputs × inputs], as the module holds it
         private readonly float[] _packed;
         private readonly float[] _bias;
         private readonly float[]? _scale;
@@ -521,6 +592,8 @@ internal sealed class ManagedDnn
         internal Dense(int inputs, int outputs, float[] weight, float[] bias, float[]? scale, float[]? shift, bool relu)
         {
             Inputs = inputs;
+            Outputs = outputs;
+            _weight = weight;
             Padded = (outputs + Panel - 1) / Panel * Panel;
             _packed = new float[Padded * inputs];
             for (int j = 0; j < outputs; j++)
@@ -535,6 +608,44 @@ internal sealed class ManagedDnn
         }
 
         public int Inputs { get; }
+
+        public int Outputs { get; }
+
+        /// <summary>
+        /// Every row of <paramref name="table"/> (<paramref name="dim"/> floats, the inputs from <paramref name="column"/>)
+        /// through this layer's weights, without bias: row <c>i</c>'s output <c>j</c> is Σ_c fma(table[i, c], w[j, column + c], ·)
+        /// from 0 in c order. Rows of <see cref="Padded"/> floats.
+        /// </summary>
+        public float[] Fold(float[] table, int dim, int column)
+        {
+            int rows = table.Length / dim;
+            var folded = new float[rows * Padded];
+            for (int i = 0; i < rows; i++)
+            {
+                ReadOnlySpan<float> row = table.AsSpan(i * dim, dim);
+                for (int j = 0; j < Outputs; j++)
+                {
+                    ReadOnlySpan<float> weights = _weight.AsSpan(j * Inputs + column, dim);
+                    float sum = 0;
+                    for (int c = 0; c < dim; c++)
+                        sum = MathF.FusedMultiplyAdd(row[c], weights[c], sum);
+                    folded[i * Padded + j] = sum;
+                }
+            }
+            return folded;
+        }
+
+        /// <summary>This layer reading only the inputs <paramref name="kept"/> names, in that order (the others are folded).</summary>
+        public Dense Keeping(int[] kept)
+        {
+            var weight = new float[Outputs * kept.Length];
+            for (int j = 0; j < Outputs; j++)
+            {
+                for (int k = 0; k < kept.Length; k++)
+                    weight[j * kept.Length + k] = _weight[j * Inputs + kept[k]];
+            }
+            return new Dense(kept.Length, Outputs, weight, _bias, _scale, _scale is null ? null : _shift, _relu);
+        }
 
         public int Padded { get; }
 
@@ -570,7 +681,7 @@ internal sealed class ManagedDnn
 
         /// <summary>Rows of <paramref name="x"/> (each <paramref name="stride"/> floats, the first <see cref="Inputs"/> read) through the layer into <paramref name="y"/> (rows × <see cref="Padded"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Apply(float[] x, int stride, int rows, float[] y)
+        public void Apply(float[] x, int stride, int rows, float[] y, float[]? folded = null)
         {
             int blocked = rows / 4 * 4;
             for (int p = 0; p < Padded; p += Panel)
@@ -588,7 +699,12 @@ internal sealed class ManagedDnn
                     Kernel1(x, r * stride, p, 1, y, r * Padded + p);
             }
             for (int r = 0; r < rows; r++)
-                Finish(y.AsSpan(r * Padded, Padded));
+            {
+                Span<float> outputs = y.AsSpan(r * Padded, Padded);
+                if (folded is not null)
+                    Add(folded.AsSpan(r * Padded, Padded), outputs);
+                Finish(outputs);
+            }
         }
 
         /// <summary>
