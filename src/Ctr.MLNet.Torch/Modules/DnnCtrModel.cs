@@ -49,6 +49,6 @@ public sealed class DnnCtrModel : CtrModel
     }
 
     /// <summary>This network's managed scoring form for <paramref name="layout"/> (its own), or null when it has none.</summary>
-    internal ManagedDnn? ManagedForScoring(FeatureLayout layout, long maxTableBytes = ManagedDnn.DefaultMaxTableBytes, bool fuseHistories = true) =>
-        ManagedDnn.TryCreate(layout, embedding, mlp, _dotSequences, maxTableBytes, fuseHistories);
+    internal ManagedDnn? ManagedForScoring(FeatureLayout layout, long maxTableBytes = ManagedDnn.DefaultMaxTableBytes, bool fuseHistories = true, long maxFoldedTableBytes = ManagedDnn.DefaultMaxFoldedTableBytes) =>
+        ManagedDnn.TryCreate(layout, embedding, mlp, _dotSequences, maxTableBytes, fuseHistories, maxFoldedTableBytes);
 }

@@ -13,6 +13,45 @@ public sealed class ManagedDnnTest
         [0f, -0f, 1f, -1f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue, -float.MaxValue, float.Epsilon, -float.Epsilon, 1e-39f, -1e-39f, 3.4e38f, -3.4e38f];
 
     [TestMethod]
+    [DataRow(1)]
+    [DataRow(8)]
+    [DataRow(10)]
+    [DataRow(16)]
+    [DataRow(18)]
+    [DataRow(30)]
+    [DataRow(33)]
+    [DataRow(64)]
+    [DataRow(65)]
+    public void PoolingGivesEachFloatTheFusedMultiplyAddsInElementOrder(int dim)
+    {
+        const int Rows = 23;
+        var random = new Random(dim);
+        float[] table = [.. Enumerable.Range(0, Rows * dim).Select(_ => (float)(random.NextDouble() * 2 - 1))];
+        table[5 * dim] = float.NaN; // carried to the sum of its lane only
+        for (int trial = 0; trial < 50; trial++)
+        {
+            // The last rows often: their vectors would reach past the table's end.
+            int[] items = [.. Enumerable.Range(0, random.Next(0, 12)).Select(_ => random.Next(3) == 0 ? Rows - 1 - random.Next(2) : random.Next(Rows))];
+            float[] weights = trial % 2 == 0 ? [] : [.. items.Select(_ => (float)random.NextDouble() * 3)];
+            int[]? map = trial % 5 == 4 ? [.. Enumerable.Range(0, Rows).Select(i => (i * 7) % Rows)] : null;
+            bool skipsPadding = trial % 3 != 0;
+            var expected = new float[dim];
+            for (int e = 0; e < items.Length; e++)
+            {
+                int id = map is null ? items[e] : map[items[e]];
+                if (id == 0 && skipsPadding)
+                    continue;
+                for (int j = 0; j < dim; j++)
+                    expected[j] = MathF.FusedMultiplyAdd(table[id * dim + j], weights.Length == 0 ? 1f : weights[e], expected[j]);
+            }
+            float[] pooled = [.. Enumerable.Repeat(7f, dim)]; // overwritten, not added to
+            ManagedDnn.Pool(table, dim, items, weights, map, skipsPadding, pooled);
+            for (int j = 0; j < dim; j++)
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[j]), BitConverter.SingleToInt32Bits(pooled[j]), $"trial {trial}, float {j} of items {string.Join(",", items)}");
+        }
+    }
+
+    [TestMethod]
     [DataRow(true, true)]
     [DataRow(true, false)]
     [DataRow(false, true)]

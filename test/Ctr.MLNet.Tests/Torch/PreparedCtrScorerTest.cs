@@ -185,12 +185,17 @@ public sealed class PreparedCtrScorerTest
         AreClose(byModules, offline, tolerance: 2e-6f);
         var dnn = (DnnCtrModel)network.Model;
         Assert.IsNull(dnn.ManagedForScoring(network.Layout, maxTableBytes: 100), "tables larger than the limit are not copied: the module's forward scores");
-        ManagedDnn fused = dnn.ManagedForScoring(network.Layout, maxTableBytes: 1 << 20) ?? throw new AssertFailedException("tables of a few kB are copied");
+        ManagedDnn fused = dnn.ManagedForScoring(network.Layout, maxTableBytes: 1 << 20, maxFoldedTableBytes: 0) ?? throw new AssertFailedException("tables of a few kB are copied");
         Assert.IsTrue(fused.FusesHistories, "the history is pooled from one fused table");
-        Assert.IsTrue(dnn.ManagedForScoring(network.Layout, maxTableBytes: fused.TableBytes)!.FusesHistories, "the limit holds the fused tables");
-        ManagedDnn unfused = dnn.ManagedForScoring(network.Layout, maxTableBytes: fused.TableBytes - 1) ?? throw new AssertFailedException("the tables alone fit one byte less");
+        Assert.IsTrue(dnn.ManagedForScoring(network.Layout, maxTableBytes: fused.TableBytes, maxFoldedTableBytes: 0)!.FusesHistories, "the limit holds the fused tables");
+        ManagedDnn unfused = dnn.ManagedForScoring(network.Layout, maxTableBytes: fused.TableBytes - 1, maxFoldedTableBytes: 0) ?? throw new AssertFailedException("the tables alone fit one byte less");
         Assert.IsFalse(unfused.FusesHistories, "the fused tables count in the limit: without room for them the history is pooled table by table");
         Assert.IsLessThan(fused.TableBytes, unfused.TableBytes);
+        // The tables folded into the first layer count in it too: with no room left, nothing is folded.
+        ManagedDnn folded = dnn.ManagedForScoring(network.Layout, maxTableBytes: 1 << 20)!;
+        Assert.IsGreaterThan(0, folded.FoldedFields, "small tables are folded by default");
+        Assert.IsGreaterThan(fused.TableBytes, folded.TableBytes);
+        Assert.AreEqual(0, dnn.ManagedForScoring(network.Layout, maxTableBytes: fused.TableBytes)!.FoldedFields, "no room to fold");
     }
 
     /// <summary>A shopper: a candidate with a brand, a category and a price, two histories of items (one weighted) and searches of their own vocabulary.</summary>
@@ -368,6 +373,20 @@ public sealed class PreparedCtrScorerTest
             var one = new float[1];
             Assert.AreEqual(1, unfused.Score(ml.Data.TakeRows(ml.Data.SkipRows(rows, at), 1), one));
             Assert.AreEqual(byTables[at], one[0], $"row {at} alone");
+        }
+        // The small tables (brand, category) folded into the first layer by default; unfolded, each embedding goes
+        // through the layer's multiply-adds with the rest of the input: the same products summed in another order.
+        foreach (TorchCtrTransformer network in networks.Where(n => n.Layout.Categorical.Length > 0))
+            Assert.IsGreaterThan(0, network.ManagedForScoring!.FoldedFields, "tables of a few ids are folded");
+        PreparedCtrScorer unfolded = PreparedCtrScorer.TryCreate(model, rows.Schema, n => ((DnnCtrModel)n.Model).ManagedForScoring(n.Layout, maxFoldedTableBytes: 0))!;
+        var byInputs = new float[300];
+        Assert.AreEqual(300, unfolded.Score(rows, byInputs));
+        AreClose(byModules, byInputs, tolerance: 2e-6f);
+        for (int at = 3; at < 300; at += 41)
+        {
+            var one = new float[1];
+            Assert.AreEqual(1, unfolded.Score(ml.Data.TakeRows(ml.Data.SkipRows(rows, at), 1), one));
+            Assert.AreEqual(byInputs[at], one[0], $"row {at} alone, unfolded");
         }
     }
 
