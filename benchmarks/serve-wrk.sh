@@ -29,7 +29,9 @@ RESULT="$ROOT/benchmarks/results/$NAME.md"
 COMMAND="THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION RUNS=$RUNS ROWS=$ROWS${TRAIN_ARGS:+ TRAIN_ARGS=\"$TRAIN_ARGS\"}${SERVE_ARGS:+ SERVE_ARGS=\"$SERVE_ARGS\"} benchmarks/serve-wrk.sh"
 
 if ! command -v wrk >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi
+    # A fresh machine has no package lists yet: update them when the install cannot find wrk.
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get install -y wrk || { $SUDO apt-get update && $SUDO apt-get install -y wrk; }
 fi
 
 mkdir -p "$WORK"

@@ -736,6 +736,58 @@ internal sealed class ManagedDnn
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Apply(float[] x, int stride, int rows, float[] y, float[]? folded = null)
         {
+            if (Outputs == 1)
+                Dot(x, stride, rows, y);
+            else
+                Panels(x, stride, rows, y);
+            for (int r = 0; r < rows; r++)
+            {
+                Span<float> outputs = y.AsSpan(r * Padded, Padded);
+                if (folded is not null)
+                    Add(folded.AsSpan(r * Padded, Padded), outputs);
+                Finish(outputs);
+            }
+        }
+
+        /// <summary>
+        /// A layer of one output (the logit): the kernels would compute a panel of 32 outputs for it. Each row's sum is
+        /// the fused multiply-adds a panel's first lane makes, four rows at a time for independent sums; the padding
+        /// outputs are 0.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Dot(float[] x, int stride, int rows, float[] y)
+        {
+            ReadOnlySpan<float> w = _weight.AsSpan(0, Inputs);
+            int r = 0;
+            for (; r + 4 <= rows; r += 4)
+            {
+                ReadOnlySpan<float> x0 = x.AsSpan(r * stride, Inputs), x1 = x.AsSpan((r + 1) * stride, Inputs);
+                ReadOnlySpan<float> x2 = x.AsSpan((r + 2) * stride, Inputs), x3 = x.AsSpan((r + 3) * stride, Inputs);
+                float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int k = 0; k < w.Length; k++)
+                {
+                    s0 = MathF.FusedMultiplyAdd(x0[k], w[k], s0);
+                    s1 = MathF.FusedMultiplyAdd(x1[k], w[k], s1);
+                    s2 = MathF.FusedMultiplyAdd(x2[k], w[k], s2);
+                    s3 = MathF.FusedMultiplyAdd(x3[k], w[k], s3);
+                }
+                (y[r * Padded], y[(r + 1) * Padded], y[(r + 2) * Padded], y[(r + 3) * Padded]) = (s0, s1, s2, s3);
+            }
+            for (; r < rows; r++)
+            {
+                ReadOnlySpan<float> x0 = x.AsSpan(r * stride, Inputs);
+                float s0 = 0;
+                for (int k = 0; k < w.Length; k++)
+                    s0 = MathF.FusedMultiplyAdd(x0[k], w[k], s0);
+                y[r * Padded] = s0;
+            }
+            for (r = 0; r < rows; r++)
+                y.AsSpan(r * Padded + 1, Padded - 1).Clear();
+        }
+
+        /// <summary>Every output's sum over the inputs, panel by panel.</summary>
+        private void Panels(float[] x, int stride, int rows, float[] y)
+        {
             int blocked = rows / 4 * 4;
             for (int p = 0; p < Padded; p += Panel)
             {
@@ -750,13 +802,6 @@ internal sealed class ManagedDnn
                     Kernel1(x, r * stride, p, 2, y, r * Padded + p);
                 if (p < Padded)
                     Kernel1(x, r * stride, p, 1, y, r * Padded + p);
-            }
-            for (int r = 0; r < rows; r++)
-            {
-                Span<float> outputs = y.AsSpan(r * Padded, Padded);
-                if (folded is not null)
-                    Add(folded.AsSpan(r * Padded, Padded), outputs);
-                Finish(outputs);
             }
         }
 

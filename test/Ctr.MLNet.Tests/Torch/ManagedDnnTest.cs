@@ -52,6 +52,31 @@ public sealed class ManagedDnnTest
     }
 
     [TestMethod]
+    [DataRow(1)]
+    [DataRow(3)]
+    [DataRow(64)]
+    [DataRow(67)]
+    public void TheLogitLayerGivesEachRowThePanelKernelsFloats(int rows)
+    {
+        const int Inputs = 37;
+        var random = new Random(rows);
+        float[] weight = [.. Enumerable.Range(0, Inputs).Select(_ => (float)(random.NextDouble() * 2 - 1))];
+        float[] x = [.. Enumerable.Range(0, rows * Inputs).Select(i => i % 11 == 0 ? 0f : (float)(random.NextDouble() * 4 - 2))];
+        x[(rows - 1) * Inputs + 3] = float.NaN; // the last row's
+        // One output takes the dot; two (the second all zero weights) the panel kernels, whose first lane is the same sum.
+        var logit = new ManagedDnn.Dense(Inputs, 1, weight, [0.25f], null, null, relu: false);
+        var panels = new ManagedDnn.Dense(Inputs, 2, [.. weight, .. new float[Inputs]], [0.25f, 0f], null, null, relu: false);
+        var byDot = new float[rows * logit.Padded];
+        var byPanels = new float[rows * panels.Padded];
+        logit.Apply(x, Inputs, rows, byDot);
+        panels.Apply(x, Inputs, rows, byPanels);
+        for (int r = 0; r < rows; r++)
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(byPanels[r * panels.Padded]), BitConverter.SingleToInt32Bits(byDot[r * logit.Padded]), $"row {r}");
+        Assert.IsTrue(float.IsNaN(byDot[(rows - 1) * logit.Padded]), "a NaN input is carried to its row's logit");
+        Assert.IsTrue(rows == 1 || float.IsFinite(byDot[0]), "and to no other row's");
+    }
+
+    [TestMethod]
     [DataRow(true, true)]
     [DataRow(true, false)]
     [DataRow(false, true)]
