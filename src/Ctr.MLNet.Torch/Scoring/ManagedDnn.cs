@@ -512,7 +512,7 @@ internal sealed class ManagedDnn
                 continue;
             float weight = weights.IsEmpty ? 1f : weights[e];
             int at = id * dim;
-            if (at > lastWhole)
+            if (at < 0 || at > lastWhole) // an id outside the table throws there, as the unvectorized pooling does
             {
                 Spill(s0, s1, s2, s3, lanes);
                 MultiplyAdd(table.AsSpan(at, dim), weight, lanes[..dim]);

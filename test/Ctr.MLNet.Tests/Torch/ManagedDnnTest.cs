@@ -52,6 +52,19 @@ public sealed class ManagedDnnTest
     }
 
     [TestMethod]
+    public void PoolingRefusesAnIdOutsideTheTableAndSumsTablesSmallerThanAVector()
+    {
+        float[] table = [1f, 2f, 3f, 4f, 5f, 6f]; // two rows of 3: smaller than one 16-float vector
+        var pooled = new float[3];
+        ManagedDnn.Pool(table, 3, [1, 0, 1], [], map: null, skipsPadding: false, pooled);
+        CollectionAssert.AreEqual(new[] { 9f, 12f, 15f }, pooled);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ManagedDnn.Pool(table, 3, [2], [], null, false, new float[3]));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ManagedDnn.Pool(table, 3, [-1], [], null, false, new float[3]));
+        float[] wide = new float[40 * 3];
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ManagedDnn.Pool(wide, 3, [-2], [], null, false, new float[3]), "a negative id in a table of whole vectors");
+    }
+
+    [TestMethod]
     [DataRow(1)]
     [DataRow(3)]
     [DataRow(64)]
