@@ -46,7 +46,13 @@ for round in $(seq "$ROUNDS"); do
         label="${build%%=*}"
         dotnet "${build#*=}/Ctr.MLNet.Sample.dll" serve --model "ctr=$WORK/model.zip" --urls "http://127.0.0.1:$PORT" $SERVE_ARGS >"$WORK/serve-ab.log" 2>&1 &
         server=$!
-        for _ in $(seq 120); do curl -sf "http://127.0.0.1:$PORT/models" >/dev/null && break; sleep 0.5; done
+        for _ in $(seq 120); do curl -sf "http://127.0.0.1:$PORT/models" >/dev/null && break; kill -0 "$server" 2>/dev/null || break; sleep 0.5; done
+        if ! curl -sf "http://127.0.0.1:$PORT/models" >/dev/null; then
+            echo "build '$label' did not start serving on port $PORT (another server there? set PORT); its log:" >&2
+            cat "$WORK/serve-ab.log" >&2
+            kill "$server" 2>/dev/null || true
+            exit 1
+        fi
         wrk -t2 -c8 -d5s -s "$WORK/requests-1.lua" "$URL" >/dev/null # warm-up, as serve-wrk.sh does
         wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s "$WORK/requests-100.lua" "$URL" >/dev/null
         for run in 1 2; do
