@@ -487,8 +487,16 @@ internal sealed class ManagedDnn
         {
             int id = map is null ? items[e] : map[items[e]];
             if (id != 0 || !skipsPadding)
-                MultiplyAdd(table.AsSpan(id * dim, dim), weights.IsEmpty ? 1f : weights[e], sum);
+                MultiplyAdd(TableRow(table, dim, id), weights.IsEmpty ? 1f : weights[e], sum);
         }
+    }
+
+    /// <summary>Row <paramref name="id"/> of <paramref name="table"/>; an id outside it (negative, past its end, or whose offset would wrap) throws.</summary>
+    private static ReadOnlySpan<float> TableRow(float[] table, int dim, int id)
+    {
+        if (id < 0 || (long)id * dim + dim > table.Length)
+            throw new ArgumentOutOfRangeException(nameof(id), id, $"The id is outside the table's {table.Length / Math.Max(dim, 1)} rows.");
+        return table.AsSpan(id * dim, dim);
     }
 
     /// <summary>
@@ -502,6 +510,9 @@ internal sealed class ManagedDnn
         const int Lanes = 16;
         int vectors = (dim + Lanes - 1) / Lanes;
         int lastWhole = table.Length - vectors * Lanes; // the last start whose vectors stay inside the table
+        // The ids whose vectors stay inside the table; any other (past them, negative, or so large that id × dim would
+        // wrap) is added float by float, which checks it: the vectors' loads are not.
+        uint wholeRows = lastWhole < 0 ? 0u : (uint)(lastWhole / dim) + 1;
         Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
         Span<float> lanes = stackalloc float[4 * Lanes];
         ref float start = ref MemoryMarshal.GetArrayDataReference(table);
@@ -511,16 +522,15 @@ internal sealed class ManagedDnn
             if (id == 0 && skipsPadding)
                 continue;
             float weight = weights.IsEmpty ? 1f : weights[e];
-            int at = id * dim;
-            if (at > lastWhole)
+            if ((uint)id >= wholeRows)
             {
                 Spill(s0, s1, s2, s3, lanes);
-                MultiplyAdd(table.AsSpan(at, dim), weight, lanes[..dim]);
+                MultiplyAdd(TableRow(table, dim, id), weight, lanes[..dim]);
                 (s0, s1, s2, s3) = (Vector512.Create(lanes), Vector512.Create(lanes[Lanes..]), Vector512.Create(lanes[(2 * Lanes)..]), Vector512.Create(lanes[(3 * Lanes)..]));
                 continue;
             }
             var w = Vector512.Create(weight);
-            ref float row = ref Unsafe.Add(ref start, at);
+            ref float row = ref Unsafe.Add(ref start, id * dim);
             s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row), w, s0);
             if (vectors > 1)
                 s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, Lanes), w, s1);

@@ -53,6 +53,33 @@ public sealed class ManagedDnnTest
 
     [TestMethod]
     [DataRow(1)]
+    [DataRow(15)]
+    [DataRow(16)]
+    [DataRow(17)]
+    [DataRow(64)]
+    [DataRow(65)]
+    public void PoolingRefusesIdsOutsideTheTable(int dim)
+    {
+        const int Rows = 9;
+        float[] table = [.. Enumerable.Range(0, Rows * dim).Select(i => (float)i)];
+        var pooled = new float[dim];
+        // Negative, past the last row, and so large that the id times the width wraps (to a negative offset, or to 0).
+        foreach (int id in new[] { -1, -Rows, Rows, Rows + 3, int.MaxValue, int.MinValue, int.MinValue + 1 })
+        {
+            foreach (bool skipsPadding in new[] { true, false })
+            {
+                Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ManagedDnn.Pool(table, dim, [1, id], [], null, skipsPadding, pooled), $"id {id}");
+                Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ManagedDnn.Pool(table, dim, [id, Rows - 1], [0.5f, 2f], null, skipsPadding, pooled), $"id {id}, weighted");
+            }
+        }
+        // The ids inside it still pool: the first and last rows.
+        ManagedDnn.Pool(table, dim, [0, Rows - 1], [], null, skipsPadding: false, pooled);
+        for (int j = 0; j < dim; j++)
+            Assert.AreEqual(j + (float)((Rows - 1) * dim + j), pooled[j]);
+    }
+
+    [TestMethod]
+    [DataRow(1)]
     [DataRow(3)]
     [DataRow(64)]
     [DataRow(67)]
