@@ -390,6 +390,102 @@ public sealed class PreparedCtrScorerTest
         }
     }
 
+    /// <summary>
+    /// Shapes at the managed forward's edges: row widths of 1, 15, 16, 17, 64 and 65 floats (around the 512-bit vector
+    /// of pooling and the 32-wide panels), tables of one and two rows, every scalar field folded into a first layer that
+    /// is the logit layer (it keeps only the history and the price, or nothing at all).
+    /// </summary>
+    [TestMethod]
+    [DataRow(1, 17, 16, false)]
+    [DataRow(15, 64, 1, false)]
+    [DataRow(65, 16, 17, true)]
+    [DataRow(16, 65, 64, true)]
+    public void PreparedCtrScorerTest_EdgeWidthsAndTinyTablesGiveTheModulesFloats(int dim, int itemDim, int searchDim, bool categoricalsOnly)
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Shoppers(800, seed: 1, longest: 5, hostile: false));
+        IEstimator<ITransformer> features = ml.Ctr().Transforms.MapToVocabulary(
+                new VocabularyEstimator.ColumnOptions("UserId", "User"),
+                new VocabularyEstimator.ColumnOptions("ItemId", "Item") { Vocabulary = "item" },
+                new VocabularyEstimator.ColumnOptions("HistoryIds", "History") { Vocabulary = "item" },
+                new VocabularyEstimator.ColumnOptions("SearchIds", "Searches"),
+                new VocabularyEstimator.ColumnOptions("BrandId", "Brand") { MinCount = 1_000_000 }, // every brand unknown: one row
+                new VocabularyEstimator.ColumnOptions("CategoryId", "Category") { MaxSize = 1 })
+            .Append(ml.Ctr().Transforms.Normalize("Price"));
+        var options = new TorchCtrTrainer.Options
+        {
+            LabelColumnName = "Click",
+            CategoricalColumnNames = categoricalsOnly ? ["UserId", "ItemId", "BrandId", "CategoryId"] : ["UserId", "ItemId", "BrandId", "CategoryId", "HistoryIds", "SearchIds"],
+            NumericColumnNames = categoricalsOnly ? [] : ["Price"],
+            Epochs = 1,
+            BatchSize = 128,
+            Threads = 1,
+            Model = new CtrModelOptions
+            {
+                HiddenUnits = [],
+                EmbeddingDim = dim,
+                EmbeddingDims = System.Collections.Immutable.ImmutableDictionary<string, int>.Empty.Add("item", itemDim).Add("SearchIds", searchDim),
+                HistoryAttributes = [],
+            },
+        };
+        ITransformer model = features.Append(ml.BinaryClassification.Trainers.TorchCtr(options)).Fit(train);
+        IDataView rows = ml.Data.LoadFromEnumerable(Shoppers(300, seed: 2, longest: 40, hostile: true));
+        TorchCtrTransformer network = Networks(model).Single();
+        Assert.AreEqual(2, network.Layout.Tables.Single(t => t.Name == "BrandId").Size, "padding and unknown: a table of two rows");
+        Assert.AreEqual(3, network.Layout.Tables.Single(t => t.Name == "CategoryId").Size, "and one of three");
+        ManagedDnn managed = network.ManagedForScoring ?? throw new AssertFailedException("scored in managed code");
+        Assert.AreEqual(4, managed.FoldedFields, "every scalar field is folded");
+
+        PreparedCtrScorer sut = PreparedCtrScorer.TryCreate(model, rows.Schema)!;
+        var all = new float[300];
+        Assert.AreEqual(300, sut.Score(rows, all));
+        Assert.IsTrue(all.All(float.IsFinite));
+        Assert.IsGreaterThan(10, all.Distinct().Count(), "rows get different probabilities");
+        var byModules = new float[300];
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, prepareNetworks: false)!.Score(rows, byModules));
+        AreClose(byModules, all, tolerance: 2e-6f);
+        var unfolded = new float[300];
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, n => ((DnnCtrModel)n.Model).ManagedForScoring(n.Layout, maxFoldedTableBytes: 0))!.Score(rows, unfolded));
+        AreClose(byModules, unfolded, tolerance: 2e-6f);
+        for (int at = 1; at < 300; at += 29)
+        {
+            var one = new float[1];
+            Assert.AreEqual(1, sut.Score(ml.Data.TakeRows(ml.Data.SkipRows(rows, at), 1), one));
+            Assert.AreEqual(all[at], one[0], $"row {at} alone");
+        }
+    }
+
+    /// <summary>A pass of several chunks split over two threads gives each row the floats one thread gives it.</summary>
+    [TestMethod]
+    public void PreparedCtrScorerTest_TwoThreadsGiveTheFloatsOfOne()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Shoppers(800, seed: 1, longest: 5, hostile: false));
+        ITransformer model = ShopperFeatures(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Configuration("ThreeSequencesMean"))).Fit(train);
+        IDataView rows = ml.Data.LoadFromEnumerable(Shoppers(1_000, seed: 2, longest: 40, hostile: true));
+        Assert.IsGreaterThan(0, Networks(model).Single().ManagedForScoring!.FoldedFields);
+        PreparedCtrScorer sut = PreparedCtrScorer.TryCreate(model, rows.Schema)!;
+        int before = TorchSharp.torch.get_num_threads();
+        try
+        {
+            var one = new float[1_000];
+            var two = new float[1_000];
+            TorchSharp.torch.set_num_threads(1);
+            Assert.AreEqual(1_000, sut.Score(rows, one));
+            TorchSharp.torch.set_num_threads(2);
+            for (int pass = 0; pass < 5; pass++)
+            {
+                Assert.AreEqual(1_000, sut.Score(rows, two));
+                CollectionAssert.AreEqual(one, two, $"pass {pass}");
+            }
+            CollectionAssert.AreEqual(one, Offline(model, rows), "batched scoring on two threads");
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(before);
+        }
+    }
+
     [TestMethod]
     public void PreparedCtrScorerTest_OverflowingSumsGiveNaNAsTheModulesDo()
     {
