@@ -350,7 +350,7 @@ internal sealed class ManagedDnn
         {
             if (_folded[f] is { } table)
             {
-                ReadOnlySpan<float> part = table.AsSpan(ids[f] * folded.Length, folded.Length);
+                ReadOnlySpan<float> part = TableRow(table, folded.Length, ids[f]);
                 if (firstFolded)
                     part.CopyTo(folded);
                 else
@@ -411,7 +411,7 @@ internal sealed class ManagedDnn
             {
                 // A projected table's row is the product the unfused pass computes: the same floats either way.
                 if (attribute.Projected is { } projected)
-                    Add(projected.AsSpan(ids[attribute.Field] * dim, dim), candidate);
+                    Add(TableRow(projected, dim, ids[attribute.Field]), candidate);
                 else
                     AddProjected(attribute.Projection, Row(attribute.Table, ids[attribute.Field]), candidate, scratch.AsSpan(_widestTable, dim));
             }
@@ -468,7 +468,7 @@ internal sealed class ManagedDnn
         }
     }
 
-    private ReadOnlySpan<float> Row(int table, int id) => _tables[table].AsSpan(id * _tableDims[table], _tableDims[table]);
+    private ReadOnlySpan<float> Row(int table, int id) => TableRow(_tables[table]!, _tableDims[table], id);
 
     /// <summary>
     /// Σ weight × row of <paramref name="table"/> over <paramref name="items"/> (through <paramref name="map"/> when

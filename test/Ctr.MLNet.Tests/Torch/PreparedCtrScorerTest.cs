@@ -455,6 +455,68 @@ public sealed class PreparedCtrScorerTest
         }
     }
 
+    /// <summary>
+    /// Ids the reader would refuse reaching the managed forward in a block: negative, past a table, or so large that the
+    /// id times a row's width wraps to a row inside the table (0 for int.MinValue). The rows ahead are prefetched before
+    /// they are read: that stays silent, and reading them throws ArgumentOutOfRangeException, never a wrong row's floats.
+    /// </summary>
+    [TestMethod]
+    public void PreparedCtrScorerTest_IdsOutsideTheTablesAreRefusedByTheManagedForward()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Shoppers(600, seed: 1, longest: 5, hostile: false));
+        TorchCtrTransformer network = Networks(ShopperFeatures(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Configuration("WeightedMean"))).Fit(train)).Single();
+        var dnn = (DnnCtrModel)network.Model;
+        ManagedDnn folded = network.ManagedForScoring!;
+        ManagedDnn unfolded = dnn.ManagedForScoring(network.Layout, maxFoldedTableBytes: 0)!;
+        ManagedDnn tableByTable = dnn.ManagedForScoring(network.Layout, fuseHistories: false, maxFoldedTableBytes: 0)!;
+        Assert.IsGreaterThan(0, folded.FoldedFields);
+        Assert.AreEqual(0, unfolded.FoldedFields);
+
+        const int Rows = 10;
+        Ctr.MLNet.Torch.Data.FeatureBlock Block(int field, int sequence, int bad)
+        {
+            var block = new Ctr.MLNet.Torch.Data.FeatureBlock(network.Layout, Rows);
+            for (int r = 0; r < Rows; r++)
+            {
+                block.AddRow();
+                for (int f = 0; f < block.CategoricalWidth; f++)
+                    block.Categorical[r * block.CategoricalWidth + f] = r % 2;
+                for (int s = 0; s < block.Sequences.Length; s++)
+                {
+                    var column = block.Sequences[s];
+                    int start = column.Append(r, 3);
+                    for (int e = 0; e < 3; e++)
+                    {
+                        column.Ids[start + e] = e + 1;
+                        if (column.Weights is not null)
+                            column.Weights[start + e] = 0.5f;
+                    }
+                }
+            }
+            // Row 7: prefetched while row 3 is read, then read.
+            if (field >= 0)
+                block.Categorical[7 * block.CategoricalWidth + field] = bad;
+            if (sequence >= 0)
+                block.Sequences[sequence].Ids[block.Sequences[sequence].Offsets[7] + 1] = bad;
+            return block;
+        }
+        int[] rows = [.. Enumerable.Range(0, Rows)];
+        var logits = new float[Rows];
+        foreach (ManagedDnn managed in new[] { folded, unfolded, tableByTable })
+        {
+            managed.Score(Block(-1, -1, 0), rows, logits);
+            Assert.IsTrue(logits.All(float.IsFinite), "ids inside the tables score");
+            foreach (int bad in new[] { -1, int.MinValue, 1 << 27, 1 << 30, int.MaxValue, 5_000 })
+            {
+                for (int f = 0; f < network.Layout.Categorical.Length; f++)
+                    Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => managed.Score(Block(f, -1, bad), rows, logits), $"field {f}, id {bad}, {managed.FoldedFields} folded");
+                for (int s = 0; s < network.Layout.Sequences.Length; s++)
+                    Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => managed.Score(Block(-1, s, bad), rows, logits), $"history {s}, id {bad}, fused {managed.FusesHistories}");
+            }
+        }
+    }
+
     /// <summary>A pass of several chunks split over two threads gives each row the floats one thread gives it.</summary>
     [TestMethod]
     public void PreparedCtrScorerTest_TwoThreadsGiveTheFloatsOfOne()
