@@ -517,6 +517,49 @@ public sealed class PreparedCtrScorerTest
         }
     }
 
+    /// <summary>
+    /// Infinite and NaN floats in the rows of folded tables: the rows holding those ids are NaN whether their tables are
+    /// folded or not (a folded row's sums carry the infinity as the layer's would), and every other row keeps its floats.
+    /// </summary>
+    [TestMethod]
+    public void PreparedCtrScorerTest_NonFiniteEmbeddingsInFoldedTablesGiveNaNOnlyToTheirRows()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Shoppers(600, seed: 1, longest: 5, hostile: false));
+        ITransformer model = ShopperFeatures(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Configuration("NoNumerics"))).Fit(train);
+        TorchCtrTransformer network = Networks(model).Single();
+        var dnn = (DnnCtrModel)network.Model;
+        IDataView rows = ml.Data.LoadFromEnumerable(Shoppers(300, seed: 2, longest: 5, hostile: true));
+        var before = new float[300];
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema)!.Score(rows, before));
+        using (TorchSharp.torch.no_grad())
+        {
+            // Every table's row 2 (brand b?, user u?, item i?): +∞ in one float, NaN in another of the user's.
+            foreach ((string name, TorchSharp.Modules.Parameter weight) in dnn.named_parameters().Where(p => p.name.StartsWith("embedding.", StringComparison.Ordinal)))
+            {
+                weight[2, 0] = TorchSharp.torch.tensor(float.PositiveInfinity);
+                if (name.Contains("UserId", StringComparison.Ordinal))
+                    weight[3, 1] = TorchSharp.torch.tensor(float.NaN);
+            }
+        }
+        ManagedDnn folded = dnn.ManagedForScoring(network.Layout)!;
+        Assert.AreEqual(network.Layout.Categorical.Length, folded.FoldedFields);
+        var byFolded = new float[300];
+        var byInputs = new float[300];
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, n => folded)!.Score(rows, byFolded));
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, n => ((DnnCtrModel)n.Model).ManagedForScoring(n.Layout, maxFoldedTableBytes: 0))!.Score(rows, byInputs));
+        Assert.IsGreaterThan(10, byFolded.Count(float.IsNaN), "rows holding the rows changed");
+        for (int i = 0; i < 300; i++)
+        {
+            Assert.AreEqual(float.IsNaN(byInputs[i]), float.IsNaN(byFolded[i]), $"row {i}: unfolded {byInputs[i]}, folded {byFolded[i]}");
+            if (!float.IsNaN(byFolded[i]))
+            {
+                Assert.AreEqual(before[i], byFolded[i], $"row {i} keeps its floats");
+                Assert.AreEqual(byInputs[i], byFolded[i], 2e-6f, $"row {i}");
+            }
+        }
+    }
+
     /// <summary>A pass of several chunks split over two threads gives each row the floats one thread gives it.</summary>
     [TestMethod]
     public void PreparedCtrScorerTest_TwoThreadsGiveTheFloatsOfOne()
