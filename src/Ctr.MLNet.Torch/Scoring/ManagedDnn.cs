@@ -350,7 +350,7 @@ internal sealed class ManagedDnn
         {
             if (_folded[f] is { } table)
             {
-                ReadOnlySpan<float> part = table.AsSpan(ids[f] * folded.Length, folded.Length);
+                ReadOnlySpan<float> part = TableRow(table, folded.Length, ids[f]);
                 if (firstFolded)
                     part.CopyTo(folded);
                 else
@@ -411,7 +411,7 @@ internal sealed class ManagedDnn
             {
                 // A projected table's row is the product the unfused pass computes: the same floats either way.
                 if (attribute.Projected is { } projected)
-                    Add(projected.AsSpan(ids[attribute.Field] * dim, dim), candidate);
+                    Add(TableRow(projected, dim, ids[attribute.Field]), candidate);
                 else
                     AddProjected(attribute.Projection, Row(attribute.Table, ids[attribute.Field]), candidate, scratch.AsSpan(_widestTable, dim));
             }
@@ -468,7 +468,7 @@ internal sealed class ManagedDnn
         }
     }
 
-    private ReadOnlySpan<float> Row(int table, int id) => _tables[table].AsSpan(id * _tableDims[table], _tableDims[table]);
+    private ReadOnlySpan<float> Row(int table, int id) => TableRow(_tables[table]!, _tableDims[table], id);
 
     /// <summary>
     /// Σ weight × row of <paramref name="table"/> over <paramref name="items"/> (through <paramref name="map"/> when
@@ -487,8 +487,16 @@ internal sealed class ManagedDnn
         {
             int id = map is null ? items[e] : map[items[e]];
             if (id != 0 || !skipsPadding)
-                MultiplyAdd(table.AsSpan(id * dim, dim), weights.IsEmpty ? 1f : weights[e], sum);
+                MultiplyAdd(TableRow(table, dim, id), weights.IsEmpty ? 1f : weights[e], sum);
         }
+    }
+
+    /// <summary>Row <paramref name="id"/> of <paramref name="table"/>; an id outside it (negative, past its end, or whose offset would wrap) throws.</summary>
+    private static ReadOnlySpan<float> TableRow(float[] table, int dim, int id)
+    {
+        if (id < 0 || (long)id * dim + dim > table.Length)
+            throw new ArgumentOutOfRangeException(nameof(id), id, $"The id is outside the table's {table.Length / Math.Max(dim, 1)} rows.");
+        return table.AsSpan(id * dim, dim);
     }
 
     /// <summary>
@@ -502,6 +510,9 @@ internal sealed class ManagedDnn
         const int Lanes = 16;
         int vectors = (dim + Lanes - 1) / Lanes;
         int lastWhole = table.Length - vectors * Lanes; // the last start whose vectors stay inside the table
+        // The ids whose vectors stay inside the table; any other (past them, negative, or so large that id × dim would
+        // wrap) is added float by float, which checks it: the vectors' loads are not.
+        uint wholeRows = lastWhole < 0 ? 0u : (uint)(lastWhole / dim) + 1;
         Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
         Span<float> lanes = stackalloc float[4 * Lanes];
         ref float start = ref MemoryMarshal.GetArrayDataReference(table);
@@ -511,16 +522,15 @@ internal sealed class ManagedDnn
             if (id == 0 && skipsPadding)
                 continue;
             float weight = weights.IsEmpty ? 1f : weights[e];
-            int at = id * dim;
-            if (at < 0 || at > lastWhole) // an id outside the table throws there, as the unvectorized pooling does
+            if ((uint)id >= wholeRows)
             {
                 Spill(s0, s1, s2, s3, lanes);
-                MultiplyAdd(table.AsSpan(at, dim), weight, lanes[..dim]);
+                MultiplyAdd(TableRow(table, dim, id), weight, lanes[..dim]);
                 (s0, s1, s2, s3) = (Vector512.Create(lanes), Vector512.Create(lanes[Lanes..]), Vector512.Create(lanes[(2 * Lanes)..]), Vector512.Create(lanes[(3 * Lanes)..]));
                 continue;
             }
             var w = Vector512.Create(weight);
-            ref float row = ref Unsafe.Add(ref start, at);
+            ref float row = ref Unsafe.Add(ref start, id * dim);
             s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row), w, s0);
             if (vectors > 1)
                 s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, Lanes), w, s1);

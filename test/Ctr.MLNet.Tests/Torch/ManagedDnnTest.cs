@@ -52,16 +52,40 @@ public sealed class ManagedDnnTest
     }
 
     [TestMethod]
-    public void PoolingRefusesAnIdOutsideTheTableAndSumsTablesSmallerThanAVector()
+    public void PoolingSumsTablesSmallerThanAVector()
     {
-        float[] table = [1f, 2f, 3f, 4f, 5f, 6f]; // two rows of 3: smaller than one 16-float vector
+        float[] table = [1f, 2f, 3f, 4f, 5f, 6f]; // two rows of 3: no row has a whole 16-float vector inside the table
         var pooled = new float[3];
         ManagedDnn.Pool(table, 3, [1, 0, 1], [], map: null, skipsPadding: false, pooled);
         CollectionAssert.AreEqual(new[] { 9f, 12f, 15f }, pooled);
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ManagedDnn.Pool(table, 3, [2], [], null, false, new float[3]));
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ManagedDnn.Pool(table, 3, [-1], [], null, false, new float[3]));
-        float[] wide = new float[40 * 3];
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ManagedDnn.Pool(wide, 3, [-2], [], null, false, new float[3]), "a negative id in a table of whole vectors");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ManagedDnn.Pool(table, 3, [2], [], null, false, pooled));
+    }
+
+    [TestMethod]
+    [DataRow(1)]
+    [DataRow(15)]
+    [DataRow(16)]
+    [DataRow(17)]
+    [DataRow(64)]
+    [DataRow(65)]
+    public void PoolingRefusesIdsOutsideTheTable(int dim)
+    {
+        const int Rows = 9;
+        float[] table = [.. Enumerable.Range(0, Rows * dim).Select(i => (float)i)];
+        var pooled = new float[dim];
+        // Negative, past the last row, and so large that the id times the width wraps (to a negative offset, or to 0).
+        foreach (int id in new[] { -1, -Rows, Rows, Rows + 3, int.MaxValue, int.MinValue, int.MinValue + 1 })
+        {
+            foreach (bool skipsPadding in new[] { true, false })
+            {
+                Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ManagedDnn.Pool(table, dim, [1, id], [], null, skipsPadding, pooled), $"id {id}");
+                Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ManagedDnn.Pool(table, dim, [id, Rows - 1], [0.5f, 2f], null, skipsPadding, pooled), $"id {id}, weighted");
+            }
+        }
+        // The ids inside it still pool: the first and last rows.
+        ManagedDnn.Pool(table, dim, [0, Rows - 1], [], null, skipsPadding: false, pooled);
+        for (int j = 0; j < dim; j++)
+            Assert.AreEqual(j + (float)((Rows - 1) * dim + j), pooled[j]);
     }
 
     [TestMethod]

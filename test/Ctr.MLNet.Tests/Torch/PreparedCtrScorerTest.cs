@@ -390,6 +390,207 @@ public sealed class PreparedCtrScorerTest
         }
     }
 
+    /// <summary>
+    /// Shapes at the managed forward's edges: row widths of 1, 15, 16, 17, 64 and 65 floats (around the 512-bit vector
+    /// of pooling and the 32-wide panels), tables of one and two rows, every scalar field folded into a first layer that
+    /// is the logit layer (it keeps only the history and the price, or nothing at all).
+    /// </summary>
+    [TestMethod]
+    [DataRow(1, 17, 16, false)]
+    [DataRow(15, 64, 1, false)]
+    [DataRow(65, 16, 17, true)]
+    [DataRow(16, 65, 64, true)]
+    public void PreparedCtrScorerTest_EdgeWidthsAndTinyTablesGiveTheModulesFloats(int dim, int itemDim, int searchDim, bool categoricalsOnly)
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Shoppers(800, seed: 1, longest: 5, hostile: false));
+        IEstimator<ITransformer> features = ml.Ctr().Transforms.MapToVocabulary(
+                new VocabularyEstimator.ColumnOptions("UserId", "User"),
+                new VocabularyEstimator.ColumnOptions("ItemId", "Item") { Vocabulary = "item" },
+                new VocabularyEstimator.ColumnOptions("HistoryIds", "History") { Vocabulary = "item" },
+                new VocabularyEstimator.ColumnOptions("SearchIds", "Searches"),
+                new VocabularyEstimator.ColumnOptions("BrandId", "Brand") { MinCount = 1_000_000 }, // every brand unknown: one row
+                new VocabularyEstimator.ColumnOptions("CategoryId", "Category") { MaxSize = 1 })
+            .Append(ml.Ctr().Transforms.Normalize("Price"));
+        var options = new TorchCtrTrainer.Options
+        {
+            LabelColumnName = "Click",
+            CategoricalColumnNames = categoricalsOnly ? ["UserId", "ItemId", "BrandId", "CategoryId"] : ["UserId", "ItemId", "BrandId", "CategoryId", "HistoryIds", "SearchIds"],
+            NumericColumnNames = categoricalsOnly ? [] : ["Price"],
+            Epochs = 1,
+            BatchSize = 128,
+            Threads = 1,
+            Model = new CtrModelOptions
+            {
+                HiddenUnits = [],
+                EmbeddingDim = dim,
+                EmbeddingDims = System.Collections.Immutable.ImmutableDictionary<string, int>.Empty.Add("item", itemDim).Add("SearchIds", searchDim),
+                HistoryAttributes = [],
+            },
+        };
+        ITransformer model = features.Append(ml.BinaryClassification.Trainers.TorchCtr(options)).Fit(train);
+        IDataView rows = ml.Data.LoadFromEnumerable(Shoppers(300, seed: 2, longest: 40, hostile: true));
+        TorchCtrTransformer network = Networks(model).Single();
+        Assert.AreEqual(2, network.Layout.Tables.Single(t => t.Name == "BrandId").Size, "padding and unknown: a table of two rows");
+        Assert.AreEqual(3, network.Layout.Tables.Single(t => t.Name == "CategoryId").Size, "and one of three");
+        ManagedDnn managed = network.ManagedForScoring ?? throw new AssertFailedException("scored in managed code");
+        Assert.AreEqual(4, managed.FoldedFields, "every scalar field is folded");
+
+        PreparedCtrScorer sut = PreparedCtrScorer.TryCreate(model, rows.Schema)!;
+        var all = new float[300];
+        Assert.AreEqual(300, sut.Score(rows, all));
+        Assert.IsTrue(all.All(float.IsFinite));
+        Assert.IsGreaterThan(10, all.Distinct().Count(), "rows get different probabilities");
+        var byModules = new float[300];
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, prepareNetworks: false)!.Score(rows, byModules));
+        AreClose(byModules, all, tolerance: 2e-6f);
+        var unfolded = new float[300];
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, n => ((DnnCtrModel)n.Model).ManagedForScoring(n.Layout, maxFoldedTableBytes: 0))!.Score(rows, unfolded));
+        AreClose(byModules, unfolded, tolerance: 2e-6f);
+        for (int at = 1; at < 300; at += 29)
+        {
+            var one = new float[1];
+            Assert.AreEqual(1, sut.Score(ml.Data.TakeRows(ml.Data.SkipRows(rows, at), 1), one));
+            Assert.AreEqual(all[at], one[0], $"row {at} alone");
+        }
+    }
+
+    /// <summary>
+    /// Ids the reader would refuse reaching the managed forward in a block: negative, past a table, or so large that the
+    /// id times a row's width wraps to a row inside the table (0 for int.MinValue). The rows ahead are prefetched before
+    /// they are read: that stays silent, and reading them throws ArgumentOutOfRangeException, never a wrong row's floats.
+    /// </summary>
+    [TestMethod]
+    public void PreparedCtrScorerTest_IdsOutsideTheTablesAreRefusedByTheManagedForward()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Shoppers(600, seed: 1, longest: 5, hostile: false));
+        TorchCtrTransformer network = Networks(ShopperFeatures(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Configuration("WeightedMean"))).Fit(train)).Single();
+        var dnn = (DnnCtrModel)network.Model;
+        ManagedDnn folded = network.ManagedForScoring!;
+        ManagedDnn unfolded = dnn.ManagedForScoring(network.Layout, maxFoldedTableBytes: 0)!;
+        ManagedDnn tableByTable = dnn.ManagedForScoring(network.Layout, fuseHistories: false, maxFoldedTableBytes: 0)!;
+        Assert.IsGreaterThan(0, folded.FoldedFields);
+        Assert.AreEqual(0, unfolded.FoldedFields);
+
+        const int Rows = 10;
+        Ctr.MLNet.Torch.Data.FeatureBlock Block(int field, int sequence, int bad)
+        {
+            var block = new Ctr.MLNet.Torch.Data.FeatureBlock(network.Layout, Rows);
+            for (int r = 0; r < Rows; r++)
+            {
+                block.AddRow();
+                for (int f = 0; f < block.CategoricalWidth; f++)
+                    block.Categorical[r * block.CategoricalWidth + f] = r % 2;
+                for (int s = 0; s < block.Sequences.Length; s++)
+                {
+                    var column = block.Sequences[s];
+                    int start = column.Append(r, 3);
+                    for (int e = 0; e < 3; e++)
+                    {
+                        column.Ids[start + e] = e + 1;
+                        if (column.Weights is not null)
+                            column.Weights[start + e] = 0.5f;
+                    }
+                }
+            }
+            // Row 7: prefetched while row 3 is read, then read.
+            if (field >= 0)
+                block.Categorical[7 * block.CategoricalWidth + field] = bad;
+            if (sequence >= 0)
+                block.Sequences[sequence].Ids[block.Sequences[sequence].Offsets[7] + 1] = bad;
+            return block;
+        }
+        int[] rows = [.. Enumerable.Range(0, Rows)];
+        var logits = new float[Rows];
+        foreach (ManagedDnn managed in new[] { folded, unfolded, tableByTable })
+        {
+            managed.Score(Block(-1, -1, 0), rows, logits);
+            Assert.IsTrue(logits.All(float.IsFinite), "ids inside the tables score");
+            foreach (int bad in new[] { -1, int.MinValue, 1 << 27, 1 << 30, int.MaxValue, 5_000 })
+            {
+                for (int f = 0; f < network.Layout.Categorical.Length; f++)
+                    Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => managed.Score(Block(f, -1, bad), rows, logits), $"field {f}, id {bad}, {managed.FoldedFields} folded");
+                for (int s = 0; s < network.Layout.Sequences.Length; s++)
+                    Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => managed.Score(Block(-1, s, bad), rows, logits), $"history {s}, id {bad}, fused {managed.FusesHistories}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Infinite and NaN floats in the rows of folded tables: the rows holding those ids are NaN whether their tables are
+    /// folded or not (a folded row's sums carry the infinity as the layer's would), and every other row keeps its floats.
+    /// </summary>
+    [TestMethod]
+    public void PreparedCtrScorerTest_NonFiniteEmbeddingsInFoldedTablesGiveNaNOnlyToTheirRows()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Shoppers(600, seed: 1, longest: 5, hostile: false));
+        ITransformer model = ShopperFeatures(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Configuration("NoNumerics"))).Fit(train);
+        TorchCtrTransformer network = Networks(model).Single();
+        var dnn = (DnnCtrModel)network.Model;
+        IDataView rows = ml.Data.LoadFromEnumerable(Shoppers(300, seed: 2, longest: 5, hostile: true));
+        var before = new float[300];
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema)!.Score(rows, before));
+        using (TorchSharp.torch.no_grad())
+        {
+            // Every table's row 2 (brand b?, user u?, item i?): +∞ in one float, NaN in another of the user's.
+            foreach ((string name, TorchSharp.Modules.Parameter weight) in dnn.named_parameters().Where(p => p.name.StartsWith("embedding.", StringComparison.Ordinal)))
+            {
+                weight[2, 0] = TorchSharp.torch.tensor(float.PositiveInfinity);
+                if (name.Contains("UserId", StringComparison.Ordinal))
+                    weight[3, 1] = TorchSharp.torch.tensor(float.NaN);
+            }
+        }
+        ManagedDnn folded = dnn.ManagedForScoring(network.Layout)!;
+        Assert.AreEqual(network.Layout.Categorical.Length, folded.FoldedFields);
+        var byFolded = new float[300];
+        var byInputs = new float[300];
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, n => folded)!.Score(rows, byFolded));
+        Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, n => ((DnnCtrModel)n.Model).ManagedForScoring(n.Layout, maxFoldedTableBytes: 0))!.Score(rows, byInputs));
+        Assert.IsGreaterThan(10, byFolded.Count(float.IsNaN), "rows holding the rows changed");
+        for (int i = 0; i < 300; i++)
+        {
+            Assert.AreEqual(float.IsNaN(byInputs[i]), float.IsNaN(byFolded[i]), $"row {i}: unfolded {byInputs[i]}, folded {byFolded[i]}");
+            if (!float.IsNaN(byFolded[i]))
+            {
+                Assert.AreEqual(before[i], byFolded[i], $"row {i} keeps its floats");
+                Assert.AreEqual(byInputs[i], byFolded[i], 2e-6f, $"row {i}");
+            }
+        }
+    }
+
+    /// <summary>A pass of several chunks split over two threads gives each row the floats one thread gives it.</summary>
+    [TestMethod]
+    public void PreparedCtrScorerTest_TwoThreadsGiveTheFloatsOfOne()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView train = ml.Data.LoadFromEnumerable(Shoppers(800, seed: 1, longest: 5, hostile: false));
+        ITransformer model = ShopperFeatures(ml).Append(ml.BinaryClassification.Trainers.TorchCtr(Configuration("ThreeSequencesMean"))).Fit(train);
+        IDataView rows = ml.Data.LoadFromEnumerable(Shoppers(1_000, seed: 2, longest: 40, hostile: true));
+        Assert.IsGreaterThan(0, Networks(model).Single().ManagedForScoring!.FoldedFields);
+        PreparedCtrScorer sut = PreparedCtrScorer.TryCreate(model, rows.Schema)!;
+        int before = TorchSharp.torch.get_num_threads();
+        try
+        {
+            var one = new float[1_000];
+            var two = new float[1_000];
+            TorchSharp.torch.set_num_threads(1);
+            Assert.AreEqual(1_000, sut.Score(rows, one));
+            TorchSharp.torch.set_num_threads(2);
+            for (int pass = 0; pass < 5; pass++)
+            {
+                Assert.AreEqual(1_000, sut.Score(rows, two));
+                CollectionAssert.AreEqual(one, two, $"pass {pass}");
+            }
+            CollectionAssert.AreEqual(one, Offline(model, rows), "batched scoring on two threads");
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(before);
+        }
+    }
+
     [TestMethod]
     public void PreparedCtrScorerTest_OverflowingSumsGiveNaNAsTheModulesDo()
     {
