@@ -87,6 +87,18 @@ public sealed class PreparedCtrScorerTest
         return probabilities;
     }
 
+    /// <summary>Every <paramref name="step"/>th row from <paramref name="first"/> scored alone gets the float it got in a pass over all rows.</summary>
+    private static void EachAloneGivesItsFloat(PreparedCtrScorer scorer, IDataView rows, float[] inPass, int first, int step)
+    {
+        var ml = new MLContext(seed: 1);
+        for (int at = first; at < inPass.Length; at += step)
+        {
+            var one = new float[1];
+            Assert.AreEqual(1, scorer.Score(ml.Data.TakeRows(ml.Data.SkipRows(rows, at), 1), one));
+            Assert.AreEqual(inPass[at], one[0], $"row {at} alone");
+        }
+    }
+
     private static void AreClose(float[] expected, float[] actual, float tolerance)
     {
         Assert.HasCount(expected.Length, actual);
@@ -368,12 +380,7 @@ public sealed class PreparedCtrScorerTest
         var byTables = new float[300];
         Assert.AreEqual(300, unfused.Score(rows, byTables));
         AreClose(byModules, byTables, tolerance: 2e-6f);
-        for (int at = 5; at < 300; at += 37)
-        {
-            var one = new float[1];
-            Assert.AreEqual(1, unfused.Score(ml.Data.TakeRows(ml.Data.SkipRows(rows, at), 1), one));
-            Assert.AreEqual(byTables[at], one[0], $"row {at} alone");
-        }
+        EachAloneGivesItsFloat(unfused, rows, byTables, first: 5, step: 37);
         // The small tables (brand, category) folded into the first layer by default; unfolded, each embedding goes
         // through the layer's multiply-adds with the rest of the input: the same products summed in another order.
         foreach (TorchCtrTransformer network in networks.Where(n => n.Layout.Categorical.Length > 0))
@@ -382,12 +389,7 @@ public sealed class PreparedCtrScorerTest
         var byInputs = new float[300];
         Assert.AreEqual(300, unfolded.Score(rows, byInputs));
         AreClose(byModules, byInputs, tolerance: 2e-6f);
-        for (int at = 3; at < 300; at += 41)
-        {
-            var one = new float[1];
-            Assert.AreEqual(1, unfolded.Score(ml.Data.TakeRows(ml.Data.SkipRows(rows, at), 1), one));
-            Assert.AreEqual(byInputs[at], one[0], $"row {at} alone, unfolded");
-        }
+        EachAloneGivesItsFloat(unfolded, rows, byInputs, first: 3, step: 41);
     }
 
     /// <summary>
@@ -447,12 +449,7 @@ public sealed class PreparedCtrScorerTest
         var unfolded = new float[300];
         Assert.AreEqual(300, PreparedCtrScorer.TryCreate(model, rows.Schema, n => ((DnnCtrModel)n.Model).ManagedForScoring(n.Layout, maxFoldedTableBytes: 0))!.Score(rows, unfolded));
         AreClose(byModules, unfolded, tolerance: 2e-6f);
-        for (int at = 1; at < 300; at += 29)
-        {
-            var one = new float[1];
-            Assert.AreEqual(1, sut.Score(ml.Data.TakeRows(ml.Data.SkipRows(rows, at), 1), one));
-            Assert.AreEqual(all[at], one[0], $"row {at} alone");
-        }
+        EachAloneGivesItsFloat(sut, rows, all, first: 1, step: 29);
     }
 
     /// <summary>
