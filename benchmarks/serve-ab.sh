@@ -11,6 +11,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=serve-common.sh
+source "$ROOT/benchmarks/serve-common.sh"
 WORK="${WORK:-/tmp/ctr-serve-bench}"
 NAME="${NAME:-serving-ab}"
 ROUNDS="${ROUNDS:-3}"
@@ -40,29 +42,26 @@ done
 
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 RUNS="$(mktemp)"
-trap 'rm -f "$RUNS"' EXIT
+SERVER=""
+trap 'rm -f "$RUNS"; [ -n "$SERVER" ] && kill $SERVER 2>/dev/null || true' EXIT
 for round in $(seq "$ROUNDS"); do
     for build in "$@"; do
         label="${build%%=*}"
-        dotnet "${build#*=}/Ctr.MLNet.Sample.dll" serve --model "ctr=$WORK/model.zip" --urls "http://127.0.0.1:$PORT" $SERVE_ARGS >"$WORK/serve-ab.log" 2>&1 &
-        server=$!
-        for _ in $(seq 120); do curl -sf "http://127.0.0.1:$PORT/models" >/dev/null && break; kill -0 "$server" 2>/dev/null || break; sleep 0.5; done
-        if ! curl -sf "http://127.0.0.1:$PORT/models" >/dev/null; then
+        if ! start_server "${build#*=}" "$WORK/serve-ab.log"; then
             echo "build '$label' did not start serving on port $PORT (another server there? set PORT); its log:" >&2
             cat "$WORK/serve-ab.log" >&2
-            kill "$server" 2>/dev/null || true
             exit 1
         fi
-        wrk -t2 -c8 -d5s -s "$WORK/requests-1.lua" "$URL" >/dev/null # warm-up, as serve-wrk.sh does
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s "$WORK/requests-100.lua" "$URL" >/dev/null
+        warm_up "$URL"
         for run in 1 2; do
-            before="$(awk '{print $14 + $15}' "/proc/$server/stat")"
+            before="$(awk '{print $14 + $15}' "/proc/$SERVER/stat")"
             requests="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d10s -s "$WORK/requests-100.lua" "$URL" | awk '/Requests\/sec/ {print $2}')"
-            after="$(awk '{print $14 + $15}' "/proc/$server/stat")"
+            after="$(awk '{print $14 + $15}' "/proc/$SERVER/stat")"
             echo "$label $round $run $requests $((after - before)) $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$RUNS"
         done
-        kill "$server"
-        wait "$server" 2>/dev/null || true
+        kill "$SERVER"
+        wait "$SERVER" 2>/dev/null || true
+        SERVER=""
     done
 done
 
@@ -78,7 +77,7 @@ def figures(r):
 with open(result, 'w') as f:
     f.write('# HTTP serving: builds alternated under the same 100-row load\n\n')
     f.write(f'- Command: `benchmarks/serve-ab.sh {builds}` (ROUNDS={rounds}; per build and round: a fresh server, '
-            'serve-wrk.sh\'s warm-up, then two 10 s runs of `wrk -t4 -c32` with its 100-row bodies)\n')
+            'serve-wrk.sh\'s warm-up (serve-common.sh), then two 10 s runs of `wrk -t4 -c32` with its 100-row bodies)\n')
     f.write(f'- Load average at start {load_start}; each run\'s is in the table. Server CPU from /proc (user + system).\n\n')
     f.write('| Build | Round | Run | Rows/s | Server CPU µs per row | Load |\n|---|---|---|---|---|---|\n')
     for r in rows:

@@ -14,6 +14,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=serve-common.sh
+source "$ROOT/benchmarks/serve-common.sh"
 WORK="${WORK:-/tmp/ctr-serve-bench}"
 ROWS="${ROWS:-200000}"
 THREADS="${THREADS:-4}"
@@ -84,18 +86,15 @@ write(f'{sys.argv[2]}/requests-100.lua', hundred)
 PY
 
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-# shellcheck disable=SC2086
-"${SAMPLE[@]}" serve --model "ctr=$WORK/model.zip" --urls "http://127.0.0.1:$PORT" $SERVE_ARGS >"$WORK/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-    curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break
-    sleep 0.5
-done
+SERVER=""
+trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null || true' EXIT
+if ! start_server "$BIN" "$WORK/serve.log"; then
+    echo "serve did not start on port $PORT (another server there? set PORT); its log:" >&2
+    cat "$WORK/serve.log" >&2
+    exit 1
+fi
 URL="http://127.0.0.1:$PORT/ctr/predict"
-
-wrk -t2 -c8 -d5s -s "$WORK/requests-1.lua" "$URL" >/dev/null # warm-up (JIT, tiered compilation)
-wrk -t2 -c8 -d3s -s "$WORK/requests-100.lua" "$URL" >/dev/null
+warm_up "$URL"
 # The server's CPU time (user + system, clock ticks) around each run: CPU per request does not depend on how much of
 # the shared cores the server was given, unlike requests per second.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
